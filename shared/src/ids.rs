@@ -1,0 +1,306 @@
+//! Document identities: which document holds what, and its deterministic automerge-repo ID.
+//!
+//! Every document is named by a [`DocKey`] (kind, scope, period). Its ID is derived from the key, so a
+//! phone that is offline at the start of a new quarter can create that quarter's notes document
+//! itself and the server recognises it on the next sync, without any round trip to allocate an ID.
+
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::str::FromStr;
+
+/// The kinds of document of DESIGN §5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DocKind {
+    Org,
+    Plan,
+    Progress,
+    Notes,
+}
+
+impl DocKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Org => "org",
+            DocKind::Plan => "plan",
+            DocKind::Progress => "progress",
+            DocKind::Notes => "notes",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "org" => DocKind::Org,
+            "plan" => DocKind::Plan,
+            "progress" => DocKind::Progress,
+            "notes" => DocKind::Notes,
+            _ => return None,
+        })
+    }
+}
+
+/// What a document is: kind, the org scope it belongs to, and the reporting period (notes only).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocKey {
+    pub kind: DocKind,
+    /// `root` for org; the plan id for plan; `{plan}/{commune}` for progress; the commune id for notes.
+    pub scope: String,
+    /// `YYYY-Qn` for notes, empty otherwise.
+    pub period: String,
+}
+
+impl DocKey {
+    pub fn org() -> Self {
+        DocKey {
+            kind: DocKind::Org,
+            scope: "root".into(),
+            period: String::new(),
+        }
+    }
+    pub fn plan(plan_id: &str) -> Self {
+        DocKey {
+            kind: DocKind::Plan,
+            scope: plan_id.into(),
+            period: String::new(),
+        }
+    }
+    pub fn progress(plan_id: &str, commune_id: &str) -> Self {
+        DocKey {
+            kind: DocKind::Progress,
+            scope: format!("{plan_id}/{commune_id}"),
+            period: String::new(),
+        }
+    }
+    pub fn notes(commune_id: &str, quarter: Quarter) -> Self {
+        DocKey {
+            kind: DocKind::Notes,
+            scope: commune_id.into(),
+            period: quarter.to_string(),
+        }
+    }
+
+    /// The commune this document belongs to, for the commune-scoped kinds.
+    pub fn commune(&self) -> Option<&str> {
+        match self.kind {
+            DocKind::Notes => Some(&self.scope),
+            DocKind::Progress => self.scope.split_once('/').map(|(_, c)| c),
+            DocKind::Org | DocKind::Plan => None,
+        }
+    }
+
+    pub fn doc_id(&self) -> DocumentId {
+        let mut h = Sha256::new();
+        h.update(b"danvan/doc/v1/");
+        h.update(self.kind.as_str().as_bytes());
+        h.update(b"/");
+        h.update(self.scope.as_bytes());
+        h.update(b"/");
+        h.update(self.period.as_bytes());
+        let digest = h.finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        // automerge-repo (JS) validates document IDs as RFC 4122 UUIDs: set version 4 and the variant.
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        DocumentId(bytes)
+    }
+}
+
+/// An automerge-repo document ID: 16 bytes, written as bs58check (the form used on the wire and in
+/// `automerge:` URLs).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocumentId(pub [u8; 16]);
+
+impl fmt::Display for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&bs58::encode(&self.0).with_check().into_string())
+    }
+}
+
+impl fmt::Debug for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a document ID: {0:?}")]
+pub struct BadDocumentId(pub String);
+
+impl FromStr for DocumentId {
+    type Err = BadDocumentId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.strip_prefix("automerge:").unwrap_or(s);
+        let bytes = bs58::decode(s)
+            .with_check(None)
+            .into_vec()
+            .map_err(|_| BadDocumentId(s.into()))?;
+        let arr: [u8; 16] = bytes.try_into().map_err(|_| BadDocumentId(s.into()))?;
+        Ok(DocumentId(arr))
+    }
+}
+
+/// A calendar quarter, the reporting period of notes documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Quarter {
+    pub year: i32,
+    pub q: u8,
+}
+
+impl Quarter {
+    pub fn of_month(year: i32, month: u32) -> Self {
+        Quarter {
+            year,
+            q: ((month.clamp(1, 12) - 1) / 3 + 1) as u8,
+        }
+    }
+
+    /// The quarter of an ISO date `YYYY-MM-DD` (the form of `<input type=date>`).
+    pub fn of_iso_date(date: &str) -> Option<Self> {
+        let (y, m, _) = parse_iso_date(date)?;
+        Some(Self::of_month(y, m))
+    }
+
+    pub fn prev(self) -> Self {
+        if self.q == 1 {
+            Quarter {
+                year: self.year - 1,
+                q: 4,
+            }
+        } else {
+            Quarter {
+                year: self.year,
+                q: self.q - 1,
+            }
+        }
+    }
+}
+
+impl fmt::Display for Quarter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-Q{}", self.year, self.q)
+    }
+}
+
+impl FromStr for Quarter {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (y, q) = s.split_once("-Q").ok_or(())?;
+        let year: i32 = y.parse().map_err(|_| ())?;
+        let q: u8 = q.parse().map_err(|_| ())?;
+        if !(1..=4).contains(&q) || y.len() != 4 {
+            return Err(());
+        }
+        Ok(Quarter { year, q })
+    }
+}
+
+/// Parse `YYYY-MM-DD` strictly (calendar-checked), returning (year, month, day).
+pub fn parse_iso_date(s: &str) -> Option<(i32, u32, u32)> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y: i32 = s[0..4].parse().ok()?;
+    let m: u32 = s[5..7].parse().ok()?;
+    let d: u32 = s[8..10].parse().ok()?;
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    Some((y, m, d))
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// `YYYY-MM-DD` → `dd/mm/yyyy`, the Vietnamese display form; other input is returned unchanged.
+pub fn display_date(iso: &str) -> String {
+    match parse_iso_date(iso) {
+        Some((y, m, d)) => format!("{d:02}/{m:02}/{y:04}"),
+        None => iso.to_string(),
+    }
+}
+
+/// Civil date in Asia/Ho_Chi_Minh (UTC+7, no daylight saving) of a Unix time in milliseconds.
+pub fn vn_civil_date(unix_ms: i64) -> (i32, u32, u32) {
+    let days = (unix_ms + 7 * 3_600_000).div_euclid(86_400_000);
+    civil_from_days(days)
+}
+
+/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
+fn civil_from_days(z: i64) -> (i32, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    ((if m <= 2 { y + 1 } else { y }) as i32, m, d)
+}
+
+/// `dd/mm/yyyy HH:MM` in Asia/Ho_Chi_Minh of a Unix time in milliseconds.
+pub fn display_datetime_vn(unix_ms: i64) -> String {
+    let (y, m, d) = vn_civil_date(unix_ms);
+    let secs_of_day = (unix_ms + 7 * 3_600_000)
+        .div_euclid(1000)
+        .rem_euclid(86_400);
+    format!(
+        "{d:02}/{m:02}/{y:04} {:02}:{:02}",
+        secs_of_day / 3600,
+        secs_of_day / 60 % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_id_round_trips_and_is_a_v4_uuid() {
+        let id = DocKey::notes("xa-ka-don", Quarter { year: 2026, q: 4 }).doc_id();
+        let s = id.to_string();
+        assert_eq!(s.parse::<DocumentId>().unwrap(), id);
+        assert_eq!(format!("automerge:{s}").parse::<DocumentId>().unwrap(), id);
+        assert_eq!(id.0[6] >> 4, 4);
+        assert_eq!(id.0[8] & 0xc0, 0x80);
+        assert_ne!(
+            id,
+            DocKey::notes("xa-ka-don", Quarter { year: 2026, q: 3 }).doc_id()
+        );
+        assert!("not-an-id".parse::<DocumentId>().is_err());
+    }
+
+    #[test]
+    fn quarters_and_dates() {
+        assert_eq!(
+            Quarter::of_iso_date("2026-11-20"),
+            Some(Quarter { year: 2026, q: 4 })
+        );
+        assert_eq!(
+            Quarter::of_iso_date("2026-01-01")
+                .unwrap()
+                .prev()
+                .to_string(),
+            "2025-Q4"
+        );
+        assert_eq!(Quarter::of_iso_date("2026-02-30"), None);
+        assert_eq!(
+            "2026-Q3".parse::<Quarter>(),
+            Ok(Quarter { year: 2026, q: 3 })
+        );
+        assert!("2026-Q5".parse::<Quarter>().is_err());
+        assert_eq!(display_date("2022-02-22"), "22/02/2022");
+        // 2026-11-26T17:00:00Z is midnight of 27/11/2026 in Asia/Ho_Chi_Minh.
+        assert_eq!(vn_civil_date(1_795_712_400_000), (2026, 11, 27));
+        assert_eq!(vn_civil_date(1_795_712_399_999), (2026, 11, 26));
+        assert_eq!(display_datetime_vn(1_795_712_400_000), "27/11/2026 00:00");
+    }
+}

@@ -1,0 +1,10 @@
+//! Code shared by the PWA and the server: document identities, the Automerge schema, the wire
+//! protocol and the sans-IO sync client. No IO here: it builds for wasm32 and x86_64 alike.
+
+pub mod client;
+pub mod ids;
+pub mod schema;
+pub mod wire;
+
+pub use client::{Event, SyncClient};
+pub use ids::{DocKey, DocKind, DocumentId, Quarter};

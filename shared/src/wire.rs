@@ -1,0 +1,347 @@
+//! The automerge-repo wire protocol (v1): CBOR maps exchanged over a WebSocket.
+//!
+//! Only what a client needs is modelled; message types we do not use (ephemeral, remote-heads
+//! gossip) decode to [`WireMessage::Other`] so that a newer server cannot break an older phone.
+
+use crate::ids::DocumentId;
+use minicbor::{Decoder, Encoder};
+
+pub const PROTOCOL_VERSION: &str = "1";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WireMessage {
+    Join {
+        sender_id: String,
+        supported_protocol_versions: Vec<String>,
+    },
+    Peer {
+        sender_id: String,
+        target_id: String,
+        selected_protocol_version: String,
+    },
+    Leave {
+        sender_id: String,
+    },
+    Request {
+        sender_id: String,
+        target_id: String,
+        document_id: DocumentId,
+        data: Vec<u8>,
+    },
+    Sync {
+        sender_id: String,
+        target_id: String,
+        document_id: DocumentId,
+        data: Vec<u8>,
+    },
+    DocUnavailable {
+        sender_id: String,
+        target_id: String,
+        document_id: DocumentId,
+    },
+    Error {
+        message: String,
+    },
+    /// A well-formed message of a type this client ignores.
+    Other {
+        kind: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WireError {
+    #[error("malformed CBOR: {0}")]
+    Cbor(String),
+    #[error("message has no type")]
+    MissingType,
+    #[error("message of type {kind} lacks field {field}")]
+    MissingField { kind: String, field: &'static str },
+    #[error("bad document id: {0}")]
+    BadDocumentId(String),
+}
+
+impl From<minicbor::decode::Error> for WireError {
+    fn from(e: minicbor::decode::Error) -> Self {
+        WireError::Cbor(e.to_string())
+    }
+}
+
+#[derive(Default)]
+struct Fields {
+    kind: Option<String>,
+    sender_id: Option<String>,
+    target_id: Option<String>,
+    document_id: Option<String>,
+    data: Option<Vec<u8>>,
+    message: Option<String>,
+    selected: Option<String>,
+    supported: Option<Vec<String>>,
+}
+
+impl WireMessage {
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        let mut d = Decoder::new(bytes);
+        let len = d
+            .map()?
+            .ok_or_else(|| WireError::Cbor("indefinite map".into()))?;
+        let mut f = Fields::default();
+        for _ in 0..len {
+            let key = d.str()?;
+            match key {
+                "type" => f.kind = Some(d.str()?.to_owned()),
+                "senderId" => f.sender_id = Some(d.str()?.to_owned()),
+                "targetId" => f.target_id = Some(d.str()?.to_owned()),
+                "message" => f.message = Some(d.str()?.to_owned()),
+                "selectedProtocolVersion" => f.selected = Some(d.str()?.to_owned()),
+                "documentId" => f.document_id = Some(d.str()?.to_owned()),
+                "data" => f.data = Some(d.bytes()?.to_vec()),
+                "supportedProtocolVersions" => {
+                    let n = d
+                        .array()?
+                        .ok_or_else(|| WireError::Cbor("indefinite array".into()))?;
+                    let mut v = Vec::new();
+                    for _ in 0..n {
+                        v.push(d.str()?.to_owned());
+                    }
+                    f.supported = Some(v);
+                }
+                _ => d.skip()?,
+            }
+        }
+        if d.position() != bytes.len() {
+            return Err(WireError::Cbor("trailing bytes after message".into()));
+        }
+        let kind = f.kind.take().ok_or(WireError::MissingType)?;
+        let need = |v: Option<String>, field: &'static str| {
+            v.ok_or_else(|| WireError::MissingField {
+                kind: kind.clone(),
+                field,
+            })
+        };
+        let doc = |v: Option<String>| -> Result<DocumentId, WireError> {
+            let s = v.ok_or_else(|| WireError::MissingField {
+                kind: kind.clone(),
+                field: "documentId",
+            })?;
+            s.parse().map_err(|_| WireError::BadDocumentId(s))
+        };
+        Ok(match kind.as_str() {
+            "join" => WireMessage::Join {
+                sender_id: need(f.sender_id, "senderId")?,
+                supported_protocol_versions: f.supported.unwrap_or_default(),
+            },
+            "peer" => WireMessage::Peer {
+                sender_id: need(f.sender_id, "senderId")?,
+                target_id: need(f.target_id, "targetId")?,
+                selected_protocol_version: need(f.selected, "selectedProtocolVersion")?,
+            },
+            "leave" => WireMessage::Leave {
+                sender_id: need(f.sender_id, "senderId")?,
+            },
+            "request" | "sync" => {
+                let sender_id = need(f.sender_id, "senderId")?;
+                let target_id = need(f.target_id, "targetId")?;
+                let document_id = doc(f.document_id)?;
+                let data = f.data.ok_or_else(|| WireError::MissingField {
+                    kind: kind.clone(),
+                    field: "data",
+                })?;
+                if kind == "sync" {
+                    WireMessage::Sync {
+                        sender_id,
+                        target_id,
+                        document_id,
+                        data,
+                    }
+                } else {
+                    WireMessage::Request {
+                        sender_id,
+                        target_id,
+                        document_id,
+                        data,
+                    }
+                }
+            }
+            "doc-unavailable" => WireMessage::DocUnavailable {
+                sender_id: need(f.sender_id, "senderId")?,
+                target_id: need(f.target_id, "targetId")?,
+                document_id: doc(f.document_id)?,
+            },
+            "error" => WireMessage::Error {
+                message: f.message.unwrap_or_default(),
+            },
+            _ => WireMessage::Other { kind },
+        })
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut e = Encoder::new(Vec::new());
+        // Writing into a Vec cannot fail, hence the unwraps inside `encode_into`.
+        encode_into(&mut e, self).expect("encoding into a Vec is infallible");
+        e.into_writer()
+    }
+}
+
+fn encode_into(
+    e: &mut Encoder<Vec<u8>>,
+    m: &WireMessage,
+) -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+    match m {
+        WireMessage::Join {
+            sender_id,
+            supported_protocol_versions,
+        } => {
+            e.map(4)?;
+            e.str("type")?.str("join")?;
+            e.str("senderId")?.str(sender_id)?;
+            e.str("supportedProtocolVersions")?
+                .array(supported_protocol_versions.len() as u64)?;
+            for v in supported_protocol_versions {
+                e.str(v)?;
+            }
+            // A phone keeps its documents in IndexedDB across sessions: not ephemeral.
+            e.str("peerMetadata")?
+                .map(1)?
+                .str("isEphemeral")?
+                .bool(false)?;
+        }
+        WireMessage::Peer {
+            sender_id,
+            target_id,
+            selected_protocol_version,
+        } => {
+            e.map(4)?;
+            e.str("type")?.str("peer")?;
+            e.str("senderId")?.str(sender_id)?;
+            e.str("targetId")?.str(target_id)?;
+            e.str("selectedProtocolVersion")?
+                .str(selected_protocol_version)?;
+        }
+        WireMessage::Leave { sender_id } => {
+            e.map(2)?;
+            e.str("type")?.str("leave")?;
+            e.str("senderId")?.str(sender_id)?;
+        }
+        WireMessage::Request {
+            sender_id,
+            target_id,
+            document_id,
+            data,
+        }
+        | WireMessage::Sync {
+            sender_id,
+            target_id,
+            document_id,
+            data,
+        } => {
+            let kind = if matches!(m, WireMessage::Sync { .. }) {
+                "sync"
+            } else {
+                "request"
+            };
+            e.map(5)?;
+            e.str("type")?.str(kind)?;
+            e.str("senderId")?.str(sender_id)?;
+            e.str("targetId")?.str(target_id)?;
+            e.str("documentId")?.str(&document_id.to_string())?;
+            e.str("data")?.bytes(data)?;
+        }
+        WireMessage::DocUnavailable {
+            sender_id,
+            target_id,
+            document_id,
+        } => {
+            e.map(4)?;
+            e.str("type")?.str("doc-unavailable")?;
+            e.str("senderId")?.str(sender_id)?;
+            e.str("targetId")?.str(target_id)?;
+            e.str("documentId")?.str(&document_id.to_string())?;
+        }
+        WireMessage::Error { message } => {
+            e.map(2)?;
+            e.str("type")?.str("error")?;
+            e.str("message")?.str(message)?;
+        }
+        WireMessage::Other { kind } => {
+            e.map(1)?;
+            e.str("type")?.str(kind)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::DocKey;
+
+    #[test]
+    fn round_trip() {
+        let id = DocKey::org().doc_id();
+        for m in [
+            WireMessage::Join {
+                sender_id: "a".into(),
+                supported_protocol_versions: vec!["1".into()],
+            },
+            WireMessage::Peer {
+                sender_id: "s".into(),
+                target_id: "a".into(),
+                selected_protocol_version: "1".into(),
+            },
+            WireMessage::Sync {
+                sender_id: "a".into(),
+                target_id: "s".into(),
+                document_id: id,
+                data: vec![1, 2],
+            },
+            WireMessage::Request {
+                sender_id: "a".into(),
+                target_id: "s".into(),
+                document_id: id,
+                data: vec![],
+            },
+            WireMessage::DocUnavailable {
+                sender_id: "s".into(),
+                target_id: "a".into(),
+                document_id: id,
+            },
+            WireMessage::Error {
+                message: "boom".into(),
+            },
+            WireMessage::Leave {
+                sender_id: "a".into(),
+            },
+        ] {
+            assert_eq!(WireMessage::decode(&m.encode()).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn hostile_input_is_an_error_not_a_panic() {
+        let good = WireMessage::Sync {
+            sender_id: "a".into(),
+            target_id: "s".into(),
+            document_id: DocKey::org().doc_id(),
+            data: vec![9; 40],
+        }
+        .encode();
+        for cut in 0..good.len() {
+            assert!(
+                WireMessage::decode(&good[..cut]).is_err(),
+                "truncated at {cut}"
+            );
+        }
+        assert!(WireMessage::decode(b"\xff\x00garbage").is_err());
+        assert!(WireMessage::decode(&[0xa1, 0x61, b'x', 0x01]).is_err()); // {x: 1}: no type
+        let unknown = WireMessage::Other {
+            kind: "ephemeral".into(),
+        }
+        .encode();
+        assert_eq!(
+            WireMessage::decode(&unknown).unwrap(),
+            WireMessage::Other {
+                kind: "ephemeral".into()
+            }
+        );
+    }
+}

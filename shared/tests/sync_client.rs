@@ -1,0 +1,361 @@
+//! The sans-IO sync client against an in-memory automerge-repo peer: fresh sync, concurrent notes on
+//! both sides, a dropped message, and a reconnect in the middle of a sync all converge.
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{ActorId, Automerge};
+use shared::schema::{self, Note};
+use shared::wire::WireMessage;
+use shared::{DocKey, DocumentId, Event, Quarter, SyncClient};
+use std::collections::{HashMap, VecDeque};
+
+/// A minimal server peer speaking the same protocol (the real one, samod, is exercised by the server's
+/// socket tests). It knows documents only once someone syncs them; it answers `request` for an unknown
+/// document with `doc-unavailable`.
+struct MemoryServer {
+    docs: HashMap<DocumentId, Automerge>,
+    states: HashMap<(String, DocumentId), sync::State>,
+}
+
+impl MemoryServer {
+    fn new() -> Self {
+        MemoryServer {
+            docs: HashMap::new(),
+            states: HashMap::new(),
+        }
+    }
+
+    fn handle(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
+        match WireMessage::decode(bytes).unwrap() {
+            WireMessage::Join { sender_id, .. } => {
+                self.states.retain(|(p, _), _| *p != sender_id);
+                vec![
+                    WireMessage::Peer {
+                        sender_id: "server".into(),
+                        target_id: sender_id,
+                        selected_protocol_version: "1".into(),
+                    }
+                    .encode(),
+                ]
+            }
+            WireMessage::Request {
+                sender_id,
+                document_id,
+                data,
+                ..
+            } if !self.docs.contains_key(&document_id) => {
+                let _ = data;
+                vec![
+                    WireMessage::DocUnavailable {
+                        sender_id: "server".into(),
+                        target_id: sender_id,
+                        document_id,
+                    }
+                    .encode(),
+                ]
+            }
+            WireMessage::Sync {
+                sender_id,
+                document_id,
+                data,
+                ..
+            }
+            | WireMessage::Request {
+                sender_id,
+                document_id,
+                data,
+                ..
+            } => {
+                let doc = self.docs.entry(document_id).or_default();
+                let state = self
+                    .states
+                    .entry((sender_id.clone(), document_id))
+                    .or_default();
+                doc.receive_sync_message(state, sync::Message::decode(&data).unwrap())
+                    .unwrap();
+                self.reply(&sender_id, document_id)
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    fn reply(&mut self, peer: &str, id: DocumentId) -> Vec<Vec<u8>> {
+        let doc = self.docs.get(&id).unwrap();
+        let state = self.states.entry((peer.to_string(), id)).or_default();
+        doc.generate_sync_message(state)
+            .map(|m| {
+                WireMessage::Sync {
+                    sender_id: "server".into(),
+                    target_id: peer.into(),
+                    document_id: id,
+                    data: m.encode(),
+                }
+                .encode()
+            })
+            .into_iter()
+            .collect()
+    }
+
+    /// Tell `peer` about every document it shares with us (after another peer changed one).
+    fn nudge(&mut self, peer: &str) -> Vec<Vec<u8>> {
+        let ids: Vec<DocumentId> = self
+            .states
+            .keys()
+            .filter(|(p, _)| p == peer)
+            .map(|(_, d)| *d)
+            .collect();
+        ids.into_iter()
+            .flat_map(|id| self.reply(peer, id))
+            .collect()
+    }
+}
+
+/// A device: the client plus a queue of frames in each direction. `drop_next` loses one frame.
+struct Device {
+    client: SyncClient,
+    to_server: VecDeque<Vec<u8>>,
+}
+
+impl Device {
+    fn new(peer: &str) -> Self {
+        Device {
+            client: SyncClient::new(peer),
+            to_server: VecDeque::new(),
+        }
+    }
+    fn absorb(&mut self, events: Vec<Event>) {
+        for e in events {
+            match e {
+                Event::Send(b) => self.to_server.push_back(b),
+                Event::ProtocolError(e) => panic!("protocol error: {e}"),
+                _ => {}
+            }
+        }
+    }
+    fn connect(&mut self) {
+        let ev = self.client.connected();
+        self.absorb(ev);
+    }
+}
+
+/// Pump frames until nothing moves. `drop_first` loses that many server→device frames first.
+fn run(server: &mut MemoryServer, devices: &mut [&mut Device], mut drop_first: usize) {
+    for _ in 0..200 {
+        let mut moved = false;
+        for i in 0..devices.len() {
+            while let Some(frame) = devices[i].to_server.pop_front() {
+                moved = true;
+                let peer = devices[i].client.peer_id().to_string();
+                for reply in server.handle(&frame) {
+                    if drop_first > 0 {
+                        drop_first -= 1;
+                        continue;
+                    }
+                    let ev = devices[i].client.receive(&reply);
+                    devices[i].absorb(ev);
+                }
+                // Fan out to the other connected devices, as a repo relays changes.
+                for (j, other) in devices.iter_mut().enumerate() {
+                    if j != i && other.client.is_connected() {
+                        let _ = &peer;
+                        let other_peer = other.client.peer_id().to_string();
+                        for f in server.nudge(&other_peer) {
+                            let ev = other.client.receive(&f);
+                            other.absorb(ev);
+                        }
+                    }
+                }
+            }
+        }
+        if !moved {
+            return;
+        }
+    }
+    panic!("sync did not settle");
+}
+
+fn note(id: &str, title: &str) -> Note {
+    Note {
+        id: id.into(),
+        activity_date: "2026-11-20".into(),
+        title: title.into(),
+        content: String::new(),
+        task_id: None,
+        author: "t".into(),
+        created_at: 0,
+    }
+}
+
+fn key() -> DocKey {
+    DocKey::notes("xa-ka-don", Quarter { year: 2026, q: 4 })
+}
+
+fn add_note(d: &mut Device, id: &str, title: &str) {
+    let doc_id = key().doc_id();
+    let (r, ev) = d
+        .client
+        .change(&doc_id, |doc| schema::put_note(doc, &note(id, title)))
+        .unwrap();
+    r.unwrap();
+    d.absorb(ev);
+}
+
+fn titles(d: &Device) -> Vec<String> {
+    let mut t: Vec<String> = schema::read_notes(d.client.doc(&key().doc_id()).unwrap())
+        .into_iter()
+        .map(|n| n.title)
+        .collect();
+    t.sort();
+    t
+}
+
+fn device_with_doc(peer: &str, actor: u8) -> Device {
+    let mut d = Device::new(peer);
+    let mut doc = schema::genesis_doc(&key()).unwrap();
+    doc.set_actor(ActorId::from(&[actor; 16][..]));
+    d.client.add_loaded(key().doc_id(), doc);
+    d
+}
+
+#[test]
+fn fresh_sync_pushes_offline_notes() {
+    let mut server = MemoryServer::new();
+    let mut a = device_with_doc("a", 1);
+    add_note(&mut a, "1", "họp bon");
+    add_note(&mut a, "2", "thăm hỏi");
+    a.connect();
+    run(&mut server, &mut [&mut a], 0);
+    let mut titles_on_server: Vec<String> = schema::read_notes(&server.docs[&key().doc_id()])
+        .into_iter()
+        .map(|n| n.title)
+        .collect();
+    titles_on_server.sort();
+    assert_eq!(titles_on_server, vec!["họp bon", "thăm hỏi"]);
+
+    // A second, empty device requests the document and receives both notes.
+    let mut b = Device::new("b");
+    let (_, ev) = b.client.track(&key(), false);
+    b.absorb(ev);
+    b.connect();
+    run(&mut server, &mut [&mut b], 0);
+    assert_eq!(titles(&b), vec!["họp bon", "thăm hỏi"]);
+    assert!(
+        b.client.take_unsaved(&key().doc_id()).is_some(),
+        "received changes must be persisted"
+    );
+    assert!(b.client.take_unsaved(&key().doc_id()).is_none());
+}
+
+#[test]
+fn unknown_document_is_unavailable() {
+    let mut server = MemoryServer::new();
+    let mut a = Device::new("a");
+    let (id, _) = a.client.track(
+        &DocKey::notes("xa-lac-xuan", Quarter { year: 2026, q: 4 }),
+        false,
+    );
+    a.connect();
+    let join = a.to_server.pop_front().unwrap();
+    let peer = server.handle(&join);
+    let ev = a.client.receive(&peer[0]);
+    let request = ev
+        .iter()
+        .find_map(|e| {
+            if let Event::Send(b) = e {
+                Some(b.clone())
+            } else {
+                None
+            }
+        })
+        .unwrap();
+    let reply = server.handle(&request);
+    assert_eq!(a.client.receive(&reply[0]), vec![Event::Unavailable(id)]);
+    assert!(a.client.is_unavailable(&id));
+}
+
+#[test]
+fn concurrent_notes_on_both_sides_merge() {
+    let mut server = MemoryServer::new();
+    let mut a = device_with_doc("a", 1);
+    let mut b = device_with_doc("b", 2);
+    a.connect();
+    b.connect();
+    run(&mut server, &mut [&mut a, &mut b], 0);
+    // Both offline, both write.
+    a.client.disconnected();
+    b.client.disconnected();
+    add_note(&mut a, "A1", "a1");
+    add_note(&mut a, "A2", "a2");
+    add_note(&mut b, "B1", "b1");
+    a.connect();
+    b.connect();
+    run(&mut server, &mut [&mut a, &mut b], 0);
+    // One more round lets each side pick up what the other pushed after its own sync finished.
+    a.connect();
+    b.connect();
+    run(&mut server, &mut [&mut a, &mut b], 0);
+    assert_eq!(titles(&a), vec!["a1", "a2", "b1"]);
+    assert_eq!(titles(&b), titles(&a));
+    assert_eq!(
+        a.client.doc(&key().doc_id()).unwrap().get_heads(),
+        b.client.doc(&key().doc_id()).unwrap().get_heads()
+    );
+}
+
+#[test]
+fn dropped_message_then_reconnect_converges() {
+    let mut server = MemoryServer::new();
+    let mut a = device_with_doc("a", 1);
+    for i in 0..5 {
+        add_note(&mut a, &format!("n{i}"), &format!("note {i}"));
+    }
+    a.connect();
+    // Lose the server's first replies (the peer message survives, the sync answer is lost).
+    let join = a.to_server.pop_front().unwrap();
+    for f in server.handle(&join) {
+        let ev = a.client.receive(&f);
+        a.absorb(ev);
+    }
+    run(&mut server, &mut [&mut a], 1);
+    // Reconnect: fresh sync state on both sides, and everything arrives.
+    a.client.disconnected();
+    a.connect();
+    run(&mut server, &mut [&mut a], 0);
+    assert_eq!(schema::read_notes(&server.docs[&key().doc_id()]).len(), 5);
+}
+
+#[test]
+fn reconnect_mid_sync_converges() {
+    let mut server = MemoryServer::new();
+    let mut a = device_with_doc("a", 1);
+    let mut b = Device::new("b");
+    let (_, ev) = b.client.track(&key(), true);
+    b.absorb(ev);
+    for i in 0..20 {
+        add_note(&mut a, &format!("n{i:02}"), &format!("note {i}"));
+    }
+    a.connect();
+    run(&mut server, &mut [&mut a], 0);
+    b.connect();
+    // Deliver only the handshake and the first exchange, then the connection breaks.
+    let join = b.to_server.pop_front().unwrap();
+    for f in server.handle(&join) {
+        let ev = b.client.receive(&f);
+        b.absorb(ev);
+    }
+    b.to_server.clear();
+    b.client.disconnected();
+    add_note(&mut b, "b", "written while reconnecting");
+    b.connect();
+    run(&mut server, &mut [&mut a, &mut b], 0);
+    a.connect();
+    run(&mut server, &mut [&mut a, &mut b], 0);
+    assert_eq!(titles(&b).len(), 21);
+    assert_eq!(titles(&a), titles(&b));
+}
+
+#[test]
+fn garbage_from_the_server_is_a_protocol_error() {
+    let mut a = Device::new("a");
+    a.connect();
+    assert!(matches!(a.client.receive(b"\x00\x01"), v if matches!(v[0], Event::ProtocolError(_))));
+}
