@@ -1,2 +1,110 @@
-//! placeholder
-fn main() {}
+//! `danvan-server`: the binary edge — arguments, logging, signals, and the one-time console output.
+
+use anyhow::Context;
+use clap::Parser;
+use server::{AppState, Config, app};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "danvan-server",
+    version,
+    about = "Sổ tay Dân vận — sync server"
+)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port; the chosen one is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Folder for the SQLite database.
+    #[arg(long, default_value = "./data")]
+    data_dir: PathBuf,
+    /// The built PWA (`cargo xtask dist`).
+    #[arg(long, default_value = "target/dist")]
+    dist: PathBuf,
+    /// Seed an empty data dir with the demo org, plan and accounts.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,samod=warn,samod_core=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let cfg = Config {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        dist: args.dist,
+        demo: args.demo,
+    };
+    if !cfg.dist.join("index.html").exists() {
+        tracing::warn!(dist = %cfg.dist.display(), "no built app here: run `cargo xtask dist` (the API still works)");
+    }
+    // Listen for signals before anything else, so a SIGTERM during start-up is not fatal mid-write.
+    let shutdown = shutdown_signal();
+    let (state, lines) = AppState::start(&cfg).await.context("starting the server")?;
+    for l in lines {
+        println!("{l}");
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    println!("danvan-server listening on http://{addr}");
+    std::io::stdout().flush()?;
+
+    let st = state.clone();
+    axum::serve(listener, app(state.clone()))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing sync connections and flushing storage");
+            // Upgraded WebSockets are not tracked by axum's graceful shutdown: close them first.
+            st.hub.stop().await;
+        })
+        .await?;
+    state.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Registers the handlers now (a signal arriving before the future is awaited is not lost) and
+/// resolves on the first SIGINT or SIGTERM.
+fn shutdown_signal() -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            let t = async {
+                match term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let i = async {
+                match int.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! { _ = t => {}, _ = i => {} }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -65,12 +65,15 @@ pub fn doc_key_of(doc: &Automerge) -> Option<DocKey> {
     })
 }
 
+/// A string field, whether stored as a plain string (our writers) or as a text object (automerge JS 3
+/// turns plain JS strings into collaborative text by default).
 pub fn get_str(doc: &Automerge, obj: &ObjId, key: &str) -> Option<String> {
     match doc.get(obj, key).ok()?? {
         (Value::Scalar(s), _) => match s.as_ref() {
             ScalarValue::Str(s) => Some(s.to_string()),
             _ => None,
         },
+        (Value::Object(ObjType::Text), id) => doc.text(&id).ok(),
         _ => None,
     }
 }

@@ -8,6 +8,31 @@ use minicbor::{Decoder, Encoder};
 
 pub const PROTOCOL_VERSION: &str = "1";
 
+/// Every message type of the automerge-repo protocol; anything else is a protocol violation.
+pub const KNOWN_TYPES: &[&str] = &[
+    "join",
+    "peer",
+    "leave",
+    "request",
+    "sync",
+    "doc-unavailable",
+    "ephemeral",
+    "error",
+    "remote-subscription-change",
+    "remote-heads-changed",
+];
+
+/// Check an inbound frame before handing it to a repo: well-formed CBOR, a known type, and the
+/// fields we rely on of the right types.
+pub fn check_frame(bytes: &[u8]) -> Result<(), WireError> {
+    match WireMessage::decode(bytes)? {
+        WireMessage::Other { kind } if !KNOWN_TYPES.contains(&kind.as_str()) => {
+            Err(WireError::UnknownType(kind))
+        }
+        _ => Ok(()),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WireMessage {
     Join {
@@ -56,6 +81,8 @@ pub enum WireError {
     MissingType,
     #[error("message of type {kind} lacks field {field}")]
     MissingField { kind: String, field: &'static str },
+    #[error("unknown message type {0:?}")]
+    UnknownType(String),
     #[error("bad document id: {0}")]
     BadDocumentId(String),
 }

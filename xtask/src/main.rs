@@ -1,2 +1,150 @@
-//! placeholder
-fn main() {}
+//! `cargo xtask`: the project's build, run, test and benchmark tasks, in Rust so they work the
+//! same on every machine without make or shell scripts.
+
+mod dist;
+mod process;
+mod setup;
+mod test;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use process::{Workspace, exe};
+use std::process::{ExitCode, ExitStatus};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Build, run, test and benchmark danvan"
+)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build the PWA into target/dist (hashed entry points, service worker, .br/.gz siblings).
+    Dist,
+    /// Build the PWA and the release server, then run it in demo mode on 127.0.0.1:8080.
+    Run {
+        /// Extra arguments for danvan-server; any of --listen/--data-dir/--dist/--demo given
+        /// here replaces the default.
+        #[arg(last = true)]
+        extra: Vec<String>,
+    },
+    /// Run everything: cargo tests, the PWA build and the browser tests (installs what is missing).
+    Test {
+        /// Skip Chromium, npm and the browser tests.
+        #[arg(long)]
+        no_browser: bool,
+        /// Only run `cargo test` (implies --no-browser).
+        #[arg(long)]
+        rust_only: bool,
+    },
+    /// Build the release server and the bench example, then run the benchmark.
+    Bench {
+        /// Number of simulated devices.
+        #[arg(long, default_value_t = 50)]
+        devices: u32,
+        /// Notes written per device.
+        #[arg(long, default_value_t = 100)]
+        notes: u32,
+    },
+}
+
+fn main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    let ws = Workspace::locate()?;
+    match cli.task {
+        Task::Dist => dist::dist(&ws).map(|_| ExitCode::SUCCESS),
+        Task::Run { extra } => run(&ws, &extra),
+        Task::Test {
+            no_browser,
+            rust_only,
+        } => test::test(
+            &ws,
+            &test::Options {
+                no_browser,
+                rust_only,
+            },
+        )
+        .map(|()| ExitCode::SUCCESS),
+        Task::Bench { devices, notes } => bench(&ws, devices, notes).map(|()| ExitCode::SUCCESS),
+    }
+}
+
+fn run(ws: &Workspace, extra: &[String]) -> Result<ExitCode> {
+    let dist = dist::dist(ws)?;
+    ws.run(ws.cargo().args([
+        "build",
+        "-p",
+        "server",
+        "--release",
+        "--bin",
+        "danvan-server",
+    ]))?;
+
+    let dist = ws.rel(&dist).to_string_lossy().into_owned();
+    // The server's clap rejects a flag given twice, so a default is only added when the user
+    // did not pass that flag themselves.
+    let given = |flag: &str| {
+        extra
+            .iter()
+            .any(|arg| arg == flag || arg.starts_with(&format!("{flag}=")))
+    };
+    let mut args: Vec<String> = Vec::new();
+    if !given("--demo") {
+        args.push("--demo".into());
+    }
+    for (flag, value) in [
+        ("--data-dir", "./data"),
+        ("--listen", "127.0.0.1:8080"),
+        ("--dist", dist.as_str()),
+    ] {
+        if !given(flag) {
+            args.extend([flag.to_owned(), value.to_owned()]);
+        }
+    }
+    args.extend(extra.iter().cloned());
+
+    let server = ws.target.join("release").join(exe("danvan-server"));
+    let status = ws.status(ws.command(&server).args(&args))?;
+    Ok(exit_code(status))
+}
+
+fn bench(ws: &Workspace, devices: u32, notes: u32) -> Result<()> {
+    ws.run(ws.cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "server",
+        "--bin",
+        "danvan-server",
+        "--example",
+        "bench",
+    ]))?;
+    let release = ws.target.join("release");
+    let mut cmd = ws.command(release.join("examples").join(exe("bench")));
+    cmd.arg("--server-bin")
+        .arg(release.join(exe("danvan-server")))
+        .args(["--devices", &devices.to_string()])
+        .args(["--notes", &notes.to_string()]);
+    ws.run(&mut cmd)
+}
+
+/// The server's exit status as our own, so scripts wrapping `cargo xtask run` see it.
+fn exit_code(status: ExitStatus) -> ExitCode {
+    if let Some(code) = status.code() {
+        return ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1));
+    }
+    // Killed by a signal: report it the way shells do (128 + signal number).
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return ExitCode::from(u8::try_from(128 + (signal & 0x7f)).unwrap_or(1));
+        }
+    }
+    ExitCode::FAILURE
+}

@@ -1,0 +1,439 @@
+//! Drives the shared sync client in the browser: local documents in IndexedDB, a WebSocket with
+//! reconnect and backoff, and the server's durable heads, which decide what counts as synced.
+//!
+//! Single-threaded (wasm): state lives in a thread-local, and no `RefCell` borrow is ever held across
+//! an `.await`, so event handlers that fire while a write is pending always find the state free.
+
+use crate::js;
+use crate::state::{Session, Ui};
+use automerge::{Automerge, ChangeHash};
+use shared::schema;
+use shared::{DocKey, DocKind, DocumentId, Event, Quarter, SyncClient};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{BinaryType, MessageEvent, WebSocket};
+
+struct Driver {
+    client: SyncClient,
+    session: Session,
+    ws: Option<WebSocket>,
+    /// The handlers of the current socket; replaced (after detaching them) on every reconnect.
+    handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+    connecting: bool,
+    backoff_ms: u32,
+    /// Durable heads per document, as last reported by the server (also kept in IndexedDB).
+    durable: HashMap<String, Vec<ChangeHash>>,
+    keys: BTreeMap<DocumentId, DocKey>,
+    ui: Ui,
+}
+
+thread_local! {
+    static DRIVER: RefCell<Option<Driver>> = const { RefCell::new(None) };
+}
+
+fn with<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
+    DRIVER.with(|d| d.borrow_mut().as_mut().map(f))
+}
+
+/// Load every local document, then show them; only then touch the network.
+pub async fn start(session: Session, ui: Ui) {
+    let mut client = SyncClient::new(session.peer_id.clone());
+    let mut docs: BTreeMap<String, Automerge> = BTreeMap::new();
+    match js::all_chunks().await {
+        Ok(chunks) => {
+            for (doc, data) in chunks {
+                let am = docs.entry(doc).or_default();
+                if let Err(e) = am.load_incremental(&data) {
+                    web_sys::console::error_1(
+                        &format!("chunk of {} does not load: {e}", am.get_heads().len()).into(),
+                    );
+                }
+            }
+        }
+        Err(e) => ui
+            .banner
+            .set(Some(format!("Không đọc được dữ liệu trên máy: {e}"))),
+    }
+    for (id, am) in docs {
+        if let Ok(id) = id.parse::<DocumentId>() {
+            client.add_loaded(id, am);
+        }
+    }
+    let durable: HashMap<String, Vec<ChangeHash>> = js::get_meta("durable-heads")
+        .await
+        .and_then(|s| serde_json::from_str::<HashMap<String, Vec<String>>>(&s).ok())
+        .map(|m| {
+            m.into_iter()
+                .map(|(k, v)| (k, v.iter().filter_map(|h| h.parse().ok()).collect()))
+                .collect()
+        })
+        .unwrap_or_default();
+    DRIVER.with(|d| {
+        *d.borrow_mut() = Some(Driver {
+            client,
+            session: session.clone(),
+            ws: None,
+            handlers: Vec::new(),
+            connecting: false,
+            backoff_ms: 1000,
+            durable,
+            keys: BTreeMap::new(),
+            ui,
+        })
+    });
+    for doc in &session.docs {
+        if let Some(key) = doc.key() {
+            track(&key, doc.access == "rw").await;
+        }
+    }
+    if let Some(c) = &session.user.commune_id {
+        let (y, m, _) = shared::ids::vn_civil_date(js::now_ms());
+        track(&DocKey::notes(c, Quarter::of_month(y, m)), true).await;
+    }
+    refresh_views();
+    ui.ready.set(true);
+    js::set_body_attr("data-app-ready", "true");
+    let persisted = js::persist().await;
+    ui.persistent.set(Some(persisted));
+    install_wakeups();
+    connect();
+    poll_loop();
+}
+
+/// Track a document; writable ones get their genesis so they can be written offline.
+async fn track(key: &DocKey, create: bool) -> DocumentId {
+    let id = key.doc_id();
+    let events = with(|d| {
+        d.keys.insert(id, key.clone());
+        d.client.track(key, create).1
+    })
+    .unwrap_or_default();
+    persist(&id).await;
+    handle(events);
+    id
+}
+
+/// Write what is new in a document to IndexedDB (one request). Returns false if the write failed.
+async fn persist(id: &DocumentId) -> bool {
+    let Some(Some(bytes)) = with(|d| d.client.take_unsaved(id)) else {
+        return true;
+    };
+    match js::add_chunk(&id.to_string(), &bytes).await {
+        Ok(()) => true,
+        Err(e) => {
+            with(|d| {
+                d.ui.banner.set(Some(format!(
+                    "LỖI: không lưu được vào máy ({e}). Đừng tải lại trang."
+                )))
+            });
+            false
+        }
+    }
+}
+
+/// Save a note: into the notes document of its activity quarter, durable in IndexedDB on return.
+pub async fn save_note(note: schema::Note) -> Result<(), String> {
+    schema::validate_note(&note).map_err(str::to_string)?;
+    let commune = with(|d| d.session.user.commune_id.clone())
+        .flatten()
+        .ok_or("Tài khoản không thuộc xã nào.")?;
+    let quarter =
+        Quarter::of_iso_date(&note.activity_date).ok_or("Ngày hoạt động không hợp lệ.")?;
+    let id = track(&DocKey::notes(&commune, quarter), true).await;
+    let result = with(|d| d.client.change(&id, |doc| schema::put_note(doc, &note)));
+    let (res, events) = result.flatten().ok_or("Không mở được sổ ghi chép.")?;
+    res.map_err(|e| format!("Không ghi được: {e}"))?;
+    let saved = persist(&id).await;
+    handle(events);
+    refresh_views();
+    if saved {
+        Ok(())
+    } else {
+        Err("Không lưu được vào bộ nhớ máy.".into())
+    }
+}
+
+fn handle(events: Vec<Event>) {
+    let mut changed = Vec::new();
+    for e in events {
+        match e {
+            Event::Send(bytes) => {
+                let ws = with(|d| d.ws.clone()).flatten();
+                if let Some(ws) = ws {
+                    let _ = ws.send_with_u8_array(&bytes);
+                }
+            }
+            Event::Connected { .. } => {
+                with(|d| {
+                    d.backoff_ms = 1000;
+                    d.ui.online.set(true);
+                });
+                wasm_bindgen_futures::spawn_local(after_connect());
+            }
+            Event::DocChanged(id) => changed.push(id),
+            Event::Unavailable(_) => {}
+            Event::ProtocolError(msg) => {
+                web_sys::console::warn_1(&format!("sync: {msg}").into());
+                close_socket();
+            }
+        }
+    }
+    if !changed.is_empty() {
+        wasm_bindgen_futures::spawn_local(async move {
+            for id in changed {
+                persist(&id).await;
+            }
+            refresh_views();
+        });
+    }
+}
+
+/// Rebuild what the screens show from the documents.
+fn refresh_views() {
+    with(|d| {
+        let mut notes = Vec::new();
+        let mut tasks = Vec::new();
+        let mut org = Vec::new();
+        for (id, key) in &d.keys {
+            let Some(doc) = d.client.doc(id) else {
+                continue;
+            };
+            match key.kind {
+                DocKind::Notes => notes.extend(schema::read_notes(doc)),
+                DocKind::Plan => tasks.extend(schema::read_tasks(doc)),
+                DocKind::Org => org = schema::read_org(doc),
+                DocKind::Progress => {}
+            }
+        }
+        notes.sort_by(|a, b| (&b.activity_date, &b.id).cmp(&(&a.activity_date, &a.id)));
+        d.ui.notes.set(notes);
+        d.ui.tasks.set(tasks);
+        d.ui.org.set(org);
+        let unsynced: usize = d
+            .client
+            .doc_ids()
+            .filter_map(|id| {
+                let doc = d.client.doc(id)?;
+                let heads = d
+                    .durable
+                    .get(&id.to_string())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                Some(schema::unsynced_changes(doc, heads))
+            })
+            .sum();
+        d.ui.unsynced.set(unsynced);
+    });
+}
+
+fn ws_url() -> Option<String> {
+    let loc = web_sys::window()?.location();
+    let scheme = if loc.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Some(format!("{scheme}://{}/sync", loc.host().ok()?))
+}
+
+/// Open the WebSocket unless one is open or opening.
+fn connect() {
+    let Some(url) = ws_url() else { return };
+    let go = with(|d| {
+        if d.connecting || d.ws.is_some() {
+            return false;
+        }
+        d.connecting = true;
+        true
+    });
+    if go != Some(true) {
+        return;
+    }
+    let ws = match WebSocket::new(&url) {
+        Ok(ws) => ws,
+        Err(_) => {
+            with(|d| d.connecting = false);
+            schedule_reconnect();
+            return;
+        }
+    };
+    ws.set_binary_type(BinaryType::Arraybuffer);
+    let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        let events = with(|d| {
+            d.connecting = false;
+            d.client.connected()
+        });
+        handle(events.unwrap_or_default());
+    });
+    let on_message = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        let Ok(e) = e.dyn_into::<MessageEvent>() else {
+            return;
+        };
+        let Ok(buf) = e.data().dyn_into::<js_sys::ArrayBuffer>() else {
+            return;
+        };
+        let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+        let events = with(|d| d.client.receive(&bytes)).unwrap_or_default();
+        handle(events);
+    });
+    let on_close = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        close_socket();
+        schedule_reconnect();
+    });
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    with(|d| {
+        d.ws = Some(ws);
+        d.handlers = vec![on_open, on_message, on_close];
+    });
+}
+
+/// Forget the current socket (detaching its handlers first so none fires into a dropped closure).
+fn close_socket() {
+    let old = with(|d| {
+        d.client.disconnected();
+        d.connecting = false;
+        d.ui.online.set(false);
+        (d.ws.take(), std::mem::take(&mut d.handlers))
+    });
+    if let Some((Some(ws), handlers)) = old {
+        ws.set_onopen(None);
+        ws.set_onmessage(None);
+        ws.set_onclose(None);
+        let _ = ws.close();
+        // The handlers may be on the call stack right now (we can be inside on_close): drop them later.
+        let keep = Closure::once_into_js(move || drop(handlers));
+        set_timeout(keep, 0);
+    }
+}
+
+fn set_timeout(f: JsValue, ms: u32) {
+    if let Some(w) = web_sys::window() {
+        let _ =
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(f.unchecked_ref(), ms as i32);
+    }
+}
+
+fn schedule_reconnect() {
+    let Some(delay) = with(|d| {
+        let delay = d.backoff_ms;
+        d.backoff_ms = (d.backoff_ms * 2).min(30_000);
+        delay
+    }) else {
+        return;
+    };
+    set_timeout(Closure::once_into_js(connect), delay);
+}
+
+/// Reconnect right away when the browser says the network is back or the app comes to the front;
+/// drop the socket when the browser says we are offline (it may otherwise linger half-open).
+fn install_wakeups() {
+    let Some(w) = web_sys::window() else { return };
+    let online = Closure::<dyn FnMut()>::new(|| {
+        with(|d| d.backoff_ms = 1000);
+        connect();
+    });
+    let offline = Closure::<dyn FnMut()>::new(close_socket);
+    let visible = Closure::<dyn FnMut()>::new(|| {
+        let hidden = web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| d.hidden());
+        if !hidden {
+            connect();
+        }
+    });
+    let _ = w.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
+    let _ = w.add_event_listener_with_callback("offline", offline.as_ref().unchecked_ref());
+    if let Some(doc) = w.document() {
+        let _ = doc
+            .add_event_listener_with_callback("visibilitychange", visible.as_ref().unchecked_ref());
+    }
+    // These live as long as the page.
+    online.forget();
+    offline.forget();
+    visible.forget();
+}
+
+/// After each handshake: learn the current document list (new quarters, new plans), then heads.
+async fn after_connect() {
+    if let Ok((200, body)) = js::fetch("GET", "/api/docs", None).await {
+        if let Ok(list) = serde_json::from_str::<crate::state::DocList>(&body) {
+            for doc in &list.docs {
+                if let Some(key) = doc.key() {
+                    track(&key, doc.access == "rw").await;
+                }
+            }
+            let session = with(|d| {
+                d.session.docs = list.docs.clone();
+                d.session.clone()
+            });
+            if let Some(s) = session {
+                s.save();
+            }
+        }
+    }
+    refresh_heads().await;
+}
+
+/// Ask the server which heads are durable. A failed request means the server is unreachable, which
+/// a half-open WebSocket would not tell us: drop it and let the reconnect logic take over.
+async fn refresh_heads() {
+    match js::fetch("GET", "/api/durable-heads", None).await {
+        Ok((200, body)) => {
+            #[derive(serde::Deserialize)]
+            struct Heads {
+                heads: HashMap<String, Vec<String>>,
+            }
+            if let Ok(h) = serde_json::from_str::<Heads>(&body) {
+                let _ = js::set_meta(
+                    "durable-heads",
+                    &serde_json::to_string(&h.heads).unwrap_or_default(),
+                )
+                .await;
+                with(|d| {
+                    d.durable = h
+                        .heads
+                        .into_iter()
+                        .map(|(k, v)| (k, v.iter().filter_map(|x| x.parse().ok()).collect()))
+                        .collect();
+                });
+                refresh_views();
+            }
+        }
+        Ok((401, _)) => {
+            with(|d| {
+                d.ui.banner.set(Some(
+                    "Phiên đăng nhập đã hết hạn: hãy đăng nhập lại. Dữ liệu trên máy vẫn được giữ."
+                        .into(),
+                ))
+            });
+        }
+        Ok(_) => {}
+        Err(_) => {
+            if with(|d| d.ws.is_some()) == Some(true) {
+                close_socket();
+                schedule_reconnect();
+            }
+        }
+    }
+}
+
+/// While connected, refresh the durable heads every 1.5 s; they move when the server commits.
+fn poll_loop() {
+    wasm_bindgen_futures::spawn_local(async {
+        loop {
+            sleep(1500).await;
+            if with(|d| d.client.is_connected()) == Some(true) {
+                refresh_heads().await;
+            }
+        }
+    });
+}
+
+pub async fn sleep(ms: u32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| set_timeout(resolve.into(), ms));
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}

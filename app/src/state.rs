@@ -1,0 +1,109 @@
+//! What the screens show (Leptos signals) and the login session kept on the device.
+
+use leptos::prelude::*;
+use shared::schema::{Note, OrgNode, Task};
+use shared::{DocKey, DocKind};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct User {
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub node_id: String,
+    pub commune_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DocInfo {
+    pub doc_id: String,
+    pub kind: String,
+    pub scope: String,
+    pub period: String,
+    pub access: String,
+}
+
+impl DocInfo {
+    pub fn key(&self) -> Option<DocKey> {
+        let key = DocKey {
+            kind: DocKind::parse(&self.kind)?,
+            scope: self.scope.clone(),
+            period: self.period.clone(),
+        };
+        // Trust the server's list only as far as the ID rule agrees with it.
+        (key.doc_id().to_string() == self.doc_id).then_some(key)
+    }
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct DocList {
+    pub docs: Vec<DocInfo>,
+}
+
+/// Who is logged in on this device. The token itself is an HttpOnly cookie the app never sees.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Session {
+    pub peer_id: String,
+    pub user: User,
+    #[serde(default)]
+    pub docs: Vec<DocInfo>,
+}
+
+const SESSION_KEY: &str = "danvan.session";
+
+impl Session {
+    pub fn load() -> Option<Session> {
+        serde_json::from_str(&crate::js::local_get(SESSION_KEY)?).ok()
+    }
+    pub fn save(&self) {
+        crate::js::local_set(
+            SESSION_KEY,
+            &serde_json::to_string(self).unwrap_or_default(),
+        );
+    }
+    pub fn clear() {
+        crate::js::local_remove(SESSION_KEY);
+    }
+    pub fn is_member(&self) -> bool {
+        self.user.role == "member"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct CommuneRow {
+    pub commune_id: String,
+    pub name: String,
+    pub notes: i64,
+    pub last_sync: Option<i64>,
+}
+
+/// Every signal the screens read. `Copy`, so handlers can capture it freely.
+#[derive(Clone, Copy)]
+pub struct Ui {
+    pub session: RwSignal<Option<Session>>,
+    pub ready: RwSignal<bool>,
+    pub online: RwSignal<bool>,
+    pub unsynced: RwSignal<usize>,
+    pub persistent: RwSignal<Option<bool>>,
+    pub notes: RwSignal<Vec<Note>>,
+    pub tasks: RwSignal<Vec<Task>>,
+    pub org: RwSignal<Vec<OrgNode>>,
+    pub overview: RwSignal<Vec<CommuneRow>>,
+    pub banner: RwSignal<Option<String>>,
+}
+
+impl Ui {
+    pub fn new() -> Self {
+        Ui {
+            session: RwSignal::new(None),
+            ready: RwSignal::new(false),
+            online: RwSignal::new(false),
+            unsynced: RwSignal::new(0),
+            persistent: RwSignal::new(None),
+            notes: RwSignal::new(Vec::new()),
+            tasks: RwSignal::new(Vec::new()),
+            org: RwSignal::new(Vec::new()),
+            overview: RwSignal::new(Vec::new()),
+            banner: RwSignal::new(None),
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! The screens: login, the commune cadre's tasks and notes, and the aggregating level's overview.
+
+use crate::driver;
+use crate::js;
+use crate::state::{CommuneRow, Session, Ui};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::ids::{display_date, display_datetime_vn, vn_civil_date};
+use shared::schema::Note;
+
+#[component]
+pub fn App() -> impl IntoView {
+    let ui = Ui::new();
+    provide_context(ui);
+    if let Some(s) = Session::load() {
+        ui.session.set(Some(s.clone()));
+        spawn_local(driver::start(s, ui));
+    } else {
+        js::set_body_attr("data-app-ready", "true");
+    }
+    view! {
+        <header class="top">
+            <div class="brand">"Sổ tay Dân vận"</div>
+            <Show when=move || ui.session.with(Option::is_some)>
+                <SyncBadge/>
+            </Show>
+        </header>
+        <Show when=move || ui.banner.with(Option::is_some)>
+            <p class="banner" role="alert">{move || ui.banner.get().unwrap_or_default()}</p>
+        </Show>
+        <main>
+            {move || match ui.session.get() {
+                None => view! { <Login/> }.into_any(),
+                Some(s) if s.is_member() => view! { <Field/> }.into_any(),
+                Some(_) => view! { <Desk/> }.into_any(),
+            }}
+        </main>
+    }
+}
+
+#[component]
+fn SyncBadge() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let text = move || {
+        let n = ui.unsynced.get();
+        let net = if ui.online.get() {
+            "Trực tuyến"
+        } else {
+            "Ngoại tuyến"
+        };
+        if n == 0 {
+            format!("{net} · đã đồng bộ")
+        } else {
+            format!("{net} · {n} thay đổi chưa đồng bộ")
+        }
+    };
+    view! {
+        <div
+            class="badge"
+            class:offline=move || !ui.online.get()
+            class:pending=move || ui.unsynced.get() > 0
+            data-testid="sync-badge"
+            data-online=move || ui.online.get().to_string()
+            data-unsynced=move || ui.unsynced.get().to_string()
+            role="status"
+            aria-live="polite"
+        >
+            {text}
+        </div>
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct LoginReply {
+    peer_id: String,
+    user: crate::state::User,
+}
+
+#[component]
+fn Login() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        error.set(None);
+        let body = serde_json::json!({"username": username.get_untracked(), "password": password.get_untracked()}).to_string();
+        spawn_local(async move {
+            let reply = js::fetch("POST", "/api/login", Some(body)).await;
+            busy.set(false);
+            match reply {
+                Ok((200, text)) => match serde_json::from_str::<LoginReply>(&text) {
+                    Ok(r) => {
+                        let mut session = Session {
+                            peer_id: r.peer_id,
+                            user: r.user,
+                            docs: Vec::new(),
+                        };
+                        if let Ok((200, docs)) = js::fetch("GET", "/api/docs", None).await {
+                            if let Ok(list) = serde_json::from_str::<crate::state::DocList>(&docs) {
+                                session.docs = list.docs;
+                            }
+                        }
+                        session.save();
+                        ui.session.set(Some(session.clone()));
+                        driver::start(session, ui).await;
+                    }
+                    Err(_) => error.set(Some("Máy chủ trả lời không hợp lệ.".into())),
+                },
+                Ok((401, _)) => error.set(Some("Sai tên đăng nhập hoặc mật khẩu.".into())),
+                Ok((429, _)) => error.set(Some(
+                    "Đăng nhập sai quá nhiều lần, hãy thử lại sau một phút.".into(),
+                )),
+                Ok((s, _)) => error.set(Some(format!("Lỗi máy chủ ({s})."))),
+                Err(_) => error.set(Some("Cần có kết nối mạng để đăng nhập lần đầu.".into())),
+            }
+        });
+    };
+    view! {
+        <form class="card login" on:submit=submit>
+            <h1>"Đăng nhập"</h1>
+            <p class="hint">"Đăng nhập một lần khi có mạng; sau đó dùng được cả khi không có sóng."</p>
+            <label for="username">"Tên đăng nhập"</label>
+            <input id="username" autocomplete="username" autocapitalize="none" required
+                prop:value=move || username.get() on:input=move |e| username.set(event_target_value(&e))/>
+            <label for="password">"Mật khẩu"</label>
+            <input id="password" type="password" autocomplete="current-password" required
+                prop:value=move || password.get() on:input=move |e| password.set(event_target_value(&e))/>
+            <Show when=move || error.with(Option::is_some)>
+                <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
+            </Show>
+            <button type="submit" data-testid="login" disabled=move || busy.get()>"Đăng nhập"</button>
+        </form>
+    }
+}
+
+fn today_iso() -> String {
+    let (y, m, d) = vn_civil_date(js::now_ms());
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn new_note_id() -> String {
+    let mut rand = [0u8; 10];
+    // A failure of the browser's RNG leaves zeros: the millisecond time still separates notes.
+    let _ = getrandom::fill(&mut rand);
+    shared::schema::ulid(js::now_ms() as u64, rand)
+}
+
+#[component]
+fn Field() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let commune_name = move || {
+        let c = ui
+            .session
+            .with(|s| s.as_ref().and_then(|s| s.user.commune_id.clone()));
+        ui.org
+            .with(|org| {
+                org.iter()
+                    .find(|n| Some(&n.id) == c.as_ref())
+                    .map(|n| n.name.clone())
+            })
+            .or(c)
+            .unwrap_or_default()
+    };
+    view! {
+        <p class="who">{move || ui.session.with(|s| s.as_ref().map(|s| s.user.display_name.clone()).unwrap_or_default())}
+            " · " {commune_name}</p>
+        <Show when=move || ui.persistent.get() == Some(false)>
+            <p class="warn">"Trình duyệt chưa cho phép lưu trữ bền vững: hãy cài ứng dụng vào màn hình chính và đồng bộ thường xuyên."</p>
+        </Show>
+        <NoteForm/>
+        <section class="card">
+            <h2>"Ghi chép"</h2>
+            <Show when=move || ui.notes.with(Vec::is_empty)>
+                <p class="hint">"Chưa có ghi chép nào."</p>
+            </Show>
+            <ul class="notes">
+                <For each=move || ui.notes.get() key=|n| (n.id.clone(), n.title.clone(), n.content.clone()) let:n>
+                    <NoteItem note=n/>
+                </For>
+            </ul>
+        </section>
+        <section class="card">
+            <h2>"Nhiệm vụ theo kế hoạch"</h2>
+            <ul class="tasks">
+                <For each=move || ui.tasks.get() key=|t| t.id.clone() let:t>
+                    <li data-testid="task-item">
+                        <span class="num">{t.number.clone()}</span>
+                        <span>{t.title.clone()}</span>
+                    </li>
+                </For>
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn NoteItem(note: Note) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let task = note.task_id.clone();
+    let task_label = move || {
+        ui.tasks.with(|ts| {
+            ts.iter()
+                .find(|t| Some(&t.id) == task.as_ref())
+                .map(|t| format!("Nhiệm vụ {}", t.number))
+        })
+    };
+    view! {
+        <li data-testid="note-item">
+            <div class="meta">{display_date(&note.activity_date)} " · " {task_label}</div>
+            <div class="title">{note.title.clone()}</div>
+            <div class="content">{note.content.clone()}</div>
+        </li>
+    }
+}
+
+#[component]
+fn NoteForm() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let date = RwSignal::new(today_iso());
+    let title = RwSignal::new(String::new());
+    let content = RwSignal::new(String::new());
+    let task = RwSignal::new(String::new());
+    let message = RwSignal::new(None::<(bool, String)>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let author = ui.session.with_untracked(|s| {
+            s.as_ref()
+                .map(|s| s.user.username.clone())
+                .unwrap_or_default()
+        });
+        let t = task.get_untracked();
+        let note = Note {
+            id: new_note_id(),
+            activity_date: date.get_untracked(),
+            title: title.get_untracked().trim().to_string(),
+            content: content.get_untracked(),
+            task_id: (!t.is_empty()).then_some(t),
+            author,
+            created_at: js::now_ms(),
+        };
+        spawn_local(async move {
+            match driver::save_note(note).await {
+                Ok(()) => {
+                    title.set(String::new());
+                    content.set(String::new());
+                    message.set(Some((true, "Đã lưu trên máy.".into())));
+                }
+                Err(e) => message.set(Some((false, e))),
+            }
+        });
+    };
+    view! {
+        <form class="card" on:submit=submit>
+            <h2>"Ghi chép mới"</h2>
+            <label for="note-date">"Ngày hoạt động"</label>
+            <input id="note-date" type="date" required prop:value=move || date.get() on:input=move |e| date.set(event_target_value(&e))/>
+            <label for="note-title">"Tiêu đề"</label>
+            <input id="note-title" required maxlength="300" placeholder="VD: Họp dân bon Ka Rái"
+                prop:value=move || title.get() on:input=move |e| title.set(event_target_value(&e))/>
+            <label for="note-task">"Nhiệm vụ liên quan"</label>
+            <select id="note-task" on:change=move |e| task.set(event_target_value(&e)) prop:value=move || task.get()>
+                <option value="">"— Không chọn —"</option>
+                <For each=move || ui.tasks.get() key=|t| t.id.clone() let:t>
+                    <option value=t.id.clone()>{format!("{} {}", t.number, t.title)}</option>
+                </For>
+            </select>
+            <label for="note-content">"Nội dung, kết quả"</label>
+            <textarea id="note-content" rows="4" prop:value=move || content.get() on:input=move |e| content.set(event_target_value(&e))></textarea>
+            <Show when=move || message.with(Option::is_some)>
+                <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="status">
+                    {move || message.get().map(|m| m.1).unwrap_or_default()}
+                </p>
+            </Show>
+            <button type="submit" data-testid="save-note">"Lưu ghi chép"</button>
+        </form>
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Overview {
+    communes: Vec<CommuneRow>,
+}
+
+/// The aggregating level: each commune's notes and last sync, refreshed every few seconds.
+#[component]
+fn Desk() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    spawn_local(async move {
+        loop {
+            if let Ok((200, body)) = js::fetch("GET", "/api/overview", None).await {
+                if let Ok(o) = serde_json::from_str::<Overview>(&body) {
+                    ui.overview.set(o.communes);
+                }
+            }
+            driver::sleep(2000).await;
+        }
+    });
+    view! {
+        <p class="who">{move || ui.session.with(|s| s.as_ref().map(|s| s.user.display_name.clone()).unwrap_or_default())}</p>
+        <section class="card">
+            <h2>"Tổng hợp theo xã"</h2>
+            <table class="overview">
+                <thead><tr><th scope="col">"Xã, thị trấn"</th><th scope="col">"Ghi chép"</th><th scope="col">"Đồng bộ lần cuối"</th></tr></thead>
+                <tbody>
+                    <For each=move || ui.overview.get() key=|r| (r.commune_id.clone(), r.notes, r.last_sync) let:r>
+                        <tr data-testid="commune-row" data-commune-id=r.commune_id.clone() data-notes=r.notes.to_string()
+                            class:stale=r.last_sync.is_none()>
+                            <th scope="row">{r.name.clone()}</th>
+                            <td>{r.notes}</td>
+                            <td>{r.last_sync.map(display_datetime_vn).unwrap_or_else(|| "chưa đồng bộ".into())}</td>
+                        </tr>
+                    </For>
+                </tbody>
+            </table>
+        </section>
+    }
+}

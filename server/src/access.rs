@@ -1,0 +1,107 @@
+//! Who may read or write which document: the authorization rules of DESIGN §6, as pure functions.
+
+use shared::{DocKey, DocKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Editor,
+    Viewer,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Editor => "editor",
+            Role::Viewer => "viewer",
+            Role::Member => "member",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "admin" => Role::Admin,
+            "editor" => Role::Editor,
+            "viewer" => Role::Viewer,
+            "member" => Role::Member,
+            _ => return None,
+        })
+    }
+}
+
+/// An authenticated user on one device (one token, one peer ID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub node_id: String,
+    /// The commune a member works in; `None` for the aggregating level.
+    pub commune_id: Option<String>,
+    pub peer_id: String,
+    pub token_id: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    None,
+    Read,
+    Write,
+}
+
+/// The access `p` has to the document `key`. Members write their own commune's progress and notes and
+/// read the org and plans; the aggregating level reads everything. Nobody writes org or plan documents
+/// over sync yet (the server writes them).
+pub fn access(p: &Principal, key: &DocKey) -> Access {
+    match key.kind {
+        DocKind::Org | DocKind::Plan => Access::Read,
+        DocKind::Progress | DocKind::Notes => match p.role {
+            Role::Member if p.commune_id.as_deref() == key.commune() && key.commune().is_some() => {
+                Access::Write
+            }
+            Role::Member => Access::None,
+            Role::Admin | Role::Editor | Role::Viewer => Access::Read,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::Quarter;
+
+    fn member(commune: &str) -> Principal {
+        Principal {
+            user_id: 1,
+            username: "m".into(),
+            display_name: "m".into(),
+            role: Role::Member,
+            node_id: commune.into(),
+            commune_id: Some(commune.into()),
+            peer_id: "p".into(),
+            token_id: 1,
+        }
+    }
+
+    #[test]
+    fn rules() {
+        let q = Quarter { year: 2026, q: 4 };
+        let a = member("a");
+        assert_eq!(access(&a, &DocKey::notes("a", q)), Access::Write);
+        assert_eq!(access(&a, &DocKey::progress("plan", "a")), Access::Write);
+        assert_eq!(access(&a, &DocKey::notes("b", q)), Access::None);
+        assert_eq!(access(&a, &DocKey::progress("plan", "b")), Access::None);
+        assert_eq!(access(&a, &DocKey::org()), Access::Read);
+        assert_eq!(access(&a, &DocKey::plan("plan")), Access::Read);
+        let v = Principal {
+            role: Role::Viewer,
+            commune_id: None,
+            ..a
+        };
+        assert_eq!(access(&v, &DocKey::notes("b", q)), Access::Read);
+        assert_eq!(access(&v, &DocKey::org()), Access::Read);
+    }
+}

@@ -1,0 +1,229 @@
+//! Login with argon2id passwords, revocable device tokens (stored hashed), and the extractor that
+//! turns a request's token into a [`Principal`].
+
+use crate::AppState;
+use crate::access::Principal;
+use crate::db::TokenLookup;
+use crate::error::ApiError;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const COOKIE_NAME: &str = "danvan_token";
+/// A phone may stay offline for weeks; the token outlives that, and an admin can revoke it.
+pub const TOKEN_LIFETIME_MS: i64 = 180 * 24 * 3600 * 1000;
+
+pub fn hash_password(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).expect("16-byte salt encodes");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashing")
+        .to_string()
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+pub fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Failed logins per username: at most `MAX_FAILURES` in `WINDOW`, then 429 until they age out.
+#[derive(Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+const MAX_FAILURES: usize = 8;
+const WINDOW: Duration = Duration::from_secs(60);
+
+impl LoginLimiter {
+    fn blocked(&self, user: &str) -> bool {
+        let mut f = self.failures.lock().unwrap();
+        let v = f.entry(user.to_string()).or_default();
+        v.retain(|t| t.elapsed() < WINDOW);
+        v.len() >= MAX_FAILURES
+    }
+    fn fail(&self, user: &str) {
+        self.failures
+            .lock()
+            .unwrap()
+            .entry(user.to_string())
+            .or_default()
+            .push(Instant::now());
+    }
+    fn clear(&self, user: &str) {
+        self.failures.lock().unwrap().remove(user);
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(serde::Serialize)]
+pub struct UserInfo {
+    pub username: String,
+    pub display_name: String,
+    pub role: &'static str,
+    pub node_id: String,
+    pub commune_id: Option<String>,
+}
+
+impl From<&Principal> for UserInfo {
+    fn from(p: &Principal) -> Self {
+        UserInfo {
+            username: p.username.clone(),
+            display_name: p.display_name.clone(),
+            role: p.role.as_str(),
+            node_id: p.node_id.clone(),
+            commune_id: p.commune_id.clone(),
+        }
+    }
+}
+
+/// A dummy hash verified when the username is unknown, so timing does not reveal which usernames exist.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password("not-a-real-password"));
+
+pub async fn login(
+    State(st): State<AppState>,
+    body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let username = req.username.trim().to_lowercase();
+    if username.is_empty() || username.len() > 64 || req.password.len() > 256 {
+        return Err(ApiError::BadRequest(
+            "username and password are required".into(),
+        ));
+    }
+    if st.limiter.blocked(&username) {
+        return Err(ApiError::TooManyRequests);
+    }
+    let user = st.db.user_by_name(&username)?;
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.clone());
+    let password = req.password;
+    // argon2 is deliberately slow (tens of ms): keep it off the async workers.
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let Some(user) = user.filter(|_| ok) else {
+        st.limiter.fail(&username);
+        tracing::info!(user = %username, "login failed");
+        return Err(ApiError::Unauthorized(
+            "sai tên đăng nhập hoặc mật khẩu / wrong username or password",
+        ));
+    };
+    st.limiter.clear(&username);
+    let token = random_hex(32);
+    let peer_id = format!("dv-u{}-{}", user.id, random_hex(6));
+    let now = now_ms();
+    let expires_at = now + TOKEN_LIFETIME_MS;
+    st.db
+        .insert_token(user.id, &token_hash(&token), &peer_id, now, expires_at)?;
+    let TokenLookup::Valid(p) = st.db.lookup_token(&token_hash(&token), now)? else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "token just created does not resolve"
+        )));
+    };
+    tracing::info!(user = %username, peer = %peer_id, "login");
+    let cookie = format!(
+        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        TOKEN_LIFETIME_MS / 1000
+    );
+    let body = serde_json::json!({
+        "token": token,
+        "peer_id": peer_id,
+        "expires_at": expires_at,
+        "user": UserInfo::from(&p),
+    });
+    Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+pub async fn logout(State(st): State<AppState>, p: Principal) -> Result<Response, ApiError> {
+    st.db.delete_token(p.token_id)?;
+    let cookie = format!("{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    Ok((
+        [(SET_COOKIE, cookie)],
+        Json(serde_json::json!({"ok": true})),
+    )
+        .into_response())
+}
+
+pub async fn me(p: Principal) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "peer_id": p.peer_id, "user": UserInfo::from(&p) }))
+}
+
+/// The token of a request: `Authorization: Bearer`, the cookie, or `?token=` (WebSocket clients that
+/// cannot set headers). Never logged.
+fn token_of(parts: &Parts) -> Option<String> {
+    if let Some(v) = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(t) = v.strip_prefix("Bearer ") {
+            return Some(t.trim().to_string());
+        }
+    }
+    for v in parts.headers.get_all(COOKIE) {
+        for c in v.to_str().unwrap_or_default().split(';') {
+            if let Some(t) = c.trim().strip_prefix(&format!("{COOKIE_NAME}=")) {
+                if !t.is_empty() {
+                    return Some(t.to_string());
+                }
+            }
+        }
+    }
+    parts.uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("token=").map(str::to_string))
+    })
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let token = token_of(parts).ok_or(ApiError::Unauthorized("login required"))?;
+        match st.db.lookup_token(&token_hash(&token), now_ms())? {
+            TokenLookup::Valid(p) => Ok(p),
+            TokenLookup::Expired => Err(ApiError::Unauthorized("token expired; log in again")),
+            TokenLookup::Unknown => Err(ApiError::Unauthorized("invalid or revoked token")),
+        }
+    }
+}

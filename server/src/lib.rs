@@ -1,0 +1,114 @@
+//! The danvan server: serves the PWA, authenticates devices, and syncs their Automerge documents
+//! (samod over WebSocket) into SQLite, keeping a read model for the aggregating level.
+
+pub mod access;
+pub mod api;
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod readmodel;
+pub mod registry;
+pub mod seed;
+pub mod storage;
+pub mod sync;
+mod web;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub use web::app;
+
+/// The largest WebSocket message accepted on `/sync`. A note is a few KB; a first sync of a quarter's
+/// notes document is well under this. Larger frames close the connection (logged), never crash.
+pub const MAX_SYNC_FRAME: usize = 8 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub dist: PathBuf,
+    pub demo: bool,
+}
+
+pub struct Inner {
+    pub db: db::Db,
+    pub storage: storage::SqliteStorage,
+    pub registry: Arc<registry::Registry>,
+    pub hub: sync::SyncHub,
+    pub limiter: auth::LoginLimiter,
+    pub dist: PathBuf,
+    /// doc → (storage generation, durable heads): recomputed only after a commit touched the doc.
+    heads_cache: Mutex<HashMap<String, (u64, Vec<String>)>>,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Open (or create) the data dir, seed it if empty, start samod and the read model.
+    /// Returns the state and the lines to print once on the console (accounts created).
+    pub async fn start(cfg: &Config) -> anyhow::Result<(AppState, Vec<String>)> {
+        std::fs::create_dir_all(&cfg.data_dir)?;
+        let path = cfg.data_dir.join("danvan.sqlite3");
+        let db = db::Db::open(&path)?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let storage = storage::SqliteStorage::open(&path, tx)?;
+        let quarter = api::current_quarter();
+        let lines = seed::seed_if_empty(&db, &storage, cfg.demo, quarter).await?;
+        let registry = Arc::new(registry::Registry::default());
+        let communes: Vec<String> = db
+            .nodes()?
+            .into_iter()
+            .filter(|n| n.level == "commune")
+            .map(|n| n.id)
+            .collect();
+        registry.rebuild(&communes, &db.plan_ids()?, quarter.year);
+        let hub = sync::SyncHub::start(storage.clone(), registry.clone()).await?;
+        let state = AppState(Arc::new(Inner {
+            db,
+            storage,
+            registry,
+            hub,
+            limiter: auth::LoginLimiter::default(),
+            dist: cfg.dist.clone(),
+            heads_cache: Mutex::default(),
+        }));
+        tokio::spawn(readmodel::run(state.clone(), rx));
+        Ok((state, lines))
+    }
+
+    /// Durable heads of a document (hex), from SQLite; `None` if nothing of it is stored.
+    pub async fn durable_heads(&self, doc: &str) -> Option<Vec<String>> {
+        let generation = self.storage.generation(doc);
+        if let Some((g, h)) = self.heads_cache.lock().unwrap().get(doc) {
+            if *g == generation {
+                return Some(h.clone());
+            }
+        }
+        let am = self.storage.load_doc(doc.to_string()).await?;
+        let heads: Vec<String> = am.get_heads().iter().map(|h| h.to_string()).collect();
+        // Cache under the generation read *before* loading: a commit racing the load bumps it and the
+        // next request recomputes, so the cache can lag but never run ahead of storage.
+        self.heads_cache
+            .lock()
+            .unwrap()
+            .insert(doc.to_string(), (generation, heads.clone()));
+        Some(heads)
+    }
+
+    /// Stop sync (samod flushes its pending writes), then drain the storage writer.
+    pub async fn shutdown(&self) {
+        self.hub.stop().await;
+        let storage = self.storage.clone();
+        let _ = tokio::task::spawn_blocking(move || storage.close()).await;
+    }
+}

@@ -1,0 +1,69 @@
+//! The read model: SQL tables derived from the *stored* documents, refreshed after every commit.
+//!
+//! It reads documents back from SQLite rather than from samod's memory, so dashboards only ever count
+//! what is durable, and a document whose content does not match its ID is never counted.
+
+use crate::AppState;
+use crate::db::DocRow;
+use shared::schema;
+use shared::{DocKind, DocumentId};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+pub async fn run(st: AppState, mut rx: tokio::sync::mpsc::UnboundedReceiver<String>) {
+    while let Some(first) = rx.recv().await {
+        // Coalesce a burst (a phone pushing a week of notes) into one refresh per document.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut docs = BTreeSet::from([first]);
+        while let Ok(d) = rx.try_recv() {
+            docs.insert(d);
+        }
+        for d in docs {
+            refresh(&st, &d).await;
+        }
+    }
+}
+
+pub async fn refresh(st: &AppState, doc: &str) {
+    let Ok(id) = doc.parse::<DocumentId>() else {
+        return;
+    };
+    let Some(key) = st.registry.get(&id) else {
+        tracing::warn!(doc, "stored document is not in the registry; not indexed");
+        return;
+    };
+    let Some(am) = st.storage.load_doc(doc.to_string()).await else {
+        return;
+    };
+    if schema::doc_key_of(&am).as_ref() != Some(&key) {
+        tracing::warn!(doc, "document content does not match its id; not indexed");
+        return;
+    }
+    // "Last sync" of a commune is the last change a device made, not the server's own seeding.
+    let genesis = schema::genesis_actor(&key);
+    let server = crate::seed::server_actor();
+    let from_device = am
+        .get_changes_meta(&[])
+        .iter()
+        .any(|c| *c.actor != genesis && *c.actor != server);
+    let row = DocRow {
+        doc_id: doc.to_string(),
+        kind: key.kind.as_str().to_string(),
+        scope: key.scope.clone(),
+        period: key.period.clone(),
+    };
+    let now = if from_device {
+        Some(crate::auth::now_ms())
+    } else {
+        None
+    };
+    if let Err(e) = st.db.touch_document(&row, key.commune(), now) {
+        tracing::error!(doc, error = %e, "read model update failed");
+    }
+    if key.kind == DocKind::Notes {
+        let n = schema::read_notes(&am).len() as i64;
+        if let Err(e) = st.db.set_note_count(&key.scope, &key.period, n) {
+            tracing::error!(doc, error = %e, "read model update failed");
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! samod's key/value storage on SQLite, with group commit, and the durable view of each document.
+//!
+//! samod may answer a sync message before its storage write completes, so "synced" is not "saved"
+//! (DESIGN §5). Everything the server promises about durability is therefore read back from this
+//! table: [`SqliteStorage::load_doc`] rebuilds a document from the rows that are committed, and the
+//! heads of that document are the *durable heads* the app counts on.
+
+use automerge::Automerge;
+use samod::storage::StorageKey;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use tokio::sync::oneshot;
+
+enum WriteOp {
+    Put(String, String, Vec<u8>),
+    Delete(String),
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Option<mpsc::Sender<(WriteOp, oneshot::Sender<()>)>>>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Bumped on every committed write of a document: lets readers cache what they derive from it.
+    generations: Mutex<HashMap<String, u64>>,
+    changed: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+#[derive(Clone)]
+pub struct SqliteStorage {
+    inner: Arc<Inner>,
+}
+
+/// The most operations folded into one transaction: bounds the latency of the first waiter.
+const MAX_BATCH: usize = 512;
+
+fn key_string(key: &StorageKey) -> String {
+    key.to_string()
+}
+
+/// The first component of a samod key is the document ID (or a single-part key like the storage ID).
+fn doc_of(key: &str) -> String {
+    key.split('/').next().unwrap_or_default().to_string()
+}
+
+impl SqliteStorage {
+    /// Open the storage; changed document IDs are reported on `changed` after each commit.
+    pub fn open(
+        path: &Path,
+        changed: tokio::sync::mpsc::UnboundedSender<String>,
+    ) -> Result<Self, crate::db::DbError> {
+        let conn = crate::db::connect(path)?;
+        let (tx, rx) = mpsc::channel::<(WriteOp, oneshot::Sender<()>)>();
+        let inner = Arc::new(Inner {
+            path: path.to_path_buf(),
+            writer: Mutex::new(Some(tx)),
+            writer_thread: Mutex::new(None),
+            generations: Mutex::new(HashMap::new()),
+            changed,
+        });
+        let weak = Arc::downgrade(&inner);
+        let handle = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx, weak))
+            .expect("spawn sqlite writer thread");
+        *inner.writer_thread.lock().unwrap() = Some(handle);
+        Ok(SqliteStorage { inner })
+    }
+
+    /// Stop accepting writes and wait until every queued write is committed.
+    pub fn close(&self) {
+        self.inner.writer.lock().unwrap().take();
+        if let Some(h) = self.inner.writer_thread.lock().unwrap().take() {
+            let _ = h.join();
+        }
+    }
+
+    pub fn generation(&self, doc: &str) -> u64 {
+        self.inner
+            .generations
+            .lock()
+            .unwrap()
+            .get(doc)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    async fn write(&self, op: WriteOp) {
+        let (tx, rx) = oneshot::channel();
+        let sender = self.inner.writer.lock().unwrap().clone();
+        match sender {
+            Some(s) if s.send((op, tx)).is_ok() => {
+                let _ = rx.await;
+            }
+            _ => tracing::error!("storage write after shutdown was dropped"),
+        }
+    }
+
+    fn read<T, F>(&self, f: F) -> impl Future<Output = Option<T>> + Send + use<T, F>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let path = self.inner.path.clone();
+        async move {
+            let res = tokio::task::spawn_blocking(move || {
+                thread_local! {
+                    // One read connection per blocking thread: WAL readers never wait for the writer.
+                    static CONN: std::cell::RefCell<Option<(PathBuf, rusqlite::Connection)>> = const { std::cell::RefCell::new(None) };
+                }
+                CONN.with(|cell| {
+                    let mut cell = cell.borrow_mut();
+                    if cell.as_ref().is_none_or(|(p, _)| *p != path) {
+                        *cell = Some((path.clone(), crate::db::connect(&path).map_err(|e| match e {
+                            crate::db::DbError::Sqlite(e) => e,
+                        })?));
+                    }
+                    f(&cell.as_ref().unwrap().1)
+                })
+            })
+            .await;
+            match res {
+                Ok(Ok(v)) => Some(v),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "storage read failed");
+                    None
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "storage read task failed");
+                    None
+                }
+            }
+        }
+    }
+
+    /// Every committed chunk of a document.
+    pub async fn doc_chunks(&self, doc: String) -> Vec<Vec<u8>> {
+        self.read(move |c| {
+            c.prepare("SELECT data FROM chunks WHERE doc = ?1 ORDER BY key")?
+                .query_map([doc], |r| r.get(0))?
+                .collect()
+        })
+        .await
+        .unwrap_or_default()
+    }
+
+    /// The document as it is durably stored, or `None` if nothing is stored for it.
+    pub async fn load_doc(&self, doc: String) -> Option<Automerge> {
+        let chunks = self.doc_chunks(doc.clone()).await;
+        if chunks.is_empty() {
+            return None;
+        }
+        let mut am = Automerge::new();
+        for c in chunks {
+            if let Err(e) = am.load_incremental(&c) {
+                tracing::error!(doc, error = %e, "stored chunk does not load");
+            }
+        }
+        Some(am)
+    }
+
+    /// Write the changes of a document directly (used only to seed documents before samod runs).
+    pub async fn put_changes(&self, doc_id: &samod::DocumentId, doc: &Automerge) {
+        for change in doc.get_changes(&[]) {
+            let key = StorageKey::incremental_path(doc_id, change.hash());
+            samod::storage::Storage::put(self, key, change.raw_bytes().to_vec()).await;
+        }
+    }
+}
+
+fn writer_loop(
+    mut conn: rusqlite::Connection,
+    rx: mpsc::Receiver<(WriteOp, oneshot::Sender<()>)>,
+    inner: std::sync::Weak<Inner>,
+) {
+    // Group commit: take whatever is queued, commit it as one transaction (one fsync), then release
+    // every waiter. Under load many puts share a commit; alone, a put costs one commit.
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let result = (|| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            for (op, _) in &batch {
+                match op {
+                    WriteOp::Put(key, doc, data) => {
+                        tx.execute(
+                            "INSERT INTO chunks(key, doc, data) VALUES (?1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET data = ?3",
+                            rusqlite::params![key, doc, data],
+                        )?;
+                    }
+                    WriteOp::Delete(key) => {
+                        tx.execute("DELETE FROM chunks WHERE key = ?1", [key])?;
+                    }
+                }
+            }
+            tx.commit()
+        })();
+        let mut docs: Vec<String> = batch
+            .iter()
+            .map(|(op, _)| match op {
+                WriteOp::Put(_, doc, _) => doc.clone(),
+                WriteOp::Delete(key) => doc_of(key),
+            })
+            .collect();
+        docs.sort();
+        docs.dedup();
+        match result {
+            Ok(()) => {
+                if let Some(inner) = inner.upgrade() {
+                    let mut g = inner.generations.lock().unwrap();
+                    for d in &docs {
+                        *g.entry(d.clone()).or_default() += 1;
+                    }
+                    drop(g);
+                    for d in docs {
+                        let _ = inner.changed.send(d);
+                    }
+                }
+            }
+            Err(e) => {
+                // samod's storage API cannot report failure; the durable heads simply do not advance,
+                // so no device will believe these changes are safe and each keeps its copy.
+                tracing::error!(error = %e, ops = batch.len(), "STORAGE WRITE FAILED: changes are not durable");
+            }
+        }
+        for (_, done) in batch {
+            let _ = done.send(());
+        }
+    }
+}
+
+impl samod::storage::Storage for SqliteStorage {
+    fn load(&self, key: StorageKey) -> impl Future<Output = Option<Vec<u8>>> + Send {
+        let k = key_string(&key);
+        let f = self.read(move |c| {
+            use rusqlite::OptionalExtension;
+            c.query_row("SELECT data FROM chunks WHERE key = ?1", [k], |r| r.get(0))
+                .optional()
+        });
+        async move { f.await.flatten() }
+    }
+
+    fn load_range(
+        &self,
+        prefix: StorageKey,
+    ) -> impl Future<Output = HashMap<StorageKey, Vec<u8>>> + Send {
+        let p = key_string(&prefix);
+        let f = self.read(move |c| {
+            // Keys are '/'-joined parts that never contain '/', so a prefix match is a range scan
+            // between "p/" and "p0" ('0' is the character after '/'), plus the prefix key itself.
+            let lo = format!("{p}/");
+            let hi = format!("{p}0");
+            let mut st = c.prepare(
+                "SELECT key, data FROM chunks WHERE key = ?1 OR (key >= ?2 AND key < ?3)",
+            )?;
+            st.query_map(rusqlite::params![p, lo, hi], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        });
+        async move {
+            f.await
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(k, v)| StorageKey::from_parts(k.split('/')).ok().map(|k| (k, v)))
+                .collect()
+        }
+    }
+
+    fn put(&self, key: StorageKey, data: Vec<u8>) -> impl Future<Output = ()> + Send {
+        let k = key_string(&key);
+        let doc = doc_of(&k);
+        self.write(WriteOp::Put(k, doc, data))
+    }
+
+    fn delete(&self, key: StorageKey) -> impl Future<Output = ()> + Send {
+        self.write(WriteOp::Delete(key_string(&key)))
+    }
+}

@@ -1,0 +1,237 @@
+//! Test and benchmark support: a real server on a real socket, and a Rust device client that drives
+//! the `shared` sans-IO sync client over tokio-tungstenite.
+#![allow(dead_code)]
+
+use futures_util::{SinkExt, StreamExt};
+use server::{AppState, Config, app};
+use shared::{DocKey, DocumentId, Event, SyncClient};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub data_dir: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Start on 127.0.0.1 (a free port, or `port`) with a demo data dir.
+    pub async fn start(data_dir: &Path, port: u16) -> TestServer {
+        let cfg = Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], port)),
+            data_dir: data_dir.to_path_buf(),
+            dist: data_dir.join("no-dist"),
+            demo: true,
+        };
+        let (state, _) = AppState::start(&cfg).await.expect("server starts");
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let st = state.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app(st.clone()))
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                    st.hub.stop().await;
+                })
+                .await
+                .unwrap();
+        });
+        TestServer {
+            addr,
+            state,
+            data_dir: data_dir.to_path_buf(),
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Graceful stop, as on SIGTERM: sync closes, storage drains.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap();
+        self.state.shutdown().await;
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Login {
+    pub token: String,
+    pub peer_id: String,
+}
+
+pub async fn login(base: &str, user: &str) -> Login {
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/login"))
+        .json(&serde_json::json!({"username": user, "password": "danvan-demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "login {user}");
+    res.json().await.unwrap()
+}
+
+pub async fn durable_heads(base: &str, token: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{base}/api/durable-heads"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["heads"]
+        .clone()
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A device: the shared sync client driven over a real WebSocket.
+pub struct Device {
+    pub client: SyncClient,
+    pub ws: Ws,
+    pub unavailable: Vec<DocumentId>,
+    pub bytes_sent: usize,
+    pub bytes_received: usize,
+    /// Protocol errors reported by the client (the server's `error` messages included).
+    pub errors: Vec<String>,
+}
+
+pub async fn open_ws(addr: SocketAddr, token: &str) -> Result<Ws, tungstenite::Error> {
+    let mut req = format!("ws://{addr}/sync").into_client_request().unwrap();
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    Ok(tokio_tungstenite::connect_async(req).await?.0)
+}
+
+impl Device {
+    /// Connect and finish the handshake as `peer_id` (which must be the login's).
+    pub async fn connect(addr: SocketAddr, login: &Login) -> Device {
+        Self::connect_as(addr, &login.token, &login.peer_id)
+            .await
+            .expect("handshake")
+    }
+
+    pub async fn connect_as(
+        addr: SocketAddr,
+        token: &str,
+        peer_id: &str,
+    ) -> Result<Device, String> {
+        let ws = open_ws(addr, token).await.map_err(|e| e.to_string())?;
+        let mut d = Device {
+            client: SyncClient::new(peer_id),
+            ws,
+            unavailable: vec![],
+            bytes_sent: 0,
+            bytes_received: 0,
+            errors: vec![],
+        };
+        let ev = d.client.connected();
+        d.handle(ev).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !d.client.is_connected() {
+            if let Some(e) = d.errors.first() {
+                return Err(e.clone());
+            }
+            match tokio::time::timeout_at(deadline, d.ws.next()).await {
+                Ok(Some(Ok(Message::Binary(b)))) => {
+                    let ev = d.client.receive(&b);
+                    d.handle(ev).await;
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(e))) => return Err(e.to_string()),
+                Ok(None) => return Err("closed during handshake".into()),
+                Err(_) => return Err("handshake timed out".into()),
+            }
+        }
+        Ok(d)
+    }
+
+    /// Reconnect on a new socket (same peer ID), as the app does after a drop.
+    pub async fn reconnect(&mut self, addr: SocketAddr, token: &str) {
+        self.client.disconnected();
+        let fresh = Self::connect_as(addr, token, &self.client.peer_id().to_string())
+            .await
+            .expect("reconnect");
+        self.ws = fresh.ws;
+        let ev = self.client.connected();
+        self.handle(ev).await;
+        self.pump_until(|d| d.client.is_connected(), Duration::from_secs(5))
+            .await;
+    }
+
+    pub async fn handle(&mut self, events: Vec<Event>) {
+        for e in events {
+            match e {
+                Event::Send(b) => {
+                    self.bytes_sent += b.len();
+                    let _ = self.ws.send(Message::Binary(b.into())).await;
+                }
+                Event::Unavailable(id) => self.unavailable.push(id),
+                Event::ProtocolError(e) => self.errors.push(e),
+                Event::Connected { .. } | Event::DocChanged(_) => {}
+            }
+        }
+    }
+
+    pub async fn track(&mut self, key: &DocKey, create: bool) -> DocumentId {
+        let (id, ev) = self.client.track(key, create);
+        self.handle(ev).await;
+        id
+    }
+
+    pub async fn change(&mut self, id: &DocumentId, f: impl FnOnce(&mut automerge::Automerge)) {
+        let ((), ev) = self.client.change(id, f).expect("tracked document");
+        self.handle(ev).await;
+    }
+
+    /// Process frames until no frame arrives for `idle`.
+    pub async fn pump(&mut self, idle: Duration) {
+        self.pump_until(|_| false, idle).await;
+    }
+
+    /// Process frames until `done` holds or no frame arrives for `idle`. Returns false on close.
+    pub async fn pump_until(&mut self, done: impl Fn(&Device) -> bool, idle: Duration) -> bool {
+        while !done(self) {
+            match tokio::time::timeout(idle, self.ws.next()).await {
+                Ok(Some(Ok(Message::Binary(b)))) => {
+                    self.bytes_received += b.len();
+                    let ev = self.client.receive(&b);
+                    self.handle(ev).await;
+                }
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return false,
+                Ok(Some(Ok(_))) => {}
+                Err(_) => return true,
+            }
+        }
+        true
+    }
+}
+
+pub fn hex_heads(doc: &automerge::Automerge) -> Vec<String> {
+    doc.get_heads().iter().map(|h| h.to_string()).collect()
+}
+
+/// True if every one of `heads` is covered by the server's durable heads for `doc` (ancestry check
+/// on the device's copy).
+pub fn covered(doc: &automerge::Automerge, durable: &serde_json::Value, id: &DocumentId) -> bool {
+    let Some(list) = durable.get(id.to_string()).and_then(|v| v.as_array()) else {
+        return false;
+    };
+    let hashes: Vec<automerge::ChangeHash> = list
+        .iter()
+        .filter_map(|h| h.as_str()?.parse().ok())
+        .collect();
+    shared::schema::unsynced_changes(doc, &hashes) == 0
+}

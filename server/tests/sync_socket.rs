@@ -1,0 +1,313 @@
+//! Real sockets, real SQLite: devices push notes through samod, the server restarts, the notes and
+//! durable heads are still there; authorization and hostile frames on `/sync`.
+
+mod common;
+
+use common::*;
+use futures_util::{SinkExt, StreamExt};
+use shared::schema::{self, Note};
+use shared::{DocKey, Quarter};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+fn quarter() -> Quarter {
+    server::api::current_quarter()
+}
+
+fn note(id: &str, title: &str) -> Note {
+    Note {
+        id: id.into(),
+        activity_date: format!("{}-{:02}-15", quarter().year, quarter().q * 3),
+        title: title.into(),
+        content: "Tuyên truyền tại bon".into(),
+        task_id: Some("t-ii-4".into()),
+        author: "test".into(),
+        created_at: 1_795_700_000_000,
+    }
+}
+
+async fn wait_durable(base: &str, token: &str, dev: &Device, id: &shared::DocumentId) {
+    for _ in 0..100 {
+        if covered(
+            dev.client.doc(id).unwrap(),
+            &durable_heads(base, token).await,
+            id,
+        ) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("durable heads never covered the device's changes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_survive_restart_and_durable_heads_cover_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let base = srv.url();
+    let kadon = login(&base, "kadon").await;
+    let mut phone = Device::connect(srv.addr, &kadon).await;
+    let key = DocKey::notes("xa-ka-don", quarter());
+    let id = phone.track(&key, true).await;
+    for i in 0..5 {
+        phone
+            .change(&id, |d| {
+                schema::put_note(d, &note(&format!("n{i}"), &format!("Ghi chép {i}"))).unwrap()
+            })
+            .await;
+    }
+    phone.pump(Duration::from_millis(300)).await;
+    wait_durable(&base, &kadon.token, &phone, &id).await;
+
+    let port = srv.addr.port();
+    srv.stop().await;
+    let srv = TestServer::start(dir.path(), port).await;
+    let stored = srv
+        .state
+        .storage
+        .load_doc(id.to_string())
+        .await
+        .expect("stored after restart");
+    assert_eq!(schema::read_notes(&stored).len(), 5);
+    assert!(covered(
+        phone.client.doc(&id).unwrap(),
+        &durable_heads(&base, &kadon.token).await,
+        &id
+    ));
+
+    // A second device of the same commune, fresh, gets all five notes from the restarted server.
+    let kadon2 = login(&base, "kadon2").await;
+    let mut other = Device::connect(srv.addr, &kadon2).await;
+    let id2 = other.track(&key, false).await;
+    other
+        .pump_until(
+            |d| {
+                d.client
+                    .doc(&id2)
+                    .is_some_and(|doc| schema::read_notes(doc).len() == 5)
+            },
+            Duration::from_secs(3),
+        )
+        .await;
+    assert_eq!(schema::read_notes(other.client.doc(&id2).unwrap()).len(), 5);
+
+    // The read model counted them.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let overview = srv.state.db.overview().unwrap();
+    let row = overview
+        .iter()
+        .find(|r| r.commune_id == "xa-ka-don")
+        .unwrap();
+    assert_eq!(row.notes, 5);
+    assert!(row.last_sync.is_some());
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_communes_documents_are_unavailable_and_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let base = srv.url();
+    let kadon = login(&base, "kadon").await;
+    let mut phone = Device::connect(srv.addr, &kadon).await;
+
+    // Asking for commune B's notes (which exist on the server) looks exactly like a missing document.
+    let theirs = DocKey::notes("xa-lac-xuan", quarter());
+    let tid = phone.track(&theirs, false).await;
+    phone
+        .pump_until(|d| d.unavailable.contains(&tid), Duration::from_secs(3))
+        .await;
+    assert!(
+        phone.unavailable.contains(&tid),
+        "denied document must answer doc-unavailable"
+    );
+
+    // Pushing into commune B's document: nothing is stored.
+    let mut intruder = Device::connect(srv.addr, &login(&base, "kadon").await).await;
+    let bid = intruder.track(&theirs, true).await;
+    intruder
+        .change(&bid, |d| {
+            schema::put_note(d, &note("evil", "không được phép")).unwrap()
+        })
+        .await;
+    intruder.pump(Duration::from_millis(500)).await;
+    let stored = srv.state.storage.load_doc(bid.to_string()).await.unwrap();
+    assert!(
+        schema::read_notes(&stored).is_empty(),
+        "a member of A wrote into B's notes"
+    );
+
+    // Durable heads and the document list never mention B's documents to A.
+    let heads = durable_heads(&base, &kadon.token).await;
+    assert!(heads.get(bid.to_string()).is_none());
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_peers_changes_are_neither_stored_nor_relayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let base = srv.url();
+    let key = DocKey::notes("xa-ka-don", quarter());
+
+    let kadon = login(&base, "kadon").await;
+    let mut member = Device::connect(srv.addr, &kadon).await;
+    let id = member.track(&key, true).await;
+    member
+        .change(&id, |d| schema::put_note(d, &note("m1", "của xã")).unwrap())
+        .await;
+    member.pump(Duration::from_millis(300)).await;
+
+    // The viewer reads the member's note...
+    let huyen = login(&base, "huyen").await;
+    let mut viewer = Device::connect(srv.addr, &huyen).await;
+    let vid = viewer.track(&key, false).await;
+    viewer
+        .pump_until(
+            |d| {
+                d.client
+                    .doc(&vid)
+                    .is_some_and(|x| !schema::read_notes(x).is_empty())
+            },
+            Duration::from_secs(3),
+        )
+        .await;
+    assert_eq!(
+        schema::read_notes(viewer.client.doc(&vid).unwrap()).len(),
+        1
+    );
+
+    // ...but what it writes goes nowhere: not to storage, not to the member.
+    viewer
+        .change(&vid, |d| {
+            schema::put_note(d, &note("v1", "viết trộm")).unwrap()
+        })
+        .await;
+    viewer.pump(Duration::from_millis(500)).await;
+    member.pump(Duration::from_millis(500)).await;
+    let stored = srv.state.storage.load_doc(id.to_string()).await.unwrap();
+    let titles: Vec<String> = schema::read_notes(&stored)
+        .into_iter()
+        .map(|n| n.title)
+        .collect();
+    assert_eq!(titles, vec!["của xã"]);
+    assert_eq!(schema::read_notes(member.client.doc(&id).unwrap()).len(), 1);
+
+    // A viewer pushing into the org document is ignored too.
+    let org = viewer.track(&DocKey::org(), false).await;
+    viewer.pump(Duration::from_millis(300)).await;
+    viewer
+        .change(&org, |d| {
+            schema::put_root_str(d, "title", "hijacked").unwrap()
+        })
+        .await;
+    viewer.pump(Duration::from_millis(300)).await;
+    let stored_org = srv.state.storage.load_doc(org.to_string()).await.unwrap();
+    assert_eq!(
+        schema::get_str(&stored_org, &automerge::ROOT, "title"),
+        None
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_cannot_claim_another_peer_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let base = srv.url();
+    let lacxuan = login(&base, "lacxuan").await;
+    let kadon = login(&base, "kadon").await;
+    // lacxuan's token, kadon's peer ID: the server refuses the handshake.
+    let r = Device::connect_as(srv.addr, &lacxuan.token, &kadon.peer_id).await;
+    assert!(r.is_err(), "a mismatched peer ID was accepted");
+    // No token, a wrong token: the upgrade itself is refused.
+    assert!(open_ws(srv.addr, "wrong").await.is_err());
+    let no_token = tokio_tungstenite::connect_async(format!("ws://{}/sync", srv.addr)).await;
+    assert!(no_token.is_err());
+    srv.stop().await;
+}
+
+/// Send a raw frame as kadon and wait for the server to close the connection.
+async fn hostile_frame(srv: &TestServer, frame: Message) {
+    let kadon = login(&srv.url(), "kadon").await;
+    let mut ws = open_ws(srv.addr, &kadon.token).await.unwrap();
+    let join = shared::wire::WireMessage::Join {
+        sender_id: kadon.peer_id.clone(),
+        supported_protocol_versions: vec!["1".into()],
+    };
+    ws.send(Message::Binary(join.encode().into()))
+        .await
+        .unwrap();
+    let _ = ws.send(frame).await;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return true,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        closed,
+        Ok(true),
+        "connection left open after a hostile frame"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_frames_close_the_connection_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let key = DocKey::notes("xa-ka-don", quarter());
+
+    hostile_frame(
+        &srv,
+        Message::Binary(b"\xff\xfe not cbor at all".to_vec().into()),
+    )
+    .await;
+    let sync = shared::wire::WireMessage::Sync {
+        sender_id: "x".into(),
+        target_id: "danvan-server".into(),
+        document_id: key.doc_id(),
+        data: vec![0x42, 1, 2, 3],
+    }
+    .encode();
+    hostile_frame(
+        &srv,
+        Message::Binary(sync[..sync.len() / 2].to_vec().into()),
+    )
+    .await;
+    hostile_frame(
+        &srv,
+        Message::Binary(vec![0u8; server::MAX_SYNC_FRAME + 1].into()),
+    )
+    .await;
+    hostile_frame(&srv, Message::Text("{\"type\":\"join\"}".into())).await;
+    let mut unknown = minicbor::Encoder::new(Vec::new());
+    unknown
+        .map(2)
+        .unwrap()
+        .str("type")
+        .unwrap()
+        .str("no-such-type")
+        .unwrap()
+        .str("senderId")
+        .unwrap()
+        .str("x")
+        .unwrap();
+    hostile_frame(&srv, Message::Binary(unknown.into_writer().into())).await;
+
+    // After all that, an honest device still syncs and its note is durable.
+    let kadon = login(&srv.url(), "kadon").await;
+    let mut phone = Device::connect(srv.addr, &kadon).await;
+    let id = phone.track(&key, true).await;
+    phone
+        .change(&id, |d| {
+            schema::put_note(d, &note("ok", "vẫn hoạt động")).unwrap()
+        })
+        .await;
+    phone.pump(Duration::from_millis(300)).await;
+    wait_durable(&srv.url(), &kadon.token, &phone, &id).await;
+    srv.stop().await;
+}

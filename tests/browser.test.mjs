@@ -1,0 +1,289 @@
+// The field day, end to end: a real danvan-server process and headless Chromium.
+//
+// A phone logs in online, loses the server (killed), reloads from the service worker, records notes
+// offline, and syncs them when the server is back; the aggregating desk and a second phone of the same
+// commune see them. Then the same with the browser's own offline emulation.
+//
+//   DANVAN_SERVER_BIN=../target/debug/danvan-server DANVAN_DIST=../target/dist \
+//   CHROMIUM=/usr/bin/chromium node --test browser.test.mjs
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { chromiumPath, launchChromium, printPageLogs, saveScreenshots, watchPage } from './lib/browser.mjs';
+import {
+  DEMO_PASSWORD,
+  distDir,
+  freePort,
+  printServerOutput,
+  removeDir,
+  startServer,
+  tempDataDir,
+} from './lib/server.mjs';
+import { vnToday } from './lib/ids.mjs';
+
+const COMMUNE = 'xa-ka-don';
+const PHONE = { viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+const DESK = { viewport: { width: 1366, height: 900 } };
+const TEST_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS || 120_000);
+
+const BADGE = '[data-testid=sync-badge]';
+const NOTE_ITEM = '[data-testid=note-item]';
+const TASK_ITEM = '[data-testid=task-item]';
+
+function log(msg) {
+  process.stdout.write(`# ${new Date().toISOString().slice(11, 23)} ${msg}\n`);
+}
+
+async function waitAppReady(page, timeout = 20_000) {
+  await page.waitForSelector('body[data-app-ready]', { state: 'attached', timeout });
+}
+
+async function badgeState(page) {
+  return await page
+    .evaluate((sel) => {
+      const b = document.querySelector(sel);
+      return b
+        ? { online: b.getAttribute('data-online'), unsynced: b.getAttribute('data-unsynced'), text: b.textContent.trim() }
+        : null;
+    }, BADGE)
+    .catch((err) => `(page not readable: ${err.message})`);
+}
+
+/** Wait until the sync badge has the given attributes (only those given are checked). */
+async function waitBadge(page, want, timeout = 10_000) {
+  try {
+    await page.waitForFunction(
+      ([sel, want]) => {
+        const b = document.querySelector(sel);
+        if (!b) return false;
+        if (want.online !== undefined && b.getAttribute('data-online') !== want.online) return false;
+        if (want.unsynced !== undefined && b.getAttribute('data-unsynced') !== want.unsynced) return false;
+        return true;
+      },
+      [BADGE, want],
+      { timeout, polling: 100 },
+    );
+  } catch (err) {
+    throw new Error(
+      `sync badge did not reach ${JSON.stringify(want)} within ${timeout} ms; it is ${JSON.stringify(await badgeState(page))}`,
+      { cause: err },
+    );
+  }
+}
+
+async function loginUi(page, username) {
+  await page.fill('#username', username);
+  await page.fill('#password', DEMO_PASSWORD);
+  await page.click('button[data-testid=login]');
+}
+
+async function waitTasks(page, timeout = 20_000) {
+  await page.waitForFunction((sel) => document.querySelectorAll(sel).length > 0, TASK_ITEM, { timeout, polling: 100 });
+}
+
+async function listedTitles(page) {
+  return await page
+    .$$eval(NOTE_ITEM, (els) => els.map((e) => e.textContent))
+    .catch(() => []);
+}
+
+/** Wait until every title appears in some `[data-testid=note-item]`. */
+async function waitNotesListed(page, titles, timeout = 10_000) {
+  try {
+    await page.waitForFunction(
+      ([sel, titles]) => {
+        const texts = [...document.querySelectorAll(sel)].map((e) => e.textContent);
+        return titles.every((t) => texts.some((x) => x.includes(t)));
+      },
+      [NOTE_ITEM, titles],
+      { timeout, polling: 200 },
+    );
+  } catch (err) {
+    throw new Error(
+      `notes ${JSON.stringify(titles)} not all listed within ${timeout} ms; listed: ${JSON.stringify(await listedTitles(page))}`,
+      { cause: err },
+    );
+  }
+}
+
+/** Make sure the page is controlled by the service worker (reload once if it is not yet). */
+async function ensureServiceWorker(page) {
+  const controlled = await page.evaluate(async () => {
+    if (!('serviceWorker' in navigator)) throw new Error('no navigator.serviceWorker');
+    // `ready` never settles when no service worker is registered: bound it.
+    const timeout = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('no active service worker after 15 s')), 15_000),
+    );
+    await Promise.race([navigator.serviceWorker.ready, timeout]);
+    return !!navigator.serviceWorker.controller;
+  });
+  if (!controlled) {
+    log('service worker active but not controlling the page: reloading once');
+    await page.reload();
+    await waitAppReady(page);
+  }
+  await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 10_000 });
+}
+
+/** Fill and submit the note form once; wait until the note is listed. */
+async function createNote(page, { title, content, date = vnToday() }) {
+  await page.fill('#note-date', date);
+  await page.fill('#note-title', title);
+  await page.fill('#note-content', content);
+  const select = page.locator('#note-task');
+  if ((await select.count()) > 0) {
+    const values = await select.locator('option').evaluateAll((opts) => opts.map((o) => o.value).filter((v) => v));
+    if (values.length > 0) await select.selectOption(values[0]);
+  }
+  await page.click('button[data-testid=save-note]');
+  await waitNotesListed(page, [title], 5_000);
+}
+
+/**
+ * Wait until the desk's row for `commune` shows `data-notes="n"`. The contract does not say whether the
+ * desk refreshes by itself, so after a first wait without touching the page it is reloaded until the
+ * deadline (and the log says so).
+ */
+async function waitDeskNotes(page, commune, n, timeout = 10_000) {
+  const sel = `[data-testid=commune-row][data-commune-id=${commune}][data-notes="${n}"]`;
+  const deadline = Date.now() + timeout;
+  let reloads = 0;
+  for (;;) {
+    const left = deadline - Date.now();
+    try {
+      await page.waitForSelector(sel, { state: 'attached', timeout: Math.max(1, Math.min(left, reloads ? 3_000 : 5_000)) });
+      if (reloads) log(`desk showed ${n} notes for ${commune} after ${reloads} reload(s)`);
+      return;
+    } catch (err) {
+      if (Date.now() >= deadline) {
+        const now = await page
+          .$$eval('[data-testid=commune-row]', (rows) =>
+            rows.map((r) => `${r.getAttribute('data-commune-id')}=${r.getAttribute('data-notes')}`),
+          )
+          .catch(() => []);
+        throw new Error(`desk row ${commune} did not show data-notes="${n}" within ${timeout} ms; rows: ${now.join(' ')}`, {
+          cause: err,
+        });
+      }
+      reloads += 1;
+      await page.reload();
+      await waitAppReady(page);
+    }
+  }
+}
+
+test('offline field day: notes recorded without the server reach the desk and other phones', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // Say plainly what is missing rather than time out on a blank page.
+  assert.ok(
+    existsSync(chromiumPath()),
+    `no Chromium at ${chromiumPath()}: install it (Debian: apt-get install chromium) or set CHROMIUM`,
+  );
+  assert.ok(
+    existsSync(path.join(distDir(), 'index.html')),
+    `no built app at ${distDir()}/index.html: build it (cargo xtask dist) or set DANVAN_DIST`,
+  );
+  const dataDir = await tempDataDir('danvan-browser-');
+  const port = await freePort();
+  const run = randomBytes(3).toString('hex');
+  const pages = {};
+  let server;
+  let browser;
+  try {
+    server = await startServer({ dataDir, port, demo: true });
+    const url = server.url;
+    log(`server at ${url}`);
+    browser = await launchChromium();
+
+    // --- phone 1: online login, tasks, service worker -------------------------------------------
+    const phoneCtx = await browser.newContext(PHONE);
+    const phone = (pages.phone = await phoneCtx.newPage());
+    watchPage(phone, 'phone');
+    await phone.goto(url);
+    await waitAppReady(phone);
+    await loginUi(phone, 'kadon');
+    await waitTasks(phone);
+    await ensureServiceWorker(phone);
+    await waitTasks(phone);
+    log('phone logged in, tasks shown, service worker in control');
+
+    // --- the server dies; the app starts from the service worker --------------------------------
+    await server.kill();
+    log('server killed (SIGKILL)');
+    await phone.reload();
+    await waitAppReady(phone);
+    await waitBadge(phone, { online: 'false' }, 15_000);
+    await waitTasks(phone, 10_000);
+    log('phone reloaded from the service worker, badge offline');
+
+    const first = [1, 2, 3].map((i) => `Họp bon e2e ${run} #${i}`);
+    for (const [i, title] of first.entries()) {
+      await createNote(phone, { title, content: `Ghi chép ngoại tuyến ${i + 1}\n45 người tham dự.` });
+    }
+    await waitBadge(phone, { unsynced: '3' }, 5_000);
+    await phone.reload();
+    await waitAppReady(phone);
+    await waitNotesListed(phone, first, 10_000);
+    await waitBadge(phone, { unsynced: '3', online: 'false' }, 10_000);
+    log('3 notes recorded offline, still there after reload, badge unsynced=3');
+
+    // --- the server is back (same port, same data) ----------------------------------------------
+    server = await startServer({ dataDir, port, demo: true });
+    assert.equal(server.url, url, 'restarted server has the same origin');
+    log('server restarted');
+    await waitBadge(phone, { unsynced: '0' }, 10_000);
+    await waitBadge(phone, { online: 'true' }, 5_000);
+    log('phone synced: badge unsynced=0');
+
+    // --- the aggregating desk sees them ---------------------------------------------------------
+    const deskCtx = await browser.newContext(DESK);
+    const desk = (pages.desk = await deskCtx.newPage());
+    watchPage(desk, 'desk');
+    await desk.goto(url);
+    await waitAppReady(desk);
+    await loginUi(desk, 'huyen');
+    await waitDeskNotes(desk, COMMUNE, 3, 10_000);
+    log('desk shows 3 notes for xa-ka-don');
+
+    // --- another phone of the same commune sees them --------------------------------------------
+    const phone2Ctx = await browser.newContext(PHONE);
+    const phone2 = (pages.phone2 = await phone2Ctx.newPage());
+    watchPage(phone2, 'phone2');
+    await phone2.goto(url);
+    await waitAppReady(phone2);
+    await loginUi(phone2, 'kadon2');
+    await waitNotesListed(phone2, first, 10_000);
+    log('second phone (kadon2) lists the 3 notes');
+
+    // --- again, with the browser's network emulation --------------------------------------------
+    await phoneCtx.setOffline(true);
+    await phone.reload(); // only possible through the service worker
+    await waitAppReady(phone);
+    await waitNotesListed(phone, first, 10_000);
+    await waitBadge(phone, { online: 'false' }, 10_000);
+    const second = [4, 5].map((i) => `Tuyên truyền e2e ${run} #${i}`);
+    for (const [i, title] of second.entries()) {
+      await createNote(phone, { title, content: `Ghi chép khi mất mạng ${i + 1}` });
+    }
+    await waitBadge(phone, { unsynced: '2', online: 'false' }, 5_000);
+    log('offline emulation: 2 notes recorded, badge unsynced=2');
+    await phoneCtx.setOffline(false);
+    await waitBadge(phone, { unsynced: '0' }, 10_000);
+    log('back online: badge unsynced=0');
+    await waitDeskNotes(desk, COMMUNE, 5, 10_000);
+    log('desk shows 5 notes for xa-ka-don');
+    await waitNotesListed(phone2, [...first, ...second], 10_000);
+    log('second phone lists all 5 notes');
+  } catch (err) {
+    await saveScreenshots(pages, 'browser');
+    printPageLogs();
+    printServerOutput();
+    throw err;
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (server) await server.stop('SIGTERM').catch(() => {});
+    await removeDir(dataDir);
+  }
+});

@@ -1,0 +1,173 @@
+//! Installs what the build and tests need on a fresh Debian machine: the wasm32 rustup target,
+//! Chromium and binaryen from apt, and the npm packages of `tests/`.
+
+use crate::process::{Workspace, is_root, which};
+use anyhow::{Context, Result, bail};
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::SystemTime;
+
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Where Debian's `chromium` package puts the browser; the browser tests are pointed at it.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+pub fn ensure_wasm_target(ws: &Workspace) -> Result<()> {
+    if which("rustup").is_none() {
+        // A toolchain not managed by rustup may still ship the target; let cargo be the judge.
+        eprintln!("warning: rustup not found; assuming the {WASM_TARGET} target is installed");
+        return Ok(());
+    }
+    let installed = ws.output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        return Ok(());
+    }
+    ws.run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// Ensures Chromium (only if `need_chromium`) and, best effort, binaryen's `wasm-opt`.
+///
+/// binaryen is optional because `dist` works without wasm-opt, just with a bigger wasm; so any
+/// failure around it is a warning, while a missing Chromium is an error.
+pub fn ensure_system_packages(ws: &Workspace, need_chromium: bool) -> Result<()> {
+    let want_chromium = need_chromium && !Path::new(CHROMIUM).exists();
+    let want_binaryen = which("wasm-opt").is_none();
+    if !want_chromium && !want_binaryen {
+        return Ok(());
+    }
+
+    let apt = match Apt::detect() {
+        Ok(apt) => apt,
+        Err(err) if !want_chromium => {
+            eprintln!(
+                "warning: wasm-opt is missing and cannot be installed ({err:#}); continuing without it"
+            );
+            return Ok(());
+        }
+        Err(err) => return Err(err.context(format!("{CHROMIUM} is missing"))),
+    };
+
+    if let Err(err) = ws.run(&mut apt.command(&["update"])) {
+        if want_chromium {
+            return Err(err);
+        }
+        eprintln!("warning: {err:#}; continuing without wasm-opt");
+        return Ok(());
+    }
+
+    if want_chromium {
+        let result = if want_binaryen {
+            // One apt call for both, as a fresh machine needs both; if binaryen is the reason it
+            // failed (e.g. not packaged for this release), retry with Chromium alone.
+            ws.run(&mut apt.install(&["chromium", "binaryen"]))
+                .or_else(|err| {
+                    eprintln!("warning: {err:#}; retrying without binaryen");
+                    ws.run(&mut apt.install(&["chromium"]))
+                })
+        } else {
+            ws.run(&mut apt.install(&["chromium"]))
+        };
+        result?;
+        if !Path::new(CHROMIUM).exists() {
+            bail!("installed the chromium package but {CHROMIUM} still does not exist");
+        }
+    } else if let Err(err) = ws.run(&mut apt.install(&["binaryen"])) {
+        eprintln!("warning: {err:#}");
+    }
+
+    if want_binaryen && which("wasm-opt").is_none() {
+        eprintln!("warning: wasm-opt is still not on PATH; dist will ship the un-optimised wasm");
+    }
+    Ok(())
+}
+
+/// How to invoke apt-get here: directly as root, through sudo otherwise.
+struct Apt {
+    sudo: bool,
+}
+
+impl Apt {
+    fn detect() -> Result<Self> {
+        if which("apt-get").is_none() {
+            bail!("apt-get is not available; install the packages by hand");
+        }
+        if is_root() {
+            Ok(Self { sudo: false })
+        } else if which("sudo").is_some() {
+            Ok(Self { sudo: true })
+        } else {
+            bail!("not running as root and sudo is not installed, so apt-get cannot be used");
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        // sudo resets the environment by default, so the variable goes through `env` instead of
+        // Command::env; without it apt may stop at an interactive debconf prompt.
+        let mut cmd = if self.sudo {
+            let mut cmd = Command::new("sudo");
+            cmd.args(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+            cmd
+        } else {
+            let mut cmd = Command::new("apt-get");
+            cmd.env("DEBIAN_FRONTEND", "noninteractive");
+            cmd
+        };
+        cmd.args(args);
+        cmd
+    }
+
+    fn install(&self, packages: &[&str]) -> Command {
+        let mut cmd = self.command(&["install", "-y", "--no-install-recommends"]);
+        cmd.args(packages);
+        cmd
+    }
+}
+
+/// Runs `npm ci` in `tests/` when node_modules is absent or older than the lockfile.
+pub fn ensure_npm_packages(ws: &Workspace) -> Result<()> {
+    let tests = ws.root.join("tests");
+    if !tests.join("package.json").exists() {
+        println!("tests/package.json does not exist; no npm packages to install");
+        return Ok(());
+    }
+    let lockfile = tests.join("package-lock.json");
+    let node_modules = tests.join("node_modules");
+    // npm writes this hidden lockfile after every successful install, so its mtime says when
+    // node_modules was last brought in line with the real lockfile.
+    let installed_marker = node_modules.join(".package-lock.json");
+    let has_lockfile = lockfile.exists();
+
+    let stale = if !node_modules.is_dir() {
+        true
+    } else if has_lockfile {
+        match (mtime(&lockfile)?, mtime(&installed_marker)?) {
+            (Some(lock), Some(installed)) => lock > installed,
+            _ => true,
+        }
+    } else {
+        false
+    };
+    if !stale {
+        return Ok(());
+    }
+
+    let mut cmd = ws.command("npm");
+    cmd.current_dir(&tests)
+        .arg(if has_lockfile { "ci" } else { "install" })
+        .args(["--no-audit", "--no-fund"])
+        // The tests drive the apt Chromium; stop browser-automation packages from fetching
+        // their own copy during postinstall.
+        .env("PUPPETEER_SKIP_DOWNLOAD", "1")
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+    ws.run(&mut cmd)
+}
+
+fn mtime(path: &Path) -> Result<Option<SystemTime>> {
+    match fs::metadata(path) {
+        Ok(meta) => Ok(Some(meta.modified().with_context(|| {
+            format!("reading the modification time of {}", path.display())
+        })?)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
+    }
+}
