@@ -6,6 +6,7 @@
 
 use crate::js;
 use crate::state::{Session, Ui};
+use leptos::prelude::Set;
 use automerge::{Automerge, ChangeHash};
 use shared::schema;
 use shared::{DocKey, DocKind, DocumentId, Event, Quarter, SyncClient};

@@ -56,9 +56,11 @@ fn SyncBadge() -> impl IntoView {
     };
     view! {
         <div
-            class="badge"
-            class:offline=move || !ui.online.get()
-            class:pending=move || ui.unsynced.get() > 0
+            class=move || {
+                let off = if ui.online.get() { "" } else { " offline" };
+                let pending = if ui.unsynced.get() > 0 { " pending" } else { "" };
+                format!("badge{off}{pending}")
+            }
             data-testid="sync-badge"
             data-online=move || ui.online.get().to_string()
             data-unsynced=move || ui.unsynced.get().to_string()
@@ -67,6 +69,28 @@ fn SyncBadge() -> impl IntoView {
         >
             {text}
         </div>
+    }
+}
+
+/// Log out of this device. Refused while changes are not yet durable on the server: the session is
+/// what lets them sync, and losing work is the one thing this app must never do.
+#[component]
+fn Logout() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let click = move |_| {
+        spawn_local(async move {
+            let _ = js::fetch("POST", "/api/logout", None).await;
+            Session::clear();
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().reload();
+            }
+        });
+    };
+    view! {
+        <button class="link" type="button" on:click=click disabled=move || ui.unsynced.get() > 0
+            title=move || if ui.unsynced.get() > 0 { "Còn thay đổi chưa đồng bộ" } else { "" }>
+            "Đăng xuất"
+        </button>
     }
 }
 
@@ -167,7 +191,7 @@ fn Field() -> impl IntoView {
     };
     view! {
         <p class="who">{move || ui.session.with(|s| s.as_ref().map(|s| s.user.display_name.clone()).unwrap_or_default())}
-            " · " {commune_name}</p>
+            " · " {commune_name} <Logout/></p>
         <Show when=move || ui.persistent.get() == Some(false)>
             <p class="warn">"Trình duyệt chưa cho phép lưu trữ bền vững: hãy cài ứng dụng vào màn hình chính và đồng bộ thường xuyên."</p>
         </Show>
@@ -300,7 +324,7 @@ fn Desk() -> impl IntoView {
         }
     });
     view! {
-        <p class="who">{move || ui.session.with(|s| s.as_ref().map(|s| s.user.display_name.clone()).unwrap_or_default())}</p>
+        <p class="who">{move || ui.session.with(|s| s.as_ref().map(|s| s.user.display_name.clone()).unwrap_or_default())} <Logout/></p>
         <section class="card">
             <h2>"Tổng hợp theo xã"</h2>
             <table class="overview">

@@ -121,7 +121,7 @@ pub async fn login(
     State(st): State<AppState>,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(req) = body?;
     let username = req.username.trim().to_lowercase();
     if username.is_empty() || username.len() > 64 || req.password.len() > 256 {
         return Err(ApiError::BadRequest(

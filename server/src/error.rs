@@ -12,6 +12,9 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0}")]
     BadRequest(String),
+    /// An extractor's rejection (malformed JSON 400, wrong types 422→400, too large 413), kept.
+    #[error("{1}")]
+    Rejected(StatusCode, String),
     #[error("too many failed logins; try again in a minute")]
     TooManyRequests,
     #[error("internal error")]
@@ -24,12 +27,20 @@ impl From<crate::db::DbError> for ApiError {
     }
 }
 
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        ApiError::Rejected(e.status(), e.body_text())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Rejected(s, _) if *s == StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            ApiError::Rejected(s, _) => *s,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(e) => {
                 // The cause goes to the log, never to the client.

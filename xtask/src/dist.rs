@@ -35,6 +35,11 @@ const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-mutable-globals",
     "--enable-reference-types",
     "--enable-multivalue",
+    // The release profile keeps the custom sections wasm-bindgen needs (target_features); they are
+    // dropped here, after bindgen, where they no longer matter.
+    "--strip-debug",
+    "--strip-producers",
+    "--strip-target-features",
 ];
 
 /// Builds `target/dist` and returns its path.
@@ -113,7 +118,8 @@ fn run_bindgen(ws: &Workspace, input: &Path, staging: &Path) -> Result<()> {
 /// binaryen still gets a working (bigger) build, so failures here are only warnings.
 fn optimise_wasm(ws: &Workspace, wasm: &Path) -> Result<()> {
     let before = file_len(wasm)?;
-    let Some(wasm_opt) = which("wasm-opt") else {
+    let wasm_opt = which("wasm-opt").filter(|_| std::env::var_os("DANVAN_NO_WASM_OPT").is_none());
+    let Some(wasm_opt) = wasm_opt else {
         eprintln!(
             "warning: wasm-opt not on PATH (Debian package `binaryen`); wasm left un-optimised at {}",
             human(before)
