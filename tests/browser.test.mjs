@@ -143,35 +143,18 @@ async function createNote(page, { title, content, date = vnToday() }) {
 }
 
 /**
- * Wait until the desk's row for `commune` shows `data-notes="n"`. The contract does not say whether the
- * desk refreshes by itself, so after a first wait without touching the page it is reloaded until the
- * deadline (and the log says so).
+ * Wait until the desk's row for `commune` shows `data-notes="n"`, without reloading: the desk must
+ * refresh by itself (live read model).
  */
 async function waitDeskNotes(page, commune, n, timeout = 10_000) {
   const sel = `[data-testid=commune-row][data-commune-id=${commune}][data-notes="${n}"]`;
-  const deadline = Date.now() + timeout;
-  let reloads = 0;
-  for (;;) {
-    const left = deadline - Date.now();
-    try {
-      await page.waitForSelector(sel, { state: 'attached', timeout: Math.max(1, Math.min(left, reloads ? 3_000 : 5_000)) });
-      if (reloads) log(`desk showed ${n} notes for ${commune} after ${reloads} reload(s)`);
-      return;
-    } catch (err) {
-      if (Date.now() >= deadline) {
-        const now = await page
-          .$$eval('[data-testid=commune-row]', (rows) =>
-            rows.map((r) => `${r.getAttribute('data-commune-id')}=${r.getAttribute('data-notes')}`),
-          )
-          .catch(() => []);
-        throw new Error(`desk row ${commune} did not show data-notes="${n}" within ${timeout} ms; rows: ${now.join(' ')}`, {
-          cause: err,
-        });
-      }
-      reloads += 1;
-      await page.reload();
-      await waitAppReady(page);
-    }
+  try {
+    await page.waitForSelector(sel, { state: 'attached', timeout });
+  } catch (err) {
+    const now = await page
+      .$$eval('[data-testid=commune-row]', (rows) => rows.map((r) => `${r.getAttribute('data-commune-id')}=${r.getAttribute('data-notes')}`))
+      .catch(() => []);
+    throw new Error(`desk row ${commune} did not show data-notes="${n}" within ${timeout} ms; rows: ${now.join(' ')}`, { cause: err });
   }
 }
 

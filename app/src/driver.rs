@@ -6,8 +6,8 @@
 
 use crate::js;
 use crate::state::{Session, Ui};
-use leptos::prelude::Set;
 use automerge::{Automerge, ChangeHash};
+use leptos::prelude::Set;
 use shared::schema;
 use shared::{DocKey, DocKind, DocumentId, Event, Quarter, SyncClient};
 use std::cell::RefCell;

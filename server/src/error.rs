@@ -39,7 +39,9 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Rejected(s, _) if *s == StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            ApiError::Rejected(s, _) if *s == StatusCode::UNPROCESSABLE_ENTITY => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::Rejected(s, _) => *s,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(e) => {

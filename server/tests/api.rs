@@ -8,17 +8,24 @@ use http_body_util::BodyExt;
 use server::app;
 use tower::ServiceExt;
 
-async fn send(router: &axum::Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+async fn send(
+    router: &axum::Router,
+    req: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
     let res = router.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
     (status, headers, json)
 }
 
 fn login_req(body: &str) -> Request<Body> {
-    Request::post("/api/login").header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())).unwrap()
+    Request::post("/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
 }
 
 fn get(path: &str, token: Option<&str>) -> Request<Body> {
@@ -39,10 +46,19 @@ async fn authentication_and_bad_input() {
     assert_eq!((s, body), (StatusCode::OK, serde_json::json!("ok")));
 
     // No token, a wrong token, on the API and on the sync upgrade.
-    for path in ["/api/docs", "/api/durable-heads", "/api/overview", "/api/me", "/sync"] {
+    for path in [
+        "/api/docs",
+        "/api/durable-heads",
+        "/api/overview",
+        "/api/me",
+        "/sync",
+    ] {
         let (s, _, body) = send(&router, get(path, None)).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{path}");
-        assert!(body["error"].as_str().unwrap().contains("login"), "{path}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("login"),
+            "{path}: {body}"
+        );
         let (s, _, _) = send(&router, get(path, Some("deadbeef"))).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{path}");
     }
@@ -54,26 +70,56 @@ async fn authentication_and_bad_input() {
     let (s, _, body) = send(&router, login_req(r#"{"username": 1, "password": []}"#)).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(body["error"].as_str().unwrap().contains("username"));
-    let (s, _, _) = send(&router, login_req(r#"{"username": "kadon", "password": "wrong"}"#)).await;
+    let (s, _, _) = send(
+        &router,
+        login_req(r#"{"username": "kadon", "password": "wrong"}"#),
+    )
+    .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let huge = format!(r#"{{"username": "kadon", "password": "{}"}}"#, "x".repeat(100_000));
+    let huge = format!(
+        r#"{{"username": "kadon", "password": "{}"}}"#,
+        "x".repeat(100_000)
+    );
     let (s, _, _) = send(&router, login_req(&huge)).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
 
     // A good login gives a bearer token and an HttpOnly cookie; both work.
-    let (s, headers, body) = send(&router, login_req(r#"{"username": "kadon", "password": "danvan-demo"}"#)).await;
+    let (s, headers, body) = send(
+        &router,
+        login_req(r#"{"username": "kadon", "password": "danvan-demo"}"#),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     let token = body["token"].as_str().unwrap().to_string();
     assert!(body["peer_id"].as_str().unwrap().starts_with("dv-u"));
-    let cookie = headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_string();
+    let cookie = headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
     let (s, _, docs) = send(&router, get("/api/docs", Some(&token))).await;
     assert_eq!(s, StatusCode::OK);
-    let kinds: Vec<&str> = docs["docs"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = docs["docs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
     assert!(kinds.contains(&"plan") && kinds.contains(&"notes") && kinds.contains(&"org"));
-    assert!(docs["docs"].as_array().unwrap().iter().all(|d| d["scope"].as_str().unwrap() != "xa-lac-xuan"));
+    assert!(
+        docs["docs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["scope"].as_str().unwrap() != "xa-lac-xuan")
+    );
     let cookie_pair = cookie.split(';').next().unwrap();
-    let req = Request::get("/api/me").header(header::COOKIE, cookie_pair).body(Body::empty()).unwrap();
+    let req = Request::get("/api/me")
+        .header(header::COOKIE, cookie_pair)
+        .body(Body::empty())
+        .unwrap();
     let (s, _, me) = send(&router, req).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(me["user"]["commune_id"], "xa-ka-don");
@@ -81,21 +127,44 @@ async fn authentication_and_bad_input() {
     // Members may not see the aggregated overview; the aggregating level may.
     let (s, _, _) = send(&router, get("/api/overview", Some(&token))).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (_, _, v) = send(&router, login_req(r#"{"username": "huyen", "password": "danvan-demo"}"#)).await;
-    let (s, _, overview) = send(&router, get("/api/overview", Some(v["token"].as_str().unwrap()))).await;
+    let (_, _, v) = send(
+        &router,
+        login_req(r#"{"username": "huyen", "password": "danvan-demo"}"#),
+    )
+    .await;
+    let (s, _, overview) = send(
+        &router,
+        get("/api/overview", Some(v["token"].as_str().unwrap())),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(overview["communes"].as_array().unwrap().len(), 4);
 
     // An expired token is refused with its own message; a logged-out token is refused.
     let user = srv.state.db.user_by_name("kadon").unwrap().unwrap();
     let now = server::auth::now_ms();
-    srv.state.db.insert_token(user.id, &server::auth::token_hash("old-token"), "dv-old", now - 10_000, now - 1).unwrap();
+    srv.state
+        .db
+        .insert_token(
+            user.id,
+            &server::auth::token_hash("old-token"),
+            "dv-old",
+            now - 10_000,
+            now - 1,
+        )
+        .unwrap();
     let (s, _, body) = send(&router, get("/api/docs", Some("old-token"))).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert!(body["error"].as_str().unwrap().contains("expired"));
-    let req = Request::post("/api/logout").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
+    let req = Request::post("/api/logout")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
     assert_eq!(send(&router, req).await.0, StatusCode::OK);
-    assert_eq!(send(&router, get("/api/docs", Some(&token))).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&router, get("/api/docs", Some(&token))).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 
     // Unknown API routes answer JSON, not the app shell.
     let (s, _, body) = send(&router, get("/api/nope", None)).await;
@@ -111,11 +180,20 @@ async fn repeated_failed_logins_are_rate_limited() {
     let router = app(srv.state.clone());
     let mut last = StatusCode::OK;
     for _ in 0..10 {
-        last = send(&router, login_req(r#"{"username": "lacxuan", "password": "guess"}"#)).await.0;
+        last = send(
+            &router,
+            login_req(r#"{"username": "lacxuan", "password": "guess"}"#),
+        )
+        .await
+        .0;
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
     // Even the right password waits until the window passes.
-    let (s, _, _) = send(&router, login_req(r#"{"username": "lacxuan", "password": "danvan-demo"}"#)).await;
+    let (s, _, _) = send(
+        &router,
+        login_req(r#"{"username": "lacxuan", "password": "danvan-demo"}"#),
+    )
+    .await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     srv.stop().await;
 }
@@ -136,11 +214,19 @@ async fn static_files_are_served_with_the_right_caching() {
     assert_eq!(h[header::CACHE_CONTROL], "no-cache");
     let (_, h, _) = send(&router, get("/sw.js", None)).await;
     assert_eq!(h[header::CACHE_CONTROL], "no-cache");
-    let req = Request::get("/app-0123abcd.js").header(header::ACCEPT_ENCODING, "br").body(Body::empty()).unwrap();
+    let req = Request::get("/app-0123abcd.js")
+        .header(header::ACCEPT_ENCODING, "br")
+        .body(Body::empty())
+        .unwrap();
     let (s, h, body) = send(&router, req).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h[header::CONTENT_ENCODING], "br");
     assert_eq!(body, serde_json::json!("compressed"));
-    assert!(h[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
+    assert!(
+        h[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
     srv.stop().await;
 }

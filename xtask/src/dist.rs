@@ -35,11 +35,8 @@ const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-mutable-globals",
     "--enable-reference-types",
     "--enable-multivalue",
-    // The release profile keeps the custom sections wasm-bindgen needs (target_features); they are
-    // dropped here, after bindgen, where they no longer matter.
     "--strip-debug",
     "--strip-producers",
-    "--strip-target-features",
 ];
 
 /// Builds `target/dist` and returns its path.
