@@ -360,20 +360,18 @@ fn install_wakeups() {
 
 /// After each handshake: learn the current document list (new quarters, new plans), then heads.
 async fn after_connect() {
-    if let Ok((200, body)) = js::fetch("GET", "/api/docs", None).await {
-        if let Ok(list) = serde_json::from_str::<crate::state::DocList>(&body) {
-            for doc in &list.docs {
-                if let Some(key) = doc.key() {
-                    track(&key, doc.access == "rw").await;
-                }
+    if let Some(list) = js::get_json::<crate::state::DocList>("/api/docs").await {
+        for doc in &list.docs {
+            if let Some(key) = doc.key() {
+                track(&key, doc.access == "rw").await;
             }
-            let session = with(|d| {
-                d.session.docs = list.docs.clone();
-                d.session.clone()
-            });
-            if let Some(s) = session {
-                s.save();
-            }
+        }
+        let session = with(|d| {
+            d.session.docs = list.docs.clone();
+            d.session.clone()
+        });
+        if let Some(s) = session {
+            s.save();
         }
     }
     refresh_heads().await;

@@ -130,6 +130,14 @@ pub async fn fetch(method: &str, url: &str, body: Option<String>) -> Result<(u16
     Ok((status, arr.get(1).as_string().unwrap_or_default()))
 }
 
+/// GET a JSON document from our API; `None` unless it answered 200 with the expected shape.
+pub async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Option<T> {
+    match fetch("GET", url, None).await {
+        Ok((200, body)) => serde_json::from_str(&body).ok(),
+        _ => None,
+    }
+}
+
 pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }

@@ -123,10 +123,9 @@ fn Login() -> impl IntoView {
                             user: r.user,
                             docs: Vec::new(),
                         };
-                        if let Ok((200, docs)) = js::fetch("GET", "/api/docs", None).await {
-                            if let Ok(list) = serde_json::from_str::<crate::state::DocList>(&docs) {
-                                session.docs = list.docs;
-                            }
+                        if let Some(list) = js::get_json::<crate::state::DocList>("/api/docs").await
+                        {
+                            session.docs = list.docs;
                         }
                         session.save();
                         ui.session.set(Some(session.clone()));
@@ -315,10 +314,8 @@ fn Desk() -> impl IntoView {
     let ui = expect_context::<Ui>();
     spawn_local(async move {
         loop {
-            if let Ok((200, body)) = js::fetch("GET", "/api/overview", None).await {
-                if let Ok(o) = serde_json::from_str::<Overview>(&body) {
-                    ui.overview.set(o.communes);
-                }
+            if let Some(o) = js::get_json::<Overview>("/api/overview").await {
+                ui.overview.set(o.communes);
             }
             driver::sleep(2000).await;
         }

@@ -32,10 +32,10 @@ fn readable_docs(
         }
     };
     for row in st.db.documents()? {
-        if let Ok(id) = row.doc_id.parse::<DocumentId>() {
-            if let Some(key) = st.registry.get(&id) {
-                add(key);
-            }
+        if let Ok(id) = row.doc_id.parse::<DocumentId>()
+            && let Some(key) = st.registry.get(&id)
+        {
+            add(key);
         }
     }
     add(DocKey::org());

@@ -191,23 +191,26 @@ pub async fn me(p: Principal) -> Json<serde_json::Value> {
 /// The token of a request: `Authorization: Bearer`, the cookie, or `?token=` (WebSocket clients that
 /// cannot set headers). Never logged.
 fn token_of(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts
+    let bearer = parts
         .headers
         .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        if let Some(t) = v.strip_prefix("Bearer ") {
-            return Some(t.trim().to_string());
-        }
+        .and_then(|v| v.to_str().ok()?.strip_prefix("Bearer "));
+    if let Some(t) = bearer {
+        return Some(t.trim().to_string());
     }
-    for v in parts.headers.get_all(COOKIE) {
-        for c in v.to_str().unwrap_or_default().split(';') {
-            if let Some(t) = c.trim().strip_prefix(&format!("{COOKIE_NAME}=")) {
-                if !t.is_empty() {
-                    return Some(t.to_string());
-                }
-            }
-        }
+    let prefix = format!("{COOKIE_NAME}=");
+    let cookie = parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or_default().split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(prefix.as_str())
+                .filter(|t| !t.is_empty())
+        });
+    if let Some(t) = cookie {
+        return Some(t.to_string());
     }
     parts.uri.query().and_then(|q| {
         q.split('&')

@@ -13,10 +13,9 @@ pub mod storage;
 pub mod sync;
 mod web;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub use web::app;
 
@@ -39,8 +38,6 @@ pub struct Inner {
     pub hub: sync::SyncHub,
     pub limiter: auth::LoginLimiter,
     pub dist: PathBuf,
-    /// doc → (storage generation, durable heads): recomputed only after a commit touched the doc.
-    heads_cache: Mutex<HashMap<String, (u64, Vec<String>)>>,
 }
 
 #[derive(Clone)]
@@ -80,29 +77,18 @@ impl AppState {
             hub,
             limiter: auth::LoginLimiter::default(),
             dist: cfg.dist.clone(),
-            heads_cache: Mutex::default(),
         }));
         tokio::spawn(readmodel::run(state.clone(), rx));
         Ok((state, lines))
     }
 
-    /// Durable heads of a document (hex), from SQLite; `None` if nothing of it is stored.
+    /// Durable heads of a document (hex), as committed to SQLite; `None` if nothing of it is stored.
     pub async fn durable_heads(&self, doc: &str) -> Option<Vec<String>> {
-        let generation = self.storage.generation(doc);
-        if let Some((g, h)) = self.heads_cache.lock().unwrap().get(doc) {
-            if *g == generation {
-                return Some(h.clone());
-            }
-        }
-        let am = self.storage.load_doc(doc.to_string()).await?;
-        let heads: Vec<String> = am.get_heads().iter().map(|h| h.to_string()).collect();
-        // Cache under the generation read *before* loading: a commit racing the load bumps it and the
-        // next request recomputes, so the cache can lag but never run ahead of storage.
-        self.heads_cache
-            .lock()
-            .unwrap()
-            .insert(doc.to_string(), (generation, heads.clone()));
-        Some(heads)
+        self.storage
+            .with_durable(doc.to_string(), |am| {
+                am.get_heads().iter().map(|h| h.to_string()).collect()
+            })
+            .await
     }
 
     /// Stop sync (samod flushes its pending writes), then drain the storage writer.

@@ -32,20 +32,30 @@ pub async fn refresh(st: &AppState, doc: &str) {
         tracing::warn!(doc, "stored document is not in the registry; not indexed");
         return;
     };
-    let Some(am) = st.storage.load_doc(doc.to_string()).await else {
+    // Everything derived in one pass over the durable document.
+    let server = crate::seed::server_actor();
+    let genesis = schema::genesis_actor(&key);
+    let kind = key.kind;
+    let derived = st
+        .storage
+        .with_durable(doc.to_string(), move |am| {
+            let claimed = schema::doc_key_of(am);
+            // "Last sync" of a commune is the last change a device made, not the server's seeding.
+            let from_device = am
+                .get_changes_meta(&[])
+                .iter()
+                .any(|c| *c.actor != genesis && *c.actor != server);
+            let notes = (kind == DocKind::Notes).then(|| schema::read_notes(am).len() as i64);
+            (claimed, from_device, notes)
+        })
+        .await;
+    let Some((claimed, from_device, notes)) = derived else {
         return;
     };
-    if schema::doc_key_of(&am).as_ref() != Some(&key) {
+    if claimed.as_ref() != Some(&key) {
         tracing::warn!(doc, "document content does not match its id; not indexed");
         return;
     }
-    // "Last sync" of a commune is the last change a device made, not the server's own seeding.
-    let genesis = schema::genesis_actor(&key);
-    let server = crate::seed::server_actor();
-    let from_device = am
-        .get_changes_meta(&[])
-        .iter()
-        .any(|c| *c.actor != genesis && *c.actor != server);
     let row = DocRow {
         doc_id: doc.to_string(),
         kind: key.kind.as_str().to_string(),
@@ -60,10 +70,9 @@ pub async fn refresh(st: &AppState, doc: &str) {
     if let Err(e) = st.db.touch_document(&row, key.commune(), now) {
         tracing::error!(doc, error = %e, "read model update failed");
     }
-    if key.kind == DocKind::Notes {
-        let n = schema::read_notes(&am).len() as i64;
-        if let Err(e) = st.db.set_note_count(&key.scope, &key.period, n) {
-            tracing::error!(doc, error = %e, "read model update failed");
-        }
+    if let Some(n) = notes
+        && let Err(e) = st.db.set_note_count(&key.scope, &key.period, n)
+    {
+        tracing::error!(doc, error = %e, "read model update failed");
     }
 }

@@ -31,7 +31,8 @@ fn node(id: &str, name: &str, level: &str, parent: Option<&str>) -> NodeRow {
 fn demo_nodes() -> Vec<NodeRow> {
     let root = "huyen-demo";
     let mut v = vec![node(root, "Huyện Đơn Dương (DỮ LIỆU DEMO)", "root", None)];
-    let communes: [(&str, &str, &[(&str, &str)]); 4] = [
+    type Commune<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let communes: [Commune; 4] = [
         (
             "xa-ka-don",
             "Xã Ka Đơn",

@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
 
+/// A queued write and the channel that tells its caller it is committed.
+type Queued = (WriteOp, oneshot::Sender<()>);
+
 enum WriteOp {
     Put(String, String, Vec<u8>),
     Delete(String),
@@ -19,10 +22,11 @@ enum WriteOp {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Option<mpsc::Sender<(WriteOp, oneshot::Sender<()>)>>>,
+    writer: Mutex<Option<mpsc::Sender<Queued>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// Bumped on every committed write of a document: lets readers cache what they derive from it.
-    generations: Mutex<HashMap<String, u64>>,
+    /// The durable state of each document asked about: loaded from SQLite once, then advanced by the
+    /// writer with exactly the chunks it committed. Never ahead of the disk, and O(1) to ask.
+    mirrors: Mutex<HashMap<String, Automerge>>,
     changed: tokio::sync::mpsc::UnboundedSender<String>,
 }
 
@@ -50,12 +54,12 @@ impl SqliteStorage {
         changed: tokio::sync::mpsc::UnboundedSender<String>,
     ) -> Result<Self, crate::db::DbError> {
         let conn = crate::db::connect(path)?;
-        let (tx, rx) = mpsc::channel::<(WriteOp, oneshot::Sender<()>)>();
+        let (tx, rx) = mpsc::channel::<Queued>();
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(None),
-            generations: Mutex::new(HashMap::new()),
+            mirrors: Mutex::new(HashMap::new()),
             changed,
         });
         let weak = Arc::downgrade(&inner);
@@ -75,14 +79,33 @@ impl SqliteStorage {
         }
     }
 
-    pub fn generation(&self, doc: &str) -> u64 {
-        self.inner
-            .generations
-            .lock()
-            .unwrap()
-            .get(doc)
-            .copied()
-            .unwrap_or(0)
+    /// Run `f` on the durable state of `doc` (as committed to SQLite); `None` if nothing is stored.
+    pub async fn with_durable<R: Send + 'static>(
+        &self,
+        doc: String,
+        f: impl FnOnce(&Automerge) -> R + Send + 'static,
+    ) -> Option<R> {
+        let inner = self.inner.clone();
+        let res = tokio::task::spawn_blocking(move || {
+            // Loading happens under the lock, so the writer either finds the mirror and applies its
+            // commit, or committed before our read and the read sees it: no commit is ever missed.
+            let mut mirrors = inner.mirrors.lock().unwrap_or_else(|p| p.into_inner());
+            if !mirrors.contains_key(&doc) {
+                let conn = crate::db::connect(&inner.path).ok()?;
+                let chunks: Vec<Vec<u8>> = conn
+                    .prepare("SELECT data FROM chunks WHERE doc = ?1 ORDER BY key")
+                    .and_then(|mut st| st.query_map([&doc], |r| r.get(0))?.collect())
+                    .map_err(|e| tracing::error!(doc, error = %e, "reading chunks failed"))
+                    .ok()?;
+                if chunks.is_empty() {
+                    return None;
+                }
+                mirrors.insert(doc.clone(), load_chunks(&doc, &chunks));
+            }
+            mirrors.get(&doc).map(f)
+        })
+        .await;
+        res.ok().flatten()
     }
 
     async fn write(&self, op: WriteOp) {
@@ -147,16 +170,7 @@ impl SqliteStorage {
     /// The document as it is durably stored, or `None` if nothing is stored for it.
     pub async fn load_doc(&self, doc: String) -> Option<Automerge> {
         let chunks = self.doc_chunks(doc.clone()).await;
-        if chunks.is_empty() {
-            return None;
-        }
-        let mut am = Automerge::new();
-        for c in chunks {
-            if let Err(e) = am.load_incremental(&c) {
-                tracing::error!(doc, error = %e, "stored chunk does not load");
-            }
-        }
-        Some(am)
+        (!chunks.is_empty()).then(|| load_chunks(&doc, &chunks))
     }
 
     /// Write the changes of a document directly (used only to seed documents before samod runs).
@@ -168,9 +182,19 @@ impl SqliteStorage {
     }
 }
 
+fn load_chunks(doc: &str, chunks: &[Vec<u8>]) -> Automerge {
+    let mut am = Automerge::new();
+    for c in chunks {
+        if let Err(e) = am.load_incremental(c) {
+            tracing::error!(doc, error = %e, "stored chunk does not load");
+        }
+    }
+    am
+}
+
 fn writer_loop(
     mut conn: rusqlite::Connection,
-    rx: mpsc::Receiver<(WriteOp, oneshot::Sender<()>)>,
+    rx: mpsc::Receiver<Queued>,
     inner: std::sync::Weak<Inner>,
 ) {
     // Group commit: take whatever is queued, commit it as one transaction (one fsync), then release
@@ -212,11 +236,16 @@ fn writer_loop(
         match result {
             Ok(()) => {
                 if let Some(inner) = inner.upgrade() {
-                    let mut g = inner.generations.lock().unwrap();
-                    for d in &docs {
-                        *g.entry(d.clone()).or_default() += 1;
+                    let mut mirrors = inner.mirrors.lock().unwrap_or_else(|p| p.into_inner());
+                    for (op, _) in &batch {
+                        if let WriteOp::Put(_, doc, data) = op
+                            && let Some(am) = mirrors.get_mut(doc)
+                            && let Err(e) = am.load_incremental(data)
+                        {
+                            tracing::error!(doc, error = %e, "committed chunk does not load");
+                        }
                     }
-                    drop(g);
+                    drop(mirrors);
                     for d in docs {
                         let _ = inner.changed.send(d);
                     }

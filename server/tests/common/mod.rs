@@ -161,7 +161,7 @@ impl Device {
     /// Reconnect on a new socket (same peer ID), as the app does after a drop.
     pub async fn reconnect(&mut self, addr: SocketAddr, token: &str) {
         self.client.disconnected();
-        let fresh = Self::connect_as(addr, token, &self.client.peer_id().to_string())
+        let fresh = Self::connect_as(addr, token, self.client.peer_id())
             .await
             .expect("reconnect");
         self.ws = fresh.ws;
