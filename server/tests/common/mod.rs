@@ -70,8 +70,11 @@ pub struct Login {
     pub peer_id: String,
 }
 
+/// One HTTP client for the whole process: a benchmark polls durable heads thousands of times.
+static HTTP: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(reqwest::Client::new);
+
 pub async fn login(base: &str, user: &str) -> Login {
-    let res = reqwest::Client::new()
+    let res = HTTP
         .post(format!("{base}/api/login"))
         .json(&serde_json::json!({"username": user, "password": "danvan-demo"}))
         .send()
@@ -82,8 +85,7 @@ pub async fn login(base: &str, user: &str) -> Login {
 }
 
 pub async fn durable_heads(base: &str, token: &str) -> serde_json::Value {
-    reqwest::Client::new()
-        .get(format!("{base}/api/durable-heads"))
+    HTTP.get(format!("{base}/api/durable-heads"))
         .bearer_auth(token)
         .send()
         .await
