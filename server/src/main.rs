@@ -36,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,samod=warn,samod_core=warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
     let cfg = Config {

@@ -144,7 +144,6 @@ fn run(server: &mut MemoryServer, devices: &mut [&mut Device], mut drop_first: u
         for i in 0..devices.len() {
             while let Some(frame) = devices[i].to_server.pop_front() {
                 moved = true;
-                let peer = devices[i].client.peer_id().to_string();
                 for reply in server.handle(&frame) {
                     if drop_first > 0 {
                         drop_first -= 1;
@@ -156,7 +155,6 @@ fn run(server: &mut MemoryServer, devices: &mut [&mut Device], mut drop_first: u
                 // Fan out to the other connected devices, as a repo relays changes.
                 for (j, other) in devices.iter_mut().enumerate() {
                     if j != i && other.client.is_connected() {
-                        let _ = &peer;
                         let other_peer = other.client.peer_id().to_string();
                         for f in server.nudge(&other_peer) {
                             let ev = other.client.receive(&f);
