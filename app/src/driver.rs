@@ -27,6 +27,8 @@ struct Driver {
     /// Durable heads per document, as last reported by the server (also kept in IndexedDB).
     durable: HashMap<String, Vec<ChangeHash>>,
     keys: BTreeMap<DocumentId, DocKey>,
+    /// Since when (ms) changes have waited for durable heads while connected; see `nudge_if_stuck`.
+    waiting_since: Option<i64>,
     ui: Ui,
 }
 
@@ -81,6 +83,7 @@ pub async fn start(session: Session, ui: Ui) {
             backoff_ms: 1000,
             durable,
             keys: BTreeMap::new(),
+            waiting_since: None,
             ui,
         })
     });
@@ -380,13 +383,38 @@ async fn after_connect() {
 /// Ask the server which heads are durable. A failed request means the server is unreachable, which
 /// a half-open WebSocket would not tell us: drop it and let the reconnect logic take over.
 async fn refresh_heads() {
-    match js::fetch("GET", "/api/durable-heads", None).await {
+    // Send our own heads: the server says which documents they are durable for, which holds even
+    // before we have received everyone else's changes (their heads alone could not prove it).
+    let have: HashMap<String, Vec<String>> = with(|d| {
+        d.client
+            .doc_ids()
+            .filter_map(|id| {
+                let heads = d.client.doc(id)?.get_heads();
+                (!heads.is_empty()).then(|| {
+                    (
+                        id.to_string(),
+                        heads.iter().map(|h| h.to_string()).collect(),
+                    )
+                })
+            })
+            .collect()
+    })
+    .unwrap_or_default();
+    let body = serde_json::json!({ "have": have }).to_string();
+    match js::fetch("POST", "/api/durable-heads", Some(body)).await {
         Ok((200, body)) => {
             #[derive(serde::Deserialize)]
             struct Heads {
                 heads: HashMap<String, Vec<String>>,
+                #[serde(default)]
+                covered: HashMap<String, bool>,
             }
-            if let Ok(h) = serde_json::from_str::<Heads>(&body) {
+            if let Ok(mut h) = serde_json::from_str::<Heads>(&body) {
+                for (doc, ok) in &h.covered {
+                    if let (true, Some(mine)) = (*ok, have.get(doc)) {
+                        h.heads.insert(doc.clone(), mine.clone());
+                    }
+                }
                 let _ = js::set_meta(
                     "durable-heads",
                     &serde_json::to_string(&h.heads).unwrap_or_default(),
@@ -427,9 +455,49 @@ fn poll_loop() {
             sleep(1500).await;
             if with(|d| d.client.is_connected()) == Some(true) {
                 refresh_heads().await;
+                nudge_if_stuck();
             }
         }
     });
+}
+
+/// If changes have stayed unconfirmed for 10 s while connected, renegotiate those documents from a
+/// fresh sync state: automerge's sync can stall with both sides waiting (see `SyncClient::resync`).
+fn nudge_if_stuck() {
+    let now = js::now_ms();
+    let events = with(|d| {
+        let stuck: Vec<DocumentId> = d
+            .client
+            .doc_ids()
+            .filter(|id| {
+                let heads = d
+                    .durable
+                    .get(&id.to_string())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                d.client
+                    .doc(id)
+                    .is_some_and(|doc| schema::unsynced_changes(doc, heads) > 0)
+            })
+            .copied()
+            .collect();
+        if stuck.is_empty() {
+            d.waiting_since = None;
+            return Vec::new();
+        }
+        match d.waiting_since {
+            None => {
+                d.waiting_since = Some(now);
+                Vec::new()
+            }
+            Some(t) if now - t > 10_000 => {
+                d.waiting_since = Some(now);
+                stuck.iter().flat_map(|id| d.client.resync(id)).collect()
+            }
+            Some(_) => Vec::new(),
+        }
+    });
+    handle(events.unwrap_or_default());
 }
 
 pub async fn sleep(ms: u32) {

@@ -7,7 +7,7 @@
 mod common;
 
 use clap::Parser;
-use common::{Device, Login, covered, durable_heads, login};
+use common::{Device, Login, covered, durable_check, login, try_durable_heads};
 use shared::schema::{self, Note};
 use shared::{DocKey, Quarter};
 use std::process::Stdio;
@@ -22,6 +22,11 @@ struct Args {
     devices: usize,
     #[arg(long, default_value_t = 100)]
     notes: usize,
+    /// How many devices write into the same notes document. 1 spreads devices over the quarters of
+    /// the demo communes (about one document each, like communes syncing independently); larger
+    /// values pile devices onto shared documents (contention: every change fans out to every peer).
+    #[arg(long, default_value_t = 1)]
+    devices_per_doc: usize,
 }
 
 fn quarter() -> Quarter {
@@ -88,16 +93,56 @@ async fn main() -> anyhow::Result<()> {
         ));
     }
 
+    // One poller per account publishes the durable heads every 10 ms; each device checks its own
+    // note against them locally. (Polling per device would measure the benchmark, not the server.)
+    let mut watches = std::collections::HashMap::new();
+    for (l, _) in &logins {
+        let user = l.peer_id.split('-').nth(1).unwrap_or_default().to_string();
+        if watches.contains_key(&user) {
+            continue;
+        }
+        let (tx, rx) = tokio::sync::watch::channel(serde_json::Value::Null);
+        watches.insert(user, rx);
+        let (base, token) = (base.clone(), l.token.clone());
+        tokio::spawn(async move {
+            loop {
+                let Some(heads) = try_durable_heads(&base, &token).await else {
+                    eprintln!("durable heads request failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                tx.send_if_modified(|old| {
+                    let changed = *old != heads;
+                    *old = heads;
+                    changed
+                });
+                if tx.is_closed() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+    }
+
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (i, (l, commune)) in logins.into_iter().enumerate() {
-        let base = base.clone();
         let notes = args.notes;
+        let devices_per_doc = args.devices_per_doc.max(1);
+        let base = base.clone();
+        let mut heads = watches[l.peer_id.split('-').nth(1).unwrap_or_default()].clone();
         tasks.push(tokio::spawn(async move {
             let mut dev = Device::connect(addr, &l).await;
-            let id = dev.track(&DocKey::notes(commune, quarter()), true).await;
+            // Device i writes the document of group i / devices_per_doc, spread over quarters going back.
+            let mut q = quarter();
+            // The server accepts notes documents for the last six years: wrap within 24 quarters.
+            for _ in 0..((i / devices_per_doc) / 3) % 24 {
+                q = q.prev();
+            }
+            let id = dev.track(&DocKey::notes(commune, q), true).await;
             dev.pump(Duration::from_millis(100)).await;
             let mut latencies = Vec::with_capacity(notes);
+            let mut resyncs = 0usize;
             for n in 0..notes {
                 let note = Note {
                     id: format!("bench-{i:04}-{n:05}"),
@@ -110,23 +155,65 @@ async fn main() -> anyhow::Result<()> {
                 };
                 let t0 = Instant::now();
                 dev.change(&id, |d| schema::put_note(d, &note).unwrap()).await;
+                let mut warned = false;
+                let mut last_nudge = Instant::now();
+                let mut last_check = Instant::now();
+                let mut last_ask = Instant::now();
                 loop {
-                    dev.pump(Duration::from_millis(5)).await;
-                    if covered(dev.client.doc(&id).unwrap(), &durable_heads(&base, &l.token).await, &id) {
-                        break;
+                    dev.pump(Duration::from_millis(2)).await;
+                    // What the app does too: unconfirmed for a while → renegotiate this document.
+                    if last_nudge.elapsed() > Duration::from_secs(5) {
+                        last_nudge = Instant::now();
+                        resyncs += 1;
+                        let ev = dev.client.resync(&id);
+                        dev.handle(ev).await;
+                    }
+                    if !warned && t0.elapsed() > Duration::from_secs(20) {
+                        warned = true;
+                        let doc = dev.client.doc(&id).unwrap();
+                        let durable = heads.borrow().get(id.to_string()).cloned();
+                        eprintln!(
+                            "device {i} note {n}: not durable after 20 s (connected: {}); device heads {:?}; durable {:?}; unsynced {}",
+                            dev.client.is_connected(),
+                            doc.get_heads(),
+                            durable,
+                            {
+                                let hs: Vec<automerge::ChangeHash> = durable.as_ref().and_then(|v| v.as_array().cloned()).unwrap_or_default().iter().filter_map(|h| h.as_str()?.parse().ok()).collect();
+                                schema::unsynced_changes(doc, &hs)
+                            }
+                        );
+                    }
+                    // Re-check when the durable heads move *or* when we may have received the changes
+                    // that durable heads name (heads unknown to us cannot prove coverage).
+                    let fresh = heads.has_changed().unwrap_or(false);
+                    if fresh || last_check.elapsed() > Duration::from_millis(10) {
+                        last_check = Instant::now();
+                        if covered(dev.client.doc(&id).unwrap(), &heads.borrow_and_update(), &id) {
+                            break;
+                        }
+                    }
+                    // Slow path, as the app does: while we lack others' changes we cannot prove
+                    // coverage from heads; ask the server about our own heads.
+                    if last_ask.elapsed() > Duration::from_millis(50) {
+                        last_ask = Instant::now();
+                        if durable_check(&base, &l.token, &id, dev.client.doc(&id).unwrap()).await == Some(true) {
+                            break;
+                        }
                     }
                 }
                 latencies.push(t0.elapsed());
             }
-            (latencies, dev.bytes_sent + dev.bytes_received)
+            (latencies, dev.bytes_sent + dev.bytes_received, resyncs)
         }));
     }
     let mut latencies = Vec::new();
     let mut bytes = 0usize;
+    let mut resyncs = 0usize;
     for t in tasks {
-        let (l, b) = t.await?;
+        let (l, b, r) = t.await?;
         latencies.extend(l);
         bytes += b;
+        resyncs += r;
     }
     let elapsed = started.elapsed();
     latencies.sort();
@@ -141,6 +228,7 @@ async fn main() -> anyhow::Result<()> {
         serde_json::json!({
             "devices": args.devices,
             "notes_per_device": args.notes,
+            "devices_per_doc": args.devices_per_doc,
             "notes_total": total,
             "seconds": elapsed.as_secs_f64(),
             "notes_per_second": total as f64 / elapsed.as_secs_f64(),
@@ -148,6 +236,7 @@ async fn main() -> anyhow::Result<()> {
             "durable_latency_ms_p99": pct(0.99),
             "wire_bytes_per_note": bytes as f64 / total as f64,
             "server_peak_rss_mib": rss.map(|k| k as f64 / 1024.0),
+            "stall_resyncs": resyncs,
         })
     );
     Ok(())

@@ -87,6 +87,46 @@ pub async fn durable_heads(
     Ok(Json(serde_json::json!({ "heads": heads })))
 }
 
+#[derive(serde::Deserialize)]
+pub struct CheckRequest {
+    /// Document ID → the device's heads (hex change hashes).
+    have: std::collections::HashMap<String, Vec<String>>,
+}
+
+/// `POST /api/durable-heads`: the durable heads, plus for each document the device names whether its
+/// heads are durable. A device that has not yet received everyone else's changes cannot prove
+/// coverage from the heads alone; the server can, since a change present in the durable state is
+/// durable together with all its ancestors.
+pub async fn durable_check(
+    State(st): State<AppState>,
+    p: Principal,
+    body: Result<Json<CheckRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Json(req) = body?;
+    let readable = readable_docs(&st, &p)?;
+    let mut heads = serde_json::Map::new();
+    let mut covered = serde_json::Map::new();
+    for doc_id in readable.keys() {
+        if let Some(h) = st.durable_heads(doc_id).await {
+            heads.insert(doc_id.clone(), h.into());
+        }
+    }
+    for (doc_id, have) in req.have {
+        if !readable.contains_key(&doc_id) {
+            continue;
+        }
+        let hashes = have
+            .iter()
+            .map(|h| h.parse::<automerge::ChangeHash>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| ApiError::BadRequest(format!("bad change hash for {doc_id}")))?;
+        covered.insert(doc_id.clone(), st.is_durable(&doc_id, hashes).await.into());
+    }
+    Ok(Json(
+        serde_json::json!({ "heads": heads, "covered": covered }),
+    ))
+}
+
 pub async fn overview(
     State(st): State<AppState>,
     p: Principal,

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod plan_import;
 pub mod readmodel;
 pub mod registry;
 pub mod seed;
@@ -89,6 +90,18 @@ impl AppState {
                 am.get_heads().iter().map(|h| h.to_string()).collect()
             })
             .await
+    }
+
+    /// Whether every one of `hashes` is in the durable state of `doc` (and with it, all its ancestors).
+    pub async fn is_durable(&self, doc: &str, hashes: Vec<automerge::ChangeHash>) -> bool {
+        self.storage
+            .with_durable(doc.to_string(), move |am| {
+                hashes
+                    .iter()
+                    .all(|h| automerge::ReadDoc::get_change_by_hash(am, h).is_some())
+            })
+            .await
+            .unwrap_or(false)
     }
 
     /// Stop sync (samod flushes its pending writes), then drain the storage writer.

@@ -14,6 +14,8 @@ use std::path::PathBuf;
     about = "Sổ tay Dân vận — sync server"
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on (port 0 picks a free port; the chosen one is printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -28,6 +30,69 @@ struct Args {
     demo: bool,
 }
 
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Plans (Kế hoạch).
+    Plan {
+        #[command(subcommand)]
+        command: PlanCommand,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum PlanCommand {
+    /// Parse a plan (.txt or .docx) into a draft and print it; nothing is stored.
+    Import {
+        file: PathBuf,
+        /// Print the whole draft as JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn plan_import(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let draft = if bytes.starts_with(b"PK\x03\x04") {
+        server::plan_import::import_docx(&bytes)?
+    } else {
+        let text = String::from_utf8(bytes).context("the file is neither .docx nor UTF-8 text")?;
+        server::plan_import::import_text(&text)?
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&draft)?);
+        return Ok(());
+    }
+    println!(
+        "{} {}",
+        draft.doc_type.as_deref().unwrap_or("(văn bản)"),
+        draft.number.as_deref().unwrap_or("(không số)")
+    );
+    println!("Tiêu đề: {}", draft.title);
+    for b in &draft.basis {
+        println!(
+            "Căn cứ: {} số {} ({})",
+            b.kind,
+            b.code,
+            b.date.as_deref().unwrap_or("không rõ ngày")
+        );
+    }
+    for s in &draft.sections {
+        let count: usize = s.tasks.iter().map(|t| 1 + t.children.len()).sum();
+        println!("{}. {} — {} mục", s.number, s.title, count);
+    }
+    println!("Nơi nhận: {}", draft.recipients.len());
+    if !draft.unclassified.is_empty() {
+        println!(
+            "Chưa phân loại được {} đoạn (giữ nguyên văn):",
+            draft.unclassified.len()
+        );
+        for u in &draft.unclassified {
+            println!("  {u}");
+        }
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -39,6 +104,12 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
+    if let Some(Command::Plan {
+        command: PlanCommand::Import { file, json },
+    }) = &args.command
+    {
+        return plan_import(file, *json);
+    }
     let cfg = Config {
         listen: args.listen,
         data_dir: args.data_dir,

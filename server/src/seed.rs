@@ -69,53 +69,29 @@ fn demo_nodes() -> Vec<NodeRow> {
     v
 }
 
-/// A first cut of the sample plan's tasks (the importer of issue 3 replaces this with the full text).
-fn demo_tasks() -> Vec<Task> {
-    let t = |order: i64, number: &str, title: &str, text: &str| Task {
-        id: format!("t-{}", number.to_lowercase().replace('.', "-")),
-        number: number.into(),
-        title: title.into(),
-        text: text.into(),
-        order,
-    };
-    vec![
-        t(
-            1,
-            "II.1",
-            "Nâng cao nhận thức về vị trí, vai trò của Mặt trận Tổ quốc và các đoàn thể chính trị - xã hội",
-            "Các cấp ủy Đảng, chính quyền trong huyện và cán bộ, đảng viên tiếp tục nhận thức đầy đủ về vị trí, vai trò, chức năng, nhiệm vụ của Mặt trận Tổ quốc và các đoàn thể chính trị-xã hội.",
-        ),
-        t(
-            2,
-            "II.2",
-            "Đổi mới phong cách lãnh đạo của cấp ủy đối với Mặt trận Tổ quốc và các đoàn thể",
-            "Định kỳ hàng quý, Thường trực cấp ủy nghe báo cáo và định hướng nhiệm vụ trọng tâm của Mặt trận Tổ quốc và các đoàn thể chính trị - xã hội.",
-        ),
-        t(
-            3,
-            "II.3",
-            "Nâng cao chất lượng thực hiện quy chế phối hợp giữa chính quyền với Mặt trận và các đoàn thể",
-            "Chính quyền các cấp nâng cao chất lượng thực hiện quy chế phối hợp công tác với Mặt trận Tổ quốc và các đoàn thể chính trị - xã hội.",
-        ),
-        t(
-            4,
-            "II.4",
-            "Đổi mới nội dung, phương thức hoạt động của Mặt trận và các đoàn thể, hướng về cơ sở",
-            "Tăng cường đổi mới tổ chức và nội dung, phương thức, nâng cao chất lượng, hiệu quả hoạt động của Mặt trận Tổ quốc và các đoàn thể chính trị - xã hội, hướng mạnh về cơ sở và địa bàn khu dân cư.",
-        ),
-        t(
-            5,
-            "II.5",
-            "Bố trí, sắp xếp tổ chức bộ máy, cán bộ Mặt trận và các đoàn thể theo hướng tinh gọn",
-            "Tiếp tục bố trí, sắp xếp tổ chức bộ máy, cán bộ Mặt trận Tổ quốc và các đoàn thể chính trị - xã hội theo hướng tinh gọn, hoạt động hiệu quả.",
-        ),
-        t(
-            6,
-            "III.5",
-            "Theo dõi, kiểm tra, giám sát và báo cáo kết quả thực hiện kế hoạch",
-            "Giao Ban Dân vận Huyện ủy chủ trì, phối hợp với các tổ chức Đảng, Mặt trận Tổ quốc và các đoàn thể chính trị - xã hội thường xuyên theo dõi, kiểm tra, giám sát và báo cáo kết quả thực hiện kế hoạch này với Ban Thường vụ Huyện ủy.",
-        ),
-    ]
+/// The sample plan (the user's own document), imported by the plan importer as an editor would.
+const DEMO_PLAN_TEXT: &str = include_str!("../fixtures/ke-hoach-chi-thi-18-2022.txt");
+
+/// The plan's trackable tasks in document order: contents and implementation sections, with their
+/// sub-tasks (purposes and requirements are text, not tasks).
+fn demo_tasks(draft: &crate::plan_import::PlanDraft) -> Vec<Task> {
+    fn walk(ts: &[crate::plan_import::TaskDraft], out: &mut Vec<Task>) {
+        for t in ts {
+            out.push(Task {
+                id: format!("t-{}", t.number.to_lowercase().replace('.', "-")),
+                number: t.number.clone(),
+                title: t.title.clone(),
+                text: t.text.clone(),
+                order: out.len() as i64 + 1,
+            });
+            walk(&t.children, out);
+        }
+    }
+    let mut out = Vec::new();
+    for s in draft.sections.iter().filter(|s| s.kind != "purposes") {
+        walk(&s.tasks, &mut out);
+    }
+    out
 }
 
 fn server_doc(key: &DocKey) -> anyhow::Result<Automerge> {
@@ -162,18 +138,12 @@ pub async fn seed_if_empty(
     }
     write_org(db, storage).await?;
 
-    db.insert_plan(
-        DEMO_PLAN_ID,
-        "Kế hoạch thực hiện Chỉ thị số 18-CT/TU năm 2022",
-    )?;
+    let draft = crate::plan_import::import_text(DEMO_PLAN_TEXT)?;
+    db.insert_plan(DEMO_PLAN_ID, &draft.title)?;
     let key = DocKey::plan(DEMO_PLAN_ID);
     let mut plan = server_doc(&key)?;
-    schema::put_root_str(
-        &mut plan,
-        "title",
-        "Kế hoạch thực hiện Chỉ thị số 18-CT/TU của Ban Thường vụ Tỉnh ủy năm 2022",
-    )?;
-    for t in demo_tasks() {
+    schema::put_root_str(&mut plan, "title", &format!("Kế hoạch {}", draft.title))?;
+    for t in demo_tasks(&draft) {
         schema::put_task(&mut plan, &t)?;
     }
     seed_document(storage, &key.doc_id(), &plan).await;

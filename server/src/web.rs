@@ -21,7 +21,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
         .route("/api/docs", get(api::docs))
-        .route("/api/durable-heads", get(api::durable_heads))
+        .route(
+            "/api/durable-heads",
+            get(api::durable_heads).post(api::durable_check),
+        )
         .route("/api/overview", get(api::overview))
         .route(
             "/api/{*rest}",

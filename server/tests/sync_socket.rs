@@ -62,6 +62,18 @@ async fn notes_survive_restart_and_durable_heads_cover_them() {
     let port = srv.addr.port();
     srv.stop().await;
     let srv = TestServer::start(dir.path(), port).await;
+    assert_eq!(
+        durable_check(&base, &kadon.token, &id, phone.client.doc(&id).unwrap()).await,
+        Some(true),
+        "the server confirms the device's heads are durable"
+    );
+    // A change the server never received is not durable.
+    let mut offline_copy = phone.client.doc(&id).unwrap().clone();
+    schema::put_note(&mut offline_copy, &note("never-sent", "chưa gửi")).unwrap();
+    assert_eq!(
+        durable_check(&base, &kadon.token, &id, &offline_copy).await,
+        Some(false)
+    );
     let stored = srv
         .state
         .storage
@@ -137,6 +149,9 @@ async fn other_communes_documents_are_unavailable_and_never_written() {
         "a member of A wrote into B's notes"
     );
 
+    // Asking about B's document is answered as if it did not exist.
+    let b_doc = intruder.client.doc(&bid).unwrap().clone();
+    assert_eq!(durable_check(&base, &kadon.token, &bid, &b_doc).await, None);
     // Durable heads and the document list never mention B's documents to A.
     let heads = durable_heads(&base, &kadon.token).await;
     assert!(heads.get(bid.to_string()).is_none());

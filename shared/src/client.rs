@@ -125,6 +125,19 @@ impl SyncClient {
         Some((r, self.sync_doc(*id)))
     }
 
+    /// Start the sync of one document afresh (new sync state) and return the first message.
+    ///
+    /// The driver calls this when local changes stay unconfirmed while connected: automerge's sync
+    /// can stall (a Bloom-filter false positive hides a change, or a message is lost) with both sides
+    /// waiting; a fresh negotiation always converges.
+    pub fn resync(&mut self, id: &DocumentId) -> Vec<Event> {
+        match self.docs.get_mut(id) {
+            Some(e) => e.sync = sync::State::new(),
+            None => return Vec::new(),
+        }
+        self.sync_doc(*id)
+    }
+
     /// New bytes to persist for `id` since the last call (an incremental chunk), if any.
     pub fn take_unsaved(&mut self, id: &DocumentId) -> Option<Vec<u8>> {
         let entry = self.docs.get_mut(id)?;

@@ -357,3 +357,20 @@ fn garbage_from_the_server_is_a_protocol_error() {
     a.connect();
     assert!(matches!(a.client.receive(b"\x00\x01"), v if matches!(v[0], Event::ProtocolError(_))));
 }
+
+#[test]
+fn resync_recovers_a_stalled_document_without_reconnecting() {
+    let mut server = MemoryServer::new();
+    let mut a = device_with_doc("a", 1);
+    a.connect();
+    run(&mut server, &mut [&mut a], 0);
+    add_note(&mut a, "x", "mất trên đường truyền");
+    // The frame carrying the note is lost; both sides now wait for each other.
+    a.to_server.clear();
+    run(&mut server, &mut [&mut a], 0);
+    assert!(schema::read_notes(&server.docs[&key().doc_id()]).is_empty());
+    let ev = a.client.resync(&key().doc_id());
+    a.absorb(ev);
+    run(&mut server, &mut [&mut a], 0);
+    assert_eq!(schema::read_notes(&server.docs[&key().doc_id()]).len(), 1);
+}

@@ -85,15 +85,36 @@ pub async fn login(base: &str, user: &str) -> Login {
 }
 
 pub async fn durable_heads(base: &str, token: &str) -> serde_json::Value {
-    HTTP.get(format!("{base}/api/durable-heads"))
+    try_durable_heads(base, token).await.expect("durable heads")
+}
+
+/// `None` when the request fails (server down or overloaded) rather than panicking.
+pub async fn try_durable_heads(base: &str, token: &str) -> Option<serde_json::Value> {
+    let res = HTTP
+        .get(format!("{base}/api/durable-heads"))
         .bearer_auth(token)
         .send()
         .await
-        .unwrap()
-        .json::<serde_json::Value>()
+        .ok()?;
+    Some(res.json::<serde_json::Value>().await.ok()?["heads"].clone())
+}
+
+/// Ask the server whether the device's current heads of `id` are durable.
+pub async fn durable_check(
+    base: &str,
+    token: &str,
+    id: &DocumentId,
+    doc: &automerge::Automerge,
+) -> Option<bool> {
+    let body = serde_json::json!({ "have": { id.to_string(): hex_heads(doc) } });
+    let res = HTTP
+        .post(format!("{base}/api/durable-heads"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
         .await
-        .unwrap()["heads"]
-        .clone()
+        .ok()?;
+    res.json::<serde_json::Value>().await.ok()?["covered"][id.to_string()].as_bool()
 }
 
 type Ws =

@@ -1,0 +1,729 @@
+//! Plan import: a Vietnamese administrative plan (Kế hoạch) as plain text or .docx → a draft plan
+//! for an editor to review. Pure text processing, no IO beyond unpacking a .docx held in memory.
+//!
+//! It follows the drafting conventions of Party and state documents rather than one sample: Roman
+//! numerals for sections, `1.` / `1.1.` / `a)` numbering, dash bullets, "Giao X chủ trì, phối hợp với
+//! Y" assignments, "Định kỳ hàng quý" recurrences, dates as `22/02/2022` or "ngày 22 tháng 02 năm
+//! 2022", and paragraphs broken across pages (a line starting in lower case continues the one
+//! before). What it cannot classify is kept, as text, and listed — never dropped; a header field the
+//! document lacks stays empty.
+
+use regex::Regex;
+use serde::Serialize;
+use std::sync::LazyLock;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct PlanDraft {
+    /// The document type line, e.g. `KẾ HOẠCH`.
+    pub doc_type: Option<String>,
+    /// Number and symbol, e.g. `45-KH/HU`.
+    pub number: Option<String>,
+    pub title: String,
+    pub issuer: Option<String>,
+    pub place: Option<String>,
+    /// ISO `YYYY-MM-DD`.
+    pub date: Option<String>,
+    pub basis: Vec<Basis>,
+    /// The opening paragraphs before the first section, verbatim.
+    pub preamble: Vec<String>,
+    pub sections: Vec<Section>,
+    pub recipients: Vec<String>,
+    pub signer: Option<Signer>,
+    /// Paragraphs the importer could not place; they are also kept in the nearest text.
+    pub unclassified: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Basis {
+    /// `Chỉ thị`, `Nghị quyết`, `Quyết định`, ...
+    pub kind: String,
+    /// Number and symbol, e.g. `18-CT/TU`.
+    pub code: String,
+    pub date: Option<String>,
+    pub issuer: Option<String>,
+    pub title: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Section {
+    /// Roman numeral, e.g. `II`.
+    pub number: String,
+    pub title: String,
+    /// `purposes` (mục đích, yêu cầu), `implementation` (tổ chức thực hiện) or `contents`.
+    pub kind: &'static str,
+    /// Text between the section heading and its first item.
+    pub intro: String,
+    pub tasks: Vec<TaskDraft>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskDraft {
+    /// Position in the document: `II.4`, `II.4.3`, `III.5`.
+    pub number: String,
+    pub title: String,
+    pub text: String,
+    pub lead_units: Vec<String>,
+    pub partner_units: Vec<String>,
+    /// `monthly`, `quarterly`, `semiannual` or `yearly`.
+    pub recurrence: Option<&'static str>,
+    /// ISO date of a "trước ngày ..." deadline.
+    pub deadline: Option<String>,
+    pub children: Vec<TaskDraft>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signer {
+    /// `T/M BAN THƯỜNG VỤ`, `K/T CHỦ TỊCH`, ...
+    pub on_behalf: Option<String>,
+    /// `BÍ THƯ`, `PHÓ CHỦ TỊCH`, ...
+    pub title: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("not a .docx file: {0}")]
+    Docx(String),
+    #[error("the document has no text")]
+    Empty,
+}
+
+macro_rules! re {
+    ($name:ident, $pat:expr) => {
+        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($pat).expect("valid regex"));
+    };
+}
+
+re!(ROMAN, r"^(X{0,3}(?:IX|IV|V?I{0,3}))\.\s*(.+)$");
+re!(NUMBERED, r"^(\d{1,2})\.\s+(.+)$");
+re!(SUBNUMBERED, r"^(\d{1,2})\.(\d{1,2})\.?\s+(.+)$");
+re!(LETTERED, r"^([a-zđ])\)\s+(.+)$");
+re!(BULLET, r"^[-–—•+*]\s*(.+)$");
+re!(NUMBER_LINE, r"^Số\s*:?\s*([0-9]+[-–][\p{L}0-9/.\-–]+)");
+re!(
+    PLACE_DATE,
+    r"^([\p{L} .'-]+?),\s*ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})"
+);
+re!(DATE_NUMERIC, r"(\d{1,2})/(\d{1,2})/(\d{4})");
+re!(
+    DATE_WORDS,
+    r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})"
+);
+re!(
+    BASIS,
+    r"(Chỉ thị|Nghị quyết|Quyết định|Kết luận|Kế hoạch|Quy định|Hướng dẫn|Thông báo|Công văn|Luật|Nghị định|Thông tư)\s+số\s+([0-9]+[-–][\p{L}0-9/.\-–]*[\p{L}0-9])"
+);
+re!(QUOTED, r"[“\x22]([^”\x22]+)[”\x22]");
+re!(
+    ISSUER_OF,
+    r"^,?\s*(?:ngày\s+[^,]*?\s+)?của\s+(.+?)(?:\s*[“\x22;]|\s+về\s|$)"
+);
+re!(
+    ISSUER_BUILDS,
+    r"[;,.]\s*([^;,.]+?)\s+(?:xây dựng|ban hành)\s+(?:kế hoạch|Kế hoạch)"
+);
+re!(
+    LEAD,
+    r"(?:Giao|giao|Đề nghị|đề nghị)?\s*([^.;:]*?)\s+chủ trì"
+);
+re!(PARTNERS, r"phối hợp(?:\s+chặt chẽ)?\s+với\s+([^.;:]+)");
+re!(
+    DEADLINE,
+    r"(?:trước|chậm nhất|hoàn thành trong)\s+(?:ngày\s+)?(\d{1,2}/\d{1,2}/\d{4}|ngày\s+\d{1,2}\s+tháng\s+\d{1,2}\s+năm\s+\d{4})"
+);
+
+/// Words that end a list of units: the predicate of the sentence starts there.
+const PREDICATE_STARTS: &[&str] = &[
+    " thường xuyên",
+    " triển khai",
+    " theo dõi",
+    " xây dựng",
+    " tham mưu",
+    " hướng dẫn",
+    " kiểm tra",
+    " thực hiện",
+    " căn cứ",
+    " tiếp tục",
+    " chỉ đạo",
+    " chịu trách nhiệm",
+    " tập trung",
+    " có trách nhiệm",
+    " nghiên cứu",
+    " quán triệt",
+    " phối hợp",
+    " chủ trì",
+    " để ",
+    " nhằm ",
+    " trong việc",
+];
+
+/// Import plain text.
+pub fn import_text(text: &str) -> Result<PlanDraft, ImportError> {
+    let paragraphs = paragraphs(text);
+    if paragraphs.is_empty() {
+        return Err(ImportError::Empty);
+    }
+    Ok(Parser::default().run(paragraphs))
+}
+
+/// Import a .docx (Office Open XML): the text of `word/document.xml`, paragraph by paragraph.
+pub fn import_docx(bytes: &[u8]) -> Result<PlanDraft, ImportError> {
+    import_text(&docx_text(bytes)?)
+}
+
+/// The paragraphs of a .docx, one per line.
+pub fn docx_text(bytes: &[u8]) -> Result<String, ImportError> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| ImportError::Docx(e.to_string()))?;
+    let mut xml = String::new();
+    zip.by_name("word/document.xml")
+        .map_err(|e| ImportError::Docx(e.to_string()))?
+        .take(64 * 1024 * 1024)
+        .read_to_string(&mut xml)
+        .map_err(|e| ImportError::Docx(e.to_string()))?;
+    Ok(document_xml_text(&xml))
+}
+
+/// Paragraph text out of WordprocessingML: `<w:t>` runs joined, `<w:tab/>` as a space, `<w:br/>` and
+/// `</w:p>` as line ends. Enough for plans; formatting is irrelevant here.
+fn document_xml_text(xml: &str) -> String {
+    let mut out = String::new();
+    let mut rest = xml;
+    while let Some(lt) = rest.find('<') {
+        let Some(gt) = rest[lt..].find('>') else {
+            break;
+        };
+        let tag = &rest[lt + 1..lt + gt];
+        let name = tag.split([' ', '/']).next().unwrap_or_default();
+        let after = &rest[lt + gt + 1..];
+        match name {
+            "w:t" if !tag.ends_with('/') => {
+                let end = after.find("</w:t>").unwrap_or(after.len());
+                out.push_str(&unescape_xml(&after[..end]));
+                rest = &after[end..];
+                continue;
+            }
+            "w:tab" => out.push(' '),
+            "w:br" => out.push('\n'),
+            _ if tag == "/w:p" => out.push('\n'),
+            _ => {}
+        }
+        rest = after;
+    }
+    out
+}
+
+fn unescape_xml(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Lines → paragraphs: blank lines separate; a line starting in lower case continues the previous
+/// paragraph (a sentence broken by a page break or a hard wrap).
+fn paragraphs(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        if line.is_empty() {
+            continue;
+        }
+        let continues = line.chars().next().is_some_and(|c| c.is_lowercase())
+            && !LETTERED.is_match(&line)
+            // Not after a heading in capitals ("KẾ HOẠCH" / "triển khai ...": the title starts there).
+            && out.last().is_some_and(|p| !p.ends_with(':') && p.to_uppercase() != *p);
+        match out.last_mut() {
+            Some(prev) if continues => {
+                prev.push(' ');
+                prev.push_str(&line);
+            }
+            _ => out.push(line),
+        }
+    }
+    out
+}
+
+/// `22/02/2022` or "ngày 22 tháng 02 năm 2022" (first found) → `2022-02-22`.
+pub fn find_date(s: &str) -> Option<String> {
+    let (d, m, y) = DATE_NUMERIC
+        .captures(s)
+        .or_else(|| DATE_WORDS.captures(s))
+        .map(|c| {
+            (
+                c[1].parse::<u32>().ok(),
+                c[2].parse::<u32>().ok(),
+                c[3].parse::<i32>().ok(),
+            )
+        })?;
+    let iso = format!("{:04}-{:02}-{:02}", y?, m?, d?);
+    shared::ids::parse_iso_date(&iso).map(|_| iso)
+}
+
+fn recurrence(s: &str) -> Option<&'static str> {
+    let l = s.to_lowercase();
+    let has = |w: &str| {
+        [
+            "định kỳ hàng ",
+            "định kỳ hằng ",
+            "định kỳ ",
+            "hàng ",
+            "hằng ",
+        ]
+        .iter()
+        .any(|p| l.contains(&format!("{p}{w}")))
+    };
+    if has("quý") {
+        Some("quarterly")
+    } else if has("6 tháng") || has("sáu tháng") {
+        Some("semiannual")
+    } else if has("tháng") {
+        Some("monthly")
+    } else if has("năm") && l.contains("định kỳ") {
+        Some("yearly")
+    } else {
+        None
+    }
+}
+
+/// Split an enumeration of units on ", " / " và " / ";" and clean each part.
+fn split_units(s: &str) -> Vec<String> {
+    s.split([',', ';'])
+        .flat_map(|p| p.split(" và "))
+        .map(|p| p.trim().trim_end_matches(['.', ':']).trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// Cut a phrase where the predicate starts ("... thường xuyên theo dõi" → "...").
+fn cut_at_predicate(s: &str) -> &str {
+    let cut = PREDICATE_STARTS
+        .iter()
+        .filter_map(|w| s.find(w))
+        .min()
+        .unwrap_or(s.len());
+    &s[..cut]
+}
+
+/// Lead and coordinating units of a task's text. In the implementation section the grammatical
+/// subject is the lead when no "chủ trì" is written ("Ban Tổ chức Huyện ủy tham mưu ...").
+fn units(text: &str, implementation: bool) -> (Vec<String>, Vec<String>) {
+    let first_sentence = text.split(". ").next().unwrap_or(text);
+    let mut lead = Vec::new();
+    if let Some(c) = LEAD.captures(first_sentence) {
+        let who = c[1].trim();
+        let who = who.rsplit(['.', ';']).next().unwrap_or(who).trim();
+        let who = who
+            .strip_prefix("Giao ")
+            .or_else(|| who.strip_prefix("giao "))
+            .unwrap_or(who);
+        if !who.is_empty() {
+            lead = vec![who.trim_end_matches(',').trim().to_string()];
+        }
+    } else if implementation {
+        let subject = cut_at_predicate(first_sentence)
+            .trim()
+            .trim_end_matches(',');
+        // Split on ", " only before a capitalised unit name: "UBND huyện, UBND các xã, thị trấn".
+        let mut parts: Vec<String> = Vec::new();
+        for piece in subject.split(", ") {
+            match parts.last_mut() {
+                Some(last) if !piece.chars().next().is_some_and(char::is_uppercase) => {
+                    last.push_str(", ");
+                    last.push_str(piece);
+                }
+                _ => parts.push(piece.to_string()),
+            }
+        }
+        if subject.chars().count() <= 160 {
+            lead = parts.into_iter().filter(|p| !p.is_empty()).collect();
+        }
+    }
+    let partners = PARTNERS
+        .captures(first_sentence)
+        .map(|c| split_units(cut_at_predicate(&format!(" {}", &c[1]))))
+        .unwrap_or_default();
+    (lead, partners)
+}
+
+/// A short heading line (no final period) versus a paragraph that is itself the task.
+fn is_heading(s: &str) -> bool {
+    s.chars().count() <= 100 && !s.ends_with('.') && !s.ends_with(';')
+}
+
+/// The first sentence, shortened at a word boundary: a title for a task that is one long paragraph.
+fn title_of(s: &str) -> String {
+    let s = s.trim_end_matches(':');
+    let first = s.split(". ").next().unwrap_or(s).trim_end_matches('.');
+    if first.chars().count() <= 140 {
+        return first.to_string();
+    }
+    let mut out = String::new();
+    for w in first.split(' ') {
+        if out.chars().count() + w.chars().count() > 130 {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out.push('…');
+    out
+}
+
+fn task(number: String, line: &str) -> TaskDraft {
+    TaskDraft {
+        number,
+        title: title_of(line),
+        text: line.to_string(),
+        lead_units: Vec::new(),
+        partner_units: Vec::new(),
+        recurrence: None,
+        deadline: None,
+        children: Vec::new(),
+    }
+}
+
+#[derive(Default, PartialEq, Eq, Clone, Copy)]
+enum Zone {
+    #[default]
+    Header,
+    Title,
+    Preamble,
+    Body,
+    Recipients,
+    Signature,
+}
+
+#[derive(Default)]
+struct Parser {
+    draft: PlanDraft,
+    zone: Zone,
+    /// Whether the current numbered item started as a heading line (its text follows).
+    heading_item: bool,
+}
+
+impl Parser {
+    fn run(mut self, paragraphs: Vec<String>) -> PlanDraft {
+        for p in paragraphs {
+            self.paragraph(p);
+        }
+        self.finish()
+    }
+
+    fn paragraph(&mut self, p: String) {
+        let upper = p.to_uppercase() == p && p.chars().any(char::is_alphabetic);
+        if p.starts_with("Nơi nhận") {
+            self.zone = Zone::Recipients;
+            return;
+        }
+        match self.zone {
+            Zone::Recipients => {
+                if let Some(c) = BULLET.captures(&p) {
+                    self.draft
+                        .recipients
+                        .push(c[1].trim().trim_end_matches([',', ';', '.']).to_string());
+                    return;
+                }
+                self.zone = Zone::Signature;
+                self.signature(&p, upper);
+            }
+            Zone::Signature => self.signature(&p, upper),
+            Zone::Header | Zone::Title | Zone::Preamble
+                if ROMAN.captures(&p).is_some_and(|c| !c[1].is_empty()) =>
+            {
+                self.zone = Zone::Body;
+                self.body(p);
+            }
+            Zone::Header => {
+                if let Some(c) = NUMBER_LINE.captures(&p) {
+                    self.draft.number = Some(c[1].to_string());
+                } else if let Some(c) = PLACE_DATE.captures(&p) {
+                    self.draft.place = Some(c[1].trim().to_string());
+                    self.draft.date = find_date(&p);
+                } else if [
+                    "KẾ HOẠCH",
+                    "CHƯƠNG TRÌNH",
+                    "KẾ HOẠCH LIÊN TỊCH",
+                    "HƯỚNG DẪN",
+                ]
+                .contains(&p.as_str())
+                {
+                    self.draft.doc_type = Some(p);
+                    self.zone = Zone::Title;
+                } else if p == "*"
+                    || p.starts_with("ĐẢNG CỘNG SẢN")
+                    || p.starts_with("CỘNG HÒA XÃ HỘI")
+                    || p.starts_with("Độc lập")
+                {
+                    // National motto and party header: fixed furniture, nothing to import.
+                } else if upper {
+                    // The issuing body, written at the top left ("HUYỆN ỦY ĐƠN DƯƠNG").
+                    let name = self
+                        .draft
+                        .issuer
+                        .take()
+                        .map(|i| format!("{i} {p}"))
+                        .unwrap_or(p);
+                    self.draft.issuer = Some(name);
+                } else if self.draft.title.is_empty()
+                    && p.chars().count() < 300
+                    && !p.ends_with('.')
+                {
+                    // No type line: the first ordinary paragraph is the title.
+                    self.draft.title = p;
+                    self.zone = Zone::Title;
+                } else {
+                    self.draft.unclassified.push(p.clone());
+                    self.draft.preamble.push(p);
+                    self.zone = Zone::Preamble;
+                }
+            }
+            Zone::Title => {
+                let looks_like_basis = BASIS.is_match(&p) || p.starts_with("Căn cứ");
+                if self.draft.title.is_empty()
+                    || (!looks_like_basis && is_heading(&p) && !p.contains(';'))
+                {
+                    if !self.draft.title.is_empty() {
+                        self.draft.title.push(' ');
+                    }
+                    self.draft.title.push_str(&p);
+                } else {
+                    self.zone = Zone::Preamble;
+                    self.preamble(p);
+                }
+            }
+            Zone::Preamble => self.preamble(p),
+            Zone::Body => self.body(p),
+        }
+    }
+
+    fn preamble(&mut self, p: String) {
+        for c in BASIS.captures_iter(&p) {
+            let after = &p[c.get(0).map_or(0, |m| m.end())..];
+            // The clause of this basis document ends where the next one starts.
+            let clause_end = after.find(';').unwrap_or(after.len());
+            let clause = &after[..clause_end];
+            let next_basis = BASIS.find(clause).map_or(clause.len(), |m| m.start());
+            let clause = &clause[..next_basis];
+            self.draft.basis.push(Basis {
+                kind: c[1].to_string(),
+                code: c[2].replace('–', "-"),
+                date: find_date(clause),
+                issuer: ISSUER_OF
+                    .captures(clause)
+                    .map(|i| i[1].trim().trim_end_matches(',').to_string()),
+                title: QUOTED.captures(clause).map(|q| q[1].trim().to_string()),
+            });
+        }
+        if let Some(c) = ISSUER_BUILDS.captures(&p) {
+            let who = c[1].trim();
+            let who = who.rsplit("; ").next().unwrap_or(who);
+            self.draft.issuer.get_or_insert_with(|| who.to_string());
+        }
+        self.draft.preamble.push(p);
+    }
+
+    fn body(&mut self, p: String) {
+        if let Some(c) = ROMAN.captures(&p).filter(|c| !c[1].is_empty()) {
+            let title = c[2].trim().to_string();
+            let t = title.to_uppercase();
+            let kind = if t.contains("MỤC ĐÍCH") || t.contains("YÊU CẦU") && !t.contains("NHIỆM VỤ")
+            {
+                "purposes"
+            } else if t.contains("TỔ CHỨC THỰC HIỆN") {
+                "implementation"
+            } else {
+                "contents"
+            };
+            self.draft.sections.push(Section {
+                number: c[1].to_string(),
+                title,
+                kind,
+                intro: String::new(),
+                tasks: Vec::new(),
+            });
+            return;
+        }
+        let Some(section) = self.draft.sections.last_mut() else {
+            return;
+        };
+        let sec_no = section.number.clone();
+        if let Some(c) = SUBNUMBERED.captures(&p) {
+            let parent_no = format!("{sec_no}.{}", &c[1]);
+            let body = c[3].to_string();
+            if let Some(parent) = section
+                .tasks
+                .iter_mut()
+                .rev()
+                .find(|t| t.number == parent_no)
+            {
+                parent
+                    .children
+                    .push(task(format!("{parent_no}.{}", &c[2]), &body));
+                self.heading_item = is_heading(&body);
+                return;
+            }
+        }
+        if let Some(c) = NUMBERED.captures(&p) {
+            let body = c[2].to_string();
+            section
+                .tasks
+                .push(task(format!("{sec_no}.{}", &c[1]), &body));
+            self.heading_item = is_heading(&body);
+            return;
+        }
+        if let Some(c) = LETTERED.captures(&p) {
+            let body = c[2].to_string();
+            if let Some(parent) = section.tasks.last_mut() {
+                let n = format!("{}.{}", parent.number, &c[1]);
+                parent.children.push(task(n, &body));
+                return;
+            }
+        }
+        if let Some(c) = BULLET.captures(&p) {
+            let body = c[1].to_string();
+            match section.tasks.last_mut() {
+                Some(parent) => {
+                    // A bullet belongs to the last lettered/sub-numbered child if there is one.
+                    let target = match parent.children.last_mut() {
+                        Some(child)
+                            if child
+                                .number
+                                .ends_with(|ch: char| ch.is_ascii_lowercase() || ch == 'đ')
+                                || child.number.matches('.').count() >= 2
+                                    && !child.children.is_empty() =>
+                        {
+                            child
+                        }
+                        _ => parent,
+                    };
+                    let n = format!("{}.{}", target.number, target.children.len() + 1);
+                    target.children.push(task(n, &body));
+                }
+                None => {
+                    let n = format!("{sec_no}.{}", section.tasks.len() + 1);
+                    section.tasks.push(task(n, &body));
+                }
+            }
+            return;
+        }
+        // Plain paragraph: the text of the current item, or the section's introduction.
+        match section.tasks.last_mut() {
+            Some(t) => {
+                let t = match t.children.last_mut() {
+                    Some(child) if !self.heading_item => child,
+                    _ => t,
+                };
+                if self.heading_item && t.text == t.title {
+                    t.text.clear();
+                }
+                if !t.text.is_empty() {
+                    t.text.push('\n');
+                }
+                t.text.push_str(&p);
+            }
+            None => {
+                if !section.intro.is_empty() {
+                    section.intro.push('\n');
+                }
+                section.intro.push_str(&p);
+            }
+        }
+    }
+
+    fn signature(&mut self, p: &str, upper: bool) {
+        let s = self.draft.signer.get_or_insert(Signer {
+            on_behalf: None,
+            title: None,
+            name: None,
+        });
+        let starts = |pre: &[&str]| pre.iter().any(|x| p.starts_with(x));
+        if starts(&[
+            "T/M", "TM.", "TM ", "K/T", "KT.", "KT ", "Q.", "TL.", "T/L", "TUQ",
+        ]) {
+            s.on_behalf = Some(p.to_string());
+        } else if upper && s.title.is_none() {
+            s.title = Some(p.to_string());
+        } else if !upper && p.split(' ').count() <= 6 {
+            s.name = Some(p.to_string());
+        } else {
+            self.draft.unclassified.push(p.to_string());
+        }
+    }
+
+    fn finish(mut self) -> PlanDraft {
+        fn annotate(t: &mut TaskDraft, implementation: bool) {
+            let (lead, partners) = units(&t.text, implementation);
+            t.lead_units = lead;
+            t.partner_units = partners;
+            t.recurrence = recurrence(&t.text);
+            t.deadline = DEADLINE.captures(&t.text).and_then(|c| find_date(&c[1]));
+            for c in &mut t.children {
+                annotate(c, implementation);
+            }
+        }
+        for s in &mut self.draft.sections {
+            let implementation = s.kind == "implementation";
+            for t in &mut s.tasks {
+                annotate(t, implementation);
+            }
+        }
+        self.draft
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_both_forms() {
+        assert_eq!(
+            find_date("Chỉ thị số 18-CT/TU, ngày 22/02/2022 của").as_deref(),
+            Some("2022-02-22")
+        );
+        assert_eq!(
+            find_date("ngày 5 tháng 3 năm 2023").as_deref(),
+            Some("2023-03-05")
+        );
+        assert_eq!(find_date("31/02/2022"), None);
+    }
+
+    #[test]
+    fn recurrences() {
+        assert_eq!(
+            recurrence("Định kỳ hàng quý, Thường trực cấp ủy nghe báo cáo"),
+            Some("quarterly")
+        );
+        assert_eq!(recurrence("báo cáo định kỳ 6 tháng"), Some("semiannual"));
+        assert_eq!(recurrence("hằng tháng giao ban"), Some("monthly"));
+        assert_eq!(recurrence("Định kỳ hằng năm sơ kết"), Some("yearly"));
+        assert_eq!(recurrence("trong năm 2022"), None);
+    }
+
+    #[test]
+    fn assignment_units() {
+        let (lead, partners) = units(
+            "Giao Ban Dân vận Huyện ủy chủ trì, phối hợp với các tổ chức Đảng, Mặt trận Tổ quốc và các đoàn thể chính trị - xã hội thường xuyên theo dõi, kiểm tra.",
+            true,
+        );
+        assert_eq!(lead, vec!["Ban Dân vận Huyện ủy"]);
+        assert_eq!(
+            partners,
+            vec![
+                "các tổ chức Đảng",
+                "Mặt trận Tổ quốc",
+                "các đoàn thể chính trị - xã hội"
+            ]
+        );
+        let (lead, _) = units(
+            "UBND huyện, UBND các xã, thị trấn tiếp tục xây dựng và thực hiện quy chế.",
+            true,
+        );
+        assert_eq!(lead, vec!["UBND huyện", "UBND các xã, thị trấn"]);
+    }
+}
