@@ -87,8 +87,8 @@ fn Logout() -> impl IntoView {
         });
     };
     view! {
-        <button class="link" type="button" on:click=click disabled=move || ui.unsynced.get() > 0
-            title=move || if ui.unsynced.get() > 0 { "Còn thay đổi chưa đồng bộ" } else { "" }>
+        <button class="link" type="button" on:click=click disabled=move || { ui.unsynced.get() > 0 }
+            title=move || { if ui.unsynced.get() > 0 { "Còn thay đổi chưa đồng bộ" } else { "" } }>
             "Đăng xuất"
         </button>
     }
