@@ -4,6 +4,7 @@
 pub mod client;
 pub mod ids;
 pub mod schema;
+pub mod status;
 pub mod wire;
 
 pub use client::{Event, SyncClient};

@@ -1,0 +1,265 @@
+//! Deadline status of a task for a commune, as Vietnamese government reporting uses it, computed on
+//! the device (offline) from the plan, the progress and the clock — in Asia/Ho_Chi_Minh.
+//!
+//! A deadline is a calendar day: work finished at any time on that day, local time, is on time.
+
+use crate::ids::{Quarter, parse_iso_date, vn_civil_date};
+
+/// Milliseconds in a day, and the UTC offset of Asia/Ho_Chi_Minh (no daylight saving).
+const DAY_MS: i64 = 86_400_000;
+const VN_OFFSET_MS: i64 = 7 * 3_600_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadlineStatus {
+    /// hoàn thành đúng hạn
+    DoneOnTime,
+    /// hoàn thành quá hạn
+    DoneLate,
+    /// đang thực hiện trong hạn
+    InProgress,
+    /// quá hạn (not done, deadline passed)
+    Overdue,
+    /// chưa bắt đầu
+    NotStarted,
+}
+
+impl DeadlineStatus {
+    /// The label shown to users (Vietnamese first).
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            DeadlineStatus::DoneOnTime => "Hoàn thành đúng hạn",
+            DeadlineStatus::DoneLate => "Hoàn thành quá hạn",
+            DeadlineStatus::InProgress => "Đang thực hiện trong hạn",
+            DeadlineStatus::Overdue => "Quá hạn",
+            DeadlineStatus::NotStarted => "Chưa bắt đầu",
+        }
+    }
+}
+
+/// What is known of a task's progress in one commune (for one unit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    /// 0–100.
+    pub percent: u8,
+    /// When it was marked done (Unix ms), if it was.
+    pub done_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assessment {
+    pub status: DeadlineStatus,
+    /// sắp đến hạn: not done, and the deadline is within the warning window.
+    pub due_soon: bool,
+}
+
+/// Unix ms of the end (exclusive) of the calendar day `YYYY-MM-DD` in Asia/Ho_Chi_Minh.
+pub fn end_of_day_vn(iso: &str) -> Option<i64> {
+    let (y, m, d) = parse_iso_date(iso)?;
+    Some((days_from_civil(y, m, d) + 1) * DAY_MS - VN_OFFSET_MS)
+}
+
+/// Howard Hinnant's civil-to-days (days since 1970-01-01, proleptic Gregorian).
+fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
+    let y = i64::from(if m <= 2 { y - 1 } else { y });
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The status of a task with `deadline` (ISO day, or none) given its progress, at `now` (Unix ms).
+/// `warn_days`: how many days before the deadline "sắp đến hạn" starts.
+pub fn assess(deadline: Option<&str>, progress: Progress, now: i64, warn_days: i64) -> Assessment {
+    let end = deadline.and_then(end_of_day_vn);
+    let status = match (progress.done_at, end) {
+        (Some(done), Some(end)) if done < end => DeadlineStatus::DoneOnTime,
+        (Some(_), Some(_)) => DeadlineStatus::DoneLate,
+        (Some(_), None) => DeadlineStatus::DoneOnTime,
+        (None, Some(end)) if now >= end => DeadlineStatus::Overdue,
+        (None, _) if progress.percent == 0 => DeadlineStatus::NotStarted,
+        (None, _) => DeadlineStatus::InProgress,
+    };
+    let due_soon = progress.done_at.is_none()
+        && end.is_some_and(|end| now < end && end - now <= warn_days * DAY_MS);
+    Assessment { status, due_soon }
+}
+
+/// The time to judge deadlines by. A phone's clock can be wrong; the server's time at the last
+/// sync is a floor (time does not run backwards), and a device clock more than five minutes behind
+/// it is reported as suspect so the UI can say so.
+pub fn trusted_now(device_now: i64, server_time_at_last_sync: Option<i64>) -> (i64, bool) {
+    match server_time_at_last_sync {
+        Some(server) if device_now + 5 * 60_000 < server => (server, true),
+        Some(server) => (device_now.max(server), false),
+        None => (device_now, false),
+    }
+}
+
+/// The reporting periods a quarterly duty expects, from the plan's start day to `now`, inclusive,
+/// in Asia/Ho_Chi_Minh: one expected report per quarter per commune.
+pub fn expected_quarters(start_iso: &str, now: i64) -> Vec<Quarter> {
+    let Some((y, m, _)) = parse_iso_date(start_iso) else {
+        return Vec::new();
+    };
+    let first = Quarter::of_month(y, m);
+    let (ny, nm, _) = vn_civil_date(now);
+    let last = Quarter::of_month(ny, nm);
+    let mut out = Vec::new();
+    let mut q = last;
+    while q >= first {
+        out.push(q);
+        q = q.prev();
+    }
+    out.reverse();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DeadlineStatus::*;
+
+    /// Unix ms of `YYYY-MM-DD HH:MM` in Asia/Ho_Chi_Minh.
+    fn vn(iso: &str, h: i64, min: i64) -> i64 {
+        end_of_day_vn(iso).unwrap() - DAY_MS + h * 3_600_000 + min * 60_000
+    }
+
+    #[test]
+    fn edges_table() {
+        let dl = Some("2026-03-31");
+        let not_started = Progress::default();
+        let half = Progress {
+            percent: 50,
+            done_at: None,
+        };
+        let done = |t| Progress {
+            percent: 100,
+            done_at: Some(t),
+        };
+        let cases = [
+            // (deadline, progress, now, expected status, due soon)
+            (dl, not_started, vn("2026-03-01", 9, 0), NotStarted, false),
+            (dl, half, vn("2026-03-25", 9, 0), InProgress, true),
+            (dl, half, vn("2026-03-31", 23, 59), InProgress, true), // the deadline day itself
+            (dl, half, vn("2026-04-01", 0, 0), Overdue, false),     // +07:00 midnight
+            (dl, not_started, vn("2026-04-01", 0, 0), Overdue, false),
+            (
+                dl,
+                done(vn("2026-03-31", 23, 59)),
+                vn("2026-05-01", 0, 0),
+                DoneOnTime,
+                false,
+            ), // on the day
+            (
+                dl,
+                done(vn("2026-04-01", 0, 0)),
+                vn("2026-05-01", 0, 0),
+                DoneLate,
+                false,
+            ),
+            (None, half, vn("2030-01-01", 0, 0), InProgress, false),
+            (None, done(0), 0, DoneOnTime, false),
+        ];
+        for (i, (deadline, progress, now, status, soon)) in cases.into_iter().enumerate() {
+            let a = assess(deadline, progress, now, 7);
+            assert_eq!((a.status, a.due_soon), (status, soon), "case {i}");
+        }
+        // 2026-03-31 17:00 UTC is already 1 April in Viet Nam.
+        assert_eq!(assess(dl, half, 1_774_976_400_000, 7).status, Overdue);
+        assert_eq!(assess(dl, half, 1_774_976_399_999, 7).status, InProgress);
+    }
+
+    #[test]
+    fn quarterly_duty_across_a_year_boundary() {
+        let qs: Vec<String> = expected_quarters("2025-11-15", vn("2026-02-01", 8, 0))
+            .iter()
+            .map(|q| q.to_string())
+            .collect();
+        assert_eq!(qs, ["2025-Q4", "2026-Q1"]);
+        // 31/12 at 23:30 UTC is already 1 January (Q1) in Viet Nam.
+        let new_year = end_of_day_vn("2026-12-31").unwrap() + 30 * 60_000;
+        assert_eq!(
+            expected_quarters("2026-10-01", new_year)
+                .last()
+                .unwrap()
+                .to_string(),
+            "2027-Q1"
+        );
+    }
+
+    #[test]
+    fn a_clock_set_back_does_not_rescue_a_deadline() {
+        let server = vn("2026-04-02", 9, 0);
+        let (now, suspect) = trusted_now(vn("2026-03-30", 9, 0), Some(server));
+        assert!(suspect);
+        assert_eq!(
+            assess(
+                Some("2026-03-31"),
+                Progress {
+                    percent: 10,
+                    done_at: None
+                },
+                now,
+                7
+            )
+            .status,
+            Overdue
+        );
+        assert_eq!(
+            trusted_now(server + 1000, Some(server)),
+            (server + 1000, false)
+        );
+    }
+
+    /// Property: for any deadline, progress and time — a done task is judged only by when it was
+    /// done; an open task is overdue exactly from the end of the deadline day on, and never due soon
+    /// once overdue; and days round-trip through the civil calendar.
+    #[test]
+    fn properties_over_many_random_cases() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let day = (next() % 40_000) as i64 - 10_000; // 1942..2079
+            let (y, m, d) = vn_civil_date(day * DAY_MS);
+            let iso = format!("{y:04}-{m:02}-{d:02}");
+            let end = end_of_day_vn(&iso).unwrap();
+            assert_eq!(vn_civil_date(end - 1), (y, m, d));
+            assert_ne!(vn_civil_date(end), (y, m, d));
+            let now = end + (next() % (60 * DAY_MS as u64)) as i64 - 30 * DAY_MS;
+            let percent = (next() % 101) as u8;
+            let open = assess(
+                Some(&iso),
+                Progress {
+                    percent,
+                    done_at: None,
+                },
+                now,
+                7,
+            );
+            assert_eq!(open.status == Overdue, now >= end);
+            assert!(!(open.due_soon && open.status == Overdue));
+            let done_at = end + (next() % (4 * DAY_MS as u64)) as i64 - 2 * DAY_MS;
+            let done = assess(
+                Some(&iso),
+                Progress {
+                    percent: 100,
+                    done_at: Some(done_at),
+                },
+                now,
+                7,
+            );
+            assert_eq!(
+                done.status,
+                if done_at < end { DoneOnTime } else { DoneLate }
+            );
+            assert!(!done.due_soon);
+        }
+    }
+}
