@@ -127,6 +127,17 @@ pub async fn durable_check(
     ))
 }
 
+/// Quarantined document entries, for administrators.
+pub async fn quarantine(
+    State(st): State<AppState>,
+    p: Principal,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if p.role != Role::Admin {
+        return Err(ApiError::Forbidden("administrators only"));
+    }
+    Ok(Json(serde_json::json!({ "entries": st.db.quarantine()? })))
+}
+
 pub async fn overview(
     State(st): State<AppState>,
     p: Principal,

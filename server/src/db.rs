@@ -53,6 +53,13 @@ CREATE TABLE IF NOT EXISTS documents (
     commune     TEXT,
     last_change INTEGER
 );
+CREATE TABLE IF NOT EXISTS quarantine (
+    doc_id     TEXT NOT NULL,
+    entry      TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, entry)
+);
 CREATE TABLE IF NOT EXISTS rm_notes (
     commune TEXT NOT NULL,
     period  TEXT NOT NULL,
@@ -375,6 +382,44 @@ impl Db {
                 params![commune, period, notes],
             )
             .map(|_| ())
+        })
+    }
+
+    /// Replace the quarantined entries of a document (entries fixed since are released).
+    pub fn set_quarantine(
+        &self,
+        doc_id: &str,
+        entries: &[(String, String)],
+        now_ms: i64,
+    ) -> Result<()> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM quarantine WHERE doc_id = ?1", [doc_id])?;
+        for (entry, reason) in entries {
+            tx.execute(
+                "INSERT INTO quarantine(doc_id, entry, reason, first_seen) VALUES (?1, ?2, ?3, ?4)",
+                params![doc_id, entry, reason, now_ms],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn quarantine(&self) -> Result<Vec<serde_json::Value>> {
+        self.with(|c| {
+            c.prepare(
+                "SELECT q.doc_id, d.kind, d.scope, d.period, q.entry, q.reason, q.first_seen
+                 FROM quarantine q LEFT JOIN documents d ON d.doc_id = q.doc_id ORDER BY q.first_seen, q.entry",
+            )?
+            .query_map([], |r| {
+                Ok(serde_json::json!({
+                    "doc_id": r.get::<_, String>(0)?, "kind": r.get::<_, Option<String>>(1)?,
+                    "scope": r.get::<_, Option<String>>(2)?, "period": r.get::<_, Option<String>>(3)?,
+                    "entry": r.get::<_, String>(4)?, "reason": r.get::<_, String>(5)?,
+                    "first_seen": r.get::<_, i64>(6)?,
+                }))
+            })?
+            .collect()
         })
     }
 

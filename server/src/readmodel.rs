@@ -45,11 +45,21 @@ pub async fn refresh(st: &AppState, doc: &str) {
                 .get_changes_meta(&[])
                 .iter()
                 .any(|c| *c.actor != genesis && *c.actor != server);
-            let notes = (kind == DocKind::Notes).then(|| schema::read_notes(am).len() as i64);
-            (claimed, from_device, notes)
+            // Schema-violating entries are quarantined: kept in the document, left out of counts.
+            let (notes, bad) = if kind == DocKind::Notes {
+                let bad = schema::check_notes(am);
+                let valid = schema::read_notes(am)
+                    .iter()
+                    .filter(|n| !bad.iter().any(|(k, _)| *k == n.id))
+                    .count();
+                (Some(valid as i64), bad)
+            } else {
+                (None, Vec::new())
+            };
+            (claimed, from_device, notes, bad)
         })
         .await;
-    let Some((claimed, from_device, notes)) = derived else {
+    let Some((claimed, from_device, notes, bad)) = derived else {
         return;
     };
     if claimed.as_ref() != Some(&key) {
@@ -69,6 +79,16 @@ pub async fn refresh(st: &AppState, doc: &str) {
     };
     if let Err(e) = st.db.touch_document(&row, key.commune(), now) {
         tracing::error!(doc, error = %e, "read model update failed");
+    }
+    if !bad.is_empty() {
+        tracing::warn!(
+            doc,
+            entries = bad.len(),
+            "schema-violating entries quarantined"
+        );
+    }
+    if let Err(e) = st.db.set_quarantine(doc, &bad, crate::auth::now_ms()) {
+        tracing::error!(doc, error = %e, "quarantine update failed");
     }
     if let Some(n) = notes
         && let Err(e) = st.db.set_note_count(&key.scope, &key.period, n)

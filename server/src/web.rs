@@ -26,6 +26,7 @@ pub fn app(state: AppState) -> Router {
             get(api::durable_heads).post(api::durable_check),
         )
         .route("/api/overview", get(api::overview))
+        .route("/api/quarantine", get(api::quarantine))
         .route(
             "/api/{*rest}",
             any(|| async { ApiError::BadRequest("no such API route".into()) }),

@@ -326,3 +326,94 @@ async fn hostile_frames_close_the_connection_and_the_server_keeps_serving() {
     wait_durable(&srv.url(), &kadon.token, &phone, &id).await;
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_violating_entries_are_quarantined_not_counted() {
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ROOT, ReadDoc};
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let base = srv.url();
+    let kadon = login(&base, "kadon").await;
+    let mut phone = Device::connect(srv.addr, &kadon).await;
+    let id = phone
+        .track(&DocKey::notes("xa-ka-don", quarter()), true)
+        .await;
+    phone
+        .change(&id, |d| {
+            schema::put_note(d, &note("good", "hợp lệ")).unwrap()
+        })
+        .await;
+    // A hostile (or buggy) client writes entries that break the schema.
+    phone
+        .change(&id, |d| {
+            d.transact::<_, _, automerge::AutomergeError>(|tx| {
+                let notes = tx.get(ROOT, "notes")?.unwrap().1;
+                tx.put(&notes, "not-a-map", "x")?;
+                let n = tx.put_object(&notes, "bad-types", ObjType::Map)?;
+                tx.put(&n, "title", 42)?;
+                tx.put(&n, "activity_date", "yesterday")?;
+                Ok(())
+            })
+            .unwrap();
+        })
+        .await;
+    phone.pump(Duration::from_millis(300)).await;
+    wait_durable(&base, &kadon.token, &phone, &id).await;
+
+    // Kept in the document (nothing typed is dropped)...
+    let stored = srv.state.storage.load_doc(id.to_string()).await.unwrap();
+    let notes = stored.get(ROOT, "notes").unwrap().unwrap().1;
+    assert_eq!(stored.keys(&notes).count(), 3);
+    // ...flagged for admins, and left out of the read model.
+    let admin = login(&base, "admin").await;
+    let mut listed = serde_json::Value::Null;
+    for _ in 0..50 {
+        listed = reqwest::Client::new()
+            .get(format!("{base}/api/quarantine"))
+            .bearer_auth(&admin.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if listed["entries"].as_array().is_some_and(|e| e.len() == 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let entries: Vec<&str> = listed["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["entry"].as_str().unwrap())
+        .collect();
+    assert_eq!(entries.len(), 2, "{listed}");
+    assert!(entries.contains(&"not-a-map") && entries.contains(&"bad-types"));
+    let row = srv
+        .state
+        .db
+        .overview()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.commune_id == "xa-ka-don")
+        .unwrap();
+    assert_eq!(row.notes, 1);
+    // Members may not read the quarantine list; the server keeps serving.
+    let res = reqwest::Client::new()
+        .get(format!("{base}/api/quarantine"))
+        .bearer_auth(&kadon.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        reqwest::get(format!("{base}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    srv.stop().await;
+}

@@ -192,6 +192,49 @@ pub fn read_notes(doc: &Automerge) -> Vec<Note> {
     out
 }
 
+/// Entries of a notes document that break the schema, with the reason (Vietnamese/English for
+/// admins). The server quarantines them: kept in the document, flagged, left out of every count.
+pub fn check_notes(doc: &Automerge) -> Vec<(String, String)> {
+    let Some(c) = get_map(doc, &ROOT, container(DocKind::Notes)) else {
+        return vec![("notes".into(), "notes is not a map".into())];
+    };
+    let mut bad = Vec::new();
+    for key in doc.keys(&c) {
+        let Some(o) = get_map(doc, &c, &key) else {
+            bad.push((key, "entry is not a map".into()));
+            continue;
+        };
+        if get_bool(doc, &o, "deleted") {
+            continue;
+        }
+        let reason = if key.chars().count() > 64 {
+            Some("id longer than 64 characters".to_string())
+        } else if get_str(doc, &o, "activity_date")
+            .and_then(|d| crate::ids::parse_iso_date(&d))
+            .is_none()
+        {
+            Some("activity_date missing or not YYYY-MM-DD".into())
+        } else if get_str(doc, &o, "title").is_none_or(|t| t.trim().is_empty()) {
+            Some("title missing or not text".into())
+        } else {
+            let note = Note {
+                id: key.clone(),
+                activity_date: get_str(doc, &o, "activity_date").unwrap_or_default(),
+                title: get_str(doc, &o, "title").unwrap_or_default(),
+                content: get_str(doc, &o, "content").unwrap_or_default(),
+                task_id: None,
+                author: String::new(),
+                created_at: 0,
+            };
+            validate_note(&note).err().map(str::to_string)
+        };
+        if let Some(r) = reason {
+            bad.push((key, r));
+        }
+    }
+    bad
+}
+
 /// A node of the org tree: the root (province or district), a commune, or a hamlet.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OrgNode {
