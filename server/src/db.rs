@@ -60,6 +60,17 @@ CREATE TABLE IF NOT EXISTS quarantine (
     first_seen INTEGER NOT NULL,
     PRIMARY KEY (doc_id, entry)
 );
+CREATE TABLE IF NOT EXISTS rm_progress (
+    plan    TEXT NOT NULL,
+    commune TEXT NOT NULL,
+    task    TEXT NOT NULL,
+    unit    TEXT NOT NULL,
+    percent INTEGER NOT NULL,
+    done_at INTEGER,
+    by      TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (plan, commune, task, unit)
+);
 CREATE TABLE IF NOT EXISTS rm_notes (
     commune TEXT NOT NULL,
     period  TEXT NOT NULL,
@@ -420,6 +431,39 @@ impl Db {
                 }))
             })?
             .collect()
+        })
+    }
+
+    /// Replace the progress rows of one (plan, commune) with the records of its progress document.
+    pub fn set_progress(
+        &self,
+        plan: &str,
+        commune: &str,
+        records: &[shared::schema::ProgressRecord],
+    ) -> Result<()> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM rm_progress WHERE plan = ?1 AND commune = ?2",
+            [plan, commune],
+        )?;
+        for r in records {
+            tx.execute(
+                "INSERT OR REPLACE INTO rm_progress(plan, commune, task, unit, percent, done_at, by, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![plan, commune, r.task_id, r.unit, r.percent, r.done_at, r.by, r.at],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Progress rows of a plan: (commune, task, unit, percent).
+    pub fn progress(&self, plan: &str) -> Result<Vec<(String, String, String, i64)>> {
+        self.with(|c| {
+            c.prepare("SELECT commune, task, unit, percent FROM rm_progress WHERE plan = ?1 ORDER BY commune, task, unit")?
+                .query_map([plan], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect()
         })
     }
 

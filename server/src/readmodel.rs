@@ -56,10 +56,11 @@ pub async fn refresh(st: &AppState, doc: &str) {
             } else {
                 (None, Vec::new())
             };
-            (claimed, from_device, notes, bad)
+            let progress = (kind == DocKind::Progress).then(|| schema::read_progress(am));
+            (claimed, from_device, notes, bad, progress)
         })
         .await;
-    let Some((claimed, from_device, notes, bad)) = derived else {
+    let Some((claimed, from_device, notes, bad, progress)) = derived else {
         return;
     };
     if claimed.as_ref() != Some(&key) {
@@ -78,6 +79,11 @@ pub async fn refresh(st: &AppState, doc: &str) {
         None
     };
     if let Err(e) = st.db.touch_document(&row, key.commune(), now) {
+        tracing::error!(doc, error = %e, "read model update failed");
+    }
+    if let (Some(records), Some((plan, commune))) = (progress, key.scope.split_once('/'))
+        && let Err(e) = st.db.set_progress(plan, commune, &records)
+    {
         tracing::error!(doc, error = %e, "read model update failed");
     }
     if !bad.is_empty() {

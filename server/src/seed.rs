@@ -83,6 +83,7 @@ fn demo_tasks(draft: &crate::plan_import::PlanDraft) -> Vec<Task> {
                 title: t.title.clone(),
                 text: t.text.clone(),
                 order: out.len() as i64 + 1,
+                deadline: t.deadline.clone(),
             });
             walk(&t.children, out);
         }

@@ -417,3 +417,57 @@ async fn schema_violating_entries_are_quarantined_not_counted() {
     );
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_records_reach_the_read_model_per_task_commune_and_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let base = srv.url();
+    let kadon = login(&base, "kadon").await;
+    let mut phone = Device::connect(srv.addr, &kadon).await;
+    let id = phone
+        .track(&DocKey::progress("kh-ct18-2022", "xa-ka-don"), true)
+        .await;
+    for (unit, percent) in [("ubmttq", 60), ("hoi-phu-nu", 30)] {
+        let r = schema::ProgressRecord {
+            task_id: "t-ii-4".into(),
+            unit: unit.into(),
+            percent,
+            remark: String::new(),
+            by: "kadon".into(),
+            at: 1_795_700_000_000,
+            done_at: None,
+        };
+        phone
+            .change(&id, |d| schema::put_progress(d, &r).unwrap())
+            .await;
+    }
+    phone.pump(Duration::from_millis(300)).await;
+    wait_durable(&base, &kadon.token, &phone, &id).await;
+    let mut rows = Vec::new();
+    for _ in 0..50 {
+        rows = srv.state.db.progress("kh-ct18-2022").unwrap();
+        if rows.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        rows,
+        [
+            (
+                "xa-ka-don".to_string(),
+                "t-ii-4".to_string(),
+                "hoi-phu-nu".to_string(),
+                30
+            ),
+            (
+                "xa-ka-don".to_string(),
+                "t-ii-4".to_string(),
+                "ubmttq".to_string(),
+                60
+            )
+        ]
+    );
+    srv.stop().await;
+}

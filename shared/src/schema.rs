@@ -282,21 +282,24 @@ pub struct Task {
     pub text: String,
     /// Position in the document, for display order.
     pub order: i64,
+    /// `YYYY-MM-DD`, if the plan sets one (set separately: see [`set_task_deadline`]).
+    #[serde(default)]
+    pub deadline: Option<String>,
 }
 
 pub fn put_task(doc: &mut Automerge, task: &Task) -> Result<(), automerge::AutomergeError> {
     let order = task.order.to_string();
-    put_entry(
-        doc,
-        DocKind::Plan,
-        &task.id,
-        &[
-            ("number", Some(task.number.as_str())),
-            ("title", Some(task.title.as_str())),
-            ("text", Some(task.text.as_str())),
-            ("order", Some(order.as_str())),
-        ],
-    )
+    let mut fields = vec![
+        ("number", Some(task.number.as_str())),
+        ("title", Some(task.title.as_str())),
+        ("text", Some(task.text.as_str())),
+        ("order", Some(order.as_str())),
+    ];
+    // Only a known deadline is written: re-publishing a task must not clear one set meanwhile.
+    if let Some(d) = &task.deadline {
+        fields.push(("deadline", Some(d.as_str())));
+    }
+    put_entry(doc, DocKind::Plan, &task.id, &fields)
 }
 
 pub fn read_tasks(doc: &Automerge) -> Vec<Task> {
@@ -309,10 +312,88 @@ pub fn read_tasks(doc: &Automerge) -> Vec<Task> {
             order: get_str(doc, &o, "order")
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(i64::MAX),
+            deadline: get_str(doc, &o, "deadline"),
             id,
         })
         .collect();
     out.sort_by_key(|t| t.order);
+    out
+}
+
+/// Set or clear a task's deadline (an editor's change; only that field is written, so it merges with
+/// concurrent edits of the task's other fields and with the communes' progress).
+pub fn set_task_deadline(
+    doc: &mut Automerge,
+    task_id: &str,
+    deadline: Option<&str>,
+) -> Result<(), automerge::AutomergeError> {
+    put_entry(doc, DocKind::Plan, task_id, &[("deadline", deadline)])
+}
+
+/// One unit's progress on one task in one commune (DESIGN §3). Each unit writes its own entry,
+/// keyed `task@unit`, so the lead and the coordinating units never overwrite each other.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProgressRecord {
+    pub task_id: String,
+    pub unit: String,
+    /// 0–100.
+    pub percent: u8,
+    pub remark: String,
+    /// Who recorded it, and when (Unix ms).
+    pub by: String,
+    pub at: i64,
+    pub done_at: Option<i64>,
+}
+
+pub fn put_progress(
+    doc: &mut Automerge,
+    r: &ProgressRecord,
+) -> Result<(), automerge::AutomergeError> {
+    let key = format!("{}@{}", r.task_id, r.unit);
+    doc.transact_with::<_, _, automerge::AutomergeError, _>(
+        |_| CommitOptions::default().with_time(r.at.div_euclid(1000)),
+        |tx| {
+            let records = match tx.get(ROOT, container(DocKind::Progress))? {
+                Some((Value::Object(ObjType::Map), id)) => id,
+                _ => return Err(automerge::AutomergeError::InvalidObjId("records".into())),
+            };
+            let e = match tx.get(&records, &key)? {
+                Some((Value::Object(ObjType::Map), id)) => id,
+                _ => tx.put_object(&records, &key, ObjType::Map)?,
+            };
+            tx.put(&e, "task_id", r.task_id.as_str())?;
+            tx.put(&e, "unit", r.unit.as_str())?;
+            tx.put(&e, "percent", i64::from(r.percent.min(100)))?;
+            tx.put(&e, "remark", r.remark.as_str())?;
+            tx.put(&e, "by", r.by.as_str())?;
+            tx.put(&e, "at", ScalarValue::Timestamp(r.at))?;
+            match r.done_at {
+                Some(t) => tx.put(&e, "done_at", ScalarValue::Timestamp(t))?,
+                None => tx.put(&e, "done_at", ScalarValue::Null)?,
+            }
+            Ok(())
+        },
+    )
+    .map_err(|f| f.error)?;
+    Ok(())
+}
+
+pub fn read_progress(doc: &Automerge) -> Vec<ProgressRecord> {
+    let mut out: Vec<ProgressRecord> = entries(doc, DocKind::Progress)
+        .into_iter()
+        .filter_map(|(_, o)| {
+            Some(ProgressRecord {
+                task_id: get_str(doc, &o, "task_id")?,
+                unit: get_str(doc, &o, "unit")?,
+                percent: get_i64(doc, &o, "percent").unwrap_or(0).clamp(0, 100) as u8,
+                remark: get_str(doc, &o, "remark").unwrap_or_default(),
+                by: get_str(doc, &o, "by").unwrap_or_default(),
+                at: get_i64(doc, &o, "at").unwrap_or(0),
+                done_at: get_i64(doc, &o, "done_at"),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.task_id, &a.unit).cmp(&(&b.task_id, &b.unit)));
     out
 }
 

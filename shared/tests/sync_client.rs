@@ -374,3 +374,91 @@ fn resync_recovers_a_stalled_document_without_reconnecting() {
     run(&mut server, &mut [&mut a], 0);
     assert_eq!(schema::read_notes(&server.docs[&key().doc_id()]).len(), 1);
 }
+
+fn apply(d: &mut Device, id: &DocumentId, f: impl FnOnce(&mut automerge::Automerge)) {
+    let ((), ev) = d.client.change(id, f).unwrap();
+    d.absorb(ev);
+}
+
+#[test]
+fn two_units_and_a_plan_editor_edit_concurrently_and_every_replica_keeps_all_three() {
+    use shared::schema::{ProgressRecord, Task};
+    let mut server = MemoryServer::new();
+    let plan = DocKey::plan("kh-ct18-2022");
+    let progress = DocKey::progress("kh-ct18-2022", "xa-ka-don");
+    let task = Task {
+        id: "t-ii-4".into(),
+        number: "II.4".into(),
+        title: "Đổi mới nội dung, phương thức hoạt động".into(),
+        text: String::new(),
+        order: 4,
+        deadline: Some("2026-11-30".into()),
+    };
+    let mut editor = Device::new("editor");
+    let (pid, ev) = editor.client.track(&plan, true);
+    editor.absorb(ev);
+    apply(&mut editor, &pid, |d| schema::put_task(d, &task).unwrap());
+    editor.connect();
+    run(&mut server, &mut [&mut editor], 0);
+    let mut units = [Device::new("nong-dan"), Device::new("phu-nu")];
+    for u in units.iter_mut() {
+        let (_, ev) = u.client.track(&plan, false);
+        u.absorb(ev);
+        let (_, ev) = u.client.track(&progress, true);
+        u.absorb(ev);
+        u.connect();
+    }
+    let [a, b] = &mut units;
+    run(&mut server, &mut [a, b, &mut editor], 0);
+
+    // All three offline, all three edit.
+    for d in [&mut *a, &mut *b, &mut editor] {
+        d.client.disconnected();
+    }
+    let record = |unit: &str, percent| ProgressRecord {
+        task_id: "t-ii-4".into(),
+        unit: unit.into(),
+        percent,
+        remark: format!("{unit} đã triển khai"),
+        by: unit.into(),
+        at: 1_795_700_000_000,
+        done_at: None,
+    };
+    let prog_id = progress.doc_id();
+    apply(a, &prog_id, |d| {
+        schema::put_progress(d, &record("hoi-nong-dan", 60)).unwrap()
+    });
+    apply(b, &prog_id, |d| {
+        schema::put_progress(d, &record("hoi-phu-nu", 30)).unwrap()
+    });
+    apply(&mut editor, &pid, |d| {
+        schema::set_task_deadline(d, "t-ii-4", Some("2026-12-31")).unwrap()
+    });
+
+    for _ in 0..2 {
+        for d in [&mut *a, &mut *b, &mut editor] {
+            d.connect();
+        }
+        run(&mut server, &mut [a, b, &mut editor], 0);
+    }
+    for d in [&*a, &*b] {
+        let p = schema::read_progress(d.client.doc(&prog_id).unwrap());
+        let got: Vec<(String, u8)> = p.iter().map(|r| (r.unit.clone(), r.percent)).collect();
+        assert_eq!(
+            got,
+            [
+                ("hoi-nong-dan".to_string(), 60),
+                ("hoi-phu-nu".to_string(), 30)
+            ]
+        );
+        let tasks = schema::read_tasks(d.client.doc(&pid).unwrap());
+        assert_eq!(tasks[0].deadline.as_deref(), Some("2026-12-31"));
+    }
+    assert_eq!(
+        schema::read_tasks(editor.client.doc(&pid).unwrap())[0]
+            .deadline
+            .as_deref(),
+        Some("2026-12-31")
+    );
+    assert_eq!(schema::read_progress(&server.docs[&prog_id]).len(), 2);
+}
