@@ -156,6 +156,8 @@ pub async fn seed_if_empty(
         seed_document(storage, &key.doc_id(), &schema::genesis_doc(&key)?).await;
     }
 
+    seed_demo_activity(storage, quarter).await?;
+
     let hash = hash_password(DEMO_PASSWORD);
     let users = [
         ("admin", "Quản trị (demo)", Role::Admin, "huyen-demo"),
@@ -192,6 +194,112 @@ pub async fn seed_if_empty(
         lines.push(format!("  {u:<8} {:<7} {name}", role.as_str()));
     }
     Ok(lines)
+}
+
+/// The actor of the demo's field activity: a pretend phone, so the read model treats it as synced
+/// work (the communes with demo accounts start empty, for the tests and for a clean first try).
+fn demo_device() -> ActorId {
+    ActorId::from(&b"danvan-demo-dev1"[..])
+}
+
+/// Deterministic, plausible field work in the two communes without demo accounts: notes in this and
+/// the previous quarter, and their units' progress on a few tasks.
+async fn seed_demo_activity(storage: &SqliteStorage, quarter: Quarter) -> anyhow::Result<()> {
+    let notes: [(&str, &str, &str, &str); 6] = [
+        (
+            "xa-tu-tra",
+            "Hội nghị tuyên truyền Chỉ thị 18-CT/TU tại thôn K'Long Bong",
+            "Ủy ban MTTQ xã phối hợp các đoàn thể tổ chức hội nghị; 52 người dự, 20 nữ, 35 đồng bào dân tộc thiểu số. Ghi nhận 2 kiến nghị về đường nội đồng.",
+            "t-ii-1",
+        ),
+        (
+            "xa-tu-tra",
+            "Thăm hỏi hộ nghèo dịp cuối năm",
+            "Hội Liên hiệp Phụ nữ xã thăm 8 hộ nghèo, trao 8 suất quà.",
+            "t-ii-4-5",
+        ),
+        (
+            "xa-tu-tra",
+            "Giám sát việc giải quyết kiến nghị cử tri",
+            "Ban Thanh tra nhân dân giám sát 3 kiến nghị; 2 đã giải quyết.",
+            "t-ii-4-4",
+        ),
+        (
+            "tt-thanh-my",
+            "Vận động xây dựng khu dân cư kiểu mẫu tổ dân phố Quảng Lập",
+            "Họp tổ dân phố, 40 hộ đăng ký tham gia.",
+            "t-ii-4-5",
+        ),
+        (
+            "tt-thanh-my",
+            "Tập huấn chuyển đổi số cho cán bộ Mặt trận",
+            "18 cán bộ tham dự; hướng dẫn dùng ứng dụng ghi chép.",
+            "t-ii-4-3",
+        ),
+        (
+            "tt-thanh-my",
+            "Đối thoại với đoàn viên thanh niên",
+            "Đoàn TNCS Hồ Chí Minh thị trấn tổ chức đối thoại; 60 đoàn viên dự.",
+            "t-ii-4-7",
+        ),
+    ];
+    // Fixed times: 10 days apart, ending in the first month of the current quarter.
+    let base_day = format!("{:04}-{:02}-05", quarter.year, (quarter.q - 1) * 3 + 1);
+    let base_ms = shared::status::end_of_day_vn(&base_day).unwrap_or(0);
+    let mut by_doc: std::collections::BTreeMap<DocKey, Automerge> = Default::default();
+    for (i, (commune, title, content, task)) in notes.iter().enumerate() {
+        let at = base_ms - (i as i64 % 3) * 10 * 86_400_000;
+        let (y, m, d) = shared::ids::vn_civil_date(at - 1);
+        let date = format!("{y:04}-{m:02}-{d:02}");
+        let key = DocKey::notes(commune, Quarter::of_month(y, m));
+        let doc = match by_doc.entry(key.clone()) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                let mut d = schema::genesis_doc(&key)?;
+                d.set_actor(demo_device());
+                v.insert(d)
+            }
+        };
+        let note = schema::Note {
+            id: schema::ulid(at as u64, [i as u8; 10]),
+            activity_date: date,
+            title: (*title).into(),
+            content: (*content).into(),
+            task_id: Some((*task).into()),
+            author: "demo".into(),
+            created_at: at,
+        };
+        schema::put_note(doc, &note)?;
+    }
+    for commune in ["xa-tu-tra", "tt-thanh-my"] {
+        let key = DocKey::progress(DEMO_PLAN_ID, commune);
+        let mut doc = schema::genesis_doc(&key)?;
+        doc.set_actor(demo_device());
+        for (task, unit, percent) in [
+            ("t-ii-1", "ubmttq", 80u8),
+            ("t-ii-4", "ubmttq", 60),
+            ("t-ii-4", "hoi-phu-nu", 45),
+            ("t-ii-4-5", "hoi-nong-dan", 30),
+        ] {
+            schema::put_progress(
+                &mut doc,
+                &schema::ProgressRecord {
+                    task_id: task.into(),
+                    unit: unit.into(),
+                    percent,
+                    remark: String::new(),
+                    by: "demo".into(),
+                    at: base_ms,
+                    done_at: None,
+                },
+            )?;
+        }
+        by_doc.insert(key, doc);
+    }
+    for (key, doc) in by_doc {
+        seed_document(storage, &key.doc_id(), &doc).await;
+    }
+    Ok(())
 }
 
 async fn write_org(db: &Db, storage: &SqliteStorage) -> anyhow::Result<()> {
