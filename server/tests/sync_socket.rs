@@ -447,6 +447,8 @@ async fn progress_records_reach_the_read_model_per_task_commune_and_unit() {
     let mut rows = Vec::new();
     for _ in 0..50 {
         rows = srv.state.db.progress("kh-ct18-2022").unwrap();
+        // The demo's other communes have progress of their own.
+        rows.retain(|r| r.0 == "xa-ka-don");
         if rows.len() == 2 {
             break;
         }
