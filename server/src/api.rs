@@ -127,6 +127,34 @@ pub async fn durable_check(
     ))
 }
 
+/// Largest plan file accepted for import (a .docx with images can be large; the text is what counts).
+pub const MAX_IMPORT_BYTES: usize = 10 * 1024 * 1024;
+
+/// `POST /api/plans/import`: a plan's text (`text/plain`) or .docx (any other body) → the draft, for
+/// an editor to review before publishing. Nothing is stored.
+pub async fn import_plan(
+    p: Principal,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<crate::plan_import::PlanDraft>, ApiError> {
+    if !matches!(p.role, Role::Admin | Role::Editor) {
+        return Err(ApiError::Forbidden("plan editors only"));
+    }
+    let is_text = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/plain"));
+    let draft = if is_text {
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::BadRequest("the text is not UTF-8".into()))?;
+        crate::plan_import::import_text(text)
+    } else {
+        crate::plan_import::import_docx(&body)
+    }
+    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(Json(draft))
+}
+
 /// Quarantined document entries, for administrators.
 pub async fn quarantine(
     State(st): State<AppState>,

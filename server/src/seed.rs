@@ -168,6 +168,12 @@ pub async fn seed_if_empty(
             "huyen-demo",
         ),
         (
+            "bientap",
+            "Biên tập kế hoạch, Ban Dân vận (demo)",
+            Role::Editor,
+            "huyen-demo",
+        ),
+        (
             "kadon",
             "Cán bộ MTTQ xã Ka Đơn (demo)",
             Role::Member,

@@ -28,6 +28,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/overview", get(api::overview))
         .route("/api/quarantine", get(api::quarantine))
         .route(
+            "/api/plans/import",
+            post(api::import_plan).layer(DefaultBodyLimit::max(api::MAX_IMPORT_BYTES)),
+        )
+        .route(
             "/api/{*rest}",
             any(|| async { ApiError::BadRequest("no such API route".into()) }),
         )

@@ -230,3 +230,64 @@ async fn static_files_are_served_with_the_right_caching() {
     );
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn plan_import_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = common::TestServer::start(dir.path(), 0).await;
+    let router = app(srv.state.clone());
+    let token = |user: &'static str| {
+        let router = router.clone();
+        async move {
+            let body = format!(r#"{{"username": "{user}", "password": "danvan-demo"}}"#);
+            send(&router, login_req(&body)).await.2["token"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let editor = token("bientap").await;
+    let member = token("kadon").await;
+    let post = |t: &str, ct: &str, body: Vec<u8>| {
+        Request::post("/api/plans/import")
+            .header(header::AUTHORIZATION, format!("Bearer {t}"))
+            .header(header::CONTENT_TYPE, ct)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let sample = include_bytes!("../fixtures/ke-hoach-chi-thi-18-2022.txt").to_vec();
+    let (s, _, draft) = send(
+        &router,
+        post(&editor, "text/plain; charset=utf-8", sample.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(draft["sections"].as_array().unwrap().len(), 3);
+    assert_eq!(draft["basis"][0]["code"], "18-CT/TU");
+    let (s, _, _) = send(&router, post(&member, "text/plain", sample)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, body) = send(
+        &router,
+        post(
+            &editor,
+            "application/octet-stream",
+            b"PK\x03\x04broken".to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body["error"].as_str().unwrap().contains("docx"), "{body}");
+    let (s, _, _) = send(&router, post(&editor, "text/plain", vec![0xff, 0xfe, 0x00])).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, _) = send(
+        &router,
+        post(
+            &editor,
+            "text/plain",
+            vec![b'a'; server::api::MAX_IMPORT_BYTES + 1],
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    srv.stop().await;
+}
