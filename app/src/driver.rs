@@ -16,6 +16,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 
+/// Where the server's time at the last successful exchange is kept.
+pub const SERVER_TIME_KEY: &str = "danvan.server_time";
+
 struct Driver {
     client: SyncClient,
     session: Session,
@@ -200,6 +203,7 @@ fn refresh_views() {
         let mut notes = Vec::new();
         let mut tasks = Vec::new();
         let mut org = Vec::new();
+        let mut progress = Vec::new();
         for (id, key) in &d.keys {
             let Some(doc) = d.client.doc(id) else {
                 continue;
@@ -208,13 +212,14 @@ fn refresh_views() {
                 DocKind::Notes => notes.extend(schema::read_notes(doc)),
                 DocKind::Plan => tasks.extend(schema::read_tasks(doc)),
                 DocKind::Org => org = schema::read_org(doc),
-                DocKind::Progress => {}
+                DocKind::Progress => progress.extend(schema::read_progress(doc)),
             }
         }
         notes.sort_by(|a, b| (&b.activity_date, &b.id).cmp(&(&a.activity_date, &a.id)));
         d.ui.notes.set(notes);
         d.ui.tasks.set(tasks);
         d.ui.org.set(org);
+        d.ui.progress.set(progress);
         let unsynced: usize = d
             .client
             .doc_ids()
@@ -405,11 +410,17 @@ async fn refresh_heads() {
         Ok((200, body)) => {
             #[derive(serde::Deserialize)]
             struct Heads {
+                #[serde(default)]
+                server_time: Option<i64>,
                 heads: HashMap<String, Vec<String>>,
                 #[serde(default)]
                 covered: HashMap<String, bool>,
             }
             if let Ok(mut h) = serde_json::from_str::<Heads>(&body) {
+                if let Some(t) = h.server_time {
+                    // The floor for deadline checks when the phone's clock is wrong (shared::status).
+                    js::local_set(SERVER_TIME_KEY, &t.to_string());
+                }
                 for (doc, ok) in &h.covered {
                     if let (true, Some(mine)) = (*ok, have.get(doc)) {
                         h.heads.insert(doc.clone(), mine.clone());

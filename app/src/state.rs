@@ -1,7 +1,7 @@
 //! What the screens show (Leptos signals) and the login session kept on the device.
 
 use leptos::prelude::*;
-use shared::schema::{Note, OrgNode, Task};
+use shared::schema::{Note, OrgNode, ProgressRecord, Task};
 use shared::{DocKey, DocKind};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -86,6 +86,8 @@ pub struct Ui {
     pub persistent: RwSignal<Option<bool>>,
     pub notes: RwSignal<Vec<Note>>,
     pub tasks: RwSignal<Vec<Task>>,
+    /// This commune's progress records (all units).
+    pub progress: RwSignal<Vec<ProgressRecord>>,
     pub org: RwSignal<Vec<OrgNode>>,
     pub overview: RwSignal<Vec<CommuneRow>>,
     pub banner: RwSignal<Option<String>>,
@@ -101,6 +103,7 @@ impl Ui {
             persistent: RwSignal::new(None),
             notes: RwSignal::new(Vec::new()),
             tasks: RwSignal::new(Vec::new()),
+            progress: RwSignal::new(Vec::new()),
             org: RwSignal::new(Vec::new()),
             overview: RwSignal::new(Vec::new()),
             banner: RwSignal::new(None),

@@ -213,11 +213,66 @@ fn Field() -> impl IntoView {
                     <li data-testid="task-item">
                         <span class="num">{t.number.clone()}</span>
                         <span>{t.title.clone()}</span>
+                        <TaskStatus task_id=t.id.clone() deadline=t.deadline.clone()/>
                     </li>
                 </For>
             </ul>
         </section>
     }
+}
+
+/// The task's deadline status for this commune, in words and colour (never colour alone).
+#[component]
+fn TaskStatus(task_id: String, deadline: Option<String>) -> impl IntoView {
+    use shared::status::{DeadlineStatus, Progress, assess, trusted_now};
+    let ui = expect_context::<Ui>();
+    let assessed = move || {
+        let mine: Vec<_> = ui
+            .progress
+            .with(|p| p.iter().filter(|r| r.task_id == task_id).cloned().collect());
+        let progress = Progress {
+            percent: mine.iter().map(|r| r.percent).max().unwrap_or(0),
+            done_at: mine
+                .iter()
+                .filter(|r| r.percent >= 100)
+                .filter_map(|r| r.done_at)
+                .min(),
+        };
+        let server = js::local_get(crate::driver::SERVER_TIME_KEY).and_then(|s| s.parse().ok());
+        let (now, _suspect) = trusted_now(js::now_ms(), server);
+        (
+            assess(deadline.as_deref(), progress, now, 7),
+            progress.percent,
+        )
+    };
+    let class = {
+        let assessed = assessed.clone();
+        move || {
+            let (a, _) = assessed();
+            match a.status {
+                DeadlineStatus::DoneOnTime | DeadlineStatus::DoneLate => "status done",
+                DeadlineStatus::Overdue => "status overdue",
+                DeadlineStatus::InProgress if a.due_soon => "status soon",
+                DeadlineStatus::InProgress => "status progress",
+                DeadlineStatus::NotStarted => "status todo",
+            }
+        }
+    };
+    let text = move || {
+        let (a, percent) = assessed();
+        let soon = if a.due_soon {
+            " · sắp đến hạn"
+        } else {
+            ""
+        };
+        let pct = if percent > 0 && percent < 100 {
+            format!(" · {percent}%")
+        } else {
+            String::new()
+        };
+        format!("{}{pct}{soon}", a.status.label_vi())
+    };
+    view! { <span class=class data-testid="task-status">{text}</span> }
 }
 
 #[component]

@@ -194,7 +194,7 @@ async fn main() -> anyhow::Result<()> {
                     }
                     // Slow path, as the app does: while we lack others' changes we cannot prove
                     // coverage from heads; ask the server about our own heads.
-                    if last_ask.elapsed() > Duration::from_millis(50) {
+                    if last_ask.elapsed() > Duration::from_millis(500) {
                         last_ask = Instant::now();
                         if durable_check(&base, &l.token, &id, dev.client.doc(&id).unwrap()).await == Some(true) {
                             break;

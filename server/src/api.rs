@@ -78,13 +78,19 @@ pub async fn durable_heads(
     State(st): State<AppState>,
     p: Principal,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut heads = serde_json::Map::new();
-    for (doc_id, _) in readable_docs(&st, &p)? {
-        if let Some(h) = st.durable_heads(&doc_id).await {
-            heads.insert(doc_id, h.into());
-        }
-    }
-    Ok(Json(serde_json::json!({ "heads": heads })))
+    let readable: Vec<String> = readable_docs(&st, &p)?.into_keys().collect();
+    Ok(Json(
+        serde_json::json!({ "heads": heads_map(&st, readable).await, "server_time": crate::auth::now_ms() }),
+    ))
+}
+
+/// Durable heads of `docs` (those with anything stored), as a JSON object.
+async fn heads_map(st: &AppState, docs: Vec<String>) -> serde_json::Map<String, serde_json::Value> {
+    let heads = st.durable_heads_many(docs.clone()).await;
+    docs.into_iter()
+        .zip(heads)
+        .filter_map(|(d, h)| Some((d, h?.into())))
+        .collect()
 }
 
 #[derive(serde::Deserialize)]
@@ -104,13 +110,8 @@ pub async fn durable_check(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Json(req) = body?;
     let readable = readable_docs(&st, &p)?;
-    let mut heads = serde_json::Map::new();
+    let heads = heads_map(&st, readable.keys().cloned().collect()).await;
     let mut covered = serde_json::Map::new();
-    for doc_id in readable.keys() {
-        if let Some(h) = st.durable_heads(doc_id).await {
-            heads.insert(doc_id.clone(), h.into());
-        }
-    }
     for (doc_id, have) in req.have {
         if !readable.contains_key(&doc_id) {
             continue;
@@ -123,7 +124,7 @@ pub async fn durable_check(
         covered.insert(doc_id.clone(), st.is_durable(&doc_id, hashes).await.into());
     }
     Ok(Json(
-        serde_json::json!({ "heads": heads, "covered": covered }),
+        serde_json::json!({ "heads": heads, "covered": covered, "server_time": crate::auth::now_ms() }),
     ))
 }
 

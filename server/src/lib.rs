@@ -85,8 +85,16 @@ impl AppState {
 
     /// Durable heads of a document (hex), as committed to SQLite; `None` if nothing of it is stored.
     pub async fn durable_heads(&self, doc: &str) -> Option<Vec<String>> {
+        self.durable_heads_many(vec![doc.to_string()])
+            .await
+            .pop()
+            .flatten()
+    }
+
+    /// [`Self::durable_heads`] of several documents in one pass.
+    pub async fn durable_heads_many(&self, docs: Vec<String>) -> Vec<Option<Vec<String>>> {
         self.storage
-            .with_durable(doc.to_string(), |am| {
+            .with_durable_many(docs, |am| {
                 am.get_heads().iter().map(|h| h.to_string()).collect()
             })
             .await

@@ -26,7 +26,8 @@ struct Inner {
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The durable state of each document asked about: loaded from SQLite once, then advanced by the
     /// writer with exactly the chunks it committed. Never ahead of the disk, and O(1) to ask.
-    mirrors: Mutex<HashMap<String, Automerge>>,
+    /// `None` marks a document known to have nothing stored yet.
+    mirrors: Mutex<HashMap<String, Option<Automerge>>>,
     changed: tokio::sync::mpsc::UnboundedSender<String>,
 }
 
@@ -83,29 +84,47 @@ impl SqliteStorage {
     pub async fn with_durable<R: Send + 'static>(
         &self,
         doc: String,
-        f: impl FnOnce(&Automerge) -> R + Send + 'static,
+        f: impl Fn(&Automerge) -> R + Send + 'static,
     ) -> Option<R> {
+        self.with_durable_many(vec![doc], f).await.pop().flatten()
+    }
+
+    /// [`Self::with_durable`] for several documents at once: one blocking task, one lock.
+    pub async fn with_durable_many<R: Send + 'static>(
+        &self,
+        docs: Vec<String>,
+        f: impl Fn(&Automerge) -> R + Send + 'static,
+    ) -> Vec<Option<R>> {
         let inner = self.inner.clone();
+        let n = docs.len();
         let res = tokio::task::spawn_blocking(move || {
             // Loading happens under the lock, so the writer either finds the mirror and applies its
             // commit, or committed before our read and the read sees it: no commit is ever missed.
             let mut mirrors = inner.mirrors.lock().unwrap_or_else(|p| p.into_inner());
-            if !mirrors.contains_key(&doc) {
-                let conn = crate::db::connect(&inner.path).ok()?;
-                let chunks: Vec<Vec<u8>> = conn
-                    .prepare("SELECT data FROM chunks WHERE doc = ?1 ORDER BY key")
-                    .and_then(|mut st| st.query_map([&doc], |r| r.get(0))?.collect())
-                    .map_err(|e| tracing::error!(doc, error = %e, "reading chunks failed"))
-                    .ok()?;
-                if chunks.is_empty() {
-                    return None;
-                }
-                mirrors.insert(doc.clone(), load_chunks(&doc, &chunks));
-            }
-            mirrors.get(&doc).map(f)
+            let mut conn = None;
+            docs.iter()
+                .map(|doc| {
+                    if !mirrors.contains_key(doc) {
+                        if conn.is_none() {
+                            conn = crate::db::connect(&inner.path).ok();
+                        }
+                        let chunks: Vec<Vec<u8>> = conn
+                            .as_ref()?
+                            .prepare("SELECT data FROM chunks WHERE doc = ?1 ORDER BY key")
+                            .and_then(|mut st| st.query_map([doc], |r| r.get(0))?.collect())
+                            .map_err(|e| tracing::error!(doc, error = %e, "reading chunks failed"))
+                            .ok()?;
+                        // An absent document is remembered as such: the writer creates its mirror
+                        // from the first committed chunk.
+                        let mirror = (!chunks.is_empty()).then(|| load_chunks(doc, &chunks));
+                        mirrors.insert(doc.clone(), mirror);
+                    }
+                    mirrors.get(doc).and_then(Option::as_ref).map(&f)
+                })
+                .collect::<Vec<_>>()
         })
         .await;
-        res.ok().flatten()
+        res.unwrap_or_else(|_| (0..n).map(|_| None).collect())
     }
 
     async fn write(&self, op: WriteOp) {
@@ -239,8 +258,10 @@ fn writer_loop(
                     let mut mirrors = inner.mirrors.lock().unwrap_or_else(|p| p.into_inner());
                     for (op, _) in &batch {
                         if let WriteOp::Put(_, doc, data) = op
-                            && let Some(am) = mirrors.get_mut(doc)
-                            && let Err(e) = am.load_incremental(data)
+                            && let Some(mirror) = mirrors.get_mut(doc)
+                            && let Err(e) = mirror
+                                .get_or_insert_with(Automerge::new)
+                                .load_incremental(data)
                         {
                             tracing::error!(doc, error = %e, "committed chunk does not load");
                         }

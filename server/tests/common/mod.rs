@@ -162,7 +162,8 @@ impl Device {
         };
         let ev = d.client.connected();
         d.handle(ev).await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        // Generous: under a connection storm the server answers late, and a phone would simply wait.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while !d.client.is_connected() {
             if let Some(e) = d.errors.first() {
                 return Err(e.clone());
