@@ -32,6 +32,8 @@ struct Driver {
     keys: BTreeMap<DocumentId, DocKey>,
     /// Since when (ms) changes have waited for durable heads while connected; see `nudge_if_stuck`.
     waiting_since: Option<i64>,
+    /// Wait before the next nudge (ms): doubles after each one, so a slow server is not piled on.
+    nudge_after: i64,
     ui: Ui,
 }
 
@@ -87,6 +89,7 @@ pub async fn start(session: Session, ui: Ui) {
             durable,
             keys: BTreeMap::new(),
             waiting_since: None,
+            nudge_after: 10_000,
             ui,
         })
     });
@@ -474,6 +477,7 @@ fn poll_loop() {
 
 /// If changes have stayed unconfirmed for 10 s while connected, renegotiate those documents from a
 /// fresh sync state: automerge's sync can stall with both sides waiting (see `SyncClient::resync`).
+/// The wait doubles after each nudge (up to 5 min): a server that is merely slow is not piled on.
 fn nudge_if_stuck() {
     let now = js::now_ms();
     let events = with(|d| {
@@ -494,6 +498,7 @@ fn nudge_if_stuck() {
             .collect();
         if stuck.is_empty() {
             d.waiting_since = None;
+            d.nudge_after = 10_000;
             return Vec::new();
         }
         match d.waiting_since {
@@ -501,8 +506,9 @@ fn nudge_if_stuck() {
                 d.waiting_since = Some(now);
                 Vec::new()
             }
-            Some(t) if now - t > 10_000 => {
+            Some(t) if now - t > d.nudge_after => {
                 d.waiting_since = Some(now);
+                d.nudge_after = (d.nudge_after * 2).min(300_000);
                 stuck.iter().flat_map(|id| d.client.resync(id)).collect()
             }
             Some(_) => Vec::new(),

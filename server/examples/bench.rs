@@ -157,13 +157,16 @@ async fn main() -> anyhow::Result<()> {
                 dev.change(&id, |d| schema::put_note(d, &note).unwrap()).await;
                 let mut warned = false;
                 let mut last_nudge = Instant::now();
+                // As the app does: the first nudge after a while, then less and less often.
+                let mut nudge_after = Duration::from_secs(5);
                 let mut last_check = Instant::now();
                 let mut last_ask = Instant::now();
                 loop {
                     dev.pump(Duration::from_millis(2)).await;
                     // What the app does too: unconfirmed for a while → renegotiate this document.
-                    if last_nudge.elapsed() > Duration::from_secs(5) {
+                    if last_nudge.elapsed() > nudge_after {
                         last_nudge = Instant::now();
+                        nudge_after = (nudge_after * 2).min(Duration::from_secs(300));
                         resyncs += 1;
                         let ev = dev.client.resync(&id);
                         dev.handle(ev).await;
