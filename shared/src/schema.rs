@@ -149,14 +149,7 @@ pub fn put_note(doc: &mut Automerge, note: &Note) -> Result<(), automerge::Autom
     doc.transact_with::<_, _, automerge::AutomergeError, _>(
         |_| CommitOptions::default().with_time(time),
         |tx| {
-            let notes = match tx.get(ROOT, "notes")? {
-                Some((Value::Object(ObjType::Map), id)) => id,
-                _ => return Err(automerge::AutomergeError::InvalidObjId("notes".into())),
-            };
-            let n = match tx.get(&notes, &note.id)? {
-                Some((Value::Object(ObjType::Map), id)) => id,
-                _ => tx.put_object(&notes, &note.id, ObjType::Map)?,
-            };
+            let n = entry_obj(tx, DocKind::Notes, &note.id)?;
             tx.put(&n, "activity_date", note.activity_date.as_str())?;
             tx.put(&n, "title", note.title.as_str())?;
             tx.put(&n, "content", note.content.as_str())?;
@@ -353,14 +346,7 @@ pub fn put_progress(
     doc.transact_with::<_, _, automerge::AutomergeError, _>(
         |_| CommitOptions::default().with_time(r.at.div_euclid(1000)),
         |tx| {
-            let records = match tx.get(ROOT, container(DocKind::Progress))? {
-                Some((Value::Object(ObjType::Map), id)) => id,
-                _ => return Err(automerge::AutomergeError::InvalidObjId("records".into())),
-            };
-            let e = match tx.get(&records, &key)? {
-                Some((Value::Object(ObjType::Map), id)) => id,
-                _ => tx.put_object(&records, &key, ObjType::Map)?,
-            };
+            let e = entry_obj(tx, DocKind::Progress, &key)?;
             tx.put(&e, "task_id", r.task_id.as_str())?;
             tx.put(&e, "unit", r.unit.as_str())?;
             tx.put(&e, "percent", i64::from(r.percent.min(100)))?;
@@ -408,6 +394,27 @@ pub fn put_root_str(
     Ok(())
 }
 
+/// The map of entry `key` in a kind's container, created if absent. Fails if the document has no
+/// container (not our schema, or no genesis yet).
+fn entry_obj(
+    tx: &mut automerge::transaction::Transaction<'_>,
+    kind: DocKind,
+    key: &str,
+) -> Result<ObjId, automerge::AutomergeError> {
+    let c = match tx.get(ROOT, container(kind))? {
+        Some((Value::Object(ObjType::Map), c)) => c,
+        _ => {
+            return Err(automerge::AutomergeError::InvalidObjId(
+                container(kind).into(),
+            ));
+        }
+    };
+    match tx.get(&c, key)? {
+        Some((Value::Object(ObjType::Map), e)) => Ok(e),
+        _ => tx.put_object(&c, key, ObjType::Map),
+    }
+}
+
 fn put_entry(
     doc: &mut Automerge,
     kind: DocKind,
@@ -415,18 +422,7 @@ fn put_entry(
     fields: &[(&str, Option<&str>)],
 ) -> Result<(), automerge::AutomergeError> {
     doc.transact::<_, _, automerge::AutomergeError>(|tx| {
-        let c = match tx.get(ROOT, container(kind))? {
-            Some((Value::Object(ObjType::Map), c)) => c,
-            _ => {
-                return Err(automerge::AutomergeError::InvalidObjId(
-                    container(kind).into(),
-                ));
-            }
-        };
-        let e = match tx.get(&c, id)? {
-            Some((Value::Object(ObjType::Map), e)) => e,
-            _ => tx.put_object(&c, id, ObjType::Map)?,
-        };
+        let e = entry_obj(tx, kind, id)?;
         for (k, v) in fields {
             match v {
                 Some(v) => tx.put(&e, *k, *v)?,
