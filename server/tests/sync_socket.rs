@@ -45,8 +45,7 @@ async fn notes_survive_restart_and_durable_heads_cover_them() {
     let dir = tempfile::tempdir().unwrap();
     let srv = TestServer::start(dir.path(), 0).await;
     let base = srv.url();
-    let kadon = login(&base, "kadon").await;
-    let mut phone = Device::connect(srv.addr, &kadon).await;
+    let (kadon, mut phone) = logged_in_device(&srv, "kadon").await;
     let key = DocKey::notes("xa-ka-don", quarter());
     let id = phone.track(&key, true).await;
     for i in 0..5 {
@@ -120,8 +119,7 @@ async fn other_communes_documents_are_unavailable_and_never_written() {
     let dir = tempfile::tempdir().unwrap();
     let srv = TestServer::start(dir.path(), 0).await;
     let base = srv.url();
-    let kadon = login(&base, "kadon").await;
-    let mut phone = Device::connect(srv.addr, &kadon).await;
+    let (kadon, mut phone) = logged_in_device(&srv, "kadon").await;
 
     // Asking for commune B's notes (which exist on the server) looks exactly like a missing document.
     let theirs = DocKey::notes("xa-lac-xuan", quarter());
@@ -165,8 +163,7 @@ async fn read_only_peers_changes_are_neither_stored_nor_relayed() {
     let base = srv.url();
     let key = DocKey::notes("xa-ka-don", quarter());
 
-    let kadon = login(&base, "kadon").await;
-    let mut member = Device::connect(srv.addr, &kadon).await;
+    let (_, mut member) = logged_in_device(&srv, "kadon").await;
     let id = member.track(&key, true).await;
     member
         .change(&id, |d| schema::put_note(d, &note("m1", "của xã")).unwrap())
@@ -334,8 +331,7 @@ async fn schema_violating_entries_are_quarantined_not_counted() {
     let dir = tempfile::tempdir().unwrap();
     let srv = TestServer::start(dir.path(), 0).await;
     let base = srv.url();
-    let kadon = login(&base, "kadon").await;
-    let mut phone = Device::connect(srv.addr, &kadon).await;
+    let (kadon, mut phone) = logged_in_device(&srv, "kadon").await;
     let id = phone
         .track(&DocKey::notes("xa-ka-don", quarter()), true)
         .await;
@@ -423,8 +419,7 @@ async fn progress_records_reach_the_read_model_per_task_commune_and_unit() {
     let dir = tempfile::tempdir().unwrap();
     let srv = TestServer::start(dir.path(), 0).await;
     let base = srv.url();
-    let kadon = login(&base, "kadon").await;
-    let mut phone = Device::connect(srv.addr, &kadon).await;
+    let (kadon, mut phone) = logged_in_device(&srv, "kadon").await;
     let id = phone
         .track(&DocKey::progress("kh-ct18-2022", "xa-ka-don"), true)
         .await;

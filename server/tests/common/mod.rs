@@ -117,6 +117,13 @@ pub async fn durable_check(
     res.json::<serde_json::Value>().await.ok()?["covered"][id.to_string()].as_bool()
 }
 
+/// Log in as `user` and connect a device with that login (the usual start of a sync test).
+pub async fn logged_in_device(srv: &TestServer, user: &str) -> (Login, Device) {
+    let l = login(&srv.url(), user).await;
+    let d = Device::connect(srv.addr, &l).await;
+    (l, d)
+}
+
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
