@@ -149,9 +149,10 @@ async fn main() -> anyhow::Result<()> {
                     activity_date: format!("{}-{:02}-01", quarter().year, quarter().q * 3),
                     title: format!("Ghi chép {n} của thiết bị {i}"),
                     content: "Họp dân, tuyên truyền Chỉ thị 18-CT/TU; 45 người tham dự, 12 nữ, 30 đồng bào dân tộc thiểu số.".into(),
-                    task_id: Some("t-ii-4".into()),
+                    task_ids: vec!["t-ii-4".into()],
                     author: l.peer_id.clone(),
                     created_at: 1_795_700_000_000,
+                    ..Note::default()
                 };
                 let t0 = Instant::now();
                 dev.change(&id, |d| schema::put_note(d, &note).unwrap()).await;

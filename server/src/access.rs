@@ -53,10 +53,12 @@ pub enum Access {
 }
 
 /// The access `p` has to the document `key`. Members write their own commune's progress and notes and
-/// read the org and plans; the aggregating level reads everything. Nobody writes org or plan documents
-/// over sync yet (the server writes them).
+/// read the org and plans; the aggregating level reads everything; administrators edit the org tree
+/// and plan editors (and administrators) edit plans, from their devices like anyone else.
 pub fn access(p: &Principal, key: &DocKey) -> Access {
     match key.kind {
+        DocKind::Org if p.role == Role::Admin => Access::Write,
+        DocKind::Plan if matches!(p.role, Role::Admin | Role::Editor) => Access::Write,
         DocKind::Org | DocKind::Plan => Access::Read,
         DocKind::Progress | DocKind::Notes => match p.role {
             Role::Member if p.commune_id.as_deref() == key.commune() && key.commune().is_some() => {
@@ -103,5 +105,19 @@ mod tests {
         };
         assert_eq!(access(&v, &DocKey::notes("b", q)), Access::Read);
         assert_eq!(access(&v, &DocKey::org()), Access::Read);
+        assert_eq!(access(&v, &DocKey::plan("plan")), Access::Read);
+        let e = Principal {
+            role: Role::Editor,
+            ..v.clone()
+        };
+        assert_eq!(access(&e, &DocKey::plan("plan")), Access::Write);
+        assert_eq!(access(&e, &DocKey::org()), Access::Read);
+        assert_eq!(access(&e, &DocKey::notes("b", q)), Access::Read);
+        let admin = Principal {
+            role: Role::Admin,
+            ..v
+        };
+        assert_eq!(access(&admin, &DocKey::org()), Access::Write);
+        assert_eq!(access(&admin, &DocKey::notes("b", q)), Access::Read);
     }
 }

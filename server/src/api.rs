@@ -131,29 +131,101 @@ pub async fn durable_check(
 /// Largest plan file accepted for import (a .docx with images can be large; the text is what counts).
 pub const MAX_IMPORT_BYTES: usize = 10 * 1024 * 1024;
 
-/// `POST /api/plans/import`: a plan's text (`text/plain`) or .docx (any other body) → the draft, for
-/// an editor to review before publishing. Nothing is stored.
+fn require_editor(p: &Principal) -> Result<(), ApiError> {
+    match p.role {
+        Role::Admin | Role::Editor => Ok(()),
+        _ => Err(ApiError::Forbidden("plan editors only")),
+    }
+}
+
+/// A plan's text (`text/plain`) or .docx (any other body) → its draft.
+fn draft_from_body(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<crate::plan_import::PlanDraft, ApiError> {
+    let is_text = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/plain"));
+    if is_text {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ApiError::BadRequest("the text is not UTF-8".into()))?;
+        crate::plan_import::import_text(text)
+    } else {
+        crate::plan_import::import_docx(body)
+    }
+    .map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// `POST /api/plans/import`: a plan's text or .docx → the draft, for an editor to review before
+/// publishing. Nothing is stored.
 pub async fn import_plan(
     p: Principal,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<crate::plan_import::PlanDraft>, ApiError> {
-    if !matches!(p.role, Role::Admin | Role::Editor) {
-        return Err(ApiError::Forbidden("plan editors only"));
+    require_editor(&p)?;
+    Ok(Json(draft_from_body(&headers, &body)?))
+}
+
+#[derive(serde::Deserialize)]
+pub struct PublishQuery {
+    /// The plan this document revises; absent for a new plan.
+    plan: Option<String>,
+}
+
+/// `POST /api/plans/publish[?plan=ID]`: the same body as import, published — a new plan document,
+/// or a revision of `plan` that keeps its task IDs (see [`crate::plan_publish`]). The change goes
+/// through sync, so phones that hold the plan receive it at once.
+pub async fn publish_plan(
+    State(st): State<AppState>,
+    p: Principal,
+    axum::extract::Query(q): axum::extract::Query<PublishQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_editor(&p)?;
+    let draft = draft_from_body(&headers, &body)?;
+    if draft.sections.iter().all(|s| s.tasks.is_empty()) {
+        return Err(ApiError::BadRequest(
+            "no numbered tasks found: is this a plan (Kế hoạch)?".into(),
+        ));
     }
-    let is_text = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/plain"));
-    let draft = if is_text {
-        let text = std::str::from_utf8(&body)
-            .map_err(|_| ApiError::BadRequest("the text is not UTF-8".into()))?;
-        crate::plan_import::import_text(text)
-    } else {
-        crate::plan_import::import_docx(&body)
+    let plans = st.db.plan_ids()?;
+    let plan_id = match q.plan {
+        Some(id) if plans.contains(&id) => id,
+        Some(id) => return Err(ApiError::NotFound(format!("no plan {id}"))),
+        None => {
+            let now = crate::auth::now_ms();
+            let rand = crate::auth::random_hex(5);
+            let bytes: Vec<u8> = (0..5)
+                .map(|i| u8::from_str_radix(&rand[2 * i..2 * i + 2], 16).unwrap_or(0))
+                .chain([0; 5])
+                .collect();
+            let ulid = shared::schema::ulid(now as u64, bytes.try_into().unwrap_or([0; 10]));
+            format!("kh-{}", ulid.to_lowercase())
+        }
+    };
+    let key = DocKey::plan(&plan_id);
+    if !plans.contains(&plan_id) {
+        st.db.insert_plan(&plan_id, &draft.title)?;
+        st.rebuild_registry().map_err(ApiError::Internal)?;
     }
-    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    Ok(Json(draft))
+    let (node, now) = (p.node_id.clone(), crate::auth::now_ms());
+    let summary = st
+        .hub
+        .change(&st.storage, &key, move |doc| {
+            crate::plan_publish::publish_into(doc, &draft, &node, now)
+        })
+        .await
+        .map_err(ApiError::Internal)?
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    tracing::info!(plan = %plan_id, by = %p.username, ?summary, "plan published");
+    Ok(Json(serde_json::json!({
+        "plan_id": plan_id,
+        "doc_id": key.doc_id().to_string(),
+        "summary": summary,
+    })))
 }
 
 /// Quarantined document entries, for administrators.

@@ -12,6 +12,8 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
     /// An extractor's rejection (malformed JSON 400, wrong types 422→400, too large 413), kept.
     #[error("{1}")]
     Rejected(StatusCode, String),
@@ -39,6 +41,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Rejected(s, _) if *s == StatusCode::UNPROCESSABLE_ENTITY => {
                 StatusCode::BAD_REQUEST
             }

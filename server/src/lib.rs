@@ -7,6 +7,7 @@ pub mod auth;
 pub mod db;
 pub mod error;
 pub mod plan_import;
+pub mod plan_publish;
 pub mod readmodel;
 pub mod registry;
 pub mod seed;
@@ -30,6 +31,17 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub dist: PathBuf,
     pub demo: bool,
+}
+
+fn rebuild_registry(db: &db::Db, registry: &registry::Registry) -> anyhow::Result<()> {
+    let communes: Vec<String> = db
+        .nodes()?
+        .into_iter()
+        .filter(|n| n.level == "commune")
+        .map(|n| n.id)
+        .collect();
+    registry.rebuild(&communes, &db.plan_ids()?, api::current_quarter().year);
+    Ok(())
 }
 
 pub struct Inner {
@@ -63,13 +75,7 @@ impl AppState {
         let quarter = api::current_quarter();
         let lines = seed::seed_if_empty(&db, &storage, cfg.demo, quarter).await?;
         let registry = Arc::new(registry::Registry::default());
-        let communes: Vec<String> = db
-            .nodes()?
-            .into_iter()
-            .filter(|n| n.level == "commune")
-            .map(|n| n.id)
-            .collect();
-        registry.rebuild(&communes, &db.plan_ids()?, quarter.year);
+        rebuild_registry(&db, &registry)?;
         let hub = sync::SyncHub::start(storage.clone(), registry.clone()).await?;
         let state = AppState(Arc::new(Inner {
             db,
@@ -81,6 +87,11 @@ impl AppState {
         }));
         tokio::spawn(readmodel::run(state.clone(), rx));
         Ok((state, lines))
+    }
+
+    /// Recompute the accepted document IDs after communes or plans changed.
+    pub fn rebuild_registry(&self) -> anyhow::Result<()> {
+        rebuild_registry(&self.db, &self.registry)
     }
 
     /// Durable heads of a document (hex), as committed to SQLite; `None` if nothing of it is stored.

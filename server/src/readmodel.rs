@@ -46,21 +46,33 @@ pub async fn refresh(st: &AppState, doc: &str) {
                 .iter()
                 .any(|c| *c.actor != genesis && *c.actor != server);
             // Schema-violating entries are quarantined: kept in the document, left out of counts.
-            let (notes, bad) = if kind == DocKind::Notes {
-                let bad = schema::check_notes(am);
-                let valid = schema::read_notes(am)
-                    .iter()
-                    .filter(|n| !bad.iter().any(|(k, _)| *k == n.id))
-                    .count();
-                (Some(valid as i64), bad)
-            } else {
-                (None, Vec::new())
+            let bad = schema::check(am, kind);
+            let is_bad = |k: &str| bad.iter().any(|(b, _)| b == k);
+            let derived = match kind {
+                DocKind::Notes => Derived::Notes(
+                    schema::read_notes(am)
+                        .iter()
+                        .filter(|n| !is_bad(&n.id))
+                        .count() as i64,
+                ),
+                DocKind::Progress => Derived::Progress(
+                    schema::read_progress(am)
+                        .into_iter()
+                        .filter(|r| !is_bad(&schema::Entry::entry_key(r)))
+                        .collect(),
+                ),
+                DocKind::Org => Derived::Org(
+                    schema::read_org(am)
+                        .into_iter()
+                        .filter(|n| !is_bad(&n.id) && n.level != "unit" && !n.removed)
+                        .collect(),
+                ),
+                DocKind::Plan => Derived::Plan(schema::read_plan_header(am).title),
             };
-            let progress = (kind == DocKind::Progress).then(|| schema::read_progress(am));
-            (claimed, from_device, notes, bad, progress)
+            (claimed, from_device, bad, derived)
         })
         .await;
-    let Some((claimed, from_device, notes, bad, progress)) = derived else {
+    let Some((claimed, from_device, bad, derived)) = derived else {
         return;
     };
     if claimed.as_ref() != Some(&key) {
@@ -81,11 +93,6 @@ pub async fn refresh(st: &AppState, doc: &str) {
     if let Err(e) = st.db.touch_document(&row, key.commune(), now) {
         tracing::error!(doc, error = %e, "read model update failed");
     }
-    if let (Some(records), Some((plan, commune))) = (progress, key.scope.split_once('/'))
-        && let Err(e) = st.db.set_progress(plan, commune, &records)
-    {
-        tracing::error!(doc, error = %e, "read model update failed");
-    }
     if !bad.is_empty() {
         tracing::warn!(
             doc,
@@ -96,9 +103,52 @@ pub async fn refresh(st: &AppState, doc: &str) {
     if let Err(e) = st.db.set_quarantine(doc, &bad, crate::auth::now_ms()) {
         tracing::error!(doc, error = %e, "quarantine update failed");
     }
-    if let Some(n) = notes
-        && let Err(e) = st.db.set_note_count(&key.scope, &key.period, n)
-    {
+    let result = match derived {
+        Derived::Notes(n) => st.db.set_note_count(&key.scope, &key.period, n),
+        Derived::Progress(records) => match key.scope.split_once('/') {
+            Some((plan, commune)) => st.db.set_progress(plan, commune, &records),
+            None => Ok(()),
+        },
+        Derived::Org(nodes) => sync_org(st, nodes),
+        Derived::Plan(title) if !title.is_empty() => st.db.insert_plan(&key.scope, &title),
+        Derived::Plan(_) => Ok(()),
+    };
+    if let Err(e) = result {
         tracing::error!(doc, error = %e, "read model update failed");
     }
+}
+
+/// What a document contributes to the read model.
+enum Derived {
+    Notes(i64),
+    Progress(Vec<schema::ProgressRecord>),
+    Org(Vec<schema::OrgNode>),
+    Plan(String),
+}
+
+/// The org tree an administrator edited → the node table (accounts hang on it) and, when communes
+/// were added, the accepted document IDs. Parents first, so the table's references hold; a node whose
+/// parent is unknown is logged and skipped, never guessed.
+fn sync_org(st: &AppState, mut nodes: Vec<schema::OrgNode>) -> Result<(), crate::db::DbError> {
+    let rank = |l: &str| schema::LEVELS.iter().position(|x| *x == l).unwrap_or(9);
+    nodes.sort_by_key(|n| rank(&n.level));
+    let before = st.db.nodes()?;
+    for n in nodes {
+        let row = crate::db::NodeRow {
+            id: n.id.clone(),
+            name: n.name,
+            level: n.level,
+            parent: n.parent,
+        };
+        if before.iter().any(|b| *b == row) {
+            continue;
+        }
+        if let Err(e) = st.db.upsert_node(&row) {
+            tracing::warn!(node = %n.id, error = %e, "org node not applied to the node table");
+        }
+    }
+    if let Err(e) = st.rebuild_registry() {
+        tracing::error!(error = %e, "registry rebuild failed");
+    }
+    Ok(())
 }

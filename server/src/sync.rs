@@ -144,6 +144,30 @@ fn validated_transport(socket: axum::extract::ws::WebSocket, peer: String) -> sa
     samod::Transport::new(stream, sink)
 }
 
+impl SyncHub {
+    /// Change a document through samod, so that connected peers receive the change at once and it
+    /// is stored like any device's (the read model follows from the commit). A document with nothing
+    /// stored yet gets its genesis first, so that it merges with copies phones created offline.
+    pub async fn change<R>(
+        &self,
+        storage: &SqliteStorage,
+        key: &shared::DocKey,
+        f: impl FnOnce(&mut Automerge) -> R,
+    ) -> anyhow::Result<R> {
+        let id = key.doc_id();
+        if storage.with_durable(id.to_string(), |_| ()).await.is_none() {
+            seed_document(storage, &id, &shared::schema::genesis_doc(key)?).await;
+        }
+        let handle = self
+            .repo
+            .find(to_samod_id(&id))
+            .await
+            .map_err(|_| anyhow::anyhow!("sync is stopping"))?
+            .ok_or_else(|| anyhow::anyhow!("document {id} could not be loaded"))?;
+        Ok(handle.with_document(f))
+    }
+}
+
 /// Write a document straight into storage under samod's key layout (before the repo starts).
 pub async fn seed_document(storage: &SqliteStorage, id: &shared::DocumentId, doc: &Automerge) {
     storage.put_changes(&to_samod_id(id), doc).await;

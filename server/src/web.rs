@@ -32,8 +32,12 @@ pub fn app(state: AppState) -> Router {
             post(api::import_plan).layer(DefaultBodyLimit::max(api::MAX_IMPORT_BYTES)),
         )
         .route(
+            "/api/plans/publish",
+            post(api::publish_plan).layer(DefaultBodyLimit::max(api::MAX_IMPORT_BYTES)),
+        )
+        .route(
             "/api/{*rest}",
-            any(|| async { ApiError::BadRequest("no such API route".into()) }),
+            any(|| async { ApiError::NotFound("no such API route".into()) }),
         )
         .route("/sync", get(sync_upgrade))
         // JSON requests are tiny; anything bigger is refused with 413 before it is read.

@@ -20,9 +20,10 @@ fn note(id: &str, title: &str) -> Note {
         activity_date: format!("{}-{:02}-15", quarter().year, quarter().q * 3),
         title: title.into(),
         content: "Tuyên truyền tại bon".into(),
-        task_id: Some("t-ii-4".into()),
+        task_ids: vec!["t-ii-4".into()],
         author: "test".into(),
         created_at: 1_795_700_000_000,
+        ..Note::default()
     }
 }
 

@@ -1,18 +1,47 @@
-//! The Automerge layout of our documents (schema version 1): genesis, notes, org tree and plan tasks.
+//! The Automerge layout of our documents, read and written through autosurgeon types, and its
+//! versioning (the `schema` field at each document's root).
 //!
 //! Every document starts with a *genesis* change derived only from its [`DocKey`]: fixed actor, fixed
 //! time, fixed operations. Two devices that create the same document independently (a phone offline on
 //! the first day of a quarter, and the server) therefore produce the byte-identical change, which
 //! Automerge deduplicates, instead of two competing `notes` maps of which only one would survive.
+//! Because of that the genesis is frozen forever at schema version 1: a newer version is reached by
+//! the first write of a newer app, which upgrades the document *in the same change* (see [`upgrade`]).
+//!
+//! Versioning rules (DESIGN §5: forward-only, tolerant):
+//! - readers accept every older layout (a version-1 note's `task_id` reads as `task_ids`);
+//! - writers reconcile entries field by field and never delete a key they do not know, so fields a
+//!   newer app wrote survive a round trip through an older one;
+//! - nobody lowers `schema`, and migrations only add keys inside existing entries (never a new
+//!   container: two replicas migrating concurrently would create two containers, and one would lose).
+//!
+//! Version history: 1 = the foundation (notes with one `task_id`, tasks with number/title/text/order
+//! as a string/deadline); 2 = notes with every field of DESIGN §4 and `task_ids`, tasks with
+//! assignments, target communes, recurrence and indicators, units in the org tree, the plan header.
 
 use crate::ids::{DocKey, DocKind};
-use automerge::transaction::{CommitOptions, Transactable};
+use automerge::transaction::{CommitOptions, Transactable, Transaction};
 use automerge::{
-    ActorId, Automerge, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
+    ActorId, Automerge, AutomergeError, ChangeHash, ObjId, ObjType, ROOT, ScalarValue, Value,
 };
+// autosurgeon's own read trait: implemented by `Automerge`, `AutoCommit` and transactions alike.
+use autosurgeon::{Hydrate, HydrateError, Prop, ReadDoc, Reconcile, hydrate_prop, reconcile_prop};
 use sha2::{Digest, Sha256};
 
-pub const SCHEMA_VERSION: u64 = 1;
+/// The version this code writes.
+pub const SCHEMA_VERSION: u64 = 2;
+/// The version in every genesis change (frozen: see the module comment).
+const GENESIS_SCHEMA: u64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error(transparent)]
+    Automerge(#[from] AutomergeError),
+    #[error("reconcile: {0}")]
+    Reconcile(#[from] autosurgeon::ReconcileError),
+    #[error("the document has no `{0}` map (not one of ours, or no genesis yet)")]
+    NoContainer(&'static str),
+}
 
 /// The map under the document root that holds a kind's entries.
 pub fn container(kind: DocKind) -> &'static str {
@@ -31,19 +60,19 @@ pub fn genesis_actor(key: &DocKey) -> ActorId {
 }
 
 /// Apply the genesis change to `doc` unless it is already there. Idempotent, and commutes with sync.
-pub fn ensure_genesis(doc: &mut Automerge, key: &DocKey) -> Result<(), automerge::AutomergeError> {
+pub fn ensure_genesis(doc: &mut Automerge, key: &DocKey) -> Result<(), AutomergeError> {
     let g = genesis_doc(key)?;
     let changes: Vec<_> = g.get_changes(&[]).into_iter().collect();
     doc.apply_changes(changes)
 }
 
 /// A fresh document holding only the genesis change.
-pub fn genesis_doc(key: &DocKey) -> Result<Automerge, automerge::AutomergeError> {
+pub fn genesis_doc(key: &DocKey) -> Result<Automerge, AutomergeError> {
     let mut g = Automerge::new().with_actor(genesis_actor(key));
-    g.transact_with::<_, _, automerge::AutomergeError, _>(
+    g.transact_with::<_, _, AutomergeError, _>(
         |_| CommitOptions::default().with_time(0),
         |tx| {
-            tx.put(ROOT, "schema", SCHEMA_VERSION)?;
+            tx.put(ROOT, "schema", GENESIS_SCHEMA)?;
             tx.put(ROOT, "kind", key.kind.as_str())?;
             tx.put(ROOT, "scope", key.scope.as_str())?;
             tx.put(ROOT, "period", key.period.as_str())?;
@@ -65,68 +94,397 @@ pub fn doc_key_of(doc: &Automerge) -> Option<DocKey> {
     })
 }
 
+/// The schema version a document is at (0 if it has none: not one of ours).
+pub fn doc_schema<D: ReadDoc>(doc: &D) -> u64 {
+    am::int(doc, &ROOT, "schema".into())
+        .ok()
+        .and_then(|v| u64::try_from(v).ok())
+        .unwrap_or(0)
+}
+
+/// Bring the document to [`SCHEMA_VERSION`] inside `tx` (the caller's change), if it is older.
+/// Idempotent, and safe when two replicas do it concurrently: both write the same values.
+pub fn upgrade(tx: &mut Transaction<'_>) -> Result<(), SchemaError> {
+    let from = doc_schema(tx);
+    if from >= SCHEMA_VERSION || from == 0 {
+        return Ok(());
+    }
+    if from < 2 {
+        // 1 → 2: a note's single `task_id` becomes the list `task_ids` (the old key stays, for
+        // version-1 apps); nothing else changes shape: new fields are optional.
+        if let Some((Value::Object(ObjType::Map), notes)) = tx.get(&ROOT, "notes")? {
+            for k in keys(tx, &notes) {
+                let Some((Value::Object(ObjType::Map), n)) = tx.get(&notes, k.as_str())? else {
+                    continue;
+                };
+                if tx.get(&n, "task_ids")?.is_none() {
+                    let old = am::opt_text(tx, &n, "task_id".into()).ok().flatten();
+                    reconcile_prop(tx, &n, "task_ids", old.into_iter().collect::<Vec<_>>())?;
+                }
+            }
+        }
+    }
+    tx.put(ROOT, "schema", SCHEMA_VERSION)?;
+    Ok(())
+}
+
+/// Upgrade a document on its own (one change, or none if it is current). Returns whether it changed.
+pub fn migrate(doc: &mut Automerge) -> Result<bool, SchemaError> {
+    let from = doc_schema(doc);
+    if from >= SCHEMA_VERSION || from == 0 {
+        return Ok(false);
+    }
+    write(doc, None, |tx| Ok(upgrade(tx)?))?;
+    Ok(true)
+}
+
+/// One change: upgrade, then `f`. `time` (Unix seconds) is recorded in the change when given.
+fn write<T>(
+    doc: &mut Automerge,
+    time: Option<i64>,
+    f: impl FnOnce(&mut Transaction<'_>) -> Result<T, SchemaError>,
+) -> Result<T, SchemaError> {
+    doc.transact_with::<_, _, SchemaError, _>(
+        |_| match time {
+            Some(t) => CommitOptions::default().with_time(t),
+            None => CommitOptions::default(),
+        },
+        |tx| {
+            upgrade(tx)?;
+            f(tx)
+        },
+    )
+    .map(|s| s.result)
+    .map_err(|f| f.error)
+}
+
 /// A string field, whether stored as a plain string (our writers) or as a text object (automerge JS 3
 /// turns plain JS strings into collaborative text by default).
 pub fn get_str(doc: &Automerge, obj: &ObjId, key: &str) -> Option<String> {
-    match doc.get(obj, key).ok()?? {
-        (Value::Scalar(s), _) => match s.as_ref() {
+    am::opt_text(doc, obj, key.into()).ok().flatten()
+}
+
+/// Hydrators for values other clients may store differently from us (text objects for strings;
+/// ints, unsigned ints, timestamps or whole floats for numbers), used through `#[autosurgeon(hydrate)]`.
+mod am {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn scalar_text(s: &Cow<'_, ScalarValue>) -> Option<String> {
+        match s.as_ref() {
             ScalarValue::Str(s) => Some(s.to_string()),
             _ => None,
-        },
-        (Value::Object(ObjType::Text), id) => doc.text(&id).ok(),
-        _ => None,
+        }
+    }
+
+    pub fn text<D: ReadDoc>(doc: &D, obj: &ObjId, prop: Prop<'_>) -> Result<String, HydrateError> {
+        opt_text(doc, obj, prop)?.ok_or_else(|| HydrateError::unexpected("text", "nothing".into()))
+    }
+
+    pub fn opt_text<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        prop: Prop<'_>,
+    ) -> Result<Option<String>, HydrateError> {
+        match doc.get(obj, &prop)? {
+            None => Ok(None),
+            Some((Value::Scalar(s), _)) if matches!(s.as_ref(), ScalarValue::Null) => Ok(None),
+            Some((Value::Scalar(s), _)) => scalar_text(&s)
+                .map(Some)
+                .ok_or_else(|| HydrateError::unexpected("text", format!("{s:?}"))),
+            Some((Value::Object(ObjType::Text), id)) => Ok(Some(doc.text(&id)?)),
+            Some((Value::Object(t), _)) => Err(HydrateError::unexpected("text", format!("{t:?}"))),
+        }
+    }
+
+    pub fn text_list<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        prop: Prop<'_>,
+    ) -> Result<Vec<String>, HydrateError> {
+        match doc.get(obj, &prop)? {
+            None => Ok(Vec::new()),
+            Some((Value::Object(ObjType::List), list)) => (0..doc.length(&list))
+                .map(|i| text(doc, &list, i.into()))
+                .collect(),
+            Some((v, _)) => Err(HydrateError::unexpected("a list", format!("{v:?}"))),
+        }
+    }
+
+    pub fn int<D: ReadDoc>(doc: &D, obj: &ObjId, prop: Prop<'_>) -> Result<i64, HydrateError> {
+        opt_int(doc, obj, prop)?
+            .ok_or_else(|| HydrateError::unexpected("a number", "nothing".into()))
+    }
+
+    pub fn opt_int<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        prop: Prop<'_>,
+    ) -> Result<Option<i64>, HydrateError> {
+        let bad = |v: String| HydrateError::unexpected("a whole number", v);
+        match doc.get(obj, &prop)? {
+            None => Ok(None),
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Null => Ok(None),
+                ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Ok(Some(*i)),
+                ScalarValue::Uint(u) => i64::try_from(*u).map(Some).map_err(|_| bad(u.to_string())),
+                ScalarValue::F64(f) if f.fract() == 0.0 && f.abs() < 9e15 => Ok(Some(*f as i64)),
+                // Version 1 wrote a task's `order` as a decimal string.
+                ScalarValue::Str(t) => t.parse().map(Some).map_err(|_| bad(t.to_string())),
+                other => Err(bad(format!("{other:?}"))),
+            },
+            Some((v, _)) => Err(bad(format!("{v:?}"))),
+        }
+    }
+
+    pub fn opt_f64<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        prop: Prop<'_>,
+    ) -> Result<Option<f64>, HydrateError> {
+        match doc.get(obj, &prop)? {
+            None => Ok(None),
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Null => Ok(None),
+                ScalarValue::F64(f) if f.is_finite() => Ok(Some(*f)),
+                ScalarValue::Int(i) => Ok(Some(*i as f64)),
+                ScalarValue::Uint(u) => Ok(Some(*u as f64)),
+                other => Err(HydrateError::unexpected("a number", format!("{other:?}"))),
+            },
+            Some((v, _)) => Err(HydrateError::unexpected("a number", format!("{v:?}"))),
+        }
+    }
+
+    pub fn bool<D: ReadDoc>(doc: &D, obj: &ObjId, prop: Prop<'_>) -> Result<bool, HydrateError> {
+        match doc.get(obj, &prop)? {
+            None => Ok(false),
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Null => Ok(false),
+                ScalarValue::Boolean(b) => Ok(*b),
+                other => Err(HydrateError::unexpected("true/false", format!("{other:?}"))),
+            },
+            Some((v, _)) => Err(HydrateError::unexpected("true/false", format!("{v:?}"))),
+        }
     }
 }
 
-fn get_i64(doc: &Automerge, obj: &ObjId, key: &str) -> Option<i64> {
-    match doc.get(obj, key).ok()?? {
-        (Value::Scalar(s), _) => match s.as_ref() {
-            ScalarValue::Int(i) => Some(*i),
-            ScalarValue::Uint(u) => i64::try_from(*u).ok(),
-            ScalarValue::Timestamp(t) => Some(*t),
-            ScalarValue::F64(f) => Some(*f as i64),
-            _ => None,
-        },
-        _ => None,
-    }
+fn keys<D: ReadDoc>(doc: &D, obj: &ObjId) -> Vec<String> {
+    doc.map_range(obj, ..).map(|i| i.key.into_owned()).collect()
 }
 
-fn get_bool(doc: &Automerge, obj: &ObjId, key: &str) -> bool {
-    matches!(doc.get(obj, key), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
-}
-
-fn get_map(doc: &Automerge, obj: &ObjId, key: &str) -> Option<ObjId> {
-    match doc.get(obj, key).ok()?? {
+fn container_obj<D: ReadDoc>(doc: &D, kind: DocKind) -> Option<ObjId> {
+    match doc.get(&ROOT, container(kind)).ok()?? {
         (Value::Object(ObjType::Map), id) => Some(id),
         _ => None,
     }
 }
 
-/// The entries of a kind's container map, as (key, object id), skipping anything that is not a map.
-fn entries(doc: &Automerge, kind: DocKind) -> Vec<(String, ObjId)> {
-    let Some(c) = get_map(doc, &ROOT, container(kind)) else {
-        return Vec::new();
-    };
-    doc.keys(&c)
-        .filter_map(|k| get_map(doc, &c, &k).map(|id| (k, id)))
-        .collect()
+/// An entry of a document: hydrated from its map, keyed by its ID.
+pub trait Entry: Hydrate + Reconcile + Sized {
+    const KIND: DocKind;
+    fn entry_key(&self) -> String;
+    /// Called after hydration with the map key (the ID is the key, whatever the entry says).
+    fn set_key(&mut self, key: &str);
 }
 
-/// A field note (DESIGN §4; the foundation carries the first fields, issue 4 adds the rest).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Every entry of `E`'s kind, with those that do not hydrate (wrong types, hostile writers) returned
+/// apart with the reason: readers skip them, the server quarantines them.
+pub fn read_entries<E: Entry, D: ReadDoc>(doc: &D) -> (Vec<E>, Vec<(String, String)>) {
+    let Some(c) = container_obj(doc, E::KIND) else {
+        return (
+            Vec::new(),
+            vec![(container(E::KIND).into(), "not a map".into())],
+        );
+    };
+    let (mut good, mut bad) = (Vec::new(), Vec::new());
+    for key in keys(doc, &c) {
+        match hydrate_prop::<_, E, _, _>(doc, &c, key.as_str()) {
+            Ok(mut e) => {
+                e.set_key(&key);
+                good.push(e);
+            }
+            Err(err) => bad.push((key, err.to_string())),
+        }
+    }
+    (good, bad)
+}
+
+/// One entry by key, if it exists and hydrates.
+pub fn read_entry<E: Entry, D: ReadDoc>(doc: &D, key: &str) -> Option<E> {
+    let c = container_obj(doc, E::KIND)?;
+    doc.get(&c, key).ok()??;
+    let mut e: E = hydrate_prop(doc, &c, key).ok()?;
+    e.set_key(key);
+    Some(e)
+}
+
+/// Write `entry` into its container as part of `tx`: field by field, so concurrent edits of other
+/// fields or other entries merge, and keys this version does not know are left alone.
+fn reconcile_entry<E: Entry>(tx: &mut Transaction<'_>, entry: &E) -> Result<ObjId, SchemaError> {
+    let c = container_obj(tx, E::KIND).ok_or(SchemaError::NoContainer(container(E::KIND)))?;
+    let key = entry.entry_key();
+    reconcile_prop(tx, &c, key.as_str(), entry)?;
+    match tx.get(&c, key.as_str())? {
+        Some((Value::Object(ObjType::Map), id)) => Ok(id),
+        _ => Err(SchemaError::NoContainer(container(E::KIND))),
+    }
+}
+
+/// Write one entry as one change (upgrading the document first if it is older).
+pub fn put_entry<E: Entry>(doc: &mut Automerge, entry: &E) -> Result<(), SchemaError> {
+    write(doc, None, |tx| reconcile_entry(tx, entry).map(|_| ()))
+}
+
+/// Read an entry, change it with `f`, write back what changed. `None` if there is no such entry.
+pub fn update_entry<E: Entry>(
+    doc: &mut Automerge,
+    key: &str,
+    f: impl FnOnce(&mut E),
+) -> Result<Option<E>, SchemaError> {
+    let Some(mut e) = read_entry::<E, _>(doc, key) else {
+        return Ok(None);
+    };
+    f(&mut e);
+    put_entry(doc, &e)?;
+    Ok(Some(e))
+}
+
+/// Participants of an activity (DESIGN §4).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    Hydrate,
+    Reconcile,
+)]
+#[serde(default)]
+pub struct Participants {
+    #[autosurgeon(missing = "Default::default", hydrate = "am::int")]
+    pub total: i64,
+    #[autosurgeon(missing = "Default::default", hydrate = "am::int")]
+    pub women: i64,
+    #[autosurgeon(missing = "Default::default", hydrate = "am::int")]
+    pub ethnic_minority: i64,
+    #[autosurgeon(missing = "Default::default", hydrate = "am::int")]
+    pub religious: i64,
+}
+
+/// An opinion or petition of the people, with its follow-up (`moi`, `dang-xu-ly`, `da-giai-quyet`,
+/// `da-chuyen`).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, Hydrate, Reconcile,
+)]
+#[serde(default)]
+pub struct Petition {
+    #[autosurgeon(hydrate = "am::text")]
+    pub text: String,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub status: String,
+}
+
+/// A position with its accuracy in metres, as the phone reported it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize, Reconcile,
+)]
+pub struct Gps {
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: f64,
+}
+
+impl Hydrate for Gps {
+    fn hydrate_map<D: ReadDoc>(doc: &D, obj: &ObjId) -> Result<Self, HydrateError> {
+        let num = |k: &str| {
+            am::opt_f64(doc, obj, k.into())?
+                .ok_or_else(|| HydrateError::unexpected("a number", format!("no {k}")))
+        };
+        let g = Gps {
+            lat: num("lat")?,
+            lon: num("lon")?,
+            accuracy_m: num("accuracy_m")?,
+        };
+        if !(-90.0..=90.0).contains(&g.lat) || !(-180.0..=180.0).contains(&g.lon) {
+            return Err(HydrateError::unexpected("a position", format!("{g:?}")));
+        }
+        Ok(g)
+    }
+}
+
+/// A field note (DESIGN §4). Version 1 had `task_id`; version 2 has `task_ids` and the rest.
+#[derive(
+    Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize, Hydrate, Reconcile,
+)]
+#[serde(default)]
 pub struct Note {
     /// Sortable ID ([`ulid`]); also the key in the `notes` map.
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
     pub id: String,
     /// `YYYY-MM-DD`, the day the activity took place.
+    #[autosurgeon(hydrate = "am::text")]
     pub activity_date: String,
+    #[autosurgeon(hydrate = "am::text")]
     pub title: String,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
     pub content: String,
-    /// The linked plan task, if any.
-    pub task_id: Option<String>,
+    /// Linked plan tasks.
+    #[autosurgeon(hydrate = "am::text_list")]
+    pub task_ids: Vec<String>,
+    /// The hamlet (org node) where it took place.
+    #[autosurgeon(hydrate = "am::opt_text")]
+    pub hamlet: Option<String>,
+    /// One of [`ACTIVITY_TYPES`] (or another the org defines).
+    #[autosurgeon(hydrate = "am::opt_text")]
+    pub activity_type: Option<String>,
+    /// The unit (organisation kind) that carried it out.
+    #[autosurgeon(hydrate = "am::opt_text")]
+    pub unit: Option<String>,
+    #[autosurgeon(missing = "Default::default")]
+    pub participants: Participants,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub results: String,
+    #[autosurgeon(missing = "Vec::new")]
+    pub petitions: Vec<Petition>,
+    #[autosurgeon(missing = "Option::default")]
+    pub gps: Option<Gps>,
+    /// SHA-256 (hex) of the photos, stored as blobs.
+    #[autosurgeon(hydrate = "am::text_list")]
+    pub photos: Vec<String>,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
     pub author: String,
     /// Unix milliseconds when the note was created on the device.
+    #[autosurgeon(missing = "Default::default", hydrate = "am::int")]
     pub created_at: i64,
+    /// Tombstone: deleted notes stay in the document (history), hidden everywhere.
+    #[autosurgeon(hydrate = "am::bool")]
+    pub deleted: bool,
 }
+
+impl Entry for Note {
+    const KIND: DocKind = DocKind::Notes;
+    fn entry_key(&self) -> String {
+        self.id.clone()
+    }
+    fn set_key(&mut self, key: &str) {
+        self.id = key.to_string();
+    }
+}
+
+/// Activity types of DESIGN §4: (id, Vietnamese, English).
+pub const ACTIVITY_TYPES: &[(&str, &str, &str)] = &[
+    ("hoi-nghi", "Hội nghị, họp", "Meeting"),
+    ("tuyen-truyen", "Tuyên truyền", "Propaganda session"),
+    ("tham-hoi", "Thăm hỏi", "Home visit"),
+    ("van-dong", "Vận động", "Mobilisation"),
+    ("giam-sat", "Giám sát", "Supervision"),
+    ("phan-bien", "Phản biện xã hội", "Social critique"),
+    ("tiep-xuc-cu-tri", "Tiếp xúc cử tri", "Meeting voters"),
+    ("khac", "Khác", "Other"),
+];
 
 /// Validation of a note before it is written: the messages are shown to the user, in Vietnamese.
 pub fn validate_note(n: &Note) -> Result<(), &'static str> {
@@ -136,303 +494,483 @@ pub fn validate_note(n: &Note) -> Result<(), &'static str> {
     if n.title.trim().is_empty() {
         return Err("Vui lòng nhập tiêu đề.");
     }
-    if n.title.chars().count() > 300 || n.content.chars().count() > 20_000 {
+    if n.title.chars().count() > 300
+        || n.content.chars().count() > 20_000
+        || n.results.chars().count() > 20_000
+    {
         return Err("Nội dung quá dài.");
+    }
+    let p = n.participants;
+    if [p.total, p.women, p.ethnic_minority, p.religious]
+        .iter()
+        .any(|v| !(0..=1_000_000).contains(v))
+    {
+        return Err("Số người tham dự không hợp lệ.");
+    }
+    if p.women > p.total || p.ethnic_minority > p.total || p.religious > p.total {
+        return Err("Số nữ, dân tộc thiểu số, tôn giáo không được lớn hơn tổng số người tham dự.");
+    }
+    if n.petitions.iter().any(|x| x.text.trim().is_empty()) {
+        return Err("Ý kiến, kiến nghị không được để trống.");
+    }
+    if n.photos
+        .iter()
+        .any(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err("Ảnh không hợp lệ.");
     }
     Ok(())
 }
 
-/// Write (create or overwrite) a note as one change. Fields are set one by one in a map keyed by the
-/// note ID, so concurrent edits of different notes, or different fields, never conflict.
-pub fn put_note(doc: &mut Automerge, note: &Note) -> Result<(), automerge::AutomergeError> {
-    let time = note.created_at.div_euclid(1000);
-    doc.transact_with::<_, _, automerge::AutomergeError, _>(
-        |_| CommitOptions::default().with_time(time),
-        |tx| {
-            let n = entry_obj(tx, DocKind::Notes, &note.id)?;
-            tx.put(&n, "activity_date", note.activity_date.as_str())?;
-            tx.put(&n, "title", note.title.as_str())?;
-            tx.put(&n, "content", note.content.as_str())?;
-            match &note.task_id {
-                Some(t) => tx.put(&n, "task_id", t.as_str())?,
-                None => tx.put(&n, "task_id", ScalarValue::Null)?,
-            }
-            tx.put(&n, "author", note.author.as_str())?;
-            tx.put(&n, "created_at", ScalarValue::Timestamp(note.created_at))?;
-            Ok(())
-        },
-    )
-    .map_err(|f| f.error)?;
-    Ok(())
+/// Write (create or overwrite) a note as one change, with its creation time as the change's time.
+/// The version-1 key `task_id` is kept equal to the first linked task, for version-1 readers.
+pub fn put_note(doc: &mut Automerge, note: &Note) -> Result<(), SchemaError> {
+    write(doc, Some(note.created_at.div_euclid(1000)), |tx| {
+        let n = reconcile_entry(tx, note)?;
+        match note.task_ids.first() {
+            Some(t) => tx.put(&n, "task_id", t.as_str())?,
+            None => tx.put(&n, "task_id", ScalarValue::Null)?,
+        }
+        Ok(())
+    })
 }
 
-/// The live (not deleted) notes of a notes document, newest activity first.
-pub fn read_notes(doc: &Automerge) -> Vec<Note> {
-    let mut out: Vec<Note> = entries(doc, DocKind::Notes)
+/// The version-1 fallback: a note that has no `task_ids` yet reads its old `task_id`.
+fn v1_task_ids<D: ReadDoc>(doc: &D, n: &mut Note) {
+    if n.task_ids.is_empty()
+        && let Some(c) = container_obj(doc, DocKind::Notes)
+        && let Ok(Some((_, o))) = doc.get(&c, n.id.as_str())
+        && doc.get(&o, "task_ids").ok().flatten().is_none()
+        && let Ok(Some(t)) = am::opt_text(doc, &o, "task_id".into())
+    {
+        n.task_ids = vec![t];
+    }
+}
+
+/// The live (not deleted, schema-valid) notes of a notes document, newest activity first.
+pub fn read_notes<D: ReadDoc>(doc: &D) -> Vec<Note> {
+    let (good, bad) = read_entries::<Note, _>(doc);
+    let mut out: Vec<Note> = good
         .into_iter()
-        .filter(|(_, o)| !get_bool(doc, o, "deleted"))
-        .map(|(id, o)| Note {
-            activity_date: get_str(doc, &o, "activity_date").unwrap_or_default(),
-            title: get_str(doc, &o, "title").unwrap_or_default(),
-            content: get_str(doc, &o, "content").unwrap_or_default(),
-            task_id: get_str(doc, &o, "task_id"),
-            author: get_str(doc, &o, "author").unwrap_or_default(),
-            created_at: get_i64(doc, &o, "created_at").unwrap_or(0),
-            id,
+        .filter(|n| !n.deleted && !bad.iter().any(|(k, _)| *k == n.id))
+        .filter(|n| validate_note(n).is_ok())
+        .map(|mut n| {
+            v1_task_ids(doc, &mut n);
+            n
         })
         .collect();
     out.sort_by(|a, b| (&b.activity_date, &b.id).cmp(&(&a.activity_date, &a.id)));
     out
 }
 
-/// Entries of a notes document that break the schema, with the reason (Vietnamese/English for
-/// admins). The server quarantines them: kept in the document, flagged, left out of every count.
-pub fn check_notes(doc: &Automerge) -> Vec<(String, String)> {
-    let Some(c) = get_map(doc, &ROOT, container(DocKind::Notes)) else {
-        return vec![("notes".into(), "notes is not a map".into())];
-    };
-    let mut bad = Vec::new();
-    for key in doc.keys(&c) {
-        let Some(o) = get_map(doc, &c, &key) else {
-            bad.push((key, "entry is not a map".into()));
-            continue;
-        };
-        if get_bool(doc, &o, "deleted") {
-            continue;
+/// Entries of a document that break the schema, with the reason (English, for administrators). The
+/// server quarantines them: kept in the document, flagged, left out of every count.
+pub fn check(doc: &Automerge, kind: DocKind) -> Vec<(String, String)> {
+    fn long_key<E: Entry>(good: &[E]) -> impl Iterator<Item = (String, String)> + '_ {
+        good.iter()
+            .filter(|e| e.entry_key().chars().count() > 64)
+            .map(|e| (e.entry_key(), "id longer than 64 characters".to_string()))
+    }
+    match kind {
+        DocKind::Notes => {
+            let (good, mut bad) = read_entries::<Note, _>(doc);
+            bad.extend(long_key(&good));
+            bad.extend(good.iter().filter(|n| !n.deleted).filter_map(|n| {
+                validate_note(n)
+                    .err()
+                    .map(|r| (n.id.clone(), format!("invalid note: {r}")))
+            }));
+            bad
         }
-        let reason = if key.chars().count() > 64 {
-            Some("id longer than 64 characters".to_string())
-        } else if get_str(doc, &o, "activity_date")
-            .and_then(|d| crate::ids::parse_iso_date(&d))
-            .is_none()
-        {
-            Some("activity_date missing or not YYYY-MM-DD".into())
-        } else if get_str(doc, &o, "title").is_none_or(|t| t.trim().is_empty()) {
-            Some("title missing or not text".into())
-        } else {
-            let note = Note {
-                id: key.clone(),
-                activity_date: get_str(doc, &o, "activity_date").unwrap_or_default(),
-                title: get_str(doc, &o, "title").unwrap_or_default(),
-                content: get_str(doc, &o, "content").unwrap_or_default(),
-                task_id: None,
-                author: String::new(),
-                created_at: 0,
-            };
-            validate_note(&note).err().map(str::to_string)
-        };
-        if let Some(r) = reason {
-            bad.push((key, r));
+        DocKind::Plan => {
+            let (good, mut bad) = read_entries::<Task, _>(doc);
+            bad.extend(long_key(&good));
+            bad.extend(good.iter().filter_map(|t| {
+                let wrong_deadline = t
+                    .deadline
+                    .as_deref()
+                    .is_some_and(|d| crate::ids::parse_iso_date(d).is_none());
+                let wrong_recurrence = t
+                    .recurrence
+                    .as_deref()
+                    .is_some_and(|r| !RECURRENCES.iter().any(|(k, _, _)| *k == r));
+                (wrong_deadline || wrong_recurrence || t.number.chars().count() > 32).then(|| {
+                    (
+                        t.id.clone(),
+                        "invalid task: deadline, recurrence or number".into(),
+                    )
+                })
+            }));
+            bad
+        }
+        DocKind::Progress => {
+            let (good, mut bad) = read_entries::<ProgressRecord, _>(doc);
+            bad.extend(long_key(&good));
+            bad.extend(good.iter().filter_map(|r| {
+                (!(0..=100).contains(&r.percent) || r.task_id.is_empty() || r.unit.is_empty()).then(
+                    || {
+                        (
+                            r.entry_key(),
+                            "invalid progress: percent, task or unit".into(),
+                        )
+                    },
+                )
+            }));
+            bad
+        }
+        DocKind::Org => {
+            let (good, mut bad) = read_entries::<OrgNode, _>(doc);
+            bad.extend(long_key(&good));
+            bad.extend(good.iter().filter_map(|n| {
+                (!LEVELS.contains(&n.level.as_str()) || n.name.trim().is_empty())
+                    .then(|| (n.id.clone(), "invalid org node: level or name".into()))
+            }));
+            bad
         }
     }
-    bad
 }
 
-/// A node of the org tree: the root (province or district), a commune, or a hamlet.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Levels of the org tree; units hang under any node.
+pub const LEVELS: &[&str] = &["root", "commune", "hamlet", "unit"];
+
+/// A node of the org tree: the root (province or district), a commune, a hamlet, or a unit
+/// (organisation) of any of them.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, Hydrate, Reconcile,
+)]
+#[serde(default)]
 pub struct OrgNode {
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
     pub id: String,
+    #[autosurgeon(hydrate = "am::text")]
     pub name: String,
-    /// `root`, `commune` or `hamlet`.
+    /// One of [`LEVELS`].
+    #[autosurgeon(hydrate = "am::text")]
     pub level: String,
+    #[autosurgeon(hydrate = "am::opt_text")]
     pub parent: Option<String>,
+    /// For a unit: its kind ([`UNIT_KINDS`] or another), which progress records name.
+    #[autosurgeon(hydrate = "am::opt_text")]
+    pub kind: Option<String>,
+    /// Removed by an administrator: kept for history, hidden from pickers.
+    #[autosurgeon(hydrate = "am::bool")]
+    pub removed: bool,
 }
 
-pub fn put_org_node(doc: &mut Automerge, node: &OrgNode) -> Result<(), automerge::AutomergeError> {
-    put_entry(
-        doc,
-        DocKind::Org,
-        &node.id,
-        &[
-            ("name", Some(node.name.as_str())),
-            ("level", Some(node.level.as_str())),
-            ("parent", node.parent.as_deref()),
-        ],
-    )
+impl Entry for OrgNode {
+    const KIND: DocKind = DocKind::Org;
+    fn entry_key(&self) -> String {
+        self.id.clone()
+    }
+    fn set_key(&mut self, key: &str) {
+        self.id = key.to_string();
+    }
 }
 
-pub fn read_org(doc: &Automerge) -> Vec<OrgNode> {
-    let mut out: Vec<OrgNode> = entries(doc, DocKind::Org)
-        .into_iter()
-        .map(|(id, o)| OrgNode {
-            name: get_str(doc, &o, "name").unwrap_or_default(),
-            level: get_str(doc, &o, "level").unwrap_or_default(),
-            parent: get_str(doc, &o, "parent"),
-            id,
-        })
-        .collect();
+pub fn put_org_node(doc: &mut Automerge, node: &OrgNode) -> Result<(), SchemaError> {
+    put_entry(doc, node)
+}
+
+/// The org tree's nodes (removed ones included: callers filter), by name.
+pub fn read_org<D: ReadDoc>(doc: &D) -> Vec<OrgNode> {
+    let mut out = read_entries::<OrgNode, _>(doc).0;
+    out.retain(|n| LEVELS.contains(&n.level.as_str()));
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
 
-/// A task of a plan (the foundation keeps number, title and text; issue 3 adds the rest).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Task {
-    pub id: String,
-    /// As in the document, e.g. `II.4`.
-    pub number: String,
-    pub title: String,
-    pub text: String,
-    /// Position in the document, for display order.
-    pub order: i64,
-    /// `YYYY-MM-DD`, if the plan sets one (set separately: see [`set_task_deadline`]).
-    #[serde(default)]
-    pub deadline: Option<String>,
-}
+/// The kinds of units (organisations) the plans of DESIGN §2 name: (id, Vietnamese, English).
+pub const UNIT_KINDS: &[(&str, &str, &str)] = &[
+    ("mttq", "Ủy ban MTTQ", "Fatherland Front Committee"),
+    ("hoi-nong-dan", "Hội Nông dân", "Farmers' Union"),
+    ("hoi-phu-nu", "Hội Liên hiệp Phụ nữ", "Women's Union"),
+    ("doan-thanh-nien", "Đoàn TNCS Hồ Chí Minh", "Youth Union"),
+    ("hoi-ccb", "Hội Cựu chiến binh", "Veterans' Union"),
+    ("cong-doan", "Công đoàn", "Trade Union"),
+    ("ban-dan-van", "Ban Dân vận", "Mass Mobilisation Commission"),
+    ("ban-to-chuc", "Ban Tổ chức", "Organisation Commission"),
+    ("ban-tuyen-giao", "Ban Tuyên giáo", "Propaganda Commission"),
+    ("ubnd", "Ủy ban nhân dân", "People's Committee"),
+    ("dang-uy", "Đảng ủy, chi bộ", "Party committee"),
+];
 
-pub fn put_task(doc: &mut Automerge, task: &Task) -> Result<(), automerge::AutomergeError> {
-    let order = task.order.to_string();
-    let mut fields = vec![
-        ("number", Some(task.number.as_str())),
-        ("title", Some(task.title.as_str())),
-        ("text", Some(task.text.as_str())),
-        ("order", Some(order.as_str())),
-    ];
-    // Only a known deadline is written: re-publishing a task must not clear one set meanwhile.
-    if let Some(d) = &task.deadline {
-        fields.push(("deadline", Some(d.as_str())));
+/// The unit kinds a plan's wording names, e.g. "Hội Nông dân huyện" → `hoi-nong-dan`; "các đoàn
+/// thể chính trị - xã hội" → the four mass organisations. Case- and accent-sensitive on purpose:
+/// plans are written in correct Vietnamese, and "Đoàn" (Youth Union) must not match "đoàn thể".
+pub fn unit_kinds_named(text: &str) -> Vec<&'static str> {
+    let l = text.to_lowercase();
+    let mut out = Vec::new();
+    let mut add = |k: &'static str| {
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    };
+    if l.contains("mặt trận") || l.contains("mttq") {
+        add("mttq");
     }
-    put_entry(doc, DocKind::Plan, &task.id, &fields)
-}
-
-pub fn read_tasks(doc: &Automerge) -> Vec<Task> {
-    let mut out: Vec<Task> = entries(doc, DocKind::Plan)
-        .into_iter()
-        .map(|(id, o)| Task {
-            number: get_str(doc, &o, "number").unwrap_or_default(),
-            title: get_str(doc, &o, "title").unwrap_or_default(),
-            text: get_str(doc, &o, "text").unwrap_or_default(),
-            order: get_str(doc, &o, "order")
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(i64::MAX),
-            deadline: get_str(doc, &o, "deadline"),
-            id,
-        })
-        .collect();
-    out.sort_by_key(|t| t.order);
+    if l.contains("đoàn thể") {
+        for k in ["hoi-nong-dan", "hoi-phu-nu", "doan-thanh-nien", "hoi-ccb"] {
+            add(k);
+        }
+    }
+    if l.contains("nông dân") {
+        add("hoi-nong-dan");
+    }
+    if l.contains("phụ nữ") {
+        add("hoi-phu-nu");
+    }
+    if l.contains("thanh niên") || text.contains("Đoàn TN") || text.contains("Huyện đoàn") {
+        add("doan-thanh-nien");
+    }
+    if l.contains("cựu chiến binh") {
+        add("hoi-ccb");
+    }
+    if l.contains("công đoàn") || l.contains("liên đoàn lao động") {
+        add("cong-doan");
+    }
+    if l.contains("dân vận") {
+        add("ban-dan-van");
+    }
+    if l.contains("ban tổ chức") {
+        add("ban-to-chuc");
+    }
+    if l.contains("tuyên giáo") {
+        add("ban-tuyen-giao");
+    }
+    if l.contains("ủy ban nhân dân") || l.contains("ubnd") {
+        add("ubnd");
+    }
+    if l.contains("tổ chức đảng") || l.contains("đảng ủy") || l.contains("chi bộ") {
+        add("dang-uy");
+    }
     out
 }
 
-/// Set or clear a task's deadline (an editor's change; only that field is written, so it merges with
+/// Recurrences a task may have: (id, Vietnamese, English).
+pub const RECURRENCES: &[(&str, &str, &str)] = &[
+    ("monthly", "Hằng tháng", "Monthly"),
+    ("quarterly", "Hằng quý", "Quarterly"),
+    ("semiannual", "6 tháng một lần", "Every 6 months"),
+    ("yearly", "Hằng năm", "Yearly"),
+];
+
+/// A target of a task (chỉ tiêu).
+#[derive(
+    Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize, Hydrate, Reconcile,
+)]
+#[serde(default)]
+pub struct Indicator {
+    #[autosurgeon(hydrate = "am::text")]
+    pub name: String,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub unit_of_measure: String,
+    #[autosurgeon(missing = "Option::default", hydrate = "am::opt_f64")]
+    pub target: Option<f64>,
+}
+
+/// A task of a plan (DESIGN §2). The ID is stable for the plan's life: revisions change the fields,
+/// progress and notes refer to the ID, and a task taken out of the plan is marked `removed`.
+#[derive(
+    Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize, Hydrate, Reconcile,
+)]
+#[serde(default)]
+pub struct Task {
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub id: String,
+    /// As in the document, e.g. `II.4`.
+    #[autosurgeon(hydrate = "am::text")]
+    pub number: String,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub title: String,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub text: String,
+    /// Position in the document, for display order.
+    #[autosurgeon(missing = "Default::default", hydrate = "am::int")]
+    pub order: i64,
+    /// `YYYY-MM-DD`, if the plan sets one.
+    #[autosurgeon(hydrate = "am::opt_text")]
+    pub deadline: Option<String>,
+    /// The section's numeral (`II`), and the parent task for sub-tasks.
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub section: String,
+    #[autosurgeon(hydrate = "am::opt_text")]
+    pub parent: Option<String>,
+    /// Unit kinds that lead (chủ trì) and coordinate (phối hợp).
+    #[autosurgeon(hydrate = "am::text_list")]
+    pub lead_units: Vec<String>,
+    #[autosurgeon(hydrate = "am::text_list")]
+    pub partner_units: Vec<String>,
+    /// Target communes; empty means every commune.
+    #[autosurgeon(hydrate = "am::text_list")]
+    pub communes: Vec<String>,
+    /// One of [`RECURRENCES`], for duties repeated each period.
+    #[autosurgeon(hydrate = "am::opt_text")]
+    pub recurrence: Option<String>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub indicators: Vec<Indicator>,
+    #[autosurgeon(hydrate = "am::bool")]
+    pub removed: bool,
+}
+
+impl Entry for Task {
+    const KIND: DocKind = DocKind::Plan;
+    fn entry_key(&self) -> String {
+        self.id.clone()
+    }
+    fn set_key(&mut self, key: &str) {
+        self.id = key.to_string();
+    }
+}
+
+impl Task {
+    /// Whether the task applies to `commune`.
+    pub fn targets(&self, commune: &str) -> bool {
+        !self.removed && (self.communes.is_empty() || self.communes.iter().any(|c| c == commune))
+    }
+}
+
+pub fn put_task(doc: &mut Automerge, task: &Task) -> Result<(), SchemaError> {
+    put_entry(doc, task)
+}
+
+/// The plan's tasks (removed ones included: callers filter), in document order.
+pub fn read_tasks<D: ReadDoc>(doc: &D) -> Vec<Task> {
+    let mut out = read_entries::<Task, _>(doc).0;
+    out.sort_by(|a, b| (a.order, &a.number).cmp(&(b.order, &b.number)));
+    out
+}
+
+/// Set or clear a task's deadline (an editor's change; only that field changes, so it merges with
 /// concurrent edits of the task's other fields and with the communes' progress).
 pub fn set_task_deadline(
     doc: &mut Automerge,
     task_id: &str,
     deadline: Option<&str>,
-) -> Result<(), automerge::AutomergeError> {
-    put_entry(doc, DocKind::Plan, task_id, &[("deadline", deadline)])
+) -> Result<(), SchemaError> {
+    update_entry::<Task>(doc, task_id, |t| t.deadline = deadline.map(str::to_string))?;
+    Ok(())
+}
+
+/// A basis document of a plan (căn cứ), e.g. Chỉ thị 18-CT/TU ngày 22/02/2022.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, Hydrate, Reconcile,
+)]
+#[serde(default)]
+pub struct Basis {
+    #[autosurgeon(hydrate = "am::text")]
+    pub code: String,
+    #[autosurgeon(hydrate = "am::opt_text")]
+    pub date: Option<String>,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub title: String,
+}
+
+/// A plan's header, at the root of its document (DESIGN §2).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, Hydrate, Reconcile,
+)]
+#[serde(default)]
+pub struct PlanHeader {
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub title: String,
+    /// Number and symbol, e.g. `45-KH/HU` (empty when the document has none).
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub number: String,
+    /// `YYYY-MM-DD`.
+    #[autosurgeon(hydrate = "am::opt_text")]
+    pub date: Option<String>,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub issuer: String,
+    /// The org node that issued it: the aggregating level.
+    #[autosurgeon(hydrate = "am::opt_text")]
+    pub issuer_node: Option<String>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub basis: Vec<Basis>,
+    /// Purposes and requirements (text).
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub purposes: String,
+    #[autosurgeon(hydrate = "am::text_list")]
+    pub recipients: Vec<String>,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub signer: String,
+    /// Increased by every publication of a revised document.
+    #[autosurgeon(missing = "Default::default", hydrate = "am::int")]
+    pub revision: i64,
+    #[autosurgeon(hydrate = "am::opt_int")]
+    pub published_at: Option<i64>,
+}
+
+/// The header of a plan document (tolerant: missing fields are empty).
+pub fn read_plan_header<D: ReadDoc>(doc: &D) -> PlanHeader {
+    autosurgeon::hydrate(doc).unwrap_or_else(|_| PlanHeader {
+        title: am::opt_text(doc, &ROOT, "title".into())
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+        ..PlanHeader::default()
+    })
+}
+
+/// Write a plan's header (field by field at the root; the root's other keys are left alone).
+pub fn put_plan_header(doc: &mut Automerge, h: &PlanHeader) -> Result<(), SchemaError> {
+    write(doc, None, |tx| Ok(autosurgeon::reconcile(tx, h)?))
 }
 
 /// One unit's progress on one task in one commune (DESIGN §3). Each unit writes its own entry,
 /// keyed `task@unit`, so the lead and the coordinating units never overwrite each other.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, Hydrate, Reconcile,
+)]
+#[serde(default)]
 pub struct ProgressRecord {
+    #[autosurgeon(hydrate = "am::text")]
     pub task_id: String,
+    #[autosurgeon(hydrate = "am::text")]
     pub unit: String,
     /// 0–100.
-    pub percent: u8,
+    #[autosurgeon(missing = "Default::default", hydrate = "am::int")]
+    pub percent: i64,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
     pub remark: String,
     /// Who recorded it, and when (Unix ms).
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
     pub by: String,
+    #[autosurgeon(missing = "Default::default", hydrate = "am::int")]
     pub at: i64,
+    #[autosurgeon(hydrate = "am::opt_int")]
     pub done_at: Option<i64>,
 }
 
-pub fn put_progress(
-    doc: &mut Automerge,
-    r: &ProgressRecord,
-) -> Result<(), automerge::AutomergeError> {
-    let key = format!("{}@{}", r.task_id, r.unit);
-    doc.transact_with::<_, _, automerge::AutomergeError, _>(
-        |_| CommitOptions::default().with_time(r.at.div_euclid(1000)),
-        |tx| {
-            let e = entry_obj(tx, DocKind::Progress, &key)?;
-            tx.put(&e, "task_id", r.task_id.as_str())?;
-            tx.put(&e, "unit", r.unit.as_str())?;
-            tx.put(&e, "percent", i64::from(r.percent.min(100)))?;
-            tx.put(&e, "remark", r.remark.as_str())?;
-            tx.put(&e, "by", r.by.as_str())?;
-            tx.put(&e, "at", ScalarValue::Timestamp(r.at))?;
-            match r.done_at {
-                Some(t) => tx.put(&e, "done_at", ScalarValue::Timestamp(t))?,
-                None => tx.put(&e, "done_at", ScalarValue::Null)?,
-            }
-            Ok(())
-        },
-    )
-    .map_err(|f| f.error)?;
-    Ok(())
+impl Entry for ProgressRecord {
+    const KIND: DocKind = DocKind::Progress;
+    fn entry_key(&self) -> String {
+        format!("{}@{}", self.task_id, self.unit)
+    }
+    fn set_key(&mut self, _key: &str) {}
 }
 
-pub fn read_progress(doc: &Automerge) -> Vec<ProgressRecord> {
-    let mut out: Vec<ProgressRecord> = entries(doc, DocKind::Progress)
+pub fn put_progress(doc: &mut Automerge, r: &ProgressRecord) -> Result<(), SchemaError> {
+    let mut r = r.clone();
+    r.percent = r.percent.clamp(0, 100);
+    write(doc, Some(r.at.div_euclid(1000)), |tx| {
+        reconcile_entry(tx, &r).map(|_| ())
+    })
+}
+
+/// The valid progress records of a progress document, by task then unit.
+pub fn read_progress<D: ReadDoc>(doc: &D) -> Vec<ProgressRecord> {
+    let mut out: Vec<ProgressRecord> = read_entries::<ProgressRecord, _>(doc)
+        .0
         .into_iter()
-        .filter_map(|(_, o)| {
-            Some(ProgressRecord {
-                task_id: get_str(doc, &o, "task_id")?,
-                unit: get_str(doc, &o, "unit")?,
-                percent: get_i64(doc, &o, "percent").unwrap_or(0).clamp(0, 100) as u8,
-                remark: get_str(doc, &o, "remark").unwrap_or_default(),
-                by: get_str(doc, &o, "by").unwrap_or_default(),
-                at: get_i64(doc, &o, "at").unwrap_or(0),
-                done_at: get_i64(doc, &o, "done_at"),
-            })
-        })
+        .filter(|r| (0..=100).contains(&r.percent) && !r.task_id.is_empty() && !r.unit.is_empty())
         .collect();
     out.sort_by(|a, b| (&a.task_id, &a.unit).cmp(&(&b.task_id, &b.unit)));
     out
 }
 
-/// Set a plan's header fields (title, number).
-pub fn put_root_str(
-    doc: &mut Automerge,
-    key: &str,
-    value: &str,
-) -> Result<(), automerge::AutomergeError> {
-    doc.transact::<_, _, automerge::AutomergeError>(|tx| tx.put(ROOT, key, value).map(|_| ()))
-        .map_err(|f| f.error)?;
-    Ok(())
-}
-
-/// The map of entry `key` in a kind's container, created if absent. Fails if the document has no
-/// container (not our schema, or no genesis yet).
-fn entry_obj(
-    tx: &mut automerge::transaction::Transaction<'_>,
-    kind: DocKind,
-    key: &str,
-) -> Result<ObjId, automerge::AutomergeError> {
-    let c = match tx.get(ROOT, container(kind))? {
-        Some((Value::Object(ObjType::Map), c)) => c,
-        _ => {
-            return Err(automerge::AutomergeError::InvalidObjId(
-                container(kind).into(),
-            ));
-        }
-    };
-    match tx.get(&c, key)? {
-        Some((Value::Object(ObjType::Map), e)) => Ok(e),
-        _ => tx.put_object(&c, key, ObjType::Map),
-    }
-}
-
-fn put_entry(
-    doc: &mut Automerge,
-    kind: DocKind,
-    id: &str,
-    fields: &[(&str, Option<&str>)],
-) -> Result<(), automerge::AutomergeError> {
-    doc.transact::<_, _, automerge::AutomergeError>(|tx| {
-        let e = entry_obj(tx, kind, id)?;
-        for (k, v) in fields {
-            match v {
-                Some(v) => tx.put(&e, *k, *v)?,
-                None => tx.put(&e, *k, ScalarValue::Null)?,
-            }
-        }
-        Ok(())
-    })
-    .map_err(|f| f.error)?;
-    Ok(())
+/// Set one string field at the document root (used by tests that play hostile clients).
+pub fn put_root_str(doc: &mut Automerge, key: &str, value: &str) -> Result<(), SchemaError> {
+    write(doc, None, |tx| Ok(tx.put(ROOT, key, value)?))
 }
 
 /// How many changes of `doc` are not yet covered by the server's durable heads.
@@ -443,7 +981,7 @@ pub fn unsynced_changes(doc: &Automerge, durable_heads: &[ChangeHash]) -> usize 
     let known: Vec<ChangeHash> = durable_heads
         .iter()
         .copied()
-        .filter(|h| doc.get_change_by_hash(h).is_some())
+        .filter(|h| automerge::ReadDoc::get_change_by_hash(doc, h).is_some())
         .collect();
     let genesis = doc_key_of(doc).map(|k| genesis_actor(&k));
     doc.get_changes_meta(&known)
@@ -477,9 +1015,10 @@ mod tests {
             activity_date: "2026-11-20".into(),
             title: title.into(),
             content: "Họp dân ở bon Đạ Tông".into(),
-            task_id: Some("t-2-4".into()),
+            task_ids: vec!["t-2-4".into()],
             author: "kadon".into(),
             created_at: 1_795_700_000_000,
+            ..Note::default()
         }
     }
 
@@ -497,6 +1036,7 @@ mod tests {
         assert_eq!(read_notes(&server), vec![note("01A", "Họp bon")]);
         assert_eq!(doc_key_of(&server), Some(key));
         assert_eq!(server.get_heads(), phone.get_heads());
+        assert_eq!(doc_schema(&server), SCHEMA_VERSION);
     }
 
     #[test]
@@ -518,6 +1058,17 @@ mod tests {
     }
 
     #[test]
+    fn rewriting_an_unchanged_note_makes_no_operations() {
+        let key = DocKey::notes("xa-ka-don", Quarter { year: 2026, q: 4 });
+        let mut doc = genesis_doc(&key).unwrap();
+        put_note(&mut doc, &note("01A", "a")).unwrap();
+        let ops_before = doc.get_changes(&[]).iter().map(|c| c.len()).sum::<usize>();
+        put_note(&mut doc, &note("01A", "a")).unwrap();
+        let ops_after = doc.get_changes(&[]).iter().map(|c| c.len()).sum::<usize>();
+        assert_eq!(ops_before, ops_after, "a same-value rewrite adds no ops");
+    }
+
+    #[test]
     fn ulid_is_sortable_and_26_chars() {
         let a = ulid(1_000, [0; 10]);
         let b = ulid(1_001, [0; 10]);
@@ -533,5 +1084,32 @@ mod tests {
         n.title = "ok".into();
         n.activity_date = "2026-13-01".into();
         assert!(validate_note(&n).unwrap_err().contains("Ngày"));
+        n.activity_date = "2026-12-01".into();
+        n.participants = Participants {
+            total: 10,
+            women: 11,
+            ..Participants::default()
+        };
+        assert!(validate_note(&n).unwrap_err().contains("lớn hơn"));
+    }
+
+    #[test]
+    fn unit_kinds_from_plan_wording() {
+        assert_eq!(
+            unit_kinds_named("Ban Dân vận Huyện ủy"),
+            vec!["ban-dan-van"]
+        );
+        assert_eq!(
+            unit_kinds_named("Mặt trận Tổ quốc và các đoàn thể chính trị - xã hội huyện"),
+            vec![
+                "mttq",
+                "hoi-nong-dan",
+                "hoi-phu-nu",
+                "doan-thanh-nien",
+                "hoi-ccb"
+            ]
+        );
+        assert_eq!(unit_kinds_named("Hội Cựu chiến binh"), vec!["hoi-ccb"]);
+        assert!(unit_kinds_named("Phòng Tài nguyên").is_empty());
     }
 }

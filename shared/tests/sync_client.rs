@@ -176,10 +176,8 @@ fn note(id: &str, title: &str) -> Note {
         id: id.into(),
         activity_date: "2026-11-20".into(),
         title: title.into(),
-        content: String::new(),
-        task_id: None,
         author: "t".into(),
-        created_at: 0,
+        ..Note::default()
     }
 }
 
@@ -393,6 +391,7 @@ fn two_units_and_a_plan_editor_edit_concurrently_and_every_replica_keeps_all_thr
         text: String::new(),
         order: 4,
         deadline: Some("2026-11-30".into()),
+        ..Task::default()
     };
     let mut editor = Device::new("editor");
     let (pid, ev) = editor.client.track(&plan, true);
@@ -443,7 +442,7 @@ fn two_units_and_a_plan_editor_edit_concurrently_and_every_replica_keeps_all_thr
     }
     for d in [&*a, &*b] {
         let p = schema::read_progress(d.client.doc(&prog_id).unwrap());
-        let got: Vec<(String, u8)> = p.iter().map(|r| (r.unit.clone(), r.percent)).collect();
+        let got: Vec<(String, i64)> = p.iter().map(|r| (r.unit.clone(), r.percent)).collect();
         assert_eq!(
             got,
             [
