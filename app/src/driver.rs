@@ -143,17 +143,15 @@ async fn persist(id: &DocumentId) -> bool {
     }
 }
 
-/// Save a note: into the notes document of its activity quarter, durable in IndexedDB on return.
-pub async fn save_note(note: schema::Note) -> Result<(), String> {
-    schema::validate_note(&note).map_err(str::to_string)?;
-    let commune = with(|d| d.session.user.commune_id.clone())
-        .flatten()
-        .ok_or("Tài khoản không thuộc xã nào.")?;
-    let quarter =
-        Quarter::of_iso_date(&note.activity_date).ok_or("Ngày hoạt động không hợp lệ.")?;
-    let id = track(&DocKey::notes(&commune, quarter), true).await;
-    let result = with(|d| d.client.change(&id, |doc| schema::put_note(doc, &note)));
-    let (res, events) = result.flatten().ok_or("Không mở được sổ ghi chép.")?;
+/// Change a document on this device: tracked (and created from its genesis) if needed, changed by
+/// `f` as one Automerge change, durable in IndexedDB on return, then offered to the server.
+pub async fn change(
+    key: DocKey,
+    f: impl FnOnce(&mut Automerge) -> Result<(), schema::SchemaError>,
+) -> Result<(), String> {
+    let id = track(&key, true).await;
+    let result = with(|d| d.client.change(&id, f));
+    let (res, events) = result.flatten().ok_or("Không mở được tài liệu trên máy.")?;
     res.map_err(|e| format!("Không ghi được: {e}"))?;
     let saved = persist(&id).await;
     handle(events);
@@ -163,6 +161,31 @@ pub async fn save_note(note: schema::Note) -> Result<(), String> {
     } else {
         Err("Không lưu được vào bộ nhớ máy.".into())
     }
+}
+
+/// This device's commune (members only).
+fn my_commune() -> Result<String, String> {
+    with(|d| d.session.user.commune_id.clone())
+        .flatten()
+        .ok_or_else(|| "Tài khoản không thuộc xã nào.".to_string())
+}
+
+/// Save a note: into the notes document of its activity quarter.
+pub async fn save_note(note: schema::Note) -> Result<(), String> {
+    schema::validate_note(&note).map_err(str::to_string)?;
+    let quarter =
+        Quarter::of_iso_date(&note.activity_date).ok_or("Ngày hoạt động không hợp lệ.")?;
+    let key = DocKey::notes(&my_commune()?, quarter);
+    change(key, move |doc| schema::put_note(doc, &note)).await
+}
+
+/// Save one unit's progress on a task, in this commune's progress document of the plan.
+pub async fn save_progress(plan_id: String, record: schema::ProgressRecord) -> Result<(), String> {
+    if !(0..=100).contains(&record.percent) {
+        return Err("Tỷ lệ hoàn thành phải từ 0 đến 100%.".into());
+    }
+    let key = DocKey::progress(&plan_id, &my_commune()?);
+    change(key, move |doc| schema::put_progress(doc, &record)).await
 }
 
 fn handle(events: Vec<Event>) {
@@ -204,24 +227,51 @@ fn handle(events: Vec<Event>) {
 fn refresh_views() {
     with(|d| {
         let mut notes = Vec::new();
-        let mut tasks = Vec::new();
+        let mut plans = Vec::new();
         let mut org = Vec::new();
         let mut progress = Vec::new();
+        let mut org_writable = false;
+        let rw = |id: &DocumentId| {
+            let id = id.to_string();
+            d.session
+                .docs
+                .iter()
+                .any(|x| x.doc_id == id && x.access == "rw")
+        };
         for (id, key) in &d.keys {
             let Some(doc) = d.client.doc(id) else {
                 continue;
             };
             match key.kind {
                 DocKind::Notes => notes.extend(schema::read_notes(doc)),
-                DocKind::Plan => tasks.extend(schema::read_tasks(doc)),
-                DocKind::Org => org = schema::read_org(doc),
-                DocKind::Progress => progress.extend(schema::read_progress(doc)),
+                DocKind::Plan => plans.push(crate::state::PlanView {
+                    id: key.scope.clone(),
+                    header: schema::read_plan_header(doc),
+                    tasks: schema::read_tasks(doc),
+                    writable: rw(id),
+                }),
+                DocKind::Org => {
+                    org = schema::read_org(doc);
+                    org_writable = rw(id);
+                }
+                DocKind::Progress => {
+                    let commune = key.commune().unwrap_or_default().to_string();
+                    progress.extend(
+                        schema::read_progress(doc)
+                            .into_iter()
+                            .map(|r| (commune.clone(), r)),
+                    );
+                }
             }
         }
         notes.sort_by(|a, b| (&b.activity_date, &b.id).cmp(&(&a.activity_date, &a.id)));
+        plans.sort_by(|a, b| a.id.cmp(&b.id));
         d.ui.notes.set(notes);
-        d.ui.tasks.set(tasks);
+        d.ui.tasks
+            .set(plans.iter().flat_map(|p| p.tasks.clone()).collect());
+        d.ui.plans.set(plans);
         d.ui.org.set(org);
+        d.ui.org_writable.set(org_writable);
         d.ui.progress.set(progress);
         let unsynced: usize = d
             .client
@@ -371,6 +421,12 @@ fn install_wakeups() {
 
 /// After each handshake: learn the current document list (new quarters, new plans), then heads.
 async fn after_connect() {
+    refresh_docs().await;
+    refresh_heads().await;
+}
+
+/// Learn the current document list (new quarters, new plans, new communes) and track them.
+pub async fn refresh_docs() {
     if let Some(list) = js::get_json::<crate::state::DocList>("/api/docs").await {
         for doc in &list.docs {
             if let Some(key) = doc.key() {
@@ -385,7 +441,7 @@ async fn after_connect() {
             s.save();
         }
     }
-    refresh_heads().await;
+    refresh_views();
 }
 
 /// Ask the server which heads are durable. A failed request means the server is unreachable, which

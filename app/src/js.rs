@@ -57,6 +57,19 @@ export function http(method, url, body) {
   }
   return fetch(url, init).then(r => r.text().then(text => [r.status, text]));
 }
+export function http_upload(url, text, file_input_id) {
+  const init = { method: 'POST', credentials: 'same-origin', headers: {} };
+  const input = file_input_id ? document.getElementById(file_input_id) : null;
+  const file = input && input.files && input.files[0];
+  if (file) {
+    init.headers['content-type'] = file.type || 'application/octet-stream';
+    init.body = file;
+  } else {
+    init.headers['content-type'] = 'text/plain; charset=utf-8';
+    init.body = text;
+  }
+  return fetch(url, init).then(r => r.text().then(text => [r.status, text]));
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(catch)]
@@ -71,6 +84,8 @@ extern "C" {
     async fn request_persist() -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch)]
     async fn http(method: &str, url: &str, body: Option<String>) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    async fn http_upload(url: &str, text: &str, file_input_id: &str) -> Result<JsValue, JsValue>;
 }
 
 fn err(e: JsValue) -> String {
@@ -124,10 +139,26 @@ pub async fn persist() -> bool {
 /// An HTTP request to our own origin (the session cookie goes along). `Err` means no answer at all
 /// (offline, server down); any HTTP status is `Ok((status, body))`.
 pub async fn fetch(method: &str, url: &str, body: Option<String>) -> Result<(u16, String), String> {
-    let v = http(method, url, body).await.map_err(err)?;
+    http(method, url, body)
+        .await
+        .map(status_and_text)
+        .map_err(err)
+}
+
+/// The `[status, text]` pair our JS helpers resolve with.
+fn status_and_text(v: JsValue) -> (u16, String) {
     let arr: js_sys::Array = v.into();
     let status = arr.get(0).as_f64().unwrap_or(0.0) as u16;
-    Ok((status, arr.get(1).as_string().unwrap_or_default()))
+    (status, arr.get(1).as_string().unwrap_or_default())
+}
+
+/// POST a plan: the file chosen in the file input `file_input_id` if there is one (a .docx), else
+/// `text` as UTF-8 plain text.
+pub async fn upload(url: &str, text: &str, file_input_id: &str) -> Result<(u16, String), String> {
+    http_upload(url, text, file_input_id)
+        .await
+        .map(status_and_text)
+        .map_err(err)
 }
 
 /// GET a JSON document from our API; `None` unless it answered 200 with the expected shape.

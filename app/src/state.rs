@@ -1,7 +1,7 @@
 //! What the screens show (Leptos signals) and the login session kept on the device.
 
 use leptos::prelude::*;
-use shared::schema::{Note, OrgNode, ProgressRecord, Task};
+use shared::schema::{Note, OrgNode, PlanHeader, ProgressRecord, Task};
 use shared::{DocKey, DocKind};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -76,6 +76,33 @@ pub struct CommuneRow {
     pub last_sync: Option<i64>,
 }
 
+/// A plan as the screens show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanView {
+    pub id: String,
+    pub header: PlanHeader,
+    pub tasks: Vec<Task>,
+    /// Whether this device may edit it (plan editors).
+    pub writable: bool,
+}
+
+impl Ui {
+    /// Display name of an org node or unit kind.
+    pub fn node_name(&self, id: &str) -> String {
+        self.org
+            .with_untracked(|o| o.iter().find(|n| n.id == id).map(|n| n.name.clone()))
+            .unwrap_or_else(|| unit_kind_name(id))
+    }
+}
+
+/// The Vietnamese name of a unit kind (`hoi-nong-dan` → Hội Nông dân), or the kind itself.
+pub fn unit_kind_name(kind: &str) -> String {
+    shared::schema::UNIT_KINDS
+        .iter()
+        .find(|(k, _, _)| *k == kind)
+        .map_or_else(|| kind.to_string(), |(_, vi, _)| vi.to_string())
+}
+
 /// Every signal the screens read. `Copy`, so handlers can capture it freely.
 #[derive(Clone, Copy)]
 pub struct Ui {
@@ -85,10 +112,14 @@ pub struct Ui {
     pub unsynced: RwSignal<usize>,
     pub persistent: RwSignal<Option<bool>>,
     pub notes: RwSignal<Vec<Note>>,
+    /// The tasks of every plan on the device (removed ones included: screens filter).
     pub tasks: RwSignal<Vec<Task>>,
-    /// This commune's progress records (all units).
-    pub progress: RwSignal<Vec<ProgressRecord>>,
+    pub plans: RwSignal<Vec<PlanView>>,
+    /// Progress records with their commune (a member's device holds its own commune's only).
+    pub progress: RwSignal<Vec<(String, ProgressRecord)>>,
     pub org: RwSignal<Vec<OrgNode>>,
+    /// Whether this device may edit the org tree (administrators).
+    pub org_writable: RwSignal<bool>,
     pub overview: RwSignal<Vec<CommuneRow>>,
     pub banner: RwSignal<Option<String>>,
 }
@@ -103,8 +134,10 @@ impl Ui {
             persistent: RwSignal::new(None),
             notes: RwSignal::new(Vec::new()),
             tasks: RwSignal::new(Vec::new()),
+            plans: RwSignal::new(Vec::new()),
             progress: RwSignal::new(Vec::new()),
             org: RwSignal::new(Vec::new()),
+            org_writable: RwSignal::new(false),
             overview: RwSignal::new(Vec::new()),
             banner: RwSignal::new(None),
         }

@@ -2,10 +2,10 @@
 
 use crate::driver;
 use crate::js;
-use crate::state::{CommuneRow, Session, Ui};
+use crate::state::{Session, Ui};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::ids::{display_date, display_datetime_vn, vn_civil_date};
+use shared::ids::{display_date, vn_civil_date};
 use shared::schema::Note;
 
 #[component]
@@ -32,7 +32,7 @@ pub fn App() -> impl IntoView {
             {move || match ui.session.get() {
                 None => view! { <Login/> }.into_any(),
                 Some(s) if s.is_member() => view! { <Field/> }.into_any(),
-                Some(_) => view! { <Desk/> }.into_any(),
+                Some(_) => view! { <crate::desk::Desk/> }.into_any(),
             }}
         </main>
     }
@@ -75,7 +75,7 @@ fn SyncBadge() -> impl IntoView {
 /// Log out of this device. Refused while changes are not yet durable on the server: the session is
 /// what lets them sync, and losing work is the one thing this app must never do.
 #[component]
-fn Logout() -> impl IntoView {
+pub fn Logout() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let click = move |_| {
         spawn_local(async move {
@@ -206,84 +206,26 @@ fn Field() -> impl IntoView {
                 </For>
             </ul>
         </section>
-        <section class="card">
-            <h2>"Nhiệm vụ theo kế hoạch"</h2>
-            <ul class="tasks">
-                <For each=move || ui.tasks.get() key=|t| t.id.clone() let:t>
-                    <li data-testid="task-item">
-                        <span class="num">{t.number.clone()}</span>
-                        <span>{t.title.clone()}</span>
-                        <TaskStatus task_id=t.id.clone() deadline=t.deadline.clone()/>
-                    </li>
-                </For>
-            </ul>
-        </section>
+        {move || {
+            ui.session
+                .with(|s| s.as_ref().and_then(|s| s.user.commune_id.clone()))
+                .map(|c| view! { <crate::tasks::TaskList commune=c/> })
+        }}
     }
-}
-
-/// The task's deadline status for this commune, in words and colour (never colour alone).
-#[component]
-fn TaskStatus(task_id: String, deadline: Option<String>) -> impl IntoView {
-    use shared::status::{DeadlineStatus, Progress, assess, trusted_now};
-    let ui = expect_context::<Ui>();
-    let assessed = move || {
-        let mine: Vec<_> = ui
-            .progress
-            .with(|p| p.iter().filter(|r| r.task_id == task_id).cloned().collect());
-        let progress = Progress {
-            percent: mine.iter().map(|r| r.percent).max().unwrap_or(0),
-            done_at: mine
-                .iter()
-                .filter(|r| r.percent >= 100)
-                .filter_map(|r| r.done_at)
-                .min(),
-        };
-        let server = js::local_get(crate::driver::SERVER_TIME_KEY).and_then(|s| s.parse().ok());
-        let (now, _suspect) = trusted_now(js::now_ms(), server);
-        (
-            assess(deadline.as_deref(), progress, now, 7),
-            progress.percent,
-        )
-    };
-    let class = {
-        let assessed = assessed.clone();
-        move || {
-            let (a, _) = assessed();
-            match a.status {
-                DeadlineStatus::DoneOnTime | DeadlineStatus::DoneLate => "status done",
-                DeadlineStatus::Overdue => "status overdue",
-                DeadlineStatus::InProgress if a.due_soon => "status soon",
-                DeadlineStatus::InProgress => "status progress",
-                DeadlineStatus::NotStarted => "status todo",
-            }
-        }
-    };
-    let text = move || {
-        let (a, percent) = assessed();
-        let soon = if a.due_soon {
-            " · sắp đến hạn"
-        } else {
-            ""
-        };
-        let pct = if percent > 0 && percent < 100 {
-            format!(" · {percent}%")
-        } else {
-            String::new()
-        };
-        format!("{}{pct}{soon}", a.status.label_vi())
-    };
-    view! { <span class=class data-testid="task-status">{text}</span> }
 }
 
 #[component]
 fn NoteItem(note: Note) -> impl IntoView {
     let ui = expect_context::<Ui>();
-    let task = note.task_id.clone();
+    let linked = note.task_ids.clone();
     let task_label = move || {
         ui.tasks.with(|ts| {
-            ts.iter()
-                .find(|t| Some(&t.id) == task.as_ref())
-                .map(|t| format!("Nhiệm vụ {}", t.number))
+            let numbers: Vec<String> = ts
+                .iter()
+                .filter(|t| linked.contains(&t.id))
+                .map(|t| t.number.clone())
+                .collect();
+            (!numbers.is_empty()).then(|| format!("Nhiệm vụ {}", numbers.join(", ")))
         })
     };
     view! {
@@ -316,9 +258,10 @@ fn NoteForm() -> impl IntoView {
             activity_date: date.get_untracked(),
             title: title.get_untracked().trim().to_string(),
             content: content.get_untracked(),
-            task_id: (!t.is_empty()).then_some(t),
+            task_ids: (!t.is_empty()).then_some(t).into_iter().collect(),
             author,
             created_at: js::now_ms(),
+            ..Note::default()
         };
         spawn_local(async move {
             match driver::save_note(note).await {
@@ -342,7 +285,7 @@ fn NoteForm() -> impl IntoView {
             <label for="note-task">"Nhiệm vụ liên quan"</label>
             <select id="note-task" on:change=move |e| task.set(event_target_value(&e)) prop:value=move || task.get()>
                 <option value="">"— Không chọn —"</option>
-                <For each=move || ui.tasks.get() key=|t| t.id.clone() let:t>
+                <For each={move || ui.tasks.get().into_iter().filter(|t| !t.removed).collect::<Vec<_>>()} key=|t| t.id.clone() let:t>
                     <option value=t.id.clone()>{format!("{} {}", t.number, t.title)}</option>
                 </For>
             </select>
@@ -355,43 +298,5 @@ fn NoteForm() -> impl IntoView {
             </Show>
             <button type="submit" data-testid="save-note">"Lưu ghi chép"</button>
         </form>
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct Overview {
-    communes: Vec<CommuneRow>,
-}
-
-/// The aggregating level: each commune's notes and last sync, refreshed every few seconds.
-#[component]
-fn Desk() -> impl IntoView {
-    let ui = expect_context::<Ui>();
-    spawn_local(async move {
-        loop {
-            if let Some(o) = js::get_json::<Overview>("/api/overview").await {
-                ui.overview.set(o.communes);
-            }
-            driver::sleep(2000).await;
-        }
-    });
-    view! {
-        <p class="who">{move || ui.session.with(|s| s.as_ref().map(|s| s.user.display_name.clone()).unwrap_or_default())} <Logout/></p>
-        <section class="card">
-            <h2>"Tổng hợp theo xã"</h2>
-            <table class="overview">
-                <thead><tr><th scope="col">"Xã, thị trấn"</th><th scope="col">"Ghi chép"</th><th scope="col">"Đồng bộ lần cuối"</th></tr></thead>
-                <tbody>
-                    <For each=move || ui.overview.get() key=|r| (r.commune_id.clone(), r.notes, r.last_sync) let:r>
-                        <tr data-testid="commune-row" data-commune-id=r.commune_id.clone() data-notes=r.notes.to_string()
-                            class:stale=r.last_sync.is_none()>
-                            <th scope="row">{r.name.clone()}</th>
-                            <td>{r.notes}</td>
-                            <td>{r.last_sync.map(display_datetime_vn).unwrap_or_else(|| "chưa đồng bộ".into())}</td>
-                        </tr>
-                    </For>
-                </tbody>
-            </table>
-        </section>
     }
 }

@@ -5,6 +5,7 @@ pub mod client;
 pub mod ids;
 pub mod schema;
 pub mod status;
+pub mod text;
 pub mod wire;
 
 pub use client::{Event, SyncClient};

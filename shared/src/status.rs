@@ -116,6 +116,72 @@ pub fn expected_quarters(start_iso: &str, now: i64) -> Vec<Quarter> {
     out
 }
 
+/// A commune's progress on a task, merged from its units' records: the furthest any unit got, and
+/// done when a lead unit (or, if no lead unit has reported, any unit) marked it done.
+pub fn merge_progress<'a>(
+    records: impl IntoIterator<Item = &'a crate::schema::ProgressRecord>,
+    lead_units: &[String],
+) -> Progress {
+    let records: Vec<&crate::schema::ProgressRecord> = records.into_iter().collect();
+    let led: Vec<&&crate::schema::ProgressRecord> = records
+        .iter()
+        .filter(|r| lead_units.contains(&r.unit))
+        .collect();
+    let deciding: Vec<&crate::schema::ProgressRecord> = if led.is_empty() {
+        records.clone()
+    } else {
+        led.into_iter().copied().collect()
+    };
+    Progress {
+        percent: records
+            .iter()
+            .map(|r| r.percent.clamp(0, 100) as u8)
+            .max()
+            .unwrap_or(0),
+        done_at: deciding
+            .iter()
+            .filter(|r| r.percent >= 100)
+            .filter_map(|r| r.done_at)
+            .min(),
+    }
+}
+
+/// Whether a recurring duty was reported in `period`: some unit recorded progress on it during
+/// that quarter (Asia/Ho_Chi_Minh).
+pub fn reported_in<'a>(
+    records: impl IntoIterator<Item = &'a crate::schema::ProgressRecord>,
+    period: Quarter,
+) -> bool {
+    records.into_iter().any(|r| {
+        let (y, m, _) = vn_civil_date(r.at);
+        Quarter::of_month(y, m) == period
+    })
+}
+
+/// The short label of a status for narrow cells (the full label is in `title`).
+impl DeadlineStatus {
+    pub fn short_vi(self) -> &'static str {
+        match self {
+            DeadlineStatus::DoneOnTime => "Xong đúng hạn",
+            DeadlineStatus::DoneLate => "Xong quá hạn",
+            DeadlineStatus::InProgress => "Đang làm",
+            DeadlineStatus::Overdue => "Quá hạn",
+            DeadlineStatus::NotStarted => "Chưa bắt đầu",
+        }
+    }
+
+    /// The CSS class of a status (colour is never the only cue: the words are always shown).
+    pub fn css(self, due_soon: bool) -> &'static str {
+        match self {
+            DeadlineStatus::DoneOnTime | DeadlineStatus::DoneLate => "status done",
+            DeadlineStatus::Overdue => "status overdue",
+            DeadlineStatus::InProgress | DeadlineStatus::NotStarted if due_soon => "status soon",
+            DeadlineStatus::InProgress => "status progress",
+            DeadlineStatus::NotStarted => "status todo",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,5 +327,33 @@ mod tests {
             );
             assert!(!done.due_soon);
         }
+    }
+
+    #[test]
+    fn merged_progress_follows_the_lead_unit() {
+        use crate::schema::ProgressRecord;
+        let r = |unit: &str, percent, done_at| ProgressRecord {
+            task_id: "t".into(),
+            unit: unit.into(),
+            percent,
+            done_at,
+            at: vn("2026-05-10", 9, 0),
+            ..ProgressRecord::default()
+        };
+        let lead = vec!["mttq".to_string()];
+        let partner_done = [r("mttq", 60, None), r("hoi-phu-nu", 100, Some(5))];
+        let p = merge_progress(&partner_done, &lead);
+        assert_eq!(
+            (p.percent, p.done_at),
+            (100, None),
+            "a partner finishing is not the task done"
+        );
+        let lead_done = [r("mttq", 100, Some(7)), r("hoi-phu-nu", 40, None)];
+        assert_eq!(merge_progress(&lead_done, &lead).done_at, Some(7));
+        let no_lead = [r("hoi-phu-nu", 100, Some(9))];
+        assert_eq!(merge_progress(&no_lead, &lead).done_at, Some(9));
+        assert_eq!(merge_progress(&[], &lead), Progress::default());
+        assert!(reported_in(&lead_done, Quarter { year: 2026, q: 2 }));
+        assert!(!reported_in(&lead_done, Quarter { year: 2026, q: 3 }));
     }
 }

@@ -1,0 +1,175 @@
+//! The aggregating level's screens: the overview of communes, the matrix communes × tasks with
+//! deadline statuses and quarterly completeness, and (by role) the plan editor and the org tree.
+
+use crate::driver;
+use crate::js;
+use crate::state::{CommuneRow, Ui};
+use crate::tasks::{assess_task, current_quarter, now_checked, recurrence_label};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::ids::display_datetime_vn;
+use shared::schema::{ProgressRecord, Task};
+use shared::status::reported_in;
+
+#[derive(serde::Deserialize)]
+struct Overview {
+    communes: Vec<CommuneRow>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Overview,
+    Plans,
+    Org,
+}
+
+#[component]
+pub fn Desk() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let tab = RwSignal::new(Tab::Overview);
+    let role = move || {
+        ui.session
+            .with(|s| s.as_ref().map(|s| s.user.role.clone()))
+            .unwrap_or_default()
+    };
+    spawn_local(async move {
+        let mut n = 0u32;
+        loop {
+            if let Some(o) = js::get_json::<Overview>("/api/overview").await {
+                ui.overview.set(o.communes);
+            }
+            // New communes' documents (their first progress, a new plan) appear in the list.
+            if n % 5 == 0 {
+                driver::refresh_docs().await;
+            }
+            n += 1;
+            driver::sleep(2000).await;
+        }
+    });
+    let tab_button = move |t: Tab, label: &'static str, testid: &'static str| {
+        view! {
+            <button type="button" role="tab" class="tab" data-testid=testid
+                aria-selected=move || (tab.get() == t).to_string()
+                on:click=move |_| tab.set(t)>{label}</button>
+        }
+    };
+    view! {
+        <p class="who">{move || ui.session.with(|s| s.as_ref().map(|s| s.user.display_name.clone()).unwrap_or_default())} <crate::ui::Logout/></p>
+        <nav class="tabs" role="tablist">
+            {tab_button(Tab::Overview, "Tổng hợp", "tab-overview")}
+            <Show when=move || matches!(role().as_str(), "editor" | "admin")>
+                {tab_button(Tab::Plans, "Kế hoạch", "tab-plans")}
+            </Show>
+            <Show when=move || role() == "admin">
+                {tab_button(Tab::Org, "Tổ chức", "tab-org")}
+            </Show>
+        </nav>
+        {move || match tab.get() {
+            Tab::Overview => view! { <CommuneTable/> <Matrix/> }.into_any(),
+            Tab::Plans => view! { <crate::plan_editor::PlanEditor/> }.into_any(),
+            Tab::Org => view! { <crate::org_admin::OrgAdmin/> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn CommuneTable() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    view! {
+        <section class="card">
+            <h2>"Tổng hợp theo xã"</h2>
+            <table class="overview">
+                <thead><tr><th scope="col">"Xã, thị trấn"</th><th scope="col">"Ghi chép"</th><th scope="col">"Đồng bộ lần cuối"</th></tr></thead>
+                <tbody>
+                    <For each=move || ui.overview.get() key=|r| (r.commune_id.clone(), r.notes, r.last_sync) let:r>
+                        <tr data-testid="commune-row" data-commune-id=r.commune_id.clone() data-notes=r.notes.to_string()
+                            class:stale=r.last_sync.is_none()>
+                            <th scope="row">{r.name.clone()}</th>
+                            <td>{r.notes}</td>
+                            <td>{r.last_sync.map(display_datetime_vn).unwrap_or_else(|| "chưa đồng bộ".into())}</td>
+                        </tr>
+                    </For>
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// Tasks × communes: each cell the task's status in that commune (words, colour as a second cue);
+/// recurring duties also say how many communes reported this quarter.
+#[component]
+fn Matrix() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let communes = move || {
+        let mut v: Vec<(String, String)> = ui.org.with(|o| {
+            o.iter()
+                .filter(|n| n.level == "commune" && !n.removed)
+                .map(|n| (n.id.clone(), n.name.clone()))
+                .collect()
+        });
+        v.sort_by(|a, b| a.1.cmp(&b.1));
+        v
+    };
+    let body = move || {
+        let communes = communes();
+        let (now, _) = now_checked();
+        let quarter = current_quarter(now);
+        let progress = ui.progress.get();
+        let records = |c: &str, t: &str| -> Vec<&ProgressRecord> {
+            progress
+                .iter()
+                .filter(|(pc, r)| pc == c && r.task_id == t)
+                .map(|(_, r)| r)
+                .collect()
+        };
+        ui.plans.get().into_iter().map(|plan| {
+            let tasks: Vec<Task> = plan.tasks.iter().filter(|t| !t.removed).cloned().collect();
+            let head = communes.iter().map(|(_, name)| view! { <th scope="col">{name.clone()}</th> }).collect_view();
+            let rows = tasks.iter().map(|t| {
+                let cells = communes.iter().map(|(cid, cname)| {
+                    if !t.targets(cid) {
+                        return view! { <td class="na">"—"</td> }.into_any();
+                    }
+                    let rs = records(cid, &t.id);
+                    let (a, p) = assess_task(t, &rs, now);
+                    let pct = if p.percent > 0 && p.percent < 100 { format!(" {}%", p.percent) } else { String::new() };
+                    let soon = if a.due_soon { " · sắp đến hạn" } else { "" };
+                    view! {
+                        <td data-testid="matrix-cell" data-commune-id=cid.clone() data-task-id=t.id.clone()
+                            data-status=format!("{:?}", a.status)
+                            title=format!("{}: {}{soon}", cname, a.status.label_vi())>
+                            <span class=a.status.css(a.due_soon)>{format!("{}{pct}", a.status.short_vi())}</span>
+                        </td>
+                    }.into_any()
+                }).collect_view();
+                let period = t.recurrence.as_ref().map(|r| {
+                    let targeted: Vec<&(String, String)> = communes.iter().filter(|(c, _)| t.targets(c)).collect();
+                    let done = targeted.iter().filter(|(c, _)| reported_in(records(c, &t.id), quarter)).count();
+                    view! {
+                        <div class="meta" data-testid="completeness">
+                            {format!("{} · quý {}/{}: {}/{} xã đã báo cáo", recurrence_label(r), quarter.q, quarter.year, done, targeted.len())}
+                        </div>
+                    }
+                });
+                view! {
+                    <tr>
+                        <th scope="row"><span class="num">{t.number.clone()}</span> {t.title.clone()} {period}</th>
+                        {cells}
+                    </tr>
+                }
+            }).collect_view();
+            view! {
+                <section class="card">
+                    <h2>{plan.header.title.clone()}</h2>
+                    <div class="scroll">
+                        <table class="matrix" data-testid="matrix">
+                            <thead><tr><th scope="col">"Nhiệm vụ"</th>{head}</tr></thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                </section>
+            }
+        }).collect_view()
+    };
+    view! { <div>{body}</div> }
+}

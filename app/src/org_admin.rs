@@ -1,0 +1,247 @@
+//! The administrator's org tree: communes, hamlets and units under the aggregating level. Edits are
+//! changes to the `org` document made on this device (offline too); the server's node table and the
+//! documents it accepts follow when they sync.
+
+use crate::driver;
+use crate::state::Ui;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::DocKey;
+use shared::schema::{self, OrgNode, UNIT_KINDS};
+
+fn level_label(level: &str) -> &'static str {
+    match level {
+        "root" => "Cấp tổng hợp",
+        "commune" => "Xã, phường, thị trấn",
+        "hamlet" => "Thôn, bon, tổ dân phố",
+        "unit" => "Đơn vị",
+        _ => "",
+    }
+}
+
+/// A new node's ID: readable, from the name (`Thôn Đạ Tông` under `xa-ka-don` →
+/// `xa-ka-don-thon-da-tong`), made unique. IDs never change afterwards: documents are named by them.
+fn new_id(ui: &Ui, parent: Option<&str>, level: &str, name: &str, kind: Option<&str>) -> String {
+    let base = match (level, parent, kind) {
+        ("unit", Some(p), Some(k)) => format!("{p}.{k}"),
+        ("hamlet", Some(p), _) => format!("{p}-{}", shared::text::slug(name)),
+        _ => shared::text::slug(name),
+    };
+    let taken: Vec<String> = ui
+        .org
+        .with_untracked(|o| o.iter().map(|n| n.id.clone()).collect());
+    (1..)
+        .map(|n| {
+            if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .find(|id| !taken.contains(id))
+        .unwrap_or(base)
+}
+
+async fn save(node: OrgNode) -> Result<(), String> {
+    if node.name.trim().is_empty() {
+        return Err("Vui lòng nhập tên.".into());
+    }
+    if node.id.is_empty() {
+        return Err("Tên phải có ít nhất một chữ cái hoặc chữ số.".into());
+    }
+    driver::change(DocKey::org(), move |doc| schema::put_org_node(doc, &node)).await
+}
+
+#[component]
+pub fn OrgAdmin() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let message = RwSignal::new(None::<(bool, String)>);
+    provide_context(message);
+    let roots = move || {
+        ui.org
+            .get()
+            .into_iter()
+            .filter(|n| n.level == "root")
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <section class="card" data-testid="org-admin">
+            <h2>"Cây tổ chức"</h2>
+            <Show when=move || !ui.org_writable.get()>
+                <p class="warn">"Chỉ quản trị viên được sửa cây tổ chức."</p>
+            </Show>
+            <Show when=move || message.with(Option::is_some)>
+                <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="status" data-testid="org-message">
+                    {move || message.get().map(|m| m.1).unwrap_or_default()}
+                </p>
+            </Show>
+            <ul class="tree">
+                <For each=roots key=|n| (n.id.clone(), n.name.clone(), n.removed) let:n>
+                    <NodeItem node=n/>
+                </For>
+            </ul>
+        </section>
+    }
+}
+
+/// One node with its children, rename/remove controls and forms to add children.
+#[component]
+fn NodeItem(node: OrgNode) -> AnyView {
+    let ui = expect_context::<Ui>();
+    let message = expect_context::<RwSignal<Option<(bool, String)>>>();
+    let id = node.id.clone();
+    let children = move || {
+        let mut v: Vec<OrgNode> = ui.org.with(|o| {
+            o.iter()
+                .filter(|c| c.parent.as_deref() == Some(id.as_str()))
+                .cloned()
+                .collect()
+        });
+        // Units first, then places, each by name.
+        v.sort_by(|a, b| ((a.level != "unit"), &a.name).cmp(&((b.level != "unit"), &b.name)));
+        v
+    };
+    let name = RwSignal::new(node.name.clone());
+    let editing = RwSignal::new(false);
+    let n = node.clone();
+    let rename = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut updated = n.clone();
+        updated.name = name.get_untracked().trim().to_string();
+        spawn_local(async move {
+            match save(updated).await {
+                Ok(()) => {
+                    editing.set(false);
+                    message.set(Some((true, "Đã lưu tên.".into())));
+                }
+                Err(e) => message.set(Some((false, e))),
+            }
+        });
+    };
+    let n = node.clone();
+    let toggle_removed = move |_| {
+        let mut updated = n.clone();
+        updated.removed = !updated.removed;
+        spawn_local(async move {
+            if let Err(e) = save(updated).await {
+                message.set(Some((false, e)));
+            }
+        });
+    };
+    let child_level = match node.level.as_str() {
+        "root" => Some(("commune", "Thêm xã, phường, thị trấn")),
+        "commune" => Some(("hamlet", "Thêm thôn, bon, tổ dân phố")),
+        _ => None,
+    };
+    let can_have_units = node.level != "unit";
+    let rid = format!("rename-{}", node.id);
+    view! {
+        <li data-testid="org-node" data-node-id=node.id.clone() data-level=node.level.clone() class:removed=node.removed>
+            <div class="node-row">
+                <span class="level">{level_label(&node.level)}</span>
+                <strong>{node.name.clone()}</strong>
+                {node.removed.then(|| " (đã xóa)")}
+                <button type="button" class="link" on:click=move |_| editing.update(|e| *e = !*e)>"Đổi tên"</button>
+                {(node.level != "root").then(|| view! {
+                    <button type="button" class="link" on:click=toggle_removed.clone()>
+                        {if node.removed { "Khôi phục" } else { "Xóa" }}
+                    </button>
+                })}
+            </div>
+            <Show when=move || editing.get()>
+                <form class="inline" on:submit=rename.clone()>
+                    <label for=rid.clone()>"Tên mới"</label>
+                    <input id=rid.clone() prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e))/>
+                    <button type="submit">"Lưu tên"</button>
+                </form>
+            </Show>
+            {(!node.removed).then(|| view! {
+                {child_level.map(|(level, label)| view! { <AddChild parent=node.id.clone() level=level label=label/> })}
+                {can_have_units.then(|| view! { <AddUnit parent=node.id.clone()/> })}
+            })}
+            <ul class="tree">
+                <For each=children key=|c| (c.id.clone(), c.name.clone(), c.removed) let:c>
+                    <NodeItem node=c/>
+                </For>
+            </ul>
+        </li>
+    }
+    .into_any()
+}
+
+#[component]
+fn AddChild(parent: String, level: &'static str, label: &'static str) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let message = expect_context::<RwSignal<Option<(bool, String)>>>();
+    let name = RwSignal::new(String::new());
+    let fid = format!("add-{level}-{parent}");
+    let p = parent.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let n = name.get_untracked().trim().to_string();
+        let node = OrgNode {
+            id: new_id(&ui, Some(&p), level, &n, None),
+            name: n,
+            level: level.into(),
+            parent: Some(p.clone()),
+            ..OrgNode::default()
+        };
+        spawn_local(async move {
+            match save(node).await {
+                Ok(()) => {
+                    name.set(String::new());
+                    message.set(Some((true, "Đã thêm.".into())));
+                }
+                Err(e) => message.set(Some((false, e))),
+            }
+        });
+    };
+    view! {
+        <form class="inline" on:submit=submit data-testid=format!("add-{level}")>
+            <label for=fid.clone()>{label}</label>
+            <input id=fid.clone() required maxlength="120" prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e))/>
+            <button type="submit">"Thêm"</button>
+        </form>
+    }
+}
+
+#[component]
+fn AddUnit(parent: String) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let message = expect_context::<RwSignal<Option<(bool, String)>>>();
+    let kind = RwSignal::new(UNIT_KINDS[0].0.to_string());
+    let fid = format!("add-unit-{parent}");
+    let p = parent.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let k = kind.get_untracked();
+        let place = ui.node_name(&p);
+        let base = UNIT_KINDS
+            .iter()
+            .find(|(x, _, _)| *x == k)
+            .map_or(k.clone(), |(_, vi, _)| vi.to_string());
+        let node = OrgNode {
+            id: new_id(&ui, Some(&p), "unit", &base, Some(&k)),
+            name: format!("{base} {place}"),
+            level: "unit".into(),
+            parent: Some(p.clone()),
+            kind: Some(k),
+            removed: false,
+        };
+        spawn_local(async move {
+            match save(node).await {
+                Ok(()) => message.set(Some((true, "Đã thêm đơn vị.".into()))),
+                Err(e) => message.set(Some((false, e))),
+            }
+        });
+    };
+    view! {
+        <form class="inline" on:submit=submit data-testid="add-unit">
+            <label for=fid.clone()>"Thêm đơn vị"</label>
+            <select id=fid.clone() on:change=move |e| kind.set(event_target_value(&e)) prop:value=move || kind.get()>
+                {UNIT_KINDS.iter().map(|(k, vi, _)| view! { <option value=*k>{*vi}</option> }).collect_view()}
+            </select>
+            <button type="submit">"Thêm đơn vị"</button>
+        </form>
+    }
+}

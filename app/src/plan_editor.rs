@@ -1,0 +1,431 @@
+//! The plan editor of the aggregating level: import a plan's text or .docx into a draft, review it,
+//! publish it (new, or as a revision of a published plan), then assign and schedule its tasks.
+
+use crate::driver;
+use crate::js;
+use crate::state::{Ui, unit_kind_name};
+use crate::tasks::recurrence_label;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::DocKey;
+use shared::schema::{self, RECURRENCES, Task, UNIT_KINDS};
+
+/// The importer's draft, as much of it as the review shows.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+struct Draft {
+    number: Option<String>,
+    title: String,
+    issuer: Option<String>,
+    date: Option<String>,
+    basis: Vec<DraftBasis>,
+    sections: Vec<DraftSection>,
+    recipients: Vec<String>,
+    signer: Option<DraftSigner>,
+    unclassified: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+struct DraftBasis {
+    kind: String,
+    code: String,
+    date: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+struct DraftSection {
+    number: String,
+    title: String,
+    tasks: Vec<DraftTask>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+struct DraftTask {
+    number: String,
+    title: String,
+    lead_units: Vec<String>,
+    partner_units: Vec<String>,
+    recurrence: Option<String>,
+    deadline: Option<String>,
+    children: Vec<DraftTask>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+struct DraftSigner {
+    on_behalf: Option<String>,
+    title: Option<String>,
+    name: Option<String>,
+}
+
+fn error_of(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_string))
+        .unwrap_or_else(|| body.chars().take(200).collect())
+}
+
+#[component]
+pub fn PlanEditor() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    view! {
+        <ImportPlan/>
+        <For each={move || ui.plans.get().into_iter().filter(|p| p.writable).map(|p| p.id).collect::<Vec<_>>()}
+            key=|id| id.clone() let:plan_id>
+            <PlanTasks plan_id=plan_id/>
+        </For>
+    }
+}
+
+#[component]
+fn ImportPlan() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let text = RwSignal::new(String::new());
+    let draft = RwSignal::new(None::<Draft>);
+    let target = RwSignal::new(String::new());
+    let message = RwSignal::new(None::<(bool, String)>);
+    let busy = RwSignal::new(false);
+    let preview = move |_| {
+        busy.set(true);
+        message.set(None);
+        spawn_local(async move {
+            let reply = js::upload("/api/plans/import", &text.get_untracked(), "plan-file").await;
+            busy.set(false);
+            match reply {
+                Ok((200, body)) => match serde_json::from_str::<Draft>(&body) {
+                    Ok(d) => draft.set(Some(d)),
+                    Err(_) => message.set(Some((false, "Máy chủ trả lời không hợp lệ.".into()))),
+                },
+                Ok((_, body)) => message.set(Some((
+                    false,
+                    format!("Không đọc được kế hoạch: {}", error_of(&body)),
+                ))),
+                Err(_) => message.set(Some((false, "Cần có mạng để nhập kế hoạch.".into()))),
+            }
+        });
+    };
+    let publish = move |_| {
+        busy.set(true);
+        let t = target.get_untracked();
+        let url = if t.is_empty() {
+            "/api/plans/publish".to_string()
+        } else {
+            format!("/api/plans/publish?plan={t}")
+        };
+        spawn_local(async move {
+            let reply = js::upload(&url, &text.get_untracked(), "plan-file").await;
+            busy.set(false);
+            match reply {
+                Ok((200, body)) => {
+                    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                    let s = &v["summary"];
+                    message.set(Some((true, format!(
+                        "Đã xuất bản (lần {}): {} nhiệm vụ, {} mới, {} sửa đổi, {} bỏ khỏi kế hoạch.",
+                        s["revision"], s["tasks"], s["added"], s["updated"], s["removed"]
+                    ))));
+                    draft.set(None);
+                    driver::refresh_docs().await;
+                }
+                Ok((_, body)) => message.set(Some((
+                    false,
+                    format!("Không xuất bản được: {}", error_of(&body)),
+                ))),
+                Err(_) => message.set(Some((false, "Cần có mạng để xuất bản.".into()))),
+            }
+        });
+    };
+    view! {
+        <section class="card" data-testid="plan-import">
+            <h2>"Nhập kế hoạch"</h2>
+            <p class="hint">"Dán nội dung kế hoạch hoặc chọn tệp .docx, xem lại bản nháp rồi xuất bản cho các xã."</p>
+            <label for="plan-text">"Nội dung kế hoạch"</label>
+            <textarea id="plan-text" rows="6" prop:value=move || text.get() on:input=move |e| text.set(event_target_value(&e))></textarea>
+            <label for="plan-file">"Hoặc tệp Word (.docx)"</label>
+            <input id="plan-file" type="file" accept=".docx,application/vnd.openxmlformats-officedocument.wordprocessingml.document"/>
+            <button type="button" data-testid="plan-preview" on:click=preview disabled=move || busy.get()>"Xem trước bản nháp"</button>
+            <Show when=move || message.with(Option::is_some)>
+                <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="status" data-testid="plan-message">
+                    {move || message.get().map(|m| m.1).unwrap_or_default()}
+                </p>
+            </Show>
+            {move || draft.get().map(|d| view! {
+                <DraftView draft=d/>
+                <label for="plan-target">"Xuất bản thành"</label>
+                <select id="plan-target" on:change=move |e| target.set(event_target_value(&e)) prop:value=move || target.get()>
+                    <option value="">"Kế hoạch mới"</option>
+                    {ui.plans.get_untracked().into_iter().filter(|p| p.writable).map(|p| view! {
+                        <option value=p.id.clone()>{format!("Bản sửa đổi của: {}", p.header.title)}</option>
+                    }).collect_view()}
+                </select>
+                <button type="button" data-testid="plan-publish" on:click=publish disabled=move || busy.get()>"Xuất bản"</button>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn DraftView(draft: Draft) -> impl IntoView {
+    fn task_rows(tasks: &[DraftTask], depth: usize) -> Vec<AnyView> {
+        tasks
+            .iter()
+            .flat_map(|t| {
+                let units = [
+                    (!t.lead_units.is_empty())
+                        .then(|| format!("Chủ trì: {}", t.lead_units.join(", "))),
+                    (!t.partner_units.is_empty())
+                        .then(|| format!("Phối hợp: {}", t.partner_units.join(", "))),
+                    t.recurrence
+                        .as_deref()
+                        .map(|r| recurrence_label(r).to_string()),
+                    t.deadline
+                        .as_deref()
+                        .map(|d| format!("Hạn {}", shared::ids::display_date(d))),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ");
+                let me = view! {
+                    <li data-testid="draft-task" style=format!("margin-left:{}em", depth)>
+                        <span class="num">{t.number.clone()}</span> {t.title.clone()}
+                        {(!units.is_empty()).then(|| view! { <div class="meta">{units}</div> })}
+                    </li>
+                }
+                .into_any();
+                std::iter::once(me).chain(task_rows(&t.children, depth + 1))
+            })
+            .collect()
+    }
+    let header = [
+        Some(draft.title.clone()),
+        draft.number.clone().map(|n| format!("Số {n}")),
+        draft
+            .date
+            .as_deref()
+            .map(|d| format!("ngày {}", shared::ids::display_date(d))),
+        draft.issuer.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
+    let basis = draft
+        .basis
+        .iter()
+        .map(|b| {
+            format!(
+                "{} {}{}",
+                b.kind,
+                b.code,
+                b.date
+                    .as_deref()
+                    .map(|d| format!(" ngày {}", shared::ids::display_date(d)))
+                    .unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let signer = draft.signer.clone().map(|s| {
+        [s.on_behalf, s.title, s.name]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" — ")
+    });
+    view! {
+        <div class="draft" data-testid="plan-draft">
+            <h3>"Bản nháp"</h3>
+            <p><strong>{header}</strong></p>
+            {(!basis.is_empty()).then(|| view! { <p class="meta">{format!("Căn cứ: {basis}")}</p> })}
+            {draft.sections.iter().map(|s| view! {
+                <h4>{format!("{}. {}", s.number, s.title)}</h4>
+                <ul class="tasks">{task_rows(&s.tasks, 0)}</ul>
+            }).collect_view()}
+            {(!draft.recipients.is_empty()).then(|| view! { <p class="meta">{format!("Nơi nhận: {}", draft.recipients.join("; "))}</p> })}
+            {signer.map(|s| view! { <p class="meta">{format!("Người ký: {s}")}</p> })}
+            {(!draft.unclassified.is_empty()).then(|| view! {
+                <div class="warn" data-testid="draft-unclassified">
+                    <strong>{format!("{} đoạn chưa phân loại được (vẫn được giữ trong nội dung):", draft.unclassified.len())}</strong>
+                    <ul>{draft.unclassified.iter().map(|u| view! { <li>{u.clone()}</li> }).collect_view()}</ul>
+                </div>
+            })}
+        </div>
+    }
+}
+
+/// The tasks of one published plan, each editable: deadline, recurrence, lead and coordinating
+/// units, target communes, removal. Each save is one Automerge change of only what changed, so it
+/// merges with other editors' and the communes' concurrent work.
+#[component]
+fn PlanTasks(plan_id: String) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let id = plan_id.clone();
+    let plan = move || ui.plans.with(|ps| ps.iter().find(|p| p.id == id).cloned());
+    let p = plan.clone();
+    let tasks = move || p().map(|p| p.tasks).unwrap_or_default();
+    let section_id = plan_id.clone();
+    view! {
+        <section class="card" data-testid="plan-tasks" data-plan-id=section_id>
+            <h2>{
+                let plan = plan.clone();
+                move || plan().map(|p| p.header.title).unwrap_or_default()
+            }</h2>
+            <p class="meta">{move || plan().map(|p| format!("Lần xuất bản: {}", p.header.revision))}</p>
+            <ul class="tasks">
+                // Keyed by content: a task changed (here or by another editor) is redrawn from the document.
+                <For each=tasks key=|t| format!("{t:?}") let:t>
+                    <TaskEditor plan_id=plan_id.clone() task=t/>
+                </For>
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let open = RwSignal::new(false);
+    let deadline = RwSignal::new(task.deadline.clone().unwrap_or_default());
+    let recurrence = RwSignal::new(task.recurrence.clone().unwrap_or_default());
+    let lead = RwSignal::new(task.lead_units.clone());
+    let partners = RwSignal::new(task.partner_units.clone());
+    let communes = RwSignal::new(task.communes.clone());
+    let removed = RwSignal::new(task.removed);
+    let message = RwSignal::new(None::<(bool, String)>);
+    let tid = task.id.clone();
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let d = deadline.get_untracked();
+        if !d.is_empty() && shared::ids::parse_iso_date(&d).is_none() {
+            message.set(Some((false, "Hạn không hợp lệ.".into())));
+            return;
+        }
+        let r = recurrence.get_untracked();
+        let (l, p, c, rm) = (
+            lead.get_untracked(),
+            partners.get_untracked(),
+            communes.get_untracked(),
+            removed.get_untracked(),
+        );
+        let (plan, id) = (plan_id.clone(), tid.clone());
+        spawn_local(async move {
+            let res = driver::change(DocKey::plan(&plan), move |doc| {
+                schema::update_entry::<Task>(doc, &id, |t| {
+                    t.deadline = (!d.is_empty()).then_some(d);
+                    t.recurrence = (!r.is_empty()).then_some(r);
+                    t.partner_units = p.into_iter().filter(|k| !l.contains(k)).collect();
+                    t.lead_units = l;
+                    t.communes = c;
+                    t.removed = rm;
+                })
+                .map(|_| ())
+            })
+            .await;
+            match res {
+                Ok(()) => message.set(Some((
+                    true,
+                    "Đã lưu trên máy; sẽ gửi tới các xã khi có mạng.".into(),
+                ))),
+                Err(e) => message.set(Some((false, e))),
+            }
+        });
+    };
+    let summary = {
+        let t = task.clone();
+        move || {
+            let mut parts = Vec::new();
+            if !t.lead_units.is_empty() {
+                parts.push(format!(
+                    "Chủ trì: {}",
+                    t.lead_units
+                        .iter()
+                        .map(|k| unit_kind_name(k))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if let Some(d) = &t.deadline {
+                parts.push(format!("Hạn {}", shared::ids::display_date(d)));
+            }
+            if let Some(r) = &t.recurrence {
+                parts.push(recurrence_label(r).to_string());
+            }
+            if !t.communes.is_empty() {
+                parts.push(format!("{} xã", t.communes.len()));
+            }
+            if t.removed {
+                parts.push("ĐÃ BỎ KHỎI KẾ HOẠCH".into());
+            }
+            parts.join(" · ")
+        }
+    };
+    let fid = format!("e-{}", task.id);
+    let checks = move |signal: RwSignal<Vec<String>>, prefix: String| {
+        UNIT_KINDS.iter().map(|(k, vi, _)| {
+            let k = k.to_string();
+            let k2 = k.clone();
+            let id = format!("{prefix}-{k}");
+            view! {
+                <label class="check" for=id.clone()>
+                    <input id=id.clone() type="checkbox" prop:checked=move || signal.with(|v| v.contains(&k))
+                        on:change=move |e| { let on = event_target_checked(&e); let k = k2.clone(); signal.update(|v| { v.retain(|x| *x != k); if on { v.push(k); } }) }/>
+                    {format!(" {vi}")}
+                </label>
+            }
+        }).collect_view()
+    };
+    let (f_dl, f_rec, f_rm) = (
+        format!("{fid}-deadline"),
+        format!("{fid}-rec"),
+        format!("{fid}-removed"),
+    );
+    let (lead_prefix, partner_prefix) = (format!("{fid}-lead"), format!("{fid}-partner"));
+    let commune_checks = move || {
+        ui.org.get().into_iter().filter(|n| n.level == "commune" && !n.removed).map(|n| {
+            let (cid, cid2) = (n.id.clone(), n.id.clone());
+            let id = format!("{fid}-c-{}", n.id);
+            view! {
+                <label class="check" for=id.clone()>
+                    <input id=id.clone() type="checkbox" prop:checked=move || communes.with(|v| v.contains(&cid))
+                        on:change=move |e| { let on = event_target_checked(&e); let c = cid2.clone(); communes.update(|v| { v.retain(|x| *x != c); if on { v.push(c); } }) }/>
+                    {format!(" {}", n.name)}
+                </label>
+            }
+        }).collect_view()
+    };
+    view! {
+        <li data-testid="task-editor" data-task-id=task.id.clone() class:removed=task.removed>
+            <button type="button" class="task-head" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
+                <span class="num">{task.number.clone()}</span> {task.title.clone()}
+            </button>
+            <div class="meta">{summary}</div>
+            <Show when=move || open.get()>
+                <form class="task-form" on:submit=save.clone()>
+                    <label for=f_dl.clone()>"Hạn hoàn thành"</label>
+                    <input id=f_dl.clone() type="date" prop:value=move || deadline.get() on:input=move |e| deadline.set(event_target_value(&e))/>
+                    <label for=f_rec.clone()>"Định kỳ báo cáo"</label>
+                    <select id=f_rec.clone() on:change=move |e| recurrence.set(event_target_value(&e)) prop:value=move || recurrence.get()>
+                        <option value="">"Không định kỳ"</option>
+                        {RECURRENCES.iter().map(|(k, vi, _)| view! { <option value=*k>{*vi}</option> }).collect_view()}
+                    </select>
+                    <fieldset><legend>"Đơn vị chủ trì"</legend>{checks(lead, lead_prefix.clone())}</fieldset>
+                    <fieldset><legend>"Đơn vị phối hợp"</legend>{checks(partners, partner_prefix.clone())}</fieldset>
+                    <fieldset><legend>"Xã thực hiện (không chọn = tất cả)"</legend>{commune_checks.clone()}</fieldset>
+                    <label class="check" for=f_rm.clone()>
+                        <input id=f_rm.clone() type="checkbox" prop:checked=move || removed.get() on:change=move |e| removed.set(event_target_checked(&e))/>
+                        " Bỏ nhiệm vụ khỏi kế hoạch (lịch sử được giữ)"
+                    </label>
+                    <Show when=move || message.with(Option::is_some)>
+                        <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="status">
+                            {move || message.get().map(|m| m.1).unwrap_or_default()}
+                        </p>
+                    </Show>
+                    <button type="submit" data-testid="save-task">"Lưu nhiệm vụ"</button>
+                </form>
+            </Show>
+        </li>
+    }
+}

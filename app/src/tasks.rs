@@ -1,0 +1,321 @@
+//! A commune's tasks: deadline status (words and colour), the plan's text, every unit's progress
+//! with attribution, and the form where a unit records its own.
+
+use crate::driver;
+use crate::js;
+use crate::state::{Ui, unit_kind_name};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::ids::{Quarter, display_datetime_vn, vn_civil_date};
+use shared::schema::{ProgressRecord, RECURRENCES, Task};
+use shared::status::{Assessment, Progress, assess, merge_progress, reported_in, trusted_now};
+
+/// Days before a deadline from which a task shows "sắp đến hạn".
+pub const WARN_DAYS: i64 = 7;
+
+/// Now, by the device clock checked against the server time remembered at the last sync; and
+/// whether the device clock looks wrong.
+pub fn now_checked() -> (i64, bool) {
+    let server = js::local_get(driver::SERVER_TIME_KEY).and_then(|s| s.parse().ok());
+    trusted_now(js::now_ms(), server)
+}
+
+pub fn current_quarter(now: i64) -> Quarter {
+    let (y, m, _) = vn_civil_date(now);
+    Quarter::of_month(y, m)
+}
+
+/// A task's status in one commune from that commune's progress records.
+pub fn assess_task(task: &Task, records: &[&ProgressRecord], now: i64) -> (Assessment, Progress) {
+    let p = merge_progress(records.iter().copied(), &task.lead_units);
+    (assess(task.deadline.as_deref(), p, now, WARN_DAYS), p)
+}
+
+pub fn recurrence_label(r: &str) -> &'static str {
+    RECURRENCES
+        .iter()
+        .find(|(k, _, _)| *k == r)
+        .map_or("Định kỳ", |(_, vi, _)| *vi)
+}
+
+fn units_label(kinds: &[String]) -> String {
+    kinds
+        .iter()
+        .map(|k| unit_kind_name(k))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The status chip: words always, colour as a second cue.
+#[component]
+pub fn StatusChip(assessment: Assessment, percent: u8) -> impl IntoView {
+    let soon = if assessment.due_soon {
+        " · sắp đến hạn"
+    } else {
+        ""
+    };
+    let pct = if percent > 0 && percent < 100 {
+        format!(" · {percent}%")
+    } else {
+        String::new()
+    };
+    view! {
+        <span class=assessment.status.css(assessment.due_soon) data-testid="task-status">
+            {format!("{}{pct}{soon}", assessment.status.label_vi())}
+        </span>
+    }
+}
+
+/// The tasks of the plans that target this commune, in plan order.
+#[component]
+pub fn TaskList(commune: String) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let c = commune.clone();
+    let rows = move || {
+        ui.plans.with(|plans| {
+            plans
+                .iter()
+                .flat_map(|p| {
+                    p.tasks
+                        .iter()
+                        .filter(|t| t.targets(&c))
+                        .map(|t| (p.id.clone(), t.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="card">
+            <h2>"Nhiệm vụ theo kế hoạch"</h2>
+            {move || {
+                let (_, suspect) = now_checked();
+                suspect.then(|| view! {
+                    <p class="warn" role="alert">"Đồng hồ của máy có vẻ sai (chậm hơn giờ máy chủ). Trạng thái hạn được tính theo giờ máy chủ lần đồng bộ cuối."</p>
+                })
+            }}
+            <ul class="tasks">
+                <For each=rows key=|(p, t)| format!("{p}/{t:?}") let:row>
+                    <TaskItem plan_id=row.0 task=row.1 commune=commune.clone()/>
+                </For>
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn TaskItem(plan_id: String, task: Task, commune: String) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let open = RwSignal::new(false);
+    let t = task.clone();
+    let c = commune.clone();
+    let records = move || {
+        ui.progress.with(|p| {
+            p.iter()
+                .filter(|(pc, r)| *pc == c && r.task_id == t.id)
+                .map(|(_, r)| r.clone())
+                .collect::<Vec<_>>()
+        })
+    };
+    let t = task.clone();
+    let status = {
+        let records = records.clone();
+        move || {
+            let rs = records();
+            let refs: Vec<&ProgressRecord> = rs.iter().collect();
+            let (now, _) = now_checked();
+            let (a, p) = assess_task(&t, &refs, now);
+            view! { <StatusChip assessment=a percent=p.percent/> }
+        }
+    };
+    let t = task.clone();
+    let recurring = {
+        let records = records.clone();
+        move || {
+            let r = t.recurrence.clone()?;
+            let rs = records();
+            let q = current_quarter(now_checked().0);
+            let done = reported_in(&rs, q);
+            let text = format!(
+                "{} · quý {}/{}: {}",
+                recurrence_label(&r),
+                q.q,
+                q.year,
+                if done {
+                    "đã báo cáo"
+                } else {
+                    "chưa báo cáo"
+                }
+            );
+            Some(
+                view! { <span class=if done { "status done" } else { "status todo" } data-testid="task-period">{text}</span> },
+            )
+        }
+    };
+    let lead = units_label(&task.lead_units);
+    let partners = units_label(&task.partner_units);
+    let deadline = task
+        .deadline
+        .as_deref()
+        .map(|d| format!("Hạn: {}", shared::ids::display_date(d)));
+    let id_attr = task.id.clone();
+    view! {
+        <li data-testid="task-item" data-task-id=id_attr>
+            <button type="button" class="task-head" aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)>
+                <span class="num">{task.number.clone()}</span>
+                <span>{task.title.clone()}</span>
+            </button>
+            <div class="chips">{status}{recurring}</div>
+            <Show when=move || open.get()>
+                <TaskDetail plan_id=plan_id.clone() task=task.clone() commune=commune.clone()
+                    lead=lead.clone() partners=partners.clone() deadline=deadline.clone()/>
+            </Show>
+        </li>
+    }
+}
+
+#[component]
+fn TaskDetail(
+    plan_id: String,
+    task: Task,
+    commune: String,
+    lead: String,
+    partners: String,
+    deadline: Option<String>,
+) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let t = task.id.clone();
+    let c = commune.clone();
+    let records = move || {
+        ui.progress.with(|p| {
+            p.iter()
+                .filter(|(pc, r)| *pc == c && r.task_id == t)
+                .map(|(_, r)| r.clone())
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <div class="task-detail" data-testid="task-detail">
+            <p class="meta">
+                {(!lead.is_empty()).then(|| format!("Chủ trì: {lead}. "))}
+                {(!partners.is_empty()).then(|| format!("Phối hợp: {partners}. "))}
+                {deadline}
+            </p>
+            <p class="content">{task.text.clone()}</p>
+            <h3>"Tiến độ của các đơn vị"</h3>
+            <ul class="progress">
+                <For each=records key=|r| (r.unit.clone(), r.percent, r.at, r.remark.clone()) let:r>
+                    <li data-testid="unit-progress" data-unit=r.unit.clone()>
+                        <strong>{unit_kind_name(&r.unit)}</strong>
+                        {format!(": {}%", r.percent)}
+                        {r.done_at.map(|_| " · đã hoàn thành")}
+                        <span class="meta">{format!(" — {} · {}", r.by, display_datetime_vn(r.at))}</span>
+                        {(!r.remark.is_empty()).then(|| view! { <div>{r.remark.clone()}</div> })}
+                    </li>
+                </For>
+            </ul>
+            <ProgressForm plan_id=plan_id task=task commune=commune/>
+        </div>
+    }
+}
+
+/// One unit records its own progress: it never overwrites another unit's record.
+#[component]
+fn ProgressForm(plan_id: String, task: Task, commune: String) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    // The commune's units from the org tree; the plan's named units if the tree has none.
+    let c = commune.clone();
+    let t = task.clone();
+    let units = move || {
+        let mut v: Vec<(String, String)> = ui.org.with(|o| {
+            o.iter()
+                .filter(|n| n.level == "unit" && !n.removed && n.parent.as_deref() == Some(&c))
+                .filter_map(|n| Some((n.kind.clone()?, n.name.clone())))
+                .collect()
+        });
+        if v.is_empty() {
+            v = t
+                .lead_units
+                .iter()
+                .chain(&t.partner_units)
+                .map(|k| (k.clone(), unit_kind_name(k)))
+                .collect();
+        }
+        v
+    };
+    let first = units().first().map(|u| u.0.clone()).unwrap_or_default();
+    let unit = RwSignal::new(first);
+    let percent = RwSignal::new(String::from("0"));
+    let remark = RwSignal::new(String::new());
+    let done = RwSignal::new(false);
+    let message = RwSignal::new(None::<(bool, String)>);
+    let tid = task.id.clone();
+    let fid = format!("p-{}", task.id);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Ok(pct) = percent.get_untracked().trim().parse::<i64>() else {
+            message.set(Some((
+                false,
+                "Tỷ lệ hoàn thành phải là số từ 0 đến 100.".into(),
+            )));
+            return;
+        };
+        let u = unit.get_untracked();
+        if u.is_empty() {
+            message.set(Some((false, "Vui lòng chọn đơn vị.".into())));
+            return;
+        }
+        let now = js::now_ms();
+        let is_done = done.get_untracked();
+        let record = ProgressRecord {
+            task_id: tid.clone(),
+            unit: u,
+            percent: if is_done { 100 } else { pct },
+            remark: remark.get_untracked().trim().to_string(),
+            by: ui.session.with_untracked(|s| {
+                s.as_ref()
+                    .map(|s| s.user.username.clone())
+                    .unwrap_or_default()
+            }),
+            at: now,
+            done_at: is_done.then_some(now),
+        };
+        let plan = plan_id.clone();
+        spawn_local(async move {
+            match driver::save_progress(plan, record).await {
+                Ok(()) => message.set(Some((true, "Đã lưu tiến độ trên máy.".into()))),
+                Err(e) => message.set(Some((false, e))),
+            }
+        });
+    };
+    let (f_unit, f_pct, f_remark, f_done) = (
+        format!("{fid}-unit"),
+        format!("{fid}-pct"),
+        format!("{fid}-remark"),
+        format!("{fid}-done"),
+    );
+    view! {
+        <form class="progress-form" on:submit=submit data-testid="progress-form">
+            <label for=f_unit.clone()>"Đơn vị của tôi"</label>
+            <select id=f_unit on:change=move |e| unit.set(event_target_value(&e)) prop:value=move || unit.get()>
+                {units().into_iter().map(|(k, name)| view! { <option value=k>{name}</option> }).collect_view()}
+            </select>
+            <label for=f_pct.clone()>"Tỷ lệ hoàn thành (%)"</label>
+            <input id=f_pct type="number" min="0" max="100" inputmode="numeric"
+                prop:value=move || percent.get() on:input=move |e| percent.set(event_target_value(&e))/>
+            <label for=f_remark.clone()>"Ghi chú ngắn"</label>
+            <input id=f_remark maxlength="500" prop:value=move || remark.get() on:input=move |e| remark.set(event_target_value(&e))/>
+            <label class="check" for=f_done.clone()>
+                <input id=f_done.clone() type="checkbox" prop:checked=move || done.get() on:change=move |e| done.set(event_target_checked(&e))/>
+                " Đơn vị đã hoàn thành nhiệm vụ"
+            </label>
+            <Show when=move || message.with(Option::is_some)>
+                <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="status">
+                    {move || message.get().map(|m| m.1).unwrap_or_default()}
+                </p>
+            </Show>
+            <button type="submit" data-testid="save-progress">"Lưu tiến độ"</button>
+        </form>
+    }
+}
