@@ -39,7 +39,7 @@ pub fn Desk() -> impl IntoView {
                 ui.overview.set(o.communes);
             }
             // New communes' documents (their first progress, a new plan) appear in the list.
-            if n % 5 == 0 {
+            if n.is_multiple_of(5) {
                 driver::refresh_docs().await;
             }
             n += 1;

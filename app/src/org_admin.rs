@@ -140,7 +140,7 @@ fn NodeItem(node: OrgNode) -> AnyView {
             <div class="node-row">
                 <span class="level">{level_label(&node.level)}</span>
                 <strong>{node.name.clone()}</strong>
-                {node.removed.then(|| " (đã xóa)")}
+                {node.removed.then_some(" (đã xóa)")}
                 <button type="button" class="link" on:click=move |_| editing.update(|e| *e = !*e)>"Đổi tên"</button>
                 {(node.level != "root").then(|| view! {
                     <button type="button" class="link" on:click=toggle_removed.clone()>

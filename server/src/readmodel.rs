@@ -140,7 +140,7 @@ fn sync_org(st: &AppState, mut nodes: Vec<schema::OrgNode>) -> Result<(), crate:
             level: n.level,
             parent: n.parent,
         };
-        if before.iter().any(|b| *b == row) {
+        if before.contains(&row) {
             continue;
         }
         if let Err(e) = st.db.upsert_node(&row) {

@@ -33,14 +33,27 @@ pub const SCHEMA_VERSION: u64 = 2;
 /// The version in every genesis change (frozen: see the module comment).
 const GENESIS_SCHEMA: u64 = 1;
 
+/// Boxed: automerge's and autosurgeon's errors are large, and these travel through every write.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
     #[error(transparent)]
-    Automerge(#[from] AutomergeError),
+    Automerge(Box<AutomergeError>),
     #[error("reconcile: {0}")]
-    Reconcile(#[from] autosurgeon::ReconcileError),
+    Reconcile(Box<autosurgeon::ReconcileError>),
     #[error("the document has no `{0}` map (not one of ours, or no genesis yet)")]
     NoContainer(&'static str),
+}
+
+impl From<AutomergeError> for SchemaError {
+    fn from(e: AutomergeError) -> Self {
+        SchemaError::Automerge(Box::new(e))
+    }
+}
+
+impl From<autosurgeon::ReconcileError> for SchemaError {
+    fn from(e: autosurgeon::ReconcileError) -> Self {
+        SchemaError::Reconcile(Box::new(e))
+    }
 }
 
 /// The map under the document root that holds a kind's entries.
@@ -134,7 +147,7 @@ pub fn migrate(doc: &mut Automerge) -> Result<bool, SchemaError> {
     if from >= SCHEMA_VERSION || from == 0 {
         return Ok(false);
     }
-    write(doc, None, |tx| Ok(upgrade(tx)?))?;
+    write(doc, None, upgrade)?;
     Ok(true)
 }
 
@@ -168,10 +181,9 @@ pub fn get_str(doc: &Automerge, obj: &ObjId, key: &str) -> Option<String> {
 /// ints, unsigned ints, timestamps or whole floats for numbers), used through `#[autosurgeon(hydrate)]`.
 mod am {
     use super::*;
-    use std::borrow::Cow;
 
-    fn scalar_text(s: &Cow<'_, ScalarValue>) -> Option<String> {
-        match s.as_ref() {
+    fn scalar_text(s: &ScalarValue) -> Option<String> {
+        match s {
             ScalarValue::Str(s) => Some(s.to_string()),
             _ => None,
         }
@@ -189,7 +201,7 @@ mod am {
         match doc.get(obj, &prop)? {
             None => Ok(None),
             Some((Value::Scalar(s), _)) if matches!(s.as_ref(), ScalarValue::Null) => Ok(None),
-            Some((Value::Scalar(s), _)) => scalar_text(&s)
+            Some((Value::Scalar(s), _)) => scalar_text(s.as_ref())
                 .map(Some)
                 .ok_or_else(|| HydrateError::unexpected("text", format!("{s:?}"))),
             Some((Value::Object(ObjType::Text), id)) => Ok(Some(doc.text(&id)?)),
@@ -566,68 +578,54 @@ pub fn read_notes<D: ReadDoc>(doc: &D) -> Vec<Note> {
 /// Entries of a document that break the schema, with the reason (English, for administrators). The
 /// server quarantines them: kept in the document, flagged, left out of every count.
 pub fn check(doc: &Automerge, kind: DocKind) -> Vec<(String, String)> {
-    fn long_key<E: Entry>(good: &[E]) -> impl Iterator<Item = (String, String)> + '_ {
-        good.iter()
-            .filter(|e| e.entry_key().chars().count() > 64)
-            .map(|e| (e.entry_key(), "id longer than 64 characters".to_string()))
-    }
     match kind {
-        DocKind::Notes => {
-            let (good, mut bad) = read_entries::<Note, _>(doc);
-            bad.extend(long_key(&good));
-            bad.extend(good.iter().filter(|n| !n.deleted).filter_map(|n| {
-                validate_note(n)
-                    .err()
-                    .map(|r| (n.id.clone(), format!("invalid note: {r}")))
-            }));
-            bad
-        }
-        DocKind::Plan => {
-            let (good, mut bad) = read_entries::<Task, _>(doc);
-            bad.extend(long_key(&good));
-            bad.extend(good.iter().filter_map(|t| {
-                let wrong_deadline = t
-                    .deadline
-                    .as_deref()
-                    .is_some_and(|d| crate::ids::parse_iso_date(d).is_none());
-                let wrong_recurrence = t
-                    .recurrence
-                    .as_deref()
-                    .is_some_and(|r| !RECURRENCES.iter().any(|(k, _, _)| *k == r));
-                (wrong_deadline || wrong_recurrence || t.number.chars().count() > 32).then(|| {
-                    (
-                        t.id.clone(),
-                        "invalid task: deadline, recurrence or number".into(),
-                    )
-                })
-            }));
-            bad
-        }
-        DocKind::Progress => {
-            let (good, mut bad) = read_entries::<ProgressRecord, _>(doc);
-            bad.extend(long_key(&good));
-            bad.extend(good.iter().filter_map(|r| {
-                (!(0..=100).contains(&r.percent) || r.task_id.is_empty() || r.unit.is_empty()).then(
-                    || {
-                        (
-                            r.entry_key(),
-                            "invalid progress: percent, task or unit".into(),
-                        )
-                    },
-                )
-            }));
-            bad
-        }
-        DocKind::Org => {
-            let (good, mut bad) = read_entries::<OrgNode, _>(doc);
-            bad.extend(long_key(&good));
-            bad.extend(good.iter().filter_map(|n| {
-                (!LEVELS.contains(&n.level.as_str()) || n.name.trim().is_empty())
-                    .then(|| (n.id.clone(), "invalid org node: level or name".into()))
-            }));
-            bad
+        DocKind::Notes => check_kind::<Note>(doc, |n| {
+            (!n.deleted)
+                .then(|| validate_note(n).err())
+                .flatten()
+                .map(|r| format!("invalid note: {r}"))
+        }),
+        DocKind::Plan => check_kind::<Task>(doc, |t| {
+            let wrong_deadline = t
+                .deadline
+                .as_deref()
+                .is_some_and(|d| crate::ids::parse_iso_date(d).is_none());
+            let wrong_recurrence = t
+                .recurrence
+                .as_deref()
+                .is_some_and(|r| !RECURRENCES.iter().any(|(k, _, _)| *k == r));
+            (wrong_deadline || wrong_recurrence || t.number.chars().count() > 32)
+                .then(|| "invalid task: deadline, recurrence or number".into())
+        }),
+        DocKind::Progress => check_kind::<ProgressRecord>(doc, |r| {
+            progress_invalid(r).then(|| "invalid progress: percent, task or unit".into())
+        }),
+        DocKind::Org => check_kind::<OrgNode>(doc, |n| {
+            (!LEVELS.contains(&n.level.as_str()) || n.name.trim().is_empty())
+                .then(|| "invalid org node: level or name".into())
+        }),
+    }
+}
+
+/// Entries of `E` that do not hydrate, have an over-long key, or fail `invalid`.
+fn check_kind<E: Entry>(
+    doc: &Automerge,
+    invalid: impl Fn(&E) -> Option<String>,
+) -> Vec<(String, String)> {
+    let (good, mut bad) = read_entries::<E, _>(doc);
+    for e in &good {
+        let key = e.entry_key();
+        if key.chars().count() > 64 {
+            bad.push((key, "id longer than 64 characters".into()));
+        } else if let Some(reason) = invalid(e) {
+            bad.push((key, reason));
         }
     }
+    bad
+}
+
+fn progress_invalid(r: &ProgressRecord) -> bool {
+    !(0..=100).contains(&r.percent) || r.task_id.is_empty() || r.unit.is_empty()
 }
 
 /// Levels of the org tree; units hang under any node.
@@ -962,7 +960,7 @@ pub fn read_progress<D: ReadDoc>(doc: &D) -> Vec<ProgressRecord> {
     let mut out: Vec<ProgressRecord> = read_entries::<ProgressRecord, _>(doc)
         .0
         .into_iter()
-        .filter(|r| (0..=100).contains(&r.percent) && !r.task_id.is_empty() && !r.unit.is_empty())
+        .filter(|r| !progress_invalid(r))
         .collect();
     out.sort_by(|a, b| (&a.task_id, &a.unit).cmp(&(&b.task_id, &b.unit)));
     out
