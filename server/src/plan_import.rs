@@ -171,25 +171,193 @@ pub fn import_docx(bytes: &[u8]) -> Result<PlanDraft, ImportError> {
     import_text(&docx_text(bytes)?)
 }
 
-/// The paragraphs of a .docx, one per line.
+/// The paragraphs of a .docx, one per line, with Word's automatic numbering written out.
 pub fn docx_text(bytes: &[u8]) -> Result<String, ImportError> {
     use std::io::Read;
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| ImportError::Docx(e.to_string()))?;
-    let mut xml = String::new();
-    zip.by_name("word/document.xml")
-        .map_err(|e| ImportError::Docx(e.to_string()))?
-        .take(64 * 1024 * 1024)
-        .read_to_string(&mut xml)
-        .map_err(|e| ImportError::Docx(e.to_string()))?;
-    Ok(document_xml_text(&xml))
+    let mut read = |name: &str| -> Result<Option<String>, ImportError> {
+        let mut xml = String::new();
+        match zip.by_name(name) {
+            Ok(f) => f
+                .take(64 * 1024 * 1024)
+                .read_to_string(&mut xml)
+                .map_err(|e| ImportError::Docx(e.to_string()))?,
+            Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+            Err(e) => return Err(ImportError::Docx(e.to_string())),
+        };
+        Ok(Some(xml))
+    };
+    let document = read("word/document.xml")?
+        .ok_or_else(|| ImportError::Docx("no word/document.xml".into()))?;
+    let numbering = Numbering::parse(&read("word/numbering.xml")?.unwrap_or_default());
+    Ok(document_xml_text(&document, numbering))
+}
+
+/// The value of attribute `w:val` (or another) in a tag's text.
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let i = tag.find(&format!("{name}=\""))? + name.len() + 2;
+    let len = tag[i..].find('"')?;
+    Some(&tag[i..i + len])
+}
+
+/// One level of a Word list: its number format (`decimal`, `upperRoman`, `lowerLetter`, `bullet`,
+/// ...), its text pattern (`%1.`, `%1.%2.`, `%3)`) and its start value.
+#[derive(Clone, Default)]
+struct Level {
+    fmt: String,
+    text: String,
+    start: u32,
+}
+
+/// `word/numbering.xml`: list definitions, and the counters of the lists met so far. Plans are often
+/// numbered by Word itself (`<w:numPr>`), not in the text: without this, "1." and "a)" would vanish.
+#[derive(Default)]
+struct Numbering {
+    /// numId → abstractNumId.
+    nums: std::collections::HashMap<String, String>,
+    /// abstractNumId → levels.
+    abstract_levels: std::collections::HashMap<String, Vec<Level>>,
+    /// numId → current counter per level.
+    counters: std::collections::HashMap<String, Vec<u32>>,
+}
+
+impl Numbering {
+    fn parse(xml: &str) -> Numbering {
+        let mut n = Numbering::default();
+        let (mut abstract_id, mut num_id, mut level) =
+            (None::<String>, None::<String>, None::<usize>);
+        for tag in xml.split('<').filter_map(|t| t.split('>').next()) {
+            let name = tag.split([' ', '/']).next().unwrap_or_default();
+            match name {
+                "w:abstractNum" => abstract_id = attr(tag, "w:abstractNumId").map(str::to_string),
+                "w:lvl" => level = attr(tag, "w:ilvl").and_then(|v| v.parse().ok()),
+                "w:num" => num_id = attr(tag, "w:numId").map(str::to_string),
+                "w:abstractNumId" => {
+                    if let (Some(num), Some(v)) = (&num_id, attr(tag, "w:val")) {
+                        n.nums.insert(num.clone(), v.to_string());
+                    }
+                }
+                "w:start" | "w:numFmt" | "w:lvlText" => {
+                    let (Some(a), Some(l), Some(v)) = (&abstract_id, level, attr(tag, "w:val"))
+                    else {
+                        continue;
+                    };
+                    if l > 8 {
+                        continue;
+                    }
+                    let levels = n.abstract_levels.entry(a.clone()).or_default();
+                    if levels.len() <= l {
+                        levels.resize(
+                            l + 1,
+                            Level {
+                                start: 1,
+                                ..Level::default()
+                            },
+                        );
+                    }
+                    let lv = &mut levels[l];
+                    match name {
+                        "w:start" => lv.start = v.parse().unwrap_or(1),
+                        "w:numFmt" => lv.fmt = v.to_string(),
+                        _ => lv.text = unescape_xml(v),
+                    }
+                }
+                _ => {}
+            }
+        }
+        n
+    }
+
+    /// The number text of the next paragraph of list `num_id` at `level` (`""` for unknown lists).
+    fn next(&mut self, num_id: &str, level: usize) -> String {
+        let Some(levels) = self
+            .nums
+            .get(num_id)
+            .and_then(|a| self.abstract_levels.get(a))
+        else {
+            return String::new();
+        };
+        if level >= levels.len() {
+            return String::new();
+        }
+        let counters = self.counters.entry(num_id.to_string()).or_default();
+        if counters.len() < levels.len() {
+            counters.resize(levels.len(), 0);
+        }
+        // This level advances; the levels below it start again.
+        counters[level] = if counters[level] == 0 {
+            levels[level].start
+        } else {
+            counters[level] + 1
+        };
+        for c in counters.iter_mut().skip(level + 1) {
+            *c = 0;
+        }
+        let lv = &levels[level];
+        if lv.fmt == "bullet" || lv.fmt == "none" {
+            return if lv.fmt == "bullet" {
+                "- ".into()
+            } else {
+                String::new()
+            };
+        }
+        let mut out = lv.text.clone();
+        for (i, l) in levels.iter().enumerate().take(level + 1) {
+            let value = counters[i].max(l.start);
+            out = out.replace(&format!("%{}", i + 1), &format_number(&l.fmt, value));
+        }
+        if out.is_empty() {
+            out
+        } else {
+            format!("{out} ")
+        }
+    }
+}
+
+fn format_number(fmt: &str, n: u32) -> String {
+    fn roman(mut n: u32) -> String {
+        const R: [(u32, &str); 13] = [
+            (1000, "M"),
+            (900, "CM"),
+            (500, "D"),
+            (400, "CD"),
+            (100, "C"),
+            (90, "XC"),
+            (50, "L"),
+            (40, "XL"),
+            (10, "X"),
+            (9, "IX"),
+            (5, "V"),
+            (4, "IV"),
+            (1, "I"),
+        ];
+        let mut s = String::new();
+        for (v, r) in R {
+            while n >= v {
+                s.push_str(r);
+                n -= v;
+            }
+        }
+        s
+    }
+    let letter = |n: u32| char::from(b'a' + ((n.max(1) - 1) % 26) as u8).to_string();
+    match fmt {
+        "upperRoman" => roman(n),
+        "lowerRoman" => roman(n).to_lowercase(),
+        "lowerLetter" => letter(n),
+        "upperLetter" => letter(n).to_uppercase(),
+        _ => n.to_string(),
+    }
 }
 
 /// Paragraph text out of WordprocessingML: `<w:t>` runs joined, `<w:tab/>` as a space, `<w:br/>` and
-/// `</w:p>` as line ends. Enough for plans; formatting is irrelevant here.
-fn document_xml_text(xml: &str) -> String {
+/// `</w:p>` as line ends (table cells are paragraphs too, read in order), and the number Word's
+/// automatic numbering (`<w:numPr>`) gives the paragraph written in front, as a typist would have.
+fn document_xml_text(xml: &str, mut numbering: Numbering) -> String {
     let mut out = String::new();
     let mut rest = xml;
+    let (mut ilvl, mut num_id) = (0usize, None::<String>);
     while let Some(lt) = rest.find('<') {
         let Some(gt) = rest[lt..].find('>') else {
             break;
@@ -198,7 +366,17 @@ fn document_xml_text(xml: &str) -> String {
         let name = tag.split([' ', '/']).next().unwrap_or_default();
         let after = &rest[lt + gt + 1..];
         match name {
+            "w:p" => {
+                ilvl = 0;
+                num_id = None;
+            }
+            "w:ilvl" => ilvl = attr(tag, "w:val").and_then(|v| v.parse().ok()).unwrap_or(0),
+            "w:numId" => num_id = attr(tag, "w:val").map(str::to_string),
             "w:t" if !tag.ends_with('/') => {
+                // The first text of a numbered paragraph: its number goes first.
+                if let Some(id) = num_id.take() {
+                    out.push_str(&numbering.next(&id, ilvl));
+                }
                 let end = after.find("</w:t>").unwrap_or(after.len());
                 out.push_str(&unescape_xml(&after[..end]));
                 rest = &after[end..];
@@ -288,10 +466,74 @@ fn recurrence(s: &str) -> Option<&'static str> {
     }
 }
 
-/// Split an enumeration of units on ", " / " và " / ";" and clean each part.
+/// Words a unit's name starts with: " và " separates two units only before one of these, so that
+/// "Hội Nông dân và Hội Phụ nữ" is two units and "Ban Tuyên giáo và Dân vận" (one body since the
+/// 2025 reform) stays one.
+const UNIT_HEADS: &[&str] = &[
+    "Ban ",
+    "Hội ",
+    "Ủy ban",
+    "Uỷ ban",
+    "UBND",
+    "UBMTTQ",
+    "Mặt trận",
+    "MTTQ",
+    "Đoàn ",
+    "Huyện đoàn",
+    "Tỉnh đoàn",
+    "Thành đoàn",
+    "Công đoàn",
+    "Liên đoàn",
+    "Phòng ",
+    "Văn phòng",
+    "Sở ",
+    "Trung tâm",
+    "Đảng ủy",
+    "Đảng uỷ",
+    "Đảng bộ",
+    "Chi bộ",
+    "Cấp ủy",
+    "Thường trực",
+    "Công an",
+    "Ban Chỉ huy",
+    "Quân sự",
+    "Viện ",
+    "Trường ",
+    "các ",
+    "Các ",
+];
+
+/// Split an enumeration of units ("A, B và C"; "A; B") and clean each part. A comma separates units
+/// only before a capitalised name or "các" ("UBND các xã, thị trấn" is one unit); " và " only before
+/// a unit's head word (see [`UNIT_HEADS`]).
 fn split_units(s: &str) -> Vec<String> {
-    s.split([',', ';'])
-        .flat_map(|p| p.split(" và "))
+    let mut out: Vec<String> = Vec::new();
+    for (i, piece) in s.split([',', ';']).enumerate() {
+        let piece = piece.trim();
+        let starts_unit =
+            piece.starts_with("các ") || piece.chars().next().is_some_and(char::is_uppercase);
+        match out.last_mut() {
+            Some(last) if i > 0 && !starts_unit => {
+                last.push_str(", ");
+                last.push_str(piece);
+            }
+            _ => out.push(piece.to_string()),
+        }
+    }
+    out.into_iter()
+        .flat_map(|p| {
+            let mut parts: Vec<String> = Vec::new();
+            for (i, piece) in p.split(" và ").enumerate() {
+                match parts.last_mut() {
+                    Some(last) if i > 0 && !UNIT_HEADS.iter().any(|h| piece.starts_with(h)) => {
+                        last.push_str(" và ");
+                        last.push_str(piece);
+                    }
+                    _ => parts.push(piece.to_string()),
+                }
+            }
+            parts
+        })
         .map(|p| p.trim().trim_end_matches(['.', ':']).trim().to_string())
         .filter(|p| !p.is_empty())
         .collect()
@@ -319,9 +561,7 @@ fn units(text: &str, implementation: bool) -> (Vec<String>, Vec<String>) {
             .strip_prefix("Giao ")
             .or_else(|| who.strip_prefix("giao "))
             .unwrap_or(who);
-        if !who.is_empty() {
-            lead = vec![who.trim_end_matches(',').trim().to_string()];
-        }
+        lead = split_units(who.trim_end_matches(','));
     } else if implementation {
         let subject = cut_at_predicate(first_sentence)
             .trim()
@@ -725,5 +965,21 @@ mod tests {
             true,
         );
         assert_eq!(lead, vec!["UBND huyện", "UBND các xã, thị trấn"]);
+        let (lead, partners) = units(
+            "Giao Ban Tổ chức và Ban Tuyên giáo và Dân vận Huyện ủy chủ trì, phối hợp với Hội Nông dân và Hội Liên hiệp Phụ nữ huyện, UBND các xã, thị trấn triển khai.",
+            false,
+        );
+        assert_eq!(
+            lead,
+            vec!["Ban Tổ chức", "Ban Tuyên giáo và Dân vận Huyện ủy"]
+        );
+        assert_eq!(
+            partners,
+            vec![
+                "Hội Nông dân",
+                "Hội Liên hiệp Phụ nữ huyện",
+                "UBND các xã, thị trấn"
+            ]
+        );
     }
 }

@@ -250,3 +250,77 @@ fn empty_and_unstructured_input_is_kept_not_dropped() {
     assert_eq!(d.unclassified.len(), 1);
     assert_eq!(d.preamble.len(), 1);
 }
+
+/// A plan numbered by Word itself (`<w:numPr>` + `word/numbering.xml`) reads like the same plan
+/// with its numbers typed: sections `I.`, items `1.` restarting in each section, sub-items `a)`.
+#[test]
+fn docx_with_word_automatic_numbering() {
+    use std::io::Write;
+    // (list level or none, text without its number)
+    let lines: [(Option<u8>, &str); 13] = [
+        (None, "KẾ HOẠCH"),
+        (None, "Triển khai công tác dân vận khéo năm 2026"),
+        (Some(0), "MỤC ĐÍCH, YÊU CẦU"),
+        (Some(1), "Mục đích"),
+        (None, "Nâng cao chất lượng công tác dân vận ở cơ sở."),
+        (Some(0), "NỘI DUNG THỰC HIỆN"),
+        (
+            Some(1),
+            "Tuyên truyền sâu rộng trong Nhân dân về phong trào thi đua dân vận khéo.",
+        ),
+        (Some(2), "Tổ chức hội nghị ở các thôn, bon."),
+        (Some(2), "Phát tài liệu đến từng hộ gia đình."),
+        (
+            Some(1),
+            "Định kỳ hàng quý báo cáo kết quả thực hiện về Ban Dân vận Huyện ủy.",
+        ),
+        (Some(0), "TỔ CHỨC THỰC HIỆN"),
+        (
+            Some(1),
+            "Giao Hội Nông dân huyện chủ trì, phối hợp với Hội Liên hiệp Phụ nữ huyện triển khai kế hoạch này.",
+        ),
+        (
+            Some(1),
+            "Các xã, thị trấn báo cáo kết quả trước ngày 15/12/2026.",
+        ),
+    ];
+    let typed = "KẾ HOẠCH\nTriển khai công tác dân vận khéo năm 2026\nI. MỤC ĐÍCH, YÊU CẦU\n1. Mục đích\nNâng cao chất lượng công tác dân vận ở cơ sở.\nII. NỘI DUNG THỰC HIỆN\n1. Tuyên truyền sâu rộng trong Nhân dân về phong trào thi đua dân vận khéo.\na) Tổ chức hội nghị ở các thôn, bon.\nb) Phát tài liệu đến từng hộ gia đình.\n2. Định kỳ hàng quý báo cáo kết quả thực hiện về Ban Dân vận Huyện ủy.\nIII. TỔ CHỨC THỰC HIỆN\n1. Giao Hội Nông dân huyện chủ trì, phối hợp với Hội Liên hiệp Phụ nữ huyện triển khai kế hoạch này.\n2. Các xã, thị trấn báo cáo kết quả trước ngày 15/12/2026.\n";
+    let body: String = lines
+        .iter()
+        .map(|(level, text)| {
+            let num = level.map_or(String::new(), |l| {
+                format!("<w:numPr><w:ilvl w:val=\"{l}\"/><w:numId w:val=\"7\"/></w:numPr>")
+            });
+            format!("<w:p><w:pPr>{num}</w:pPr><w:r><w:t>{text}</w:t></w:r></w:p>")
+        })
+        .collect();
+    let document = format!(
+        "<?xml version=\"1.0\"?><w:document xmlns:w=\"x\"><w:body>{body}</w:body></w:document>"
+    );
+    let numbering = r#"<?xml version="1.0"?><w:numbering xmlns:w="x">
+        <w:abstractNum w:abstractNumId="3">
+          <w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="upperRoman"/><w:lvlText w:val="%1."/></w:lvl>
+          <w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="%2."/></w:lvl>
+          <w:lvl w:ilvl="2"><w:start w:val="1"/><w:numFmt w:val="lowerLetter"/><w:lvlText w:val="%3)"/></w:lvl>
+        </w:abstractNum>
+        <w:num w:numId="7"><w:abstractNumId w:val="3"/></w:num>
+      </w:numbering>"#;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    zip.start_file("word/document.xml", opts).unwrap();
+    zip.write_all(document.as_bytes()).unwrap();
+    zip.start_file("word/numbering.xml", opts).unwrap();
+    zip.write_all(numbering.as_bytes()).unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+
+    assert_eq!(server::plan_import::docx_text(&bytes).unwrap(), typed);
+    let draft = import_docx(&bytes).unwrap();
+    assert_eq!(draft, import_text(typed).unwrap());
+    assert_eq!(find(&draft, "II.1").children.len(), 2);
+    assert_eq!(find(&draft, "II.2").recurrence, Some("quarterly"));
+    assert_eq!(find(&draft, "III.1").lead_units, vec!["Hội Nông dân huyện"]);
+    assert_eq!(
+        find(&draft, "III.2").deadline.as_deref(),
+        Some("2026-12-15")
+    );
+}
