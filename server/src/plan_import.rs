@@ -131,6 +131,10 @@ re!(
     DEADLINE,
     r"(?:trước|chậm nhất|hoàn thành trong)\s+(?:ngày\s+)?(\d{1,2}/\d{1,2}/\d{4}|ngày\s+\d{1,2}\s+tháng\s+\d{1,2}\s+năm\s+\d{4})"
 );
+re!(
+    DEADLINE_PERIOD,
+    r"(?:hoàn thành|xong|chậm nhất)?\s*trong\s+(tháng|quý)\s+(\d{1,2}|IV|III|II|I)(?:/|\s+năm\s+)(\d{4})"
+);
 
 /// Words that end a list of units: the predicate of the sentence starts there.
 const PREDICATE_STARTS: &[&str] = &[
@@ -438,6 +442,32 @@ pub fn find_date(s: &str) -> Option<String> {
         })?;
     let iso = format!("{:04}-{:02}-{:02}", y?, m?, d?);
     shared::ids::parse_iso_date(&iso).map(|_| iso)
+}
+
+/// A task's deadline: "trước ngày 15/12/2026", "chậm nhất ngày 15 tháng 12 năm 2026", or the last day
+/// of a period it must be done in ("trong tháng 12/2026", "hoàn thành trong quý IV năm 2026").
+pub fn deadline_of(text: &str) -> Option<String> {
+    if let Some(d) = DEADLINE.captures(text).and_then(|c| find_date(&c[1])) {
+        return Some(d);
+    }
+    let c = DEADLINE_PERIOD.captures(text)?;
+    let year: i32 = c[3].parse().ok()?;
+    let n: u32 = match &c[2] {
+        "I" => 1,
+        "II" => 2,
+        "III" => 3,
+        "IV" => 4,
+        d => d.parse().ok()?,
+    };
+    let month = match &c[1] {
+        "quý" if (1..=4).contains(&n) => n * 3,
+        "tháng" if (1..=12).contains(&n) => n,
+        _ => return None,
+    };
+    (28..=31)
+        .rev()
+        .map(|d| format!("{year:04}-{month:02}-{d:02}"))
+        .find(|iso| shared::ids::parse_iso_date(iso).is_some())
 }
 
 fn recurrence(s: &str) -> Option<&'static str> {
@@ -901,7 +931,7 @@ impl Parser {
             t.lead_units = lead;
             t.partner_units = partners;
             t.recurrence = recurrence(&t.text);
-            t.deadline = DEADLINE.captures(&t.text).and_then(|c| find_date(&c[1]));
+            t.deadline = deadline_of(&t.text);
             for c in &mut t.children {
                 annotate(c, implementation);
             }
@@ -943,6 +973,32 @@ mod tests {
         assert_eq!(recurrence("hằng tháng giao ban"), Some("monthly"));
         assert_eq!(recurrence("Định kỳ hằng năm sơ kết"), Some("yearly"));
         assert_eq!(recurrence("trong năm 2022"), None);
+    }
+
+    #[test]
+    fn deadline_forms() {
+        assert_eq!(
+            deadline_of("báo cáo trước ngày 15/12/2026.").as_deref(),
+            Some("2026-12-15")
+        );
+        assert_eq!(
+            deadline_of("chậm nhất ngày 05 tháng 01 năm 2027").as_deref(),
+            Some("2027-01-05")
+        );
+        assert_eq!(
+            deadline_of("hoàn thành trong tháng 02/2028").as_deref(),
+            Some("2028-02-29")
+        );
+        assert_eq!(
+            deadline_of("xong trong quý IV năm 2026").as_deref(),
+            Some("2026-12-31")
+        );
+        assert_eq!(
+            deadline_of("trong quý 2/2027 tổ chức sơ kết").as_deref(),
+            Some("2027-06-30")
+        );
+        assert_eq!(deadline_of("trong tháng 13/2026"), None);
+        assert_eq!(deadline_of("trong năm 2022"), None);
     }
 
     #[test]
