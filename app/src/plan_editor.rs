@@ -8,7 +8,7 @@ use crate::tasks::recurrence_label;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::DocKey;
-use shared::schema::{self, RECURRENCES, Task, UNIT_KINDS};
+use shared::schema::{self, Indicator, RECURRENCES, Task, UNIT_KINDS};
 
 /// The importer's draft, as much of it as the review shows.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -294,6 +294,7 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
     let partners = RwSignal::new(task.partner_units.clone());
     let communes = RwSignal::new(task.communes.clone());
     let removed = RwSignal::new(task.removed);
+    let indicators = RwSignal::new(Indicator::to_lines(&task.indicators));
     let message = RwSignal::new(None::<(bool, String)>);
     let tid = task.id.clone();
     let save = move |ev: leptos::ev::SubmitEvent| {
@@ -304,6 +305,13 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
             return;
         }
         let r = recurrence.get_untracked();
+        let ind = match Indicator::parse_lines(&indicators.get_untracked()) {
+            Ok(v) => v,
+            Err(e) => {
+                message.set(Some((false, e)));
+                return;
+            }
+        };
         let (l, p, c, rm) = (
             lead.get_untracked(),
             partners.get_untracked(),
@@ -320,6 +328,7 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
                     t.lead_units = l;
                     t.communes = c;
                     t.removed = rm;
+                    t.indicators = ind;
                 })
                 .map(|_| ())
             })
@@ -383,6 +392,7 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
         format!("{fid}-removed"),
     );
     let (lead_prefix, partner_prefix) = (format!("{fid}-lead"), format!("{fid}-partner"));
+    let f_ind = format!("{fid}-indicators");
     let commune_checks = move || {
         ui.org.get().into_iter().filter(|n| n.level == "commune" && !n.removed).map(|n| {
             let (cid, cid2) = (n.id.clone(), n.id.clone());
@@ -414,6 +424,9 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
                     <fieldset><legend>"Đơn vị chủ trì"</legend>{checks(lead, lead_prefix.clone())}</fieldset>
                     <fieldset><legend>"Đơn vị phối hợp"</legend>{checks(partners, partner_prefix.clone())}</fieldset>
                     <fieldset><legend>"Xã thực hiện (không chọn = tất cả)"</legend>{commune_checks.clone()}</fieldset>
+                    <label for=f_ind.clone()>"Chỉ tiêu (mỗi dòng: tên | đơn vị tính | chỉ tiêu)"</label>
+                    <textarea id=f_ind.clone() rows="3" placeholder="Hộ gia đình được tuyên truyền | hộ | 500"
+                        prop:value=move || indicators.get() on:input=move |e| indicators.set(event_target_value(&e))></textarea>
                     <label class="check" for=f_rm.clone()>
                         <input id=f_rm.clone() type="checkbox" prop:checked=move || removed.get() on:change=move |e| removed.set(event_target_checked(&e))/>
                         " Bỏ nhiệm vụ khỏi kế hoạch (lịch sử được giữ)"

@@ -203,6 +203,15 @@ fn TaskDetail(
                 {deadline}
             </p>
             <p class="content">{task.text.clone()}</p>
+            {(!task.indicators.is_empty()).then(|| view! {
+                <h3>"Chỉ tiêu"</h3>
+                <ul class="indicators" data-testid="indicators">
+                    {task.indicators.iter().map(|i| {
+                        let target = i.target.map(|t| format!(": {t} {}", i.unit_of_measure)).unwrap_or_default();
+                        view! { <li>{format!("{}{target}", i.name)}</li> }
+                    }).collect_view()}
+                </ul>
+            })}
             <h3>"Tiến độ của các đơn vị"</h3>
             <ul class="progress">
                 <For each=records key=|r| (r.unit.clone(), r.percent, r.at, r.remark.clone()) let:r>

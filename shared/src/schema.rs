@@ -766,6 +766,52 @@ pub struct Indicator {
     pub target: Option<f64>,
 }
 
+impl Indicator {
+    /// Indicators as an editor types them: one per line, `name | unit of measure | target`.
+    pub fn to_lines(v: &[Indicator]) -> String {
+        v.iter()
+            .map(|i| {
+                let target = i.target.map(|t| t.to_string()).unwrap_or_default();
+                format!("{} | {} | {}", i.name, i.unit_of_measure, target)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The inverse of [`Indicator::to_lines`]; errors are messages for the editor (Vietnamese).
+    pub fn parse_lines(text: &str) -> Result<Vec<Indicator>, String> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let mut parts = line.split('|').map(str::trim);
+                let name = parts.next().unwrap_or_default().to_string();
+                let unit_of_measure = parts.next().unwrap_or_default().to_string();
+                if name.is_empty() {
+                    return Err("Mỗi chỉ tiêu cần có tên.".to_string());
+                }
+                let target = match parts.next().filter(|t| !t.is_empty()) {
+                    None => None,
+                    Some(t) => Some(
+                        t.replace(',', ".")
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|v| v.is_finite() && *v >= 0.0)
+                            .ok_or_else(|| {
+                                format!("Chỉ tiêu \"{name}\": \"{t}\" không phải là số.")
+                            })?,
+                    ),
+                };
+                Ok(Indicator {
+                    name,
+                    unit_of_measure,
+                    target,
+                })
+            })
+            .collect()
+    }
+}
+
 /// A task of a plan (DESIGN §2). The ID is stable for the plan's life: revisions change the fields,
 /// progress and notes refer to the ID, and a task taken out of the plan is marked `removed`.
 #[derive(
@@ -1089,6 +1135,24 @@ mod tests {
             ..Participants::default()
         };
         assert!(validate_note(&n).unwrap_err().contains("lớn hơn"));
+    }
+
+    #[test]
+    fn indicators_as_lines() {
+        let v = Indicator::parse_lines(
+            "Hộ được tuyên truyền | hộ | 500\n\n  Mô hình dân vận khéo | mô hình | 2,5 \nGhi nhận",
+        )
+        .unwrap();
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[1].target, Some(2.5));
+        assert_eq!(v[2].target, None);
+        assert_eq!(Indicator::parse_lines(&Indicator::to_lines(&v)).unwrap(), v);
+        assert!(
+            Indicator::parse_lines("X | hộ | nhiều")
+                .unwrap_err()
+                .contains("không phải là số")
+        );
+        assert!(Indicator::parse_lines(" | hộ | 5").is_err());
     }
 
     #[test]
