@@ -5,9 +5,13 @@ const PRECACHE = __PRECACHE__;
 const CACHE = 'danvan-shell-' + VERSION;
 
 self.addEventListener('install', (event) => {
-  // A new version installs completely before it takes over; the data in IndexedDB is not ours to
-  // touch, so taking over at once loses nothing: the open page keeps its running code until reload.
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(PRECACHE)).then(() => self.skipWaiting()));
+  // A new version installs completely, then waits: the page announces it and the user decides when
+  // to switch (the first version, with no page to disturb, activates at once).
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(PRECACHE)));
+});
+
+self.addEventListener('message', (event) => {
+  if (event.data && event.data.type === 'SKIP_WAITING') self.skipWaiting();
 });
 
 self.addEventListener('activate', (event) => {
@@ -23,6 +27,20 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(req.url);
   if (req.method !== 'GET' || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith('/api/') || url.pathname === '/sync' || url.pathname === '/healthz') return;
+  const office = url.pathname === '/office' || url.pathname.startsWith('/office/') || url.pathname.startsWith('/office-') || url.pathname.startsWith('/office_bg-');
+  if (office) {
+    // The office bundle is not precached (phones never need it): network first, kept for offline.
+    const key = req.mode === 'navigate' ? '/office/' : req;
+    event.respondWith(
+      fetch(req)
+        .then((r) => {
+          if (r.ok) { const copy = r.clone(); caches.open(CACHE).then((c) => c.put(key, copy)); }
+          return r;
+        })
+        .catch(() => caches.open(CACHE).then((c) => c.match(key)).then((r) => r || Response.error())),
+    );
+    return;
+  }
   if (req.mode === 'navigate') {
     // Cache first: the shell opens instantly in a hamlet with no signal; updates arrive via a new sw.js.
     event.respondWith(caches.open(CACHE).then((c) => c.match('/')).then((r) => r || fetch(req)));

@@ -23,6 +23,7 @@ import {
   tempDataDir,
 } from './lib/server.mjs';
 import { vnToday } from './lib/ids.mjs';
+import { showTab } from './lib/app.mjs';
 
 const COMMUNE = 'xa-ka-don';
 const PHONE = { viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
@@ -81,6 +82,7 @@ async function loginUi(page, username) {
 }
 
 async function waitTasks(page, timeout = 20_000) {
+  await showTab(page, 'tasks', timeout);
   await page.waitForFunction((sel) => document.querySelectorAll(sel).length > 0, TASK_ITEM, { timeout, polling: 100 });
 }
 
@@ -92,6 +94,7 @@ async function listedTitles(page) {
 
 /** Wait until every title appears in some `[data-testid=note-item]`. */
 async function waitNotesListed(page, titles, timeout = 10_000) {
+  await showTab(page, 'notes');
   try {
     await page.waitForFunction(
       ([sel, titles]) => {
@@ -130,14 +133,14 @@ async function ensureServiceWorker(page) {
 
 /** Fill and submit the note form once; wait until the note is listed. */
 async function createNote(page, { title, content, date = vnToday() }) {
+  await showTab(page, 'new');
+  await page.waitForSelector('body[data-draft-ready]', { state: 'attached', timeout: 10_000 });
   await page.fill('#note-date', date);
   await page.fill('#note-title', title);
   await page.fill('#note-content', content);
-  const select = page.locator('#note-task');
-  if ((await select.count()) > 0) {
-    const values = await select.locator('option').evaluateAll((opts) => opts.map((o) => o.value).filter((v) => v));
-    if (values.length > 0) await select.selectOption(values[0]);
-  }
+  // Link the first task offered.
+  const task = page.locator('[data-testid=note-tasks] input[type=checkbox]').first();
+  if ((await task.count()) > 0) await task.check();
   await page.click('button[data-testid=save-note]');
   await waitNotesListed(page, [title], 5_000);
 }

@@ -12,6 +12,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { showTab } from './lib/app.mjs';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -106,6 +107,7 @@ async function loginUi(page, username) {
 }
 
 async function waitTasks(page, timeout = 20_000) {
+  await showTab(page, 'tasks', timeout);
   await page.waitForFunction((sel) => document.querySelectorAll(sel).length > 0, TASK_ITEM, { timeout, polling: 100 });
 }
 

@@ -81,14 +81,14 @@ fn CommuneTable() -> impl IntoView {
             <table class="overview">
                 <thead><tr><th scope="col">"Xã, thị trấn"</th><th scope="col">"Ghi chép"</th><th scope="col">"Đồng bộ lần cuối"</th></tr></thead>
                 <tbody>
-                    <For each=move || ui.overview.get() key=|r| (r.commune_id.clone(), r.notes, r.last_sync) let:r>
+                    {move || ui.overview.get().into_iter().map(|r| view! {
                         <tr data-testid="commune-row" data-commune-id=r.commune_id.clone() data-notes=r.notes.to_string()
                             class:stale=r.last_sync.is_none()>
                             <th scope="row">{r.name.clone()}</th>
                             <td>{r.notes}</td>
                             <td>{r.last_sync.map(display_datetime_vn).unwrap_or_else(|| "chưa đồng bộ".into())}</td>
                         </tr>
-                    </For>
+                    }).collect_view()}
                 </tbody>
             </table>
         </section>

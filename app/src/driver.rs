@@ -18,6 +18,8 @@ use web_sys::{BinaryType, MessageEvent, WebSocket};
 
 /// Where the server's time at the last successful exchange is kept.
 pub const SERVER_TIME_KEY: &str = "danvan.server_time";
+/// When this device last heard from the server which of its changes are durable (device time, ms).
+pub const LAST_SYNC_KEY: &str = "danvan.last_sync";
 
 struct Driver {
     client: SyncClient,
@@ -107,6 +109,9 @@ pub async fn start(session: Session, ui: Ui) {
     js::set_body_attr("data-app-ready", "true");
     let persisted = js::persist().await;
     ui.persistent.set(Some(persisted));
+    ui.last_sync
+        .set(js::local_get(LAST_SYNC_KEY).and_then(|s| s.parse().ok()));
+    refresh_photos().await;
     install_wakeups();
     connect();
     poll_loop();
@@ -273,20 +278,23 @@ fn refresh_views() {
         d.ui.org.set(org);
         d.ui.org_writable.set(org_writable);
         d.ui.progress.set(progress);
-        let unsynced: usize = d
-            .client
-            .doc_ids()
-            .filter_map(|id| {
-                let doc = d.client.doc(id)?;
-                let heads = d
-                    .durable
-                    .get(&id.to_string())
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
-                Some(schema::unsynced_changes(doc, heads))
-            })
-            .sum();
+        let (mut unsynced, mut oldest) = (0usize, None::<i64>);
+        for id in d.client.doc_ids() {
+            let Some(doc) = d.client.doc(id) else {
+                continue;
+            };
+            let heads = d
+                .durable
+                .get(&id.to_string())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            unsynced += schema::unsynced_changes(doc, heads);
+            if let Some(t) = schema::oldest_unsynced(doc, heads) {
+                oldest = Some(oldest.map_or(t, |o: i64| o.min(t)));
+            }
+        }
         d.ui.unsynced.set(unsynced);
+        d.ui.oldest_unsynced.set(oldest.map(|s| s * 1000));
     });
 }
 
@@ -480,6 +488,9 @@ async fn refresh_heads() {
                     // The floor for deadline checks when the phone's clock is wrong (shared::status).
                     js::local_set(SERVER_TIME_KEY, &t.to_string());
                 }
+                let now = js::now_ms();
+                js::local_set(LAST_SYNC_KEY, &now.to_string());
+                with(|d| d.ui.last_sync.set(Some(now)));
                 for (doc, ok) in &h.covered {
                     if let (true, Some(mine)) = (*ok, have.get(doc)) {
                         h.heads.insert(doc.clone(), mine.clone());
@@ -526,6 +537,8 @@ fn poll_loop() {
             if with(|d| d.client.is_connected()) == Some(true) {
                 refresh_heads().await;
                 nudge_if_stuck();
+                // Photos go on their own: a photo that fails never holds up the notes' sync.
+                upload_photos().await;
             }
         }
     });
@@ -571,6 +584,105 @@ fn nudge_if_stuck() {
         }
     });
     handle(events.unwrap_or_default());
+}
+
+/// Upload the photos the server does not have yet, one at a time (each resumable).
+async fn upload_photos() {
+    let states = js::photo_states().await;
+    for (sha, _, _) in states.iter().filter(|p| !p.1) {
+        match js::upload_photo(sha).await {
+            Ok(200..=299) => {}
+            Ok(status) => {
+                web_sys::console::warn_1(&format!("photo {sha}: upload answered {status}").into());
+            }
+            // No connection: try again on the next round.
+            Err(_) => break,
+        }
+    }
+    refresh_photos().await;
+}
+
+/// Show the photos' states (on the phone only / uploaded).
+pub async fn refresh_photos() {
+    let states = js::photo_states().await;
+    with(|d| d.ui.photos.set(states));
+}
+
+/// Everything this device holds, as an export file's text.
+pub async fn export_all() -> Result<String, String> {
+    let (docs, by) = with(|d| {
+        let docs: Vec<shared::export::ExportDoc> = d
+            .keys
+            .iter()
+            .filter_map(|(id, key)| Some(shared::export::ExportDoc::new(key, d.client.doc(id)?)))
+            .collect();
+        (docs, d.session.user.username.clone())
+    })
+    .ok_or("Chưa mở dữ liệu trên máy.")?;
+    let mut photos = Vec::new();
+    for (sha, _, _) in js::photo_states().await {
+        if let Some(bytes) = js::photo_bytes(&sha).await {
+            photos.push(shared::export::ExportPhoto::new(&sha, &bytes));
+        }
+    }
+    let file = shared::export::ExportFile {
+        format: shared::export::FORMAT.into(),
+        exported_at: js::now_ms(),
+        exported_by: by,
+        docs,
+        photos,
+    };
+    serde_json::to_string(&file).map_err(|e| e.to_string())
+}
+
+/// Merge an export file into this device: documents this account may write (its commune's notes
+/// and progress, or plans/org for editors and administrators) and the photos. Idempotent. Returns
+/// (documents merged, documents skipped, photos).
+pub async fn import_file(text: &str) -> Result<(usize, usize, usize), String> {
+    let checked = shared::export::check(text).map_err(|e| e.to_string())?;
+    let (mut merged, mut skipped) = (0, 0);
+    for (key, mut doc) in checked.docs {
+        let writable = with(|d| {
+            let id = key.doc_id().to_string();
+            let listed = d
+                .session
+                .docs
+                .iter()
+                .any(|x| x.doc_id == id && x.access == "rw");
+            // A quarter's notes document of one's own commune may not be listed yet.
+            let own_notes = key.kind == DocKind::Notes
+                && d.session.user.commune_id.as_deref() == Some(key.scope.as_str());
+            listed || own_notes
+        })
+        .unwrap_or(false);
+        if !writable {
+            skipped += 1;
+            continue;
+        }
+        let id = track(&key, true).await;
+        let result = with(|d| d.client.merge(&id, &mut doc)).flatten();
+        match result {
+            Some(Ok(events)) => {
+                if !persist(&id).await {
+                    return Err("Không lưu được vào bộ nhớ máy.".into());
+                }
+                handle(events);
+                merged += 1;
+            }
+            Some(Err(e)) => return Err(format!("Không gộp được dữ liệu: {e}")),
+            None => skipped += 1,
+        }
+    }
+    let photos = checked.photos.len();
+    for (sha, data) in checked.photos {
+        let have = js::photo_states().await.iter().any(|p| p.0 == sha);
+        if !have {
+            js::store_photo(&sha, &data, false).await?;
+        }
+    }
+    refresh_views();
+    refresh_photos().await;
+    Ok((merged, skipped, photos))
 }
 
 pub async fn sleep(ms: u32) {

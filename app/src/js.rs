@@ -8,11 +8,13 @@ let dbp = null;
 function db() {
   if (!dbp) {
     dbp = new Promise((resolve, reject) => {
-      const req = indexedDB.open('danvan', 1);
+      // Version 2 adds the photo store; upgrades only add stores, never touch existing data.
+      const req = indexedDB.open('danvan', 2);
       req.onupgradeneeded = () => {
         const d = req.result;
-        d.createObjectStore('chunks', { autoIncrement: true });
-        d.createObjectStore('meta');
+        if (!d.objectStoreNames.contains('chunks')) d.createObjectStore('chunks', { autoIncrement: true });
+        if (!d.objectStoreNames.contains('meta')) d.createObjectStore('meta');
+        if (!d.objectStoreNames.contains('blobs')) d.createObjectStore('blobs');
       };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => { dbp = null; reject(req.error); };
@@ -57,6 +59,141 @@ export function http(method, url, body) {
   }
   return fetch(url, init).then(r => r.text().then(text => [r.status, text]));
 }
+function hex(buf) {
+  return [...new Uint8Array(buf)].map(b => b.toString(16).padStart(2, '0')).join('');
+}
+// A photo as the phone keeps it: long edge at most 1600 px, JPEG, quality lowered step by step
+// until it is at most 300 KB (or quality 0.5); EXIF orientation applied by the browser's decoder.
+async function shrink(file) {
+  const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
+  const scale = Math.min(1, 1600 / Math.max(bmp.width, bmp.height));
+  const w = Math.max(1, Math.round(bmp.width * scale)), h = Math.max(1, Math.round(bmp.height * scale));
+  const canvas = document.createElement('canvas');
+  canvas.width = w; canvas.height = h;
+  canvas.getContext('2d').drawImage(bmp, 0, 0, w, h);
+  bmp.close && bmp.close();
+  let blob = null;
+  for (const q of [0.8, 0.7, 0.6, 0.5]) {
+    blob = await new Promise(r => canvas.toBlob(r, 'image/jpeg', q));
+    if (blob && blob.size <= 300 * 1024) break;
+  }
+  return blob;
+}
+// Resize, hash and store every file chosen in the input; resolves to [[sha256, size], ...] once the
+// photos are durable in IndexedDB (the note only references them by hash).
+export async function photos_from_input(input_id) {
+  const input = document.getElementById(input_id);
+  const files = input && input.files ? [...input.files] : [];
+  const out = [];
+  for (const f of files) {
+    const blob = await shrink(f);
+    const data = new Uint8Array(await blob.arrayBuffer());
+    const sha = hex(await crypto.subtle.digest('SHA-256', data));
+    await tx('blobs', 'readwrite', s => s.put({ data, size: data.length, uploaded: false, at: Date.now() }, sha));
+    out.push([sha, data.length]);
+  }
+  if (input) input.value = '';
+  return out;
+}
+export function blob_states() {
+  return db().then(d => new Promise((resolve, reject) => {
+    const out = [];
+    const t = d.transaction('blobs', 'readonly');
+    const c = t.objectStore('blobs').openCursor();
+    c.onsuccess = () => {
+      const cur = c.result;
+      if (cur) { out.push([cur.key, !!cur.value.uploaded, cur.value.size]); cur.continue(); }
+    };
+    t.oncomplete = () => resolve(out);
+    t.onerror = () => reject(t.error);
+  }));
+}
+const urls = new Map();
+export function blob_url(sha) {
+  if (urls.has(sha)) return Promise.resolve(urls.get(sha));
+  return tx('blobs', 'readonly', s => s.get(sha)).then(v => {
+    if (!v) return null;
+    const u = URL.createObjectURL(new Blob([v.data], { type: 'image/jpeg' }));
+    urls.set(sha, u);
+    return u;
+  });
+}
+export function blob_bytes(sha) {
+  return tx('blobs', 'readonly', s => s.get(sha)).then(v => v ? v.data : null);
+}
+export function put_blob(sha, data, uploaded) {
+  return tx('blobs', 'readwrite', s => s.put({ data: data.slice(), size: data.length, uploaded, at: Date.now() }, sha));
+}
+// Upload one photo, resuming where the server says it stopped: 64 KB chunks with Content-Range, so
+// a cut connection costs at most one chunk. Resolves to the final HTTP status.
+export async function upload_blob(sha) {
+  const v = await tx('blobs', 'readonly', s => s.get(sha));
+  if (!v) return 404;
+  const st = await fetch(`/api/blobs/${sha}/status`, { credentials: 'same-origin' });
+  if (!st.ok) return st.status;
+  const info = await st.json();
+  let offset = info.complete ? v.data.length : (info.offset || 0);
+  const total = v.data.length;
+  let status = 200;
+  while (offset < total) {
+    const end = Math.min(total, offset + 64 * 1024);
+    const r = await fetch(`/api/blobs/${sha}`, {
+      method: 'PUT', credentials: 'same-origin',
+      headers: { 'content-type': 'application/octet-stream', 'content-range': `bytes ${offset}-${end - 1}/${total}` },
+      body: v.data.slice(offset, end),
+    });
+    status = r.status;
+    if (r.status === 409) { offset = (await r.json()).offset || 0; continue; }
+    if (!r.ok) return r.status;
+    offset = end;
+  }
+  await tx('blobs', 'readwrite', s => s.put({ ...v, uploaded: true }, sha));
+  return status;
+}
+// The phone's position, or null (refused, unavailable, or 20 s without a fix): never blocks saving.
+export function get_position() {
+  return new Promise((resolve) => {
+    if (!navigator.geolocation) return resolve(null);
+    navigator.geolocation.getCurrentPosition(
+      (p) => resolve([p.coords.latitude, p.coords.longitude, p.coords.accuracy]),
+      () => resolve(null),
+      { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 },
+    );
+  });
+}
+// PWA: index.html records the browser's install offer and a waiting new version on `window`.
+export function can_install() { return !!window.danvanInstallEvent; }
+export function update_waiting() { return !!window.danvanWaiting; }
+export function install_app() {
+  const e = window.danvanInstallEvent;
+  if (!e) return Promise.resolve(false);
+  window.danvanInstallEvent = null;
+  e.prompt();
+  return e.userChoice.then((c) => c.outcome === 'accepted');
+}
+export function apply_update() {
+  const w = window.danvanWaiting;
+  if (!w) return;
+  navigator.serviceWorker.addEventListener('controllerchange', () => location.reload(), { once: true });
+  w.postMessage({ type: 'SKIP_WAITING' });
+}
+export function on_pwa_event(cb) {
+  window.addEventListener('danvan-pwa', () => cb());
+}
+// Exports: a file the user saves (no server needed), and the text of a file the user picks.
+export function download(name, text) {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+}
+export function read_file_text(input_id) {
+  const input = document.getElementById(input_id);
+  const f = input && input.files && input.files[0];
+  return f ? f.text() : Promise.resolve(null);
+}
 export function http_upload(url, text, file_input_id) {
   const init = { method: 'POST', credentials: 'same-origin', headers: {} };
   const input = file_input_id ? document.getElementById(file_input_id) : null;
@@ -86,6 +223,28 @@ extern "C" {
     async fn http(method: &str, url: &str, body: Option<String>) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch)]
     async fn http_upload(url: &str, text: &str, file_input_id: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    async fn photos_from_input(input_id: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    async fn blob_states() -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    async fn blob_url(sha: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    async fn blob_bytes(sha: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    async fn put_blob(sha: &str, data: &[u8], uploaded: bool) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    async fn upload_blob(sha: &str) -> Result<JsValue, JsValue>;
+    fn download(name: &str, text: &str);
+    async fn get_position() -> JsValue;
+    pub fn can_install() -> bool;
+    pub fn update_waiting() -> bool;
+    #[wasm_bindgen(catch)]
+    async fn install_app() -> Result<JsValue, JsValue>;
+    pub fn apply_update();
+    fn on_pwa_event(cb: &Closure<dyn FnMut()>);
+    #[wasm_bindgen(catch)]
+    async fn read_file_text(input_id: &str) -> Result<JsValue, JsValue>;
 }
 
 fn err(e: JsValue) -> String {
@@ -200,4 +359,96 @@ pub fn set_body_attr(name: &str, value: &str) {
     {
         let _ = b.set_attribute(name, value);
     }
+}
+
+/// Resize, hash and store the photos chosen in a file input: `(sha256, size)` of each, durable.
+pub async fn take_photos(input_id: &str) -> Result<Vec<(String, u64)>, String> {
+    let v = photos_from_input(input_id).await.map_err(err)?;
+    Ok(js_sys::Array::from(&v)
+        .iter()
+        .filter_map(|p| {
+            let p = js_sys::Array::from(&p);
+            Some((p.get(0).as_string()?, p.get(1).as_f64()? as u64))
+        })
+        .collect())
+}
+
+/// Every photo on the device: `(sha256, uploaded, size)`.
+pub async fn photo_states() -> Vec<(String, bool, u64)> {
+    let Ok(v) = blob_states().await else {
+        return Vec::new();
+    };
+    js_sys::Array::from(&v)
+        .iter()
+        .filter_map(|p| {
+            let p = js_sys::Array::from(&p);
+            Some((
+                p.get(0).as_string()?,
+                p.get(1).as_bool()?,
+                p.get(2).as_f64()? as u64,
+            ))
+        })
+        .collect()
+}
+
+/// An object URL showing a stored photo, if the device has it.
+pub async fn photo_url(sha: &str) -> Option<String> {
+    blob_url(sha).await.ok()?.as_string()
+}
+
+pub async fn photo_bytes(sha: &str) -> Option<Vec<u8>> {
+    let v = blob_bytes(sha).await.ok()?;
+    (!v.is_null()).then(|| js_sys::Uint8Array::new(&v).to_vec())
+}
+
+/// Store a photo that came from an export file (already hashed and checked by the caller).
+pub async fn store_photo(sha: &str, data: &[u8], uploaded: bool) -> Result<(), String> {
+    put_blob(sha, data, uploaded).await.map(drop).map_err(err)
+}
+
+/// Upload one photo (resumable); the final HTTP status, or `Err` without a connection.
+pub async fn upload_photo(sha: &str) -> Result<u16, String> {
+    upload_blob(sha)
+        .await
+        .map(|v| v.as_f64().unwrap_or(0.0) as u16)
+        .map_err(err)
+}
+
+/// Offer `text` as a file to save.
+pub fn save_file(name: &str, text: &str) {
+    download(name, text);
+}
+
+/// The text of the file chosen in a file input, if any.
+pub async fn chosen_file_text(input_id: &str) -> Result<Option<String>, String> {
+    read_file_text(input_id)
+        .await
+        .map(|v| v.as_string())
+        .map_err(err)
+}
+
+/// The phone's position `(lat, lon, accuracy in m)`, or `None`.
+pub async fn position() -> Option<(f64, f64, f64)> {
+    let v = get_position().await;
+    if v.is_null() {
+        return None;
+    }
+    let a = js_sys::Array::from(&v);
+    Some((a.get(0).as_f64()?, a.get(1).as_f64()?, a.get(2).as_f64()?))
+}
+
+/// Show the browser's install dialog; whether the user accepted.
+pub async fn install() -> bool {
+    install_app()
+        .await
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+/// Call `f` whenever the install offer or a waiting update appears (for the life of the page).
+pub fn on_pwa_change(f: impl FnMut() + 'static) {
+    let cb = Closure::<dyn FnMut()>::new(f);
+    on_pwa_event(&cb);
+    cb.forget();
 }

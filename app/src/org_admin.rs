@@ -76,9 +76,7 @@ pub fn OrgAdmin() -> impl IntoView {
                 </p>
             </Show>
             <ul class="tree">
-                <For each=roots key=|n| (n.id.clone(), n.name.clone(), n.removed) let:n>
-                    <NodeItem node=n/>
-                </For>
+                {move || roots().into_iter().map(|n| view! { <NodeItem node=n/> }).collect_view()}
             </ul>
         </section>
     }
@@ -160,9 +158,7 @@ fn NodeItem(node: OrgNode) -> AnyView {
                 {can_have_units.then(|| view! { <AddUnit parent=node.id.clone()/> })}
             })}
             <ul class="tree">
-                <For each=children key=|c| (c.id.clone(), c.name.clone(), c.removed) let:c>
-                    <NodeItem node=c/>
-                </For>
+                {move || children().into_iter().map(|c| view! { <NodeItem node=c/> }).collect_view()}
             </ul>
         </li>
     }

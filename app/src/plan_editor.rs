@@ -2,6 +2,7 @@
 //! publish it (new, or as a revision of a published plan), then assign and schedule its tasks.
 
 use crate::driver;
+use crate::i18n::{t, tr};
 use crate::js;
 use crate::state::{Ui, unit_kind_name};
 use crate::tasks::recurrence_label;
@@ -10,55 +11,27 @@ use leptos::task::spawn_local;
 use shared::DocKey;
 use shared::schema::{self, Indicator, RECURRENCES, Task, UNIT_KINDS};
 
-/// The importer's draft, as much of it as the review shows.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(default)]
-struct Draft {
-    number: Option<String>,
-    title: String,
-    issuer: Option<String>,
-    date: Option<String>,
-    basis: Vec<DraftBasis>,
-    sections: Vec<DraftSection>,
-    recipients: Vec<String>,
-    signer: Option<DraftSigner>,
-    unclassified: Vec<String>,
+/// The importer's draft (JSON, see `server::plan_import::PlanDraft`), read loosely: the review only
+/// shows it, and typed structs here would cost the phone download size for an office screen.
+type Draft = serde_json::Value;
+
+fn text(v: &serde_json::Value, key: &str) -> String {
+    v[key].as_str().unwrap_or_default().to_string()
 }
 
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(default)]
-struct DraftBasis {
-    kind: String,
-    code: String,
-    date: Option<String>,
+fn texts(v: &serde_json::Value, key: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(default)]
-struct DraftSection {
-    number: String,
-    title: String,
-    tasks: Vec<DraftTask>,
-}
-
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(default)]
-struct DraftTask {
-    number: String,
-    title: String,
-    lead_units: Vec<String>,
-    partner_units: Vec<String>,
-    recurrence: Option<String>,
-    deadline: Option<String>,
-    children: Vec<DraftTask>,
-}
-
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(default)]
-struct DraftSigner {
-    on_behalf: Option<String>,
-    title: Option<String>,
-    name: Option<String>,
+fn items<'a>(v: &'a serde_json::Value, key: &str) -> &'a [serde_json::Value] {
+    v[key].as_array().map(Vec::as_slice).unwrap_or_default()
 }
 
 fn error_of(body: &str) -> String {
@@ -71,12 +44,18 @@ fn error_of(body: &str) -> String {
 #[component]
 pub fn PlanEditor() -> impl IntoView {
     let ui = expect_context::<Ui>();
+    // Redrawn only when the list of plans changes, not on every task edit (open forms stay open).
+    let ids = Memo::new(move |_| {
+        ui.plans.with(|ps| {
+            ps.iter()
+                .filter(|p| p.writable)
+                .map(|p| p.id.clone())
+                .collect::<Vec<_>>()
+        })
+    });
     view! {
         <ImportPlan/>
-        <For each={move || ui.plans.get().into_iter().filter(|p| p.writable).map(|p| p.id).collect::<Vec<_>>()}
-            key=|id| id.clone() let:plan_id>
-            <PlanTasks plan_id=plan_id/>
-        </For>
+        {move || ids.get().into_iter().map(|plan_id| view! { <PlanTasks plan_id=plan_id/> }).collect_view()}
     }
 }
 
@@ -168,88 +147,87 @@ fn ImportPlan() -> impl IntoView {
 
 #[component]
 fn DraftView(draft: Draft) -> impl IntoView {
-    fn task_rows(tasks: &[DraftTask], depth: usize) -> Vec<AnyView> {
+    fn task_rows(tasks: &[serde_json::Value], depth: usize) -> Vec<AnyView> {
         tasks
             .iter()
             .flat_map(|t| {
+                let (lead, partners) = (texts(t, "lead_units"), texts(t, "partner_units"));
                 let units = [
-                    (!t.lead_units.is_empty())
-                        .then(|| format!("Chủ trì: {}", t.lead_units.join(", "))),
-                    (!t.partner_units.is_empty())
-                        .then(|| format!("Phối hợp: {}", t.partner_units.join(", "))),
-                    t.recurrence
-                        .as_deref()
+                    (!lead.is_empty())
+                        .then(|| format!("{} {}", tr("Chủ trì:", "Lead:"), lead.join(", "))),
+                    (!partners.is_empty())
+                        .then(|| format!("{} {}", tr("Phối hợp:", "With:"), partners.join(", "))),
+                    t["recurrence"]
+                        .as_str()
                         .map(|r| recurrence_label(r).to_string()),
-                    t.deadline
-                        .as_deref()
-                        .map(|d| format!("Hạn {}", shared::ids::display_date(d))),
+                    t["deadline"]
+                        .as_str()
+                        .map(|d| format!("{} {}", tr("Hạn", "Due"), shared::ids::display_date(d))),
                 ]
                 .into_iter()
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" · ");
                 let me = view! {
-                    <li data-testid="draft-task" style=format!("margin-left:{}em", depth)>
-                        <span class="num">{t.number.clone()}</span> {t.title.clone()}
+                    <li data-testid="draft-task" style=format!("margin-left:{depth}em")>
+                        <span class="num">{text(t, "number")}</span> {text(t, "title")}
                         {(!units.is_empty()).then(|| view! { <div class="meta">{units}</div> })}
                     </li>
                 }
                 .into_any();
-                std::iter::once(me).chain(task_rows(&t.children, depth + 1))
+                std::iter::once(me).chain(task_rows(items(t, "children"), depth + 1))
             })
             .collect()
     }
     let header = [
-        Some(draft.title.clone()),
-        draft.number.clone().map(|n| format!("Số {n}")),
-        draft
-            .date
-            .as_deref()
+        Some(text(&draft, "title")),
+        draft["number"].as_str().map(|n| format!("Số {n}")),
+        draft["date"]
+            .as_str()
             .map(|d| format!("ngày {}", shared::ids::display_date(d))),
-        draft.issuer.clone(),
+        draft["issuer"].as_str().map(str::to_string),
     ]
     .into_iter()
     .flatten()
     .collect::<Vec<_>>()
     .join(" · ");
-    let basis = draft
-        .basis
+    let basis = items(&draft, "basis")
         .iter()
         .map(|b| {
+            let date = b["date"]
+                .as_str()
+                .map(|d| format!(" ngày {}", shared::ids::display_date(d)));
             format!(
                 "{} {}{}",
-                b.kind,
-                b.code,
-                b.date
-                    .as_deref()
-                    .map(|d| format!(" ngày {}", shared::ids::display_date(d)))
-                    .unwrap_or_default()
+                text(b, "kind"),
+                text(b, "code"),
+                date.unwrap_or_default()
             )
         })
         .collect::<Vec<_>>()
         .join("; ");
-    let signer = draft.signer.clone().map(|s| {
-        [s.on_behalf, s.title, s.name]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" — ")
-    });
+    let signer = ["on_behalf", "title", "name"]
+        .iter()
+        .filter_map(|k| draft["signer"][k].as_str())
+        .collect::<Vec<_>>()
+        .join(" — ");
+    let recipients = texts(&draft, "recipients");
+    let unclassified = texts(&draft, "unclassified");
     view! {
         <div class="draft" data-testid="plan-draft">
-            <h3>"Bản nháp"</h3>
+            <h3>{t("Bản nháp", "Draft")}</h3>
             <p><strong>{header}</strong></p>
-            {(!basis.is_empty()).then(|| view! { <p class="meta">{format!("Căn cứ: {basis}")}</p> })}
-            {draft.sections.iter().map(|s| view! {
-                <h4>{format!("{}. {}", s.number, s.title)}</h4>
-                <ul class="tasks">{task_rows(&s.tasks, 0)}</ul>
+            {(!basis.is_empty()).then(|| view! { <p class="meta">{format!("{} {basis}", tr("Căn cứ:", "Basis:"))}</p> })}
+            {items(&draft, "sections").iter().map(|s| view! {
+                <h4>{format!("{}. {}", text(s, "number"), text(s, "title"))}</h4>
+                <ul class="tasks">{task_rows(items(s, "tasks"), 0)}</ul>
             }).collect_view()}
-            {(!draft.recipients.is_empty()).then(|| view! { <p class="meta">{format!("Nơi nhận: {}", draft.recipients.join("; "))}</p> })}
-            {signer.map(|s| view! { <p class="meta">{format!("Người ký: {s}")}</p> })}
-            {(!draft.unclassified.is_empty()).then(|| view! {
+            {(!recipients.is_empty()).then(|| view! { <p class="meta">{format!("{} {}", tr("Nơi nhận:", "Recipients:"), recipients.join("; "))}</p> })}
+            {(!signer.is_empty()).then(|| view! { <p class="meta">{format!("{} {signer}", tr("Người ký:", "Signed by:"))}</p> })}
+            {(!unclassified.is_empty()).then(|| view! {
                 <div class="warn" data-testid="draft-unclassified">
-                    <strong>{format!("{} đoạn chưa phân loại được (vẫn được giữ trong nội dung):", draft.unclassified.len())}</strong>
-                    <ul>{draft.unclassified.iter().map(|u| view! { <li>{u.clone()}</li> }).collect_view()}</ul>
+                    <strong>{format!("{} {}", unclassified.len(), tr("đoạn chưa phân loại được (vẫn được giữ trong nội dung):", "paragraphs not classified (kept in the text):"))}</strong>
+                    <ul>{unclassified.iter().map(|u| view! { <li>{u.clone()}</li> }).collect_view()}</ul>
                 </div>
             })}
         </div>

@@ -122,6 +122,15 @@ pub struct Ui {
     pub org_writable: RwSignal<bool>,
     pub overview: RwSignal<Vec<CommuneRow>>,
     pub banner: RwSignal<Option<String>>,
+    /// Photos on the device: (sha256, uploaded, size).
+    pub photos: RwSignal<Vec<(String, bool, u64)>>,
+    /// Last time the server confirmed what is durable (device ms), and the oldest unconfirmed change.
+    pub last_sync: RwSignal<Option<i64>>,
+    pub oldest_unsynced: RwSignal<Option<i64>>,
+    /// A new version of the app is installed and waits for the user's tap.
+    pub update_ready: RwSignal<bool>,
+    /// The browser offers installing the app.
+    pub can_install: RwSignal<bool>,
 }
 
 impl Ui {
@@ -140,6 +149,11 @@ impl Ui {
             org_writable: RwSignal::new(false),
             overview: RwSignal::new(Vec::new()),
             banner: RwSignal::new(None),
+            photos: RwSignal::new(Vec::new()),
+            last_sync: RwSignal::new(None),
+            oldest_unsynced: RwSignal::new(None),
+            update_ready: RwSignal::new(false),
+            can_install: RwSignal::new(false),
         }
     }
 }

@@ -214,7 +214,7 @@ fn TaskDetail(
             })}
             <h3>"Tiến độ của các đơn vị"</h3>
             <ul class="progress">
-                <For each=records key=|r| (r.unit.clone(), r.percent, r.at, r.remark.clone()) let:r>
+                {move || records().into_iter().map(|r| view! {
                     <li data-testid="unit-progress" data-unit=r.unit.clone()>
                         <strong>{unit_kind_name(&r.unit)}</strong>
                         {format!(": {}%", r.percent)}
@@ -222,7 +222,7 @@ fn TaskDetail(
                         <span class="meta">{format!(" — {} · {}", r.by, display_datetime_vn(r.at))}</span>
                         {(!r.remark.is_empty()).then(|| view! { <div>{r.remark.clone()}</div> })}
                     </li>
-                </For>
+                }).collect_view()}
             </ul>
             <ProgressForm plan_id=plan_id task=task commune=commune/>
         </div>

@@ -17,6 +17,15 @@ pub enum ApiError {
     /// An extractor's rejection (malformed JSON 400, wrong types 422→400, too large 413), kept.
     #[error("{1}")]
     Rejected(StatusCode, String),
+    /// A request that conflicts with the server's state; `offset` tells a resuming upload where to
+    /// start (`{error, offset}`).
+    #[error("{message}")]
+    Conflict { message: String, offset: u64 },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// Well-formed but refused on its content (a blob that does not hash to its name).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("too many failed logins; try again in a minute")]
     TooManyRequests,
     #[error("internal error")]
@@ -46,6 +55,9 @@ impl IntoResponse for ApiError {
                 StatusCode::BAD_REQUEST
             }
             ApiError::Rejected(s, _) => *s,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(e) => {
                 // The cause goes to the log, never to the client.
@@ -53,10 +65,10 @@ impl IntoResponse for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        (
-            status,
-            Json(serde_json::json!({ "error": self.to_string() })),
-        )
-            .into_response()
+        let mut body = serde_json::json!({ "error": self.to_string() });
+        if let ApiError::Conflict { offset, .. } = &self {
+            body["offset"] = (*offset).into();
+        }
+        (status, Json(body)).into_response()
     }
 }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod api;
 pub mod auth;
+pub mod blobs;
 pub mod db;
 pub mod error;
 pub mod plan_import;

@@ -2,13 +2,13 @@
 
 use crate::access::Principal;
 use crate::error::ApiError;
-use crate::{AppState, MAX_SYNC_FRAME, api, auth};
+use crate::{AppState, MAX_SYNC_FRAME, api, auth, blobs};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, put};
 use tower_http::services::ServeDir;
 
 pub fn app(state: AppState) -> Router {
@@ -36,6 +36,13 @@ pub fn app(state: AppState) -> Router {
             post(api::publish_plan).layer(DefaultBodyLimit::max(api::MAX_IMPORT_BYTES)),
         )
         .route(
+            "/api/blobs/{sha256}",
+            put(blobs::put_blob)
+                .get(blobs::get_blob)
+                .layer(DefaultBodyLimit::max(blobs::MAX_BLOB_BYTES)),
+        )
+        .route("/api/blobs/{sha256}/status", get(blobs::blob_status))
+        .route(
             "/api/{*rest}",
             any(|| async { ApiError::NotFound("no such API route".into()) }),
         )
@@ -60,11 +67,18 @@ async fn sync_upgrade(
 
 /// Content-hashed build outputs (`app-1a2b3c4d.js`) never change: cache them for a year. Everything
 /// else — index.html, sw.js, the manifest, the API — must be revalidated, or a phone could keep an old
-/// shell (and an old service worker) forever.
+/// shell (and an old service worker) forever. The one exception under /api: a blob read (content-
+/// addressed, so immutable) keeps the `private` caching its handler set; its errors stay `no-store`,
+/// so a 404 for a photo still uploading is not remembered.
 async fn cache_headers(req: Request, next: Next) -> Response {
-    let hashed = is_hashed_asset(req.uri().path());
-    let api = req.uri().path().starts_with("/api/");
+    let path = req.uri().path();
+    let hashed = is_hashed_asset(path);
+    let api = path.starts_with("/api/");
+    let blob = path.starts_with("/api/blobs/") && !path.ends_with("/status");
     let mut res = next.run(req).await;
+    if blob && res.status().is_success() && res.headers().contains_key(header::CACHE_CONTROL) {
+        return res;
+    }
     let value = if hashed && res.status().is_success() {
         "public, max-age=31536000, immutable"
     } else if api {

@@ -114,6 +114,20 @@ impl SyncClient {
         matches!(self.conn, Conn::Up { .. })
     }
 
+    /// Merge another copy of a tracked document (from an export file): only the changes this copy
+    /// lacks are applied, so merging the same copy again changes nothing.
+    pub fn merge(
+        &mut self,
+        id: &DocumentId,
+        other: &mut Automerge,
+    ) -> Option<Result<Vec<Event>, automerge::AutomergeError>> {
+        let entry = self.docs.get_mut(id)?;
+        Some(match entry.doc.merge(other) {
+            Ok(_) => Ok(self.sync_doc(*id)),
+            Err(e) => Err(e),
+        })
+    }
+
     /// Make a local change; returns the closure's result and the messages to send.
     pub fn change<R>(
         &mut self,

@@ -744,6 +744,22 @@ pub fn unit_kinds_named(text: &str) -> Vec<&'static str> {
     out
 }
 
+/// Follow-up of a petition: (id, Vietnamese, English).
+pub const PETITION_STATUSES: &[(&str, &str, &str)] = &[
+    ("moi", "Mới tiếp nhận", "Received"),
+    ("dang-xu-ly", "Đang xử lý", "In progress"),
+    (
+        "da-giai-quyet",
+        "Đã giải quyết, trả lời",
+        "Resolved, answered",
+    ),
+    (
+        "da-chuyen",
+        "Đã chuyển cấp có thẩm quyền",
+        "Referred upwards",
+    ),
+];
+
 /// Recurrences a task may have: (id, Vietnamese, English).
 pub const RECURRENCES: &[(&str, &str, &str)] = &[
     ("monthly", "Hằng tháng", "Monthly"),
@@ -1015,6 +1031,30 @@ pub fn put_progress(doc: &mut Automerge, r: &ProgressRecord) -> Result<(), Schem
     })
 }
 
+/// The history of a task's progress in one commune, from the document's history: every version of
+/// every unit's record, oldest first (who changed what, when). Walks the changes one by one, so it
+/// is meant for one task's detail, not for lists.
+pub fn progress_history(doc: &Automerge, task_id: &str) -> Vec<ProgressRecord> {
+    let mut seen: Vec<ProgressRecord> = Vec::new();
+    let mut heads: Vec<ChangeHash> = Vec::new();
+    for change in doc.get_changes(&[]) {
+        // The state after this change (and everything it depends on).
+        heads.retain(|h| !change.deps().contains(h));
+        heads.push(change.hash());
+        let state = doc
+            .fork_at(&heads)
+            .map(|d| read_progress(&d))
+            .unwrap_or_default();
+        for r in state.into_iter().filter(|r| r.task_id == task_id) {
+            if !seen.contains(&r) {
+                seen.push(r);
+            }
+        }
+    }
+    seen.sort_by_key(|r| r.at);
+    seen
+}
+
 /// The valid progress records of a progress document, by task then unit.
 pub fn read_progress<D: ReadDoc>(doc: &D) -> Vec<ProgressRecord> {
     let mut out: Vec<ProgressRecord> = read_entries::<ProgressRecord, _>(doc)
@@ -1036,6 +1076,20 @@ pub fn put_root_str(doc: &mut Automerge, key: &str, value: &str) -> Result<(), S
 /// Heads the device does not know yet (the server has changes we have not received) say nothing about
 /// our changes and are ignored. The genesis change carries no user data and is never counted.
 pub fn unsynced_changes(doc: &Automerge, durable_heads: &[ChangeHash]) -> usize {
+    unsynced_times(doc, durable_heads).len()
+}
+
+/// When (Unix seconds, as recorded in each change) the oldest change not yet durable was made.
+/// Changes written without a time (an editor's plan or org edit) record 0 and are skipped.
+pub fn oldest_unsynced(doc: &Automerge, durable_heads: &[ChangeHash]) -> Option<i64> {
+    unsynced_times(doc, durable_heads)
+        .into_iter()
+        .filter(|t| *t > 0)
+        .min()
+}
+
+/// The times of the changes [`unsynced_changes`] counts.
+fn unsynced_times(doc: &Automerge, durable_heads: &[ChangeHash]) -> Vec<i64> {
     let known: Vec<ChangeHash> = durable_heads
         .iter()
         .copied()
@@ -1045,7 +1099,8 @@ pub fn unsynced_changes(doc: &Automerge, durable_heads: &[ChangeHash]) -> usize 
     doc.get_changes_meta(&known)
         .iter()
         .filter(|c| Some(&*c.actor) != genesis.as_ref())
-        .count()
+        .map(|c| c.timestamp)
+        .collect()
 }
 
 /// A sortable unique ID (ULID: 48-bit millisecond time + 80 random bits, Crockford base32).
@@ -1124,6 +1179,29 @@ mod tests {
         put_note(&mut doc, &note("01A", "a")).unwrap();
         let ops_after = doc.get_changes(&[]).iter().map(|c| c.len()).sum::<usize>();
         assert_eq!(ops_before, ops_after, "a same-value rewrite adds no ops");
+    }
+
+    #[test]
+    fn progress_history_lists_every_version() {
+        let key = DocKey::progress("kh", "xa-ka-don");
+        let mut doc = genesis_doc(&key).unwrap();
+        let r = |unit: &str, percent, at| ProgressRecord {
+            task_id: "t-1".into(),
+            unit: unit.into(),
+            percent,
+            by: "kadon".into(),
+            at,
+            ..ProgressRecord::default()
+        };
+        put_progress(&mut doc, &r("mttq", 20, 1_000)).unwrap();
+        put_progress(&mut doc, &r("hoi-phu-nu", 10, 2_000)).unwrap();
+        put_progress(&mut doc, &r("mttq", 60, 3_000)).unwrap();
+        let mut other = r("mttq", 5, 4_000);
+        other.task_id = "t-2".into();
+        put_progress(&mut doc, &other).unwrap();
+        let h = progress_history(&doc, "t-1");
+        let got: Vec<(&str, i64)> = h.iter().map(|r| (r.unit.as_str(), r.percent)).collect();
+        assert_eq!(got, [("mttq", 20), ("hoi-phu-nu", 10), ("mttq", 60)]);
     }
 
     #[test]

@@ -39,41 +39,70 @@ const WASM_OPT_FEATURES: &[&str] = &[
     "--strip-producers",
 ];
 
+/// One bundle of the app crate: its cargo feature, the name of its files (`{name}-HASH.js`), and the
+/// page that loads it. Members' phones load only `field`; the aggregating level's screens are in
+/// `office`, so the phone's first load does not carry them.
+struct Bundle {
+    feature: &'static str,
+    name: &'static str,
+    page: &'static str,
+}
+
+const BUNDLES: [Bundle; 2] = [
+    Bundle {
+        feature: "field",
+        name: "app",
+        page: "index.html",
+    },
+    Bundle {
+        feature: "office",
+        name: "office",
+        page: "office/index.html",
+    },
+];
+
 /// Builds `target/dist` and returns its path.
 pub fn dist(ws: &Workspace) -> Result<PathBuf> {
     ensure_wasm_target(ws)?;
-    ws.run(ws.cargo().args([
-        "build",
-        "-p",
-        "app",
-        "--lib",
-        "--target",
-        WASM_TARGET,
-        "--profile",
-        "wasm-release",
-    ]))?;
-
-    let input = ws
-        .target
-        .join(WASM_TARGET)
-        .join("wasm-release")
-        .join("app.wasm");
-    let staging = ws.target.join("dist-bindgen");
-    run_bindgen(ws, &input, &staging)?;
-
-    let wasm = staging.join("app_bg.wasm");
-    optimise_wasm(ws, &wasm)?;
-
     let dist = ws.target.join("dist");
     // Assemble next to the real dist and swap at the end, so a failed build never leaves a
     // half-written dist for a running server to serve.
     let tmp = ws.target.join("dist.tmp");
     remove_dir_if_exists(&tmp)?;
     fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-
     copy_public(&ws.root.join("public"), &tmp)?;
-    let entry = copy_bindgen_output(&staging, &tmp)?;
-    fill_index_html(&tmp, &entry)?;
+
+    let mut entries = Vec::new();
+    for bundle in &BUNDLES {
+        ws.run(ws.cargo().args([
+            "build",
+            "-p",
+            "app",
+            "--lib",
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            "wasm-release",
+            "--no-default-features",
+            "--features",
+            bundle.feature,
+        ]))?;
+        let input = ws
+            .target
+            .join(WASM_TARGET)
+            .join("wasm-release")
+            .join("app.wasm");
+        let staging = ws.target.join(format!("dist-bindgen-{}", bundle.name));
+        run_bindgen(ws, &input, &staging, bundle.name)?;
+        optimise_wasm(ws, &staging.join(format!("{}_bg.wasm", bundle.name)))?;
+        let entry = copy_bindgen_output(&staging, &tmp, bundle.name)?;
+        fill_page(
+            &ws.root.join("public/index.html"),
+            &tmp.join(bundle.page),
+            &entry,
+        )?;
+        entries.push(entry);
+    }
     fill_service_worker(&tmp)?;
     compress_all(&tmp)?;
 
@@ -82,11 +111,11 @@ pub fn dist(ws: &Workspace) -> Result<PathBuf> {
         .with_context(|| format!("renaming {} to {}", tmp.display(), dist.display()))?;
     println!("wrote {}", ws.rel(&dist).display());
 
-    check_first_load(&dist, &entry)?;
+    check_first_load(&dist, &entries[0])?;
     Ok(dist)
 }
 
-fn run_bindgen(ws: &Workspace, input: &Path, staging: &Path) -> Result<()> {
+fn run_bindgen(ws: &Workspace, input: &Path, staging: &Path, name: &str) -> Result<()> {
     if !input.exists() {
         bail!("{} was not produced by the build", input.display());
     }
@@ -98,14 +127,14 @@ fn run_bindgen(ws: &Workspace, input: &Path, staging: &Path) -> Result<()> {
     );
     Bindgen::new()
         .input_path(input)
-        .out_name("app")
+        .out_name(name)
         .typescript(false)
         .web(true)?
         .generate(staging)
         .with_context(|| format!("wasm-bindgen on {}", input.display()))?;
-    for name in ["app.js", "app_bg.wasm"] {
-        if !staging.join(name).exists() {
-            bail!("wasm-bindgen did not write {name}");
+    for file in [format!("{name}.js"), format!("{name}_bg.wasm")] {
+        if !staging.join(&file).exists() {
+            bail!("wasm-bindgen did not write {file}");
         }
     }
     Ok(())
@@ -176,27 +205,32 @@ struct Entry {
 ///
 /// Everything else (notably `snippets/` for inline_js) keeps its emitted path, because app.js
 /// imports it through relative `./snippets/...` specifiers and app.js stays at the dist root.
-fn copy_bindgen_output(staging: &Path, dest: &Path) -> Result<Entry> {
+fn copy_bindgen_output(staging: &Path, dest: &Path, name: &str) -> Result<Entry> {
     let mut entry = Entry {
         js: String::new(),
         wasm: String::new(),
     };
+    let (js, wasm) = (format!("{name}.js"), format!("{name}_bg.wasm"));
     for rel in walk(staging)? {
         let src = staging.join(&rel);
         let target_rel = match rel.to_str() {
-            Some("app.js") => {
-                let name = format!("app-{}.js", short_hash(&read(&src)?, 8));
-                entry.js = format!("/{name}");
-                PathBuf::from(name)
+            Some(r) if r == js => {
+                let hashed = format!("{name}-{}.js", short_hash(&read(&src)?, 8));
+                entry.js = format!("/{hashed}");
+                PathBuf::from(hashed)
             }
-            Some("app_bg.wasm") => {
-                let name = format!("app_bg-{}.wasm", short_hash(&read(&src)?, 8));
-                entry.wasm = format!("/{name}");
-                PathBuf::from(name)
+            Some(r) if r == wasm => {
+                let hashed = format!("{name}_bg-{}.wasm", short_hash(&read(&src)?, 8));
+                entry.wasm = format!("/{hashed}");
+                PathBuf::from(hashed)
             }
             _ => rel.clone(),
         };
         let target = dest.join(&target_rel);
+        // Both bundles come from one crate: their inline-JS snippets are the same files.
+        if target.exists() && rel.starts_with("snippets") && read(&target)? == read(&src)? {
+            continue;
+        }
         if target.exists() {
             bail!(
                 "public/{} collides with a file generated by wasm-bindgen",
@@ -208,9 +242,9 @@ fn copy_bindgen_output(staging: &Path, dest: &Path) -> Result<Entry> {
     Ok(entry)
 }
 
-fn fill_index_html(dist: &Path, entry: &Entry) -> Result<()> {
-    let path = dist.join("index.html");
-    let html = read_string(&path)?;
+/// Writes the page that loads one bundle, from the `public/index.html` template.
+fn fill_page(template: &Path, path: &Path, entry: &Entry) -> Result<()> {
+    let html = read_string(template)?;
     for placeholder in ["__APP_JS__", "__APP_WASM__"] {
         if !html.contains(placeholder) {
             bail!("public/index.html lacks the {placeholder} placeholder");
@@ -219,7 +253,10 @@ fn fill_index_html(dist: &Path, entry: &Entry) -> Result<()> {
     let html = html
         .replace("__APP_JS__", &entry.js)
         .replace("__APP_WASM__", &entry.wasm);
-    write(&path, html.as_bytes())
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    write(path, html.as_bytes())
 }
 
 /// Fills `__PRECACHE__` with every servable file and `__VERSION__` with a digest of them, so a
@@ -243,9 +280,14 @@ fn fill_service_worker(dist: &Path) -> Result<()> {
         if rel_str == "sw.js" || rel_str.ends_with(".br") || rel_str.ends_with(".gz") {
             continue;
         }
+        // The office bundle is not precached: phones never load it (the service worker caches it
+        // on the office's first visit instead). It still counts for the version below.
+        let office = rel_str.starts_with("office");
         // The app is served at "/", and that is the URL the page's fetches will look up.
         let url = if rel_str == "index.html" {
             "/".to_owned()
+        } else if rel_str == "office/index.html" {
+            "/office/".to_owned()
         } else {
             format!("/{rel_str}")
         };
@@ -255,7 +297,9 @@ fn fill_service_worker(dist: &Path) -> Result<()> {
         digest.update([0]);
         digest.update(read(&dist.join(&rel))?);
         digest.update([0]);
-        urls.push(url);
+        if !office {
+            urls.push(url);
+        }
     }
     let version = hex::encode(digest.finalize())[..12].to_owned();
     let precache = serde_json::to_string(&urls)?;
@@ -490,8 +534,15 @@ mod tests {
         fs::create_dir_all(&dist).unwrap();
 
         copy_public(&public, &dist).unwrap();
-        let entry = copy_bindgen_output(&staging, &dist).unwrap();
-        fill_index_html(&dist, &entry).unwrap();
+        let entry = copy_bindgen_output(&staging, &dist, "app").unwrap();
+        fill_page(&public.join("index.html"), &dist.join("index.html"), &entry).unwrap();
+        // The office bundle's page is written but never precached.
+        fill_page(
+            &public.join("index.html"),
+            &dist.join("office/index.html"),
+            &entry,
+        )
+        .unwrap();
         fill_service_worker(&dist).unwrap();
         compress_all(&dist).unwrap();
         check_first_load(&dist, &entry).unwrap();

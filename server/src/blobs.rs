@@ -1,0 +1,260 @@
+//! The photo blob store: content-addressed (SHA-256) blobs uploaded whole or in resumable chunks,
+//! apart from document sync, so that a failed photo never blocks text sync.
+//!
+//! `PUT /api/blobs/{sha256}` (optionally with `Content-Range: bytes START-END/TOTAL`),
+//! `GET /api/blobs/{sha256}/status` to resume, `GET`/`HEAD /api/blobs/{sha256}` to read. The
+//! storage rules (offsets, overlap, verification) are in [`crate::db::Db::put_blob_chunk`].
+
+use crate::AppState;
+use crate::access::Principal;
+use crate::db::{BlobChunk, BlobPut, BlobStatus};
+use crate::error::ApiError;
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// Largest blob accepted. Phones resize photos to ~300 KB; this leaves room for an unresized one
+/// without letting one upload fill the disk.
+pub const MAX_BLOB_BYTES: usize = 5 * 1024 * 1024;
+
+/// A blob's name is its content, so its bytes never change: the browser may keep it for good.
+/// `private`: only the logged-in user's browser, never a shared cache.
+pub const IMMUTABLE: &str = "private, max-age=31536000, immutable";
+
+/// The path's hash if it is 64 lowercase hex characters (the only spelling, so one blob has one name).
+fn parse_sha(s: &str) -> Result<&str, ApiError> {
+    if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        Ok(s)
+    } else {
+        Err(ApiError::BadRequest(
+            "a blob is named by its SHA-256: 64 lowercase hex characters".into(),
+        ))
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::PayloadTooLarge(format!("a blob is at most {MAX_BLOB_BYTES} bytes"))
+}
+
+/// `Content-Range: bytes START-END/TOTAL` (END inclusive) → (START, TOTAL), checked against the body
+/// length. Without the header the body is the whole blob.
+fn chunk_range(headers: &HeaderMap, body_len: usize) -> Result<(u64, u64), ApiError> {
+    let Some(v) = headers.get(header::CONTENT_RANGE) else {
+        if body_len == 0 {
+            return Err(ApiError::BadRequest("empty blob".into()));
+        }
+        return Ok((0, body_len as u64));
+    };
+    let bad = || ApiError::BadRequest("Content-Range must be 'bytes START-END/TOTAL'".into());
+    let (range, total) = v
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().strip_prefix("bytes "))
+        .and_then(|v| v.split_once('/'))
+        .ok_or_else(bad)?;
+    let (start, end) = range.split_once('-').ok_or_else(bad)?;
+    let num = |s: &str| s.trim().parse::<u64>().map_err(|_| bad());
+    let (start, end, total) = (num(start)?, num(end)?, num(total)?);
+    if total > MAX_BLOB_BYTES as u64 {
+        return Err(too_large());
+    }
+    if start > end || end >= total {
+        return Err(ApiError::BadRequest(format!(
+            "Content-Range {start}-{end}/{total} is not inside the blob"
+        )));
+    }
+    if end - start + 1 != body_len as u64 {
+        return Err(ApiError::BadRequest(format!(
+            "Content-Range {start}-{end} is {} bytes, the body {body_len}",
+            end - start + 1
+        )));
+    }
+    Ok((start, total))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> crate::db::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    // SQLite with synchronous=FULL waits for fsync: never on an async worker.
+    Ok(tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))??)
+}
+
+fn done(status: StatusCode, sha: &str, size: u64) -> Response {
+    let body = json!({ "sha256": sha, "size": size, "complete": true });
+    (status, Json(body)).into_response()
+}
+
+/// `PUT /api/blobs/{sha256}`: a whole blob, or one chunk of it. 2xx only once the bytes are
+/// committed to SQLite (WAL, `synchronous=FULL`): a phone may then forget what it sent.
+pub async fn put_blob(
+    State(st): State<AppState>,
+    p: Principal,
+    Path(sha): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let sha = parse_sha(&sha)?.to_string();
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        s => ApiError::Rejected(s, e.body_text()),
+    })?;
+    if body.len() > MAX_BLOB_BYTES {
+        return Err(too_large());
+    }
+    let (start, total) = chunk_range(&headers, body.len())?;
+    let (db_sha, by) = (sha.clone(), p.username.clone());
+    let outcome = blocking(move || {
+        let chunk = BlobChunk {
+            start,
+            total,
+            bytes: &body,
+        };
+        let verify = |content: &[u8]| hex::encode(Sha256::digest(content)) == db_sha;
+        st.db
+            .put_blob_chunk(&db_sha, chunk, &by, crate::auth::now_ms(), verify)
+    })
+    .await?;
+    match outcome {
+        BlobPut::AlreadyComplete { size } => Ok(done(StatusCode::OK, &sha, size)),
+        BlobPut::Completed { size } => {
+            tracing::info!(sha256 = %sha, size, user = %p.username, "blob stored");
+            Ok(done(StatusCode::CREATED, &sha, size))
+        }
+        BlobPut::Partial { offset, total } => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "sha256": sha, "offset": offset, "total": total, "complete": false })),
+        )
+            .into_response()),
+        BlobPut::WrongOffset { offset } => Err(ApiError::Conflict {
+            message: format!("chunk starts at {start}; resume at {offset}"),
+            offset,
+        }),
+        BlobPut::TotalMismatch { total: held } => Err(ApiError::BadRequest(format!(
+            "this upload was started with total {held}, not {total}"
+        ))),
+        BlobPut::HashMismatch => {
+            tracing::warn!(sha256 = %sha, total, user = %p.username, "blob hash mismatch; upload discarded");
+            Err(ApiError::Unprocessable(
+                "hash mismatch: the content's SHA-256 is not the name; upload discarded".into(),
+            ))
+        }
+    }
+}
+
+/// `GET /api/blobs/{sha256}/status`: how much of a blob the server holds, to resume an upload.
+pub async fn blob_status(
+    State(st): State<AppState>,
+    _p: Principal,
+    Path(sha): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let sha = parse_sha(&sha)?.to_string();
+    let key = sha.clone();
+    let BlobStatus {
+        complete,
+        offset,
+        total,
+    } = blocking(move || st.db.blob_status(&key)).await?;
+    Ok(Json(
+        json!({ "sha256": sha, "complete": complete, "offset": offset, "total": total }),
+    ))
+}
+
+/// Photos are JPEG; anything else is served as opaque bytes (and `nosniff` keeps a browser from
+/// rendering an uploaded page as HTML).
+fn content_type(head: &[u8]) -> &'static str {
+    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+/// `GET` (and `HEAD`, which reads only the size and first bytes) `/api/blobs/{sha256}`.
+pub async fn get_blob(
+    State(st): State<AppState>,
+    _p: Principal,
+    method: Method,
+    Path(sha): Path<String>,
+) -> Result<Response, ApiError> {
+    let sha = parse_sha(&sha)?.to_string();
+    let missing = || ApiError::NotFound("no such blob".into());
+    let key = sha.clone();
+    let (len, ctype, body) = if method == Method::HEAD {
+        let (size, head) = blocking(move || st.db.blob_head(&key))
+            .await?
+            .ok_or_else(missing)?;
+        (size, content_type(&head), Body::empty())
+    } else {
+        let data = blocking(move || st.db.blob(&key))
+            .await?
+            .ok_or_else(missing)?;
+        (data.len() as u64, content_type(&data), Body::from(data))
+    };
+    let mut res = Response::new(body);
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    // Kept by `web::cache_headers`, which makes every other /api answer `no-store`.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(v: Option<&str>, len: usize) -> Result<(u64, u64), u16> {
+        let mut h = HeaderMap::new();
+        if let Some(v) = v {
+            h.insert(header::CONTENT_RANGE, v.parse().unwrap());
+        }
+        chunk_range(&h, len).map_err(|e| e.into_response().status().as_u16())
+    }
+
+    #[test]
+    fn content_range() {
+        assert_eq!(range(None, 10), Ok((0, 10)));
+        assert_eq!(range(None, 0), Err(400));
+        assert_eq!(range(Some("bytes 0-9/30"), 10), Ok((0, 30)));
+        assert_eq!(range(Some("bytes 20-29/30"), 10), Ok((20, 30)));
+        assert_eq!(range(Some("bytes 20-29/30"), 9), Err(400));
+        assert_eq!(range(Some("bytes 20-30/30"), 11), Err(400));
+        assert_eq!(range(Some("bytes 9-0/30"), 10), Err(400));
+        assert_eq!(range(Some("bytes */30"), 10), Err(400));
+        assert_eq!(range(Some("items 0-9/30"), 10), Err(400));
+        assert_eq!(range(Some("bytes 0-18446744073709551615/1"), 1), Err(400));
+        assert_eq!(range(Some("bytes 0-9/99999999999"), 10), Err(413));
+    }
+
+    #[test]
+    fn names() {
+        let ok = "a".repeat(64);
+        assert!(parse_sha(&ok).is_ok());
+        assert!(parse_sha(&"A".repeat(64)).is_err());
+        assert!(parse_sha(&"a".repeat(63)).is_err());
+        assert!(parse_sha(&format!("{}g", "a".repeat(63))).is_err());
+        assert!(parse_sha("../etc").is_err());
+    }
+
+    #[test]
+    fn types() {
+        assert_eq!(content_type(&[0xFF, 0xD8, 0xFF, 0xE0]), "image/jpeg");
+        assert_eq!(content_type(b"<html>"), "application/octet-stream");
+        assert_eq!(content_type(&[]), "application/octet-stream");
+    }
+}

@@ -1,0 +1,435 @@
+//! The photo blob store through the router (`oneshot`): whole and chunked uploads, resuming at the
+//! right offset, hash checks, limits, and a partial upload that outlives a restart.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use server::app;
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+
+struct Res {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    bytes: Vec<u8>,
+}
+
+impl Res {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.bytes).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+async fn send(router: &axum::Router, req: Request<Body>) -> Res {
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Res {
+        status,
+        headers,
+        bytes,
+    }
+}
+
+async fn login(router: &axum::Router, user: &str) -> String {
+    let req = Request::post("/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(format!(
+            r#"{{"username": "{user}", "password": "danvan-demo"}}"#
+        )))
+        .unwrap();
+    let res = send(router, req).await;
+    assert_eq!(res.status, StatusCode::OK);
+    res.json()["token"].as_str().unwrap().to_string()
+}
+
+fn sha(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// A fake photo: JPEG magic, then bytes that differ per `seed`.
+fn photo(len: usize, seed: u8) -> Vec<u8> {
+    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    v.extend((0..len - 4).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+    v
+}
+
+fn put(
+    token: &str,
+    hash: &str,
+    body: &[u8],
+    range: Option<(usize, usize, usize)>,
+) -> Request<Body> {
+    let mut r = Request::put(format!("/api/blobs/{hash}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/octet-stream");
+    if let Some((start, end, total)) = range {
+        r = r.header(
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{end}/{total}"),
+        );
+    }
+    r.body(Body::from(body.to_vec())).unwrap()
+}
+
+/// `data[start..end]` as a chunk (END in the header is inclusive).
+fn chunk(token: &str, data: &[u8], start: usize, end: usize) -> Request<Body> {
+    put(
+        token,
+        &sha(data),
+        &data[start..end],
+        Some((start, end - 1, data.len())),
+    )
+}
+
+fn get(path: &str, token: Option<&str>) -> Request<Body> {
+    let mut r = Request::get(path);
+    if let Some(t) = token {
+        r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    r.body(Body::empty()).unwrap()
+}
+
+async fn status(router: &axum::Router, token: &str, hash: &str) -> serde_json::Value {
+    let res = send(
+        router,
+        get(&format!("/api/blobs/{hash}/status"), Some(token)),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+    res.json()
+}
+
+#[tokio::test]
+async fn whole_upload_is_idempotent_and_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = common::TestServer::start(dir.path(), 0).await;
+    let router = app(srv.state.clone());
+    let token = login(&router, "kadon").await;
+    let data = photo(300_000, 1);
+    let hash = sha(&data);
+
+    let st = status(&router, &token, &hash).await;
+    assert_eq!(
+        st,
+        serde_json::json!({"sha256": hash, "complete": false, "offset": 0, "total": null})
+    );
+    let res = send(&router, get(&format!("/api/blobs/{hash}"), Some(&token))).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(res.headers[header::CACHE_CONTROL], "no-store");
+
+    let res = send(&router, put(&token, &hash, &data, None)).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{:?}", res.json());
+    assert_eq!(
+        res.json(),
+        serde_json::json!({"sha256": hash, "size": 300_000, "complete": true})
+    );
+    let stats = srv.state.db.blob_stats().unwrap();
+    assert_eq!((stats.blobs, stats.blob_bytes), (1, 300_000));
+
+    // Again, whole or as a chunk: 200, nothing stored twice.
+    let res = send(&router, put(&token, &hash, &data, None)).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.json()["complete"], true);
+    let res = send(&router, chunk(&token, &data, 0, 1000)).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.json()["size"], 300_000);
+    let stats = srv.state.db.blob_stats().unwrap();
+    assert_eq!(
+        (stats.blobs, stats.blob_bytes, stats.uploads),
+        (1, 300_000, 0)
+    );
+    assert_eq!(
+        status(&router, &token, &hash).await,
+        serde_json::json!({"sha256": hash, "complete": true, "offset": 300_000, "total": 300_000})
+    );
+
+    // Read back: same bytes, JPEG, cacheable by this browser only.
+    let res = send(&router, get(&format!("/api/blobs/{hash}"), Some(&token))).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.bytes, data);
+    assert_eq!(res.headers[header::CONTENT_TYPE], "image/jpeg");
+    assert_eq!(
+        res.headers[header::CACHE_CONTROL],
+        "private, max-age=31536000, immutable"
+    );
+    assert_eq!(res.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    // HEAD: the headers without the body.
+    let req = Request::head(format!("/api/blobs/{hash}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let res = send(&router, req).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.bytes.is_empty());
+    assert_eq!(res.headers[header::CONTENT_LENGTH], "300000");
+    assert_eq!(res.headers[header::CONTENT_TYPE], "image/jpeg");
+
+    // Another user (any role) reads it; something that is not a JPEG is served as opaque bytes.
+    let other = login(&router, "huyen").await;
+    let res = send(&router, get(&format!("/api/blobs/{hash}"), Some(&other))).await;
+    assert_eq!((res.status, res.bytes.len()), (StatusCode::OK, 300_000));
+    let page = b"<html><script>alert(1)</script></html>".to_vec();
+    let res = send(&router, put(&other, &sha(&page), &page, None)).await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    let res = send(
+        &router,
+        get(&format!("/api/blobs/{}", sha(&page)), Some(&token)),
+    )
+    .await;
+    assert_eq!(
+        res.headers[header::CONTENT_TYPE],
+        "application/octet-stream"
+    );
+    drop(router);
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn chunked_upload_resumes_at_the_right_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = common::TestServer::start(dir.path(), 0).await;
+    let router = app(srv.state.clone());
+    let token = login(&router, "kadon").await;
+    let data = photo(250_000, 2);
+    let hash = sha(&data);
+    let cuts = [0, 100_000, 200_000, 250_000];
+
+    let res = send(&router, chunk(&token, &data, cuts[0], cuts[1])).await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{:?}", res.json());
+    assert_eq!(
+        res.json(),
+        serde_json::json!({"sha256": hash, "offset": 100_000, "total": 250_000, "complete": false})
+    );
+    assert_eq!(
+        status(&router, &token, &hash).await,
+        serde_json::json!({"sha256": hash, "complete": false, "offset": 100_000, "total": 250_000})
+    );
+
+    // Skipping ahead: 409 with where to resume.
+    let res = send(&router, chunk(&token, &data, cuts[2], cuts[3])).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert_eq!(res.json()["offset"], 100_000);
+    assert!(res.json()["error"].as_str().unwrap().contains("100000"));
+
+    // A different total than the upload started with: 400.
+    let res = send(
+        &router,
+        put(
+            &token,
+            &hash,
+            &data[100_000..110_000],
+            Some((100_000, 109_999, 260_000)),
+        ),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+
+    let res = send(&router, chunk(&token, &data, cuts[1], cuts[2])).await;
+    assert_eq!(res.status, StatusCode::ACCEPTED);
+    assert_eq!(res.json()["offset"], 200_000);
+    // The same chunk again (its answer was lost): accepted, nothing added.
+    let res = send(&router, chunk(&token, &data, cuts[1], cuts[2])).await;
+    assert_eq!(res.status, StatusCode::ACCEPTED);
+    assert_eq!(res.json()["offset"], 200_000);
+    let stats = srv.state.db.blob_stats().unwrap();
+    assert_eq!((stats.uploads, stats.upload_bytes), (1, 200_000));
+    assert_eq!(status(&router, &token, &hash).await["offset"], 200_000);
+
+    // Overlapping the held bytes: the overlap is skipped and the rest completes the blob.
+    let res = send(&router, chunk(&token, &data, 150_000, cuts[3])).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{:?}", res.json());
+    assert_eq!(
+        res.json(),
+        serde_json::json!({"sha256": hash, "size": 250_000, "complete": true})
+    );
+    let stats = srv.state.db.blob_stats().unwrap();
+    assert_eq!(
+        (
+            stats.blobs,
+            stats.uploads,
+            stats.upload_parts,
+            stats.upload_bytes
+        ),
+        (1, 0, 0, 0)
+    );
+    let res = send(&router, get(&format!("/api/blobs/{hash}"), Some(&token))).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.bytes == data, "bytes differ");
+    drop(router);
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn hash_mismatch_discards_the_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = common::TestServer::start(dir.path(), 0).await;
+    let router = app(srv.state.clone());
+    let token = login(&router, "kadon").await;
+    let data = photo(50_000, 3);
+    let hash = sha(&data);
+    let mut corrupt = data.clone();
+    corrupt[40_000] ^= 1;
+
+    // Whole: 422, nothing stored.
+    let res = send(&router, put(&token, &hash, &corrupt, None)).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("hash mismatch")
+    );
+
+    // Chunked: the last chunk brings the bad byte; the partial upload is dropped.
+    let res = send(
+        &router,
+        put(&token, &hash, &corrupt[..30_000], Some((0, 29_999, 50_000))),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED);
+    assert_eq!(status(&router, &token, &hash).await["offset"], 30_000);
+    let res = send(
+        &router,
+        put(
+            &token,
+            &hash,
+            &corrupt[30_000..],
+            Some((30_000, 49_999, 50_000)),
+        ),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        status(&router, &token, &hash).await,
+        serde_json::json!({"sha256": hash, "complete": false, "offset": 0, "total": null})
+    );
+    assert_eq!(
+        srv.state.db.blob_stats().unwrap(),
+        server::db::BlobStats::default()
+    );
+
+    // The right bytes then go through.
+    let res = send(&router, put(&token, &hash, &data, None)).await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    drop(router);
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = common::TestServer::start(dir.path(), 0).await;
+    let router = app(srv.state.clone());
+    let token = login(&router, "kadon").await;
+    let data = photo(1_000, 4);
+    let hash = sha(&data);
+
+    // Not a SHA-256 name: 400 JSON, on every route.
+    for bad in [
+        "abc".to_string(),
+        hash.to_uppercase(),
+        format!("{}z", &hash[..63]),
+        format!("{hash}0"),
+    ] {
+        let res = send(&router, put(&token, &bad, &data, None)).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(res.json()["error"].as_str().unwrap().contains("SHA-256"));
+        let res = send(&router, get(&format!("/api/blobs/{bad}"), Some(&token))).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}");
+        let res = send(
+            &router,
+            get(&format!("/api/blobs/{bad}/status"), Some(&token)),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+
+    // No token or a wrong one: 401 everywhere.
+    for t in [None, Some("deadbeef")] {
+        let mut r = Request::put(format!("/api/blobs/{hash}"));
+        if let Some(t) = t {
+            r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let res = send(&router, r.body(Body::from(data.clone())).unwrap()).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+        for path in [
+            format!("/api/blobs/{hash}"),
+            format!("/api/blobs/{hash}/status"),
+        ] {
+            let res = send(&router, get(&path, t)).await;
+            assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{path}");
+            assert!(res.json()["error"].is_string());
+        }
+    }
+
+    // Malformed ranges and an empty body: 400.
+    for (range, body) in [
+        ("bytes 0-9/1000", &data[..5]),
+        ("bytes 0-1000/1000", &data[..]),
+        ("bytes 10-0/1000", &data[..10]),
+        ("0-9/1000", &data[..10]),
+        ("bytes 0-9/", &data[..10]),
+    ] {
+        let req = Request::put(format!("/api/blobs/{hash}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_RANGE, range)
+            .body(Body::from(body.to_vec()))
+            .unwrap();
+        let res = send(&router, req).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{range}");
+    }
+    let res = send(&router, put(&token, &sha(b""), b"", None)).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+
+    // Over 5 MiB, as a body or as a declared total: 413 JSON. Exactly 5 MiB is fine.
+    let max = server::blobs::MAX_BLOB_BYTES;
+    let big = photo(max + 1, 5);
+    let res = send(&router, put(&token, &sha(&big), &big, None)).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(res.json()["error"].as_str().unwrap().contains("at most"));
+    let res = send(
+        &router,
+        put(&token, &sha(&big), &big[..1000], Some((0, 999, max + 1))),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(res.json()["error"].is_string());
+    let res = send(&router, put(&token, &sha(&big[..max]), &big[..max], None)).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{:?}", res.json());
+    assert_eq!(srv.state.db.blob_stats().unwrap().blob_bytes, max as i64);
+    drop(router);
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn partial_upload_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = photo(120_000, 6);
+    let hash = sha(&data);
+
+    let srv = common::TestServer::start(dir.path(), 0).await;
+    let router = app(srv.state.clone());
+    let token = login(&router, "kadon").await;
+    let res = send(&router, chunk(&token, &data, 0, 70_000)).await;
+    assert_eq!(res.status, StatusCode::ACCEPTED);
+    drop(router);
+    srv.stop().await;
+
+    let srv = common::TestServer::start(dir.path(), 0).await;
+    let router = app(srv.state.clone());
+    // The device's token is stored too: the phone resumes without logging in again.
+    assert_eq!(
+        status(&router, &token, &hash).await,
+        serde_json::json!({"sha256": hash, "complete": false, "offset": 70_000, "total": 120_000})
+    );
+    let res = send(&router, chunk(&token, &data, 70_000, 120_000)).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{:?}", res.json());
+    let res = send(&router, get(&format!("/api/blobs/{hash}"), Some(&token))).await;
+    assert!(res.status == StatusCode::OK && res.bytes == data);
+    drop(router);
+    srv.stop().await;
+}
