@@ -586,6 +586,22 @@ fn nudge_if_stuck() {
     handle(events.unwrap_or_default());
 }
 
+/// Every version of a task's progress records in one commune (see `schema::progress_history`).
+pub fn progress_history(
+    plan_id: &str,
+    commune: &str,
+    task_id: &str,
+) -> Vec<schema::ProgressRecord> {
+    let id = DocKey::progress(plan_id, commune).doc_id();
+    with(|d| {
+        d.client
+            .doc(&id)
+            .map(|doc| schema::progress_history(doc, task_id))
+    })
+    .flatten()
+    .unwrap_or_default()
+}
+
 /// Upload the photos the server does not have yet, one at a time (each resumable).
 async fn upload_photos() {
     let states = js::photo_states().await;

@@ -2,6 +2,7 @@
 //! with attribution, and the form where a unit records its own.
 
 use crate::driver;
+use crate::i18n::{en, t, tr};
 use crate::js;
 use crate::state::{Ui, unit_kind_name};
 use leptos::prelude::*;
@@ -35,7 +36,14 @@ pub fn recurrence_label(r: &str) -> &'static str {
     RECURRENCES
         .iter()
         .find(|(k, _, _)| *k == r)
-        .map_or("Định kỳ", |(_, vi, _)| *vi)
+        .map_or(tr("Định kỳ", "Recurring"), |(_, vi, en_text)| {
+            tr(vi, en_text)
+        })
+}
+
+/// The status words in the device's language.
+pub fn status_label(s: shared::status::DeadlineStatus) -> &'static str {
+    tr(s.label_vi(), s.label_en())
 }
 
 fn units_label(kinds: &[String]) -> String {
@@ -50,7 +58,7 @@ fn units_label(kinds: &[String]) -> String {
 #[component]
 pub fn StatusChip(assessment: Assessment, percent: u8) -> impl IntoView {
     let soon = if assessment.due_soon {
-        " · sắp đến hạn"
+        tr(" · sắp đến hạn", " · due soon")
     } else {
         ""
     };
@@ -61,7 +69,7 @@ pub fn StatusChip(assessment: Assessment, percent: u8) -> impl IntoView {
     };
     view! {
         <span class=assessment.status.css(assessment.due_soon) data-testid="task-status">
-            {format!("{}{pct}{soon}", assessment.status.label_vi())}
+            {format!("{}{pct}{soon}", status_label(assessment.status))}
         </span>
     }
 }
@@ -87,11 +95,11 @@ pub fn TaskList(commune: String) -> impl IntoView {
     };
     view! {
         <section class="card">
-            <h2>"Nhiệm vụ theo kế hoạch"</h2>
+            <h2>{t("Nhiệm vụ theo kế hoạch", "Tasks of the plan")}</h2>
             {move || {
                 let (_, suspect) = now_checked();
                 suspect.then(|| view! {
-                    <p class="warn" role="alert">"Đồng hồ của máy có vẻ sai (chậm hơn giờ máy chủ). Trạng thái hạn được tính theo giờ máy chủ lần đồng bộ cuối."</p>
+                    <p class="warn" role="alert">{t("Đồng hồ của máy có vẻ sai (chậm hơn giờ máy chủ). Trạng thái hạn được tính theo giờ máy chủ lần đồng bộ cuối.", "This phone's clock looks wrong (behind the server). Deadlines are judged by the server time of the last sync.")}</p>
                 })
             }}
             <ul class="tasks">
@@ -137,14 +145,15 @@ fn TaskItem(plan_id: String, task: Task, commune: String) -> impl IntoView {
             let q = current_quarter(now_checked().0);
             let done = reported_in(&rs, q);
             let text = format!(
-                "{} · quý {}/{}: {}",
+                "{} · {} {}/{}: {}",
+                tr("quý", "quarter"),
                 recurrence_label(&r),
                 q.q,
                 q.year,
                 if done {
-                    "đã báo cáo"
+                    tr("đã báo cáo", "reported")
                 } else {
-                    "chưa báo cáo"
+                    tr("chưa báo cáo", "not reported")
                 }
             );
             Some(
@@ -157,7 +166,7 @@ fn TaskItem(plan_id: String, task: Task, commune: String) -> impl IntoView {
     let deadline = task
         .deadline
         .as_deref()
-        .map(|d| format!("Hạn: {}", shared::ids::display_date(d)));
+        .map(|d| format!("{} {}", tr("Hạn:", "Due:"), shared::ids::display_date(d)));
     let id_attr = task.id.clone();
     view! {
         <li data-testid="task-item" data-task-id=id_attr>
@@ -185,12 +194,12 @@ fn TaskDetail(
     deadline: Option<String>,
 ) -> impl IntoView {
     let ui = expect_context::<Ui>();
-    let t = task.id.clone();
+    let tid = task.id.clone();
     let c = commune.clone();
     let records = move || {
         ui.progress.with(|p| {
             p.iter()
-                .filter(|(pc, r)| *pc == c && r.task_id == t)
+                .filter(|(pc, r)| *pc == c && r.task_id == tid)
                 .map(|(_, r)| r.clone())
                 .collect::<Vec<_>>()
         })
@@ -198,13 +207,13 @@ fn TaskDetail(
     view! {
         <div class="task-detail" data-testid="task-detail">
             <p class="meta">
-                {(!lead.is_empty()).then(|| format!("Chủ trì: {lead}. "))}
-                {(!partners.is_empty()).then(|| format!("Phối hợp: {partners}. "))}
+                {(!lead.is_empty()).then(|| format!("{} {lead}. ", tr("Chủ trì:", "Lead:")))}
+                {(!partners.is_empty()).then(|| format!("{} {partners}. ", tr("Phối hợp:", "With:")))}
                 {deadline}
             </p>
             <p class="content">{task.text.clone()}</p>
             {(!task.indicators.is_empty()).then(|| view! {
-                <h3>"Chỉ tiêu"</h3>
+                <h3>{t("Chỉ tiêu", "Indicators")}</h3>
                 <ul class="indicators" data-testid="indicators">
                     {task.indicators.iter().map(|i| {
                         let target = i.target.map(|t| format!(": {t} {}", i.unit_of_measure)).unwrap_or_default();
@@ -212,18 +221,19 @@ fn TaskDetail(
                     }).collect_view()}
                 </ul>
             })}
-            <h3>"Tiến độ của các đơn vị"</h3>
+            <h3>{t("Tiến độ của các đơn vị", "Progress of each unit")}</h3>
             <ul class="progress">
                 {move || records().into_iter().map(|r| view! {
                     <li data-testid="unit-progress" data-unit=r.unit.clone()>
                         <strong>{unit_kind_name(&r.unit)}</strong>
                         {format!(": {}%", r.percent)}
-                        {r.done_at.map(|_| " · đã hoàn thành")}
+                        {r.done_at.map(|_| tr(" · đã hoàn thành", " · done"))}
                         <span class="meta">{format!(" — {} · {}", r.by, display_datetime_vn(r.at))}</span>
                         {(!r.remark.is_empty()).then(|| view! { <div>{r.remark.clone()}</div> })}
                     </li>
                 }).collect_view()}
             </ul>
+            <History plan_id=plan_id.clone() task_id=task.id.clone() commune=commune.clone()/>
             <ProgressForm plan_id=plan_id task=task commune=commune/>
         </div>
     }
@@ -235,7 +245,7 @@ fn ProgressForm(plan_id: String, task: Task, commune: String) -> impl IntoView {
     let ui = expect_context::<Ui>();
     // The commune's units from the org tree; the plan's named units if the tree has none.
     let c = commune.clone();
-    let t = task.clone();
+    let task2 = task.clone();
     let units = move || {
         let mut v: Vec<(String, String)> = ui.org.with(|o| {
             o.iter()
@@ -244,10 +254,10 @@ fn ProgressForm(plan_id: String, task: Task, commune: String) -> impl IntoView {
                 .collect()
         });
         if v.is_empty() {
-            v = t
+            v = task2
                 .lead_units
                 .iter()
-                .chain(&t.partner_units)
+                .chain(&task2.partner_units)
                 .map(|k| (k.clone(), unit_kind_name(k)))
                 .collect();
         }
@@ -266,13 +276,20 @@ fn ProgressForm(plan_id: String, task: Task, commune: String) -> impl IntoView {
         let Ok(pct) = percent.get_untracked().trim().parse::<i64>() else {
             message.set(Some((
                 false,
-                "Tỷ lệ hoàn thành phải là số từ 0 đến 100.".into(),
+                tr(
+                    "Tỷ lệ hoàn thành phải là số từ 0 đến 100.",
+                    "Progress must be a number from 0 to 100.",
+                )
+                .into(),
             )));
             return;
         };
         let u = unit.get_untracked();
         if u.is_empty() {
-            message.set(Some((false, "Vui lòng chọn đơn vị.".into())));
+            message.set(Some((
+                false,
+                tr("Vui lòng chọn đơn vị.", "Choose your unit.").into(),
+            )));
             return;
         }
         let now = js::now_ms();
@@ -293,7 +310,10 @@ fn ProgressForm(plan_id: String, task: Task, commune: String) -> impl IntoView {
         let plan = plan_id.clone();
         spawn_local(async move {
             match driver::save_progress(plan, record).await {
-                Ok(()) => message.set(Some((true, "Đã lưu tiến độ trên máy.".into()))),
+                Ok(()) => message.set(Some((
+                    true,
+                    tr("Đã lưu tiến độ trên máy.", "Progress saved on this device.").into(),
+                ))),
                 Err(e) => message.set(Some((false, e))),
             }
         });
@@ -306,25 +326,67 @@ fn ProgressForm(plan_id: String, task: Task, commune: String) -> impl IntoView {
     );
     view! {
         <form class="progress-form" on:submit=submit data-testid="progress-form">
-            <label for=f_unit.clone()>"Đơn vị của tôi"</label>
+            <label for=f_unit.clone()>{t("Đơn vị của tôi", "My unit")}</label>
             <select id=f_unit on:change=move |e| unit.set(event_target_value(&e)) prop:value=move || unit.get()>
                 {units().into_iter().map(|(k, name)| view! { <option value=k>{name}</option> }).collect_view()}
             </select>
-            <label for=f_pct.clone()>"Tỷ lệ hoàn thành (%)"</label>
+            <label for=f_pct.clone()>{t("Tỷ lệ hoàn thành (%)", "Progress (%)")}</label>
             <input id=f_pct type="number" min="0" max="100" inputmode="numeric"
                 prop:value=move || percent.get() on:input=move |e| percent.set(event_target_value(&e))/>
-            <label for=f_remark.clone()>"Ghi chú ngắn"</label>
+            <label for=f_remark.clone()>{t("Ghi chú ngắn", "Short remark")}</label>
             <input id=f_remark maxlength="500" prop:value=move || remark.get() on:input=move |e| remark.set(event_target_value(&e))/>
             <label class="check" for=f_done.clone()>
                 <input id=f_done.clone() type="checkbox" prop:checked=move || done.get() on:change=move |e| done.set(event_target_checked(&e))/>
-                " Đơn vị đã hoàn thành nhiệm vụ"
+                {t(" Đơn vị đã hoàn thành nhiệm vụ", " My unit has finished this task")}
             </label>
             <Show when=move || message.with(Option::is_some)>
                 <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="status">
                     {move || message.get().map(|m| m.1).unwrap_or_default()}
                 </p>
             </Show>
-            <button type="submit" data-testid="save-progress">"Lưu tiến độ"</button>
+            <button type="submit" data-testid="save-progress">{t("Lưu tiến độ", "Save progress")}</button>
         </form>
+    }
+}
+
+/// Who changed this task's progress in the commune, and when: every version of every unit's record,
+/// read from the progress document's history (so nothing anyone recorded is hidden by later edits).
+#[component]
+fn History(plan_id: String, task_id: String, commune: String) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let open = RwSignal::new(false);
+    let rows = move || {
+        // Recomputed when the progress changes (synced or local) while the history is open.
+        ui.progress.track();
+        if !open.get() {
+            return Vec::new();
+        }
+        let mut h = driver::progress_history(&plan_id, &commune, &task_id);
+        h.reverse();
+        h
+    };
+    view! {
+        <details class="history" data-testid="task-history" on:toggle=move |e| {
+            let el: web_sys::HtmlDetailsElement = event_target(&e);
+            open.set(el.open());
+        }>
+            <summary>{t("Lịch sử thay đổi", "History of changes")}</summary>
+            <ul class="progress">
+                {move || rows().into_iter().map(|r| {
+                    let when = display_datetime_vn(r.at);
+                    let done = r.done_at.map(|_| tr(", hoàn thành", ", done")).unwrap_or_default();
+                    let text = if en() {
+                        format!("{when}: {} set {} to {}%{done}", r.by, unit_kind_name(&r.unit), r.percent)
+                    } else {
+                        format!("{when}: {} ghi {} {}%{done}", r.by, unit_kind_name(&r.unit), r.percent)
+                    };
+                    view! {
+                        <li data-testid="history-row">{text}
+                            {(!r.remark.is_empty()).then(|| view! { <div class="meta">{r.remark.clone()}</div> })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </details>
     }
 }

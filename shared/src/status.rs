@@ -24,6 +24,17 @@ pub enum DeadlineStatus {
 }
 
 impl DeadlineStatus {
+    /// The label in English (the app's second language).
+    pub fn label_en(self) -> &'static str {
+        match self {
+            DeadlineStatus::DoneOnTime => "Done on time",
+            DeadlineStatus::DoneLate => "Done late",
+            DeadlineStatus::InProgress => "In progress, on time",
+            DeadlineStatus::Overdue => "Overdue",
+            DeadlineStatus::NotStarted => "Not started",
+        }
+    }
+
     /// The label shown to users (Vietnamese first).
     pub fn label_vi(self) -> &'static str {
         match self {
@@ -167,6 +178,16 @@ impl DeadlineStatus {
             DeadlineStatus::InProgress => "Đang làm",
             DeadlineStatus::Overdue => "Quá hạn",
             DeadlineStatus::NotStarted => "Chưa bắt đầu",
+        }
+    }
+
+    pub fn short_en(self) -> &'static str {
+        match self {
+            DeadlineStatus::DoneOnTime => "Done on time",
+            DeadlineStatus::DoneLate => "Done late",
+            DeadlineStatus::InProgress => "In progress",
+            DeadlineStatus::Overdue => "Overdue",
+            DeadlineStatus::NotStarted => "Not started",
         }
     }
 
