@@ -524,7 +524,9 @@ pub fn PhotoThumb(sha: String) -> impl IntoView {
     let url = RwSignal::new(None::<String>);
     let s = sha.clone();
     spawn_local(async move {
-        url.set(js::photo_url(&s).await);
+        // A photo taken on another device is shown from the server (when online).
+        let local = js::photo_url(&s).await;
+        url.set(local.or_else(|| Some(format!("/api/blobs/{s}"))));
     });
     let s = sha.clone();
     let uploaded = Memo::new(move |_| {
@@ -539,7 +541,7 @@ pub fn PhotoThumb(sha: String) -> impl IntoView {
             <figcaption class=move || if uploaded.get() { "ok" } else { "meta" }>
                 {move || if uploaded.get() { tr("Đã tải lên", "Uploaded") }
                     else if on_device.get() { tr("Chỉ có trên máy", "On this phone only") }
-                    else { tr("Ảnh trên máy khác", "Photo on another device") }}
+                    else { tr("Ảnh trên máy chủ", "On the server") }}
             </figcaption>
         </figure>
     }
