@@ -2,9 +2,10 @@
 //! deadline statuses and quarterly completeness, and (by role) the plan editor and the org tree.
 
 use crate::driver;
+use crate::i18n::{en, t, tr};
 use crate::js;
 use crate::state::{CommuneRow, Ui};
-use crate::tasks::{assess_task, current_quarter, now_checked, recurrence_label};
+use crate::tasks::{assess_task, current_quarter, now_checked, recurrence_label, status_label};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::ids::display_datetime_vn;
@@ -46,22 +47,23 @@ pub fn Desk() -> impl IntoView {
             driver::sleep(2000).await;
         }
     });
-    let tab_button = move |t: Tab, label: &'static str, testid: &'static str| {
-        view! {
-            <button type="button" role="tab" class="tab" data-testid=testid
-                aria-selected=move || (tab.get() == t).to_string()
-                on:click=move |_| tab.set(t)>{label}</button>
-        }
-    };
+    let tab_button =
+        move |which: Tab, (vi, en_text): (&'static str, &'static str), testid: &'static str| {
+            view! {
+                <button type="button" role="tab" class="tab" data-testid=testid
+                    aria-selected=move || (tab.get() == which).to_string()
+                    on:click=move |_| tab.set(which)>{t(vi, en_text)}</button>
+            }
+        };
     view! {
         <p class="who">{move || ui.session.with(|s| s.as_ref().map(|s| s.user.display_name.clone()).unwrap_or_default())} <crate::ui::Logout/></p>
         <nav class="tabs" role="tablist">
-            {tab_button(Tab::Overview, "Tổng hợp", "tab-overview")}
+            {tab_button(Tab::Overview, ("Tổng hợp", "Overview"), "tab-overview")}
             <Show when=move || matches!(role().as_str(), "editor" | "admin")>
-                {tab_button(Tab::Plans, "Kế hoạch", "tab-plans")}
+                {tab_button(Tab::Plans, ("Kế hoạch", "Plans"), "tab-plans")}
             </Show>
             <Show when=move || role() == "admin">
-                {tab_button(Tab::Org, "Tổ chức", "tab-org")}
+                {tab_button(Tab::Org, ("Tổ chức", "Organisation"), "tab-org")}
             </Show>
         </nav>
         {move || match tab.get() {
@@ -77,18 +79,20 @@ fn CommuneTable() -> impl IntoView {
     let ui = expect_context::<Ui>();
     view! {
         <section class="card">
-            <h2>"Tổng hợp theo xã"</h2>
+            <h2>{t("Tổng hợp theo xã", "Summary by commune")}</h2>
             <table class="overview">
-                <thead><tr><th scope="col">"Xã, thị trấn"</th><th scope="col">"Ghi chép"</th><th scope="col">"Đồng bộ lần cuối"</th></tr></thead>
+                <thead><tr><th scope="col">{t("Xã, thị trấn", "Commune, township")}</th><th scope="col">{t("Ghi chép", "Notes")}</th><th scope="col">{t("Đồng bộ lần cuối", "Last sync")}</th></tr></thead>
                 <tbody>
-                    {move || ui.overview.get().into_iter().map(|r| view! {
+                    {move || ui.overview.get().into_iter().map(|r| {
+                        let last_sync = r.last_sync;
+                        view! {
                         <tr data-testid="commune-row" data-commune-id=r.commune_id.clone() data-notes=r.notes.to_string()
                             class:stale=r.last_sync.is_none()>
                             <th scope="row">{r.name.clone()}</th>
                             <td>{r.notes}</td>
-                            <td>{r.last_sync.map(display_datetime_vn).unwrap_or_else(|| "chưa đồng bộ".into())}</td>
+                            <td>{move || last_sync.map(display_datetime_vn).unwrap_or_else(|| t("chưa đồng bộ", "not synced yet")().into())}</td>
                         </tr>
-                    }).collect_view()}
+                    }}).collect_view()}
                 </tbody>
             </table>
         </section>
@@ -112,6 +116,8 @@ fn Matrix() -> impl IntoView {
     };
     let body = move || {
         let communes = communes();
+        // Read here so the whole matrix is redrawn when the language switches.
+        let english = en();
         let (now, _) = now_checked();
         let quarter = current_quarter(now);
         let progress = ui.progress.get();
@@ -133,12 +139,16 @@ fn Matrix() -> impl IntoView {
                     let rs = records(cid, &t.id);
                     let (a, p) = assess_task(t, &rs, now);
                     let pct = if p.percent > 0 && p.percent < 100 { format!(" {}%", p.percent) } else { String::new() };
-                    let soon = if a.due_soon { " · sắp đến hạn" } else { "" };
+                    let soon = match (a.due_soon, english) {
+                        (false, _) => "",
+                        (true, false) => " · sắp đến hạn",
+                        (true, true) => " · due soon",
+                    };
                     view! {
                         <td data-testid="matrix-cell" data-commune-id=cid.clone() data-task-id=t.id.clone()
                             data-status=format!("{:?}", a.status)
-                            title=format!("{}: {}{soon}", cname, a.status.label_vi())>
-                            <span class=a.status.css(a.due_soon)>{format!("{}{pct}", a.status.short_vi())}</span>
+                            title=format!("{}: {}{soon}", cname, status_label(a.status))>
+                            <span class=a.status.css(a.due_soon)>{format!("{}{pct}", tr(a.status.short_vi(), a.status.short_en()))}</span>
                         </td>
                     }.into_any()
                 }).collect_view();
@@ -147,7 +157,11 @@ fn Matrix() -> impl IntoView {
                     let done = targeted.iter().filter(|(c, _)| reported_in(records(c, &t.id), quarter)).count();
                     view! {
                         <div class="meta" data-testid="completeness">
-                            {format!("{} · quý {}/{}: {}/{} xã đã báo cáo", recurrence_label(r), quarter.q, quarter.year, done, targeted.len())}
+                            {if english {
+                                format!("{} · Q{}/{}: {}/{} communes reported", recurrence_label(r), quarter.q, quarter.year, done, targeted.len())
+                            } else {
+                                format!("{} · quý {}/{}: {}/{} xã đã báo cáo", recurrence_label(r), quarter.q, quarter.year, done, targeted.len())
+                            }}
                         </div>
                     }
                 });
@@ -163,7 +177,7 @@ fn Matrix() -> impl IntoView {
                     <h2>{plan.header.title.clone()}</h2>
                     <div class="scroll">
                         <table class="matrix" data-testid="matrix">
-                            <thead><tr><th scope="col">"Nhiệm vụ"</th>{head}</tr></thead>
+                            <thead><tr><th scope="col">{t("Nhiệm vụ", "Task")}</th>{head}</tr></thead>
                             <tbody>{rows}</tbody>
                         </table>
                     </div>

@@ -3,20 +3,25 @@
 //! documents it accepts follow when they sync.
 
 use crate::driver;
+use crate::i18n::{t, tr};
 use crate::state::Ui;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::DocKey;
 use shared::schema::{self, OrgNode, UNIT_KINDS};
 
-fn level_label(level: &str) -> &'static str {
-    match level {
-        "root" => "Cấp tổng hợp",
-        "commune" => "Xã, phường, thị trấn",
-        "hamlet" => "Thôn, bon, tổ dân phố",
-        "unit" => "Đơn vị",
-        _ => "",
-    }
+fn level_label(level: &str) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    let (vi, en_text) = match level {
+        "root" => ("Cấp tổng hợp", "Aggregating level"),
+        "commune" => ("Xã, phường, thị trấn", "Commune, ward, township"),
+        "hamlet" => (
+            "Thôn, bon, tổ dân phố",
+            "Hamlet, village, residential group",
+        ),
+        "unit" => ("Đơn vị", "Unit"),
+        _ => ("", ""),
+    };
+    t(vi, en_text)
 }
 
 /// A new node's ID: readable, from the name (`Thôn Đạ Tông` under `xa-ka-don` →
@@ -44,10 +49,14 @@ fn new_id(ui: &Ui, parent: Option<&str>, level: &str, name: &str, kind: Option<&
 
 async fn save(node: OrgNode) -> Result<(), String> {
     if node.name.trim().is_empty() {
-        return Err("Vui lòng nhập tên.".into());
+        return Err(tr("Vui lòng nhập tên.", "Please enter a name.").into());
     }
     if node.id.is_empty() {
-        return Err("Tên phải có ít nhất một chữ cái hoặc chữ số.".into());
+        return Err(tr(
+            "Tên phải có ít nhất một chữ cái hoặc chữ số.",
+            "The name must contain at least one letter or digit.",
+        )
+        .into());
     }
     driver::change(DocKey::org(), move |doc| schema::put_org_node(doc, &node)).await
 }
@@ -66,9 +75,9 @@ pub fn OrgAdmin() -> impl IntoView {
     };
     view! {
         <section class="card" data-testid="org-admin">
-            <h2>"Cây tổ chức"</h2>
+            <h2>{t("Cây tổ chức", "Org tree")}</h2>
             <Show when=move || !ui.org_writable.get()>
-                <p class="warn">"Chỉ quản trị viên được sửa cây tổ chức."</p>
+                <p class="warn">{t("Chỉ quản trị viên được sửa cây tổ chức.", "Only administrators may edit the org tree.")}</p>
             </Show>
             <Show when=move || message.with(Option::is_some)>
                 <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="status" data-testid="org-message">
@@ -110,7 +119,7 @@ fn NodeItem(node: OrgNode) -> AnyView {
             match save(updated).await {
                 Ok(()) => {
                     editing.set(false);
-                    message.set(Some((true, "Đã lưu tên.".into())));
+                    message.set(Some((true, tr("Đã lưu tên.", "Name saved.").into())));
                 }
                 Err(e) => message.set(Some((false, e))),
             }
@@ -127,8 +136,20 @@ fn NodeItem(node: OrgNode) -> AnyView {
         });
     };
     let child_level = match node.level.as_str() {
-        "root" => Some(("commune", "Thêm xã, phường, thị trấn")),
-        "commune" => Some(("hamlet", "Thêm thôn, bon, tổ dân phố")),
+        "root" => Some((
+            "commune",
+            (
+                "Thêm xã, phường, thị trấn",
+                "Add a commune, ward or township",
+            ),
+        )),
+        "commune" => Some((
+            "hamlet",
+            (
+                "Thêm thôn, bon, tổ dân phố",
+                "Add a hamlet, village or residential group",
+            ),
+        )),
         _ => None,
     };
     let can_have_units = node.level != "unit";
@@ -138,19 +159,19 @@ fn NodeItem(node: OrgNode) -> AnyView {
             <div class="node-row">
                 <span class="level">{level_label(&node.level)}</span>
                 <strong>{node.name.clone()}</strong>
-                {node.removed.then_some(" (đã xóa)")}
-                <button type="button" class="link" on:click=move |_| editing.update(|e| *e = !*e)>"Đổi tên"</button>
+                {node.removed.then_some(t(" (đã xóa)", " (removed)"))}
+                <button type="button" class="link" on:click=move |_| editing.update(|e| *e = !*e)>{t("Đổi tên", "Rename")}</button>
                 {(node.level != "root").then(|| view! {
                     <button type="button" class="link" on:click=toggle_removed.clone()>
-                        {if node.removed { "Khôi phục" } else { "Xóa" }}
+                        {if node.removed { t("Khôi phục", "Restore") } else { t("Xóa", "Remove") }}
                     </button>
                 })}
             </div>
             <Show when=move || editing.get()>
                 <form class="inline" on:submit=rename.clone()>
-                    <label for=rid.clone()>"Tên mới"</label>
+                    <label for=rid.clone()>{t("Tên mới", "New name")}</label>
                     <input id=rid.clone() prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e))/>
-                    <button type="submit">"Lưu tên"</button>
+                    <button type="submit">{t("Lưu tên", "Save name")}</button>
                 </form>
             </Show>
             {(!node.removed).then(|| view! {
@@ -166,7 +187,11 @@ fn NodeItem(node: OrgNode) -> AnyView {
 }
 
 #[component]
-fn AddChild(parent: String, level: &'static str, label: &'static str) -> impl IntoView {
+fn AddChild(
+    parent: String,
+    level: &'static str,
+    label: (&'static str, &'static str),
+) -> impl IntoView {
     let ui = expect_context::<Ui>();
     let message = expect_context::<RwSignal<Option<(bool, String)>>>();
     let name = RwSignal::new(String::new());
@@ -186,7 +211,7 @@ fn AddChild(parent: String, level: &'static str, label: &'static str) -> impl In
             match save(node).await {
                 Ok(()) => {
                     name.set(String::new());
-                    message.set(Some((true, "Đã thêm.".into())));
+                    message.set(Some((true, tr("Đã thêm.", "Added.").into())));
                 }
                 Err(e) => message.set(Some((false, e))),
             }
@@ -194,9 +219,9 @@ fn AddChild(parent: String, level: &'static str, label: &'static str) -> impl In
     };
     view! {
         <form class="inline" on:submit=submit data-testid=format!("add-{level}")>
-            <label for=fid.clone()>{label}</label>
+            <label for=fid.clone()>{t(label.0, label.1)}</label>
             <input id=fid.clone() required maxlength="120" prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e))/>
-            <button type="submit">"Thêm"</button>
+            <button type="submit">{t("Thêm", "Add")}</button>
         </form>
     }
 }
@@ -226,18 +251,18 @@ fn AddUnit(parent: String) -> impl IntoView {
         };
         spawn_local(async move {
             match save(node).await {
-                Ok(()) => message.set(Some((true, "Đã thêm đơn vị.".into()))),
+                Ok(()) => message.set(Some((true, tr("Đã thêm đơn vị.", "Unit added.").into()))),
                 Err(e) => message.set(Some((false, e))),
             }
         });
     };
     view! {
         <form class="inline" on:submit=submit data-testid="add-unit">
-            <label for=fid.clone()>"Thêm đơn vị"</label>
+            <label for=fid.clone()>{t("Thêm đơn vị", "Add a unit")}</label>
             <select id=fid.clone() on:change=move |e| kind.set(event_target_value(&e)) prop:value=move || kind.get()>
-                {UNIT_KINDS.iter().map(|(k, vi, _)| view! { <option value=*k>{*vi}</option> }).collect_view()}
+                {UNIT_KINDS.iter().map(|(k, vi, en_text)| view! { <option value=*k>{t(vi, en_text)}</option> }).collect_view()}
             </select>
-            <button type="submit">"Thêm đơn vị"</button>
+            <button type="submit">{t("Thêm đơn vị", "Add unit")}</button>
         </form>
     }
 }

@@ -2,9 +2,9 @@
 //! publish it (new, or as a revision of a published plan), then assign and schedule its tasks.
 
 use crate::driver;
-use crate::i18n::{t, tr};
+use crate::i18n::{en, t, tr};
 use crate::js;
-use crate::state::{Ui, unit_kind_name};
+use crate::state::{Ui, unit_kind_label};
 use crate::tasks::recurrence_label;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -76,23 +76,41 @@ fn ImportPlan() -> impl IntoView {
             match reply {
                 Ok((200, body)) => match serde_json::from_str::<Draft>(&body) {
                     Ok(d) => draft.set(Some(d)),
-                    Err(_) => message.set(Some((false, "Máy chủ trả lời không hợp lệ.".into()))),
+                    Err(_) => message.set(Some((
+                        false,
+                        tr(
+                            "Máy chủ trả lời không hợp lệ.",
+                            "The server's reply is not valid.",
+                        )
+                        .into(),
+                    ))),
                 },
                 Ok((_, body)) => message.set(Some((
                     false,
-                    format!("Không đọc được kế hoạch: {}", error_of(&body)),
+                    format!(
+                        "{} {}",
+                        tr("Không đọc được kế hoạch:", "Could not read the plan:"),
+                        error_of(&body)
+                    ),
                 ))),
-                Err(_) => message.set(Some((false, "Cần có mạng để nhập kế hoạch.".into()))),
+                Err(_) => message.set(Some((
+                    false,
+                    tr(
+                        "Cần có mạng để nhập kế hoạch.",
+                        "Importing a plan needs a network connection.",
+                    )
+                    .into(),
+                ))),
             }
         });
     };
     let publish = move |_| {
         busy.set(true);
-        let t = target.get_untracked();
-        let url = if t.is_empty() {
+        let plan = target.get_untracked();
+        let url = if plan.is_empty() {
             "/api/plans/publish".to_string()
         } else {
-            format!("/api/plans/publish?plan={t}")
+            format!("/api/plans/publish?plan={plan}")
         };
         spawn_local(async move {
             let reply = js::upload(&url, &text.get_untracked(), "plan-file").await;
@@ -101,45 +119,71 @@ fn ImportPlan() -> impl IntoView {
                 Ok((200, body)) => {
                     let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
                     let s = &v["summary"];
-                    message.set(Some((true, format!(
-                        "Đã xuất bản (lần {}): {} nhiệm vụ, {} mới, {} sửa đổi, {} bỏ khỏi kế hoạch.",
-                        s["revision"], s["tasks"], s["added"], s["updated"], s["removed"]
-                    ))));
+                    let summary = if untrack(en) {
+                        format!(
+                            "Published (revision {}): {} tasks, {} new, {} changed, {} removed from the plan.",
+                            s["revision"], s["tasks"], s["added"], s["updated"], s["removed"]
+                        )
+                    } else {
+                        format!(
+                            "Đã xuất bản (lần {}): {} nhiệm vụ, {} mới, {} sửa đổi, {} bỏ khỏi kế hoạch.",
+                            s["revision"], s["tasks"], s["added"], s["updated"], s["removed"]
+                        )
+                    };
+                    message.set(Some((true, summary)));
                     draft.set(None);
                     driver::refresh_docs().await;
                 }
                 Ok((_, body)) => message.set(Some((
                     false,
-                    format!("Không xuất bản được: {}", error_of(&body)),
+                    format!(
+                        "{} {}",
+                        tr("Không xuất bản được:", "Could not publish:"),
+                        error_of(&body)
+                    ),
                 ))),
-                Err(_) => message.set(Some((false, "Cần có mạng để xuất bản.".into()))),
+                Err(_) => message.set(Some((
+                    false,
+                    tr(
+                        "Cần có mạng để xuất bản.",
+                        "Publishing needs a network connection.",
+                    )
+                    .into(),
+                ))),
             }
         });
     };
     view! {
         <section class="card" data-testid="plan-import">
-            <h2>"Nhập kế hoạch"</h2>
-            <p class="hint">"Dán nội dung kế hoạch hoặc chọn tệp .docx, xem lại bản nháp rồi xuất bản cho các xã."</p>
-            <label for="plan-text">"Nội dung kế hoạch"</label>
+            <h2>{t("Nhập kế hoạch", "Import a plan")}</h2>
+            <p class="hint">{t("Dán nội dung kế hoạch hoặc chọn tệp .docx, xem lại bản nháp rồi xuất bản cho các xã.", "Paste the plan's text or choose a .docx file, review the draft, then publish it to the communes.")}</p>
+            <label for="plan-text">{t("Nội dung kế hoạch", "Plan text")}</label>
             <textarea id="plan-text" rows="6" prop:value=move || text.get() on:input=move |e| text.set(event_target_value(&e))></textarea>
-            <label for="plan-file">"Hoặc tệp Word (.docx)"</label>
+            <label for="plan-file">{t("Hoặc tệp Word (.docx)", "Or a Word file (.docx)")}</label>
             <input id="plan-file" type="file" accept=".docx,application/vnd.openxmlformats-officedocument.wordprocessingml.document"/>
-            <button type="button" data-testid="plan-preview" on:click=preview disabled=move || busy.get()>"Xem trước bản nháp"</button>
+            <button type="button" data-testid="plan-preview" on:click=preview disabled=move || busy.get()>{t("Xem trước bản nháp", "Preview the draft")}</button>
             <Show when=move || message.with(Option::is_some)>
                 <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="status" data-testid="plan-message">
                     {move || message.get().map(|m| m.1).unwrap_or_default()}
                 </p>
             </Show>
             {move || draft.get().map(|d| view! {
-                <DraftView draft=d/>
-                <label for="plan-target">"Xuất bản thành"</label>
+                // Redrawn on its own when the language switches: the choice below stays as it is.
+                {move || {
+                    let _lang = en();
+                    view! { <DraftView draft=d.clone()/> }
+                }}
+                <label for="plan-target">{t("Xuất bản thành", "Publish as")}</label>
                 <select id="plan-target" on:change=move |e| target.set(event_target_value(&e)) prop:value=move || target.get()>
-                    <option value="">"Kế hoạch mới"</option>
-                    {ui.plans.get_untracked().into_iter().filter(|p| p.writable).map(|p| view! {
-                        <option value=p.id.clone()>{format!("Bản sửa đổi của: {}", p.header.title)}</option>
+                    <option value="">{t("Kế hoạch mới", "New plan")}</option>
+                    {ui.plans.get_untracked().into_iter().filter(|p| p.writable).map(|p| {
+                        let title = p.header.title;
+                        view! {
+                            <option value=p.id.clone()>{move || format!("{} {title}", t("Bản sửa đổi của:", "Revision of:")())}</option>
+                        }
                     }).collect_view()}
                 </select>
-                <button type="button" data-testid="plan-publish" on:click=publish disabled=move || busy.get()>"Xuất bản"</button>
+                <button type="button" data-testid="plan-publish" on:click=publish disabled=move || busy.get()>{t("Xuất bản", "Publish")}</button>
             })}
         </section>
     }
@@ -181,10 +225,12 @@ fn DraftView(draft: Draft) -> impl IntoView {
     }
     let header = [
         Some(text(&draft, "title")),
-        draft["number"].as_str().map(|n| format!("Số {n}")),
+        draft["number"]
+            .as_str()
+            .map(|n| format!("{} {n}", tr("Số", "No."))),
         draft["date"]
             .as_str()
-            .map(|d| format!("ngày {}", shared::ids::display_date(d))),
+            .map(|d| format!("{} {}", tr("ngày", "dated"), shared::ids::display_date(d))),
         draft["issuer"].as_str().map(str::to_string),
     ]
     .into_iter()
@@ -196,7 +242,7 @@ fn DraftView(draft: Draft) -> impl IntoView {
         .map(|b| {
             let date = b["date"]
                 .as_str()
-                .map(|d| format!(" ngày {}", shared::ids::display_date(d)));
+                .map(|d| format!(" {} {}", tr("ngày", "dated"), shared::ids::display_date(d)));
             format!(
                 "{} {}{}",
                 text(b, "kind"),
@@ -251,7 +297,7 @@ fn PlanTasks(plan_id: String) -> impl IntoView {
                 let plan = plan.clone();
                 move || plan().map(|p| p.header.title).unwrap_or_default()
             }</h2>
-            <p class="meta">{move || plan().map(|p| format!("Lần xuất bản: {}", p.header.revision))}</p>
+            <p class="meta">{move || plan().map(|p| format!("{} {}", t("Lần xuất bản:", "Revision:")(), p.header.revision))}</p>
             <ul class="tasks">
                 // Keyed by content: a task changed (here or by another editor) is redrawn from the document.
                 <For each=tasks key=|t| format!("{t:?}") let:t>
@@ -279,7 +325,10 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
         ev.prevent_default();
         let d = deadline.get_untracked();
         if !d.is_empty() && shared::ids::parse_iso_date(&d).is_none() {
-            message.set(Some((false, "Hạn không hợp lệ.".into())));
+            message.set(Some((
+                false,
+                tr("Hạn không hợp lệ.", "The deadline is not valid.").into(),
+            )));
             return;
         }
         let r = recurrence.get_untracked();
@@ -314,44 +363,58 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
             match res {
                 Ok(()) => message.set(Some((
                     true,
-                    "Đã lưu trên máy; sẽ gửi tới các xã khi có mạng.".into(),
+                    tr(
+                        "Đã lưu trên máy; sẽ gửi tới các xã khi có mạng.",
+                        "Saved on this device; it will reach the communes once online.",
+                    )
+                    .into(),
                 ))),
                 Err(e) => message.set(Some((false, e))),
             }
         });
     };
     let summary = {
-        let t = task.clone();
+        let task = task.clone();
         move || {
+            // Tracked, so the line is redrawn when the language switches (`tr` reads it untracked).
+            let english = en();
             let mut parts = Vec::new();
-            if !t.lead_units.is_empty() {
+            if !task.lead_units.is_empty() {
                 parts.push(format!(
-                    "Chủ trì: {}",
-                    t.lead_units
+                    "{} {}",
+                    tr("Chủ trì:", "Lead:"),
+                    task.lead_units
                         .iter()
-                        .map(|k| unit_kind_name(k))
+                        .map(|k| unit_kind_label(k))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ));
             }
-            if let Some(d) = &t.deadline {
-                parts.push(format!("Hạn {}", shared::ids::display_date(d)));
+            if let Some(d) = &task.deadline {
+                parts.push(format!(
+                    "{} {}",
+                    tr("Hạn", "Due"),
+                    shared::ids::display_date(d)
+                ));
             }
-            if let Some(r) = &t.recurrence {
+            if let Some(r) = &task.recurrence {
                 parts.push(recurrence_label(r).to_string());
             }
-            if !t.communes.is_empty() {
-                parts.push(format!("{} xã", t.communes.len()));
+            match (task.communes.len(), english) {
+                (0, _) => {}
+                (1, true) => parts.push("1 commune".into()),
+                (n, true) => parts.push(format!("{n} communes")),
+                (n, false) => parts.push(format!("{n} xã")),
             }
-            if t.removed {
-                parts.push("ĐÃ BỎ KHỎI KẾ HOẠCH".into());
+            if task.removed {
+                parts.push(tr("ĐÃ BỎ KHỎI KẾ HOẠCH", "REMOVED FROM THE PLAN").into());
             }
             parts.join(" · ")
         }
     };
     let fid = format!("e-{}", task.id);
     let checks = move |signal: RwSignal<Vec<String>>, prefix: String| {
-        UNIT_KINDS.iter().map(|(k, vi, _)| {
+        UNIT_KINDS.iter().map(|(k, vi, en_text)| {
             let k = k.to_string();
             let k2 = k.clone();
             let id = format!("{prefix}-{k}");
@@ -359,7 +422,7 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
                 <label class="check" for=id.clone()>
                     <input id=id.clone() type="checkbox" prop:checked=move || signal.with(|v| v.contains(&k))
                         on:change=move |e| { let on = event_target_checked(&e); let k = k2.clone(); signal.update(|v| { v.retain(|x| *x != k); if on { v.push(k); } }) }/>
-                    {format!(" {vi}")}
+                    {move || format!(" {}", t(vi, en_text)())}
                 </label>
             }
         }).collect_view()
@@ -392,29 +455,29 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
             <div class="meta">{summary}</div>
             <Show when=move || open.get()>
                 <form class="task-form" on:submit=save.clone()>
-                    <label for=f_dl.clone()>"Hạn hoàn thành"</label>
+                    <label for=f_dl.clone()>{t("Hạn hoàn thành", "Deadline")}</label>
                     <input id=f_dl.clone() type="date" prop:value=move || deadline.get() on:input=move |e| deadline.set(event_target_value(&e))/>
-                    <label for=f_rec.clone()>"Định kỳ báo cáo"</label>
+                    <label for=f_rec.clone()>{t("Định kỳ báo cáo", "Reporting period")}</label>
                     <select id=f_rec.clone() on:change=move |e| recurrence.set(event_target_value(&e)) prop:value=move || recurrence.get()>
-                        <option value="">"Không định kỳ"</option>
-                        {RECURRENCES.iter().map(|(k, vi, _)| view! { <option value=*k>{*vi}</option> }).collect_view()}
+                        <option value="">{t("Không định kỳ", "Not recurring")}</option>
+                        {RECURRENCES.iter().map(|(k, vi, en_text)| view! { <option value=*k>{t(vi, en_text)}</option> }).collect_view()}
                     </select>
-                    <fieldset><legend>"Đơn vị chủ trì"</legend>{checks(lead, lead_prefix.clone())}</fieldset>
-                    <fieldset><legend>"Đơn vị phối hợp"</legend>{checks(partners, partner_prefix.clone())}</fieldset>
-                    <fieldset><legend>"Xã thực hiện (không chọn = tất cả)"</legend>{commune_checks.clone()}</fieldset>
-                    <label for=f_ind.clone()>"Chỉ tiêu (mỗi dòng: tên | đơn vị tính | chỉ tiêu)"</label>
-                    <textarea id=f_ind.clone() rows="3" placeholder="Hộ gia đình được tuyên truyền | hộ | 500"
+                    <fieldset><legend>{t("Đơn vị chủ trì", "Lead units")}</legend>{checks(lead, lead_prefix.clone())}</fieldset>
+                    <fieldset><legend>{t("Đơn vị phối hợp", "Coordinating units")}</legend>{checks(partners, partner_prefix.clone())}</fieldset>
+                    <fieldset><legend>{t("Xã thực hiện (không chọn = tất cả)", "Communes carrying it out (none ticked = all)")}</legend>{commune_checks.clone()}</fieldset>
+                    <label for=f_ind.clone()>{t("Chỉ tiêu (mỗi dòng: tên | đơn vị tính | chỉ tiêu)", "Indicators (one per line: name | unit of measure | target)")}</label>
+                    <textarea id=f_ind.clone() rows="3" placeholder=t("Hộ gia đình được tuyên truyền | hộ | 500", "Households reached | households | 500")
                         prop:value=move || indicators.get() on:input=move |e| indicators.set(event_target_value(&e))></textarea>
                     <label class="check" for=f_rm.clone()>
                         <input id=f_rm.clone() type="checkbox" prop:checked=move || removed.get() on:change=move |e| removed.set(event_target_checked(&e))/>
-                        " Bỏ nhiệm vụ khỏi kế hoạch (lịch sử được giữ)"
+                        {t(" Bỏ nhiệm vụ khỏi kế hoạch (lịch sử được giữ)", " Remove this task from the plan (its history is kept)")}
                     </label>
                     <Show when=move || message.with(Option::is_some)>
                         <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="status">
                             {move || message.get().map(|m| m.1).unwrap_or_default()}
                         </p>
                     </Show>
-                    <button type="submit" data-testid="save-task">"Lưu nhiệm vụ"</button>
+                    <button type="submit" data-testid="save-task">{t("Lưu nhiệm vụ", "Save task")}</button>
                 </form>
             </Show>
         </li>

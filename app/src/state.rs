@@ -103,6 +103,17 @@ pub fn unit_kind_name(kind: &str) -> String {
         .map_or_else(|| kind.to_string(), |(_, vi, _)| vi.to_string())
 }
 
+/// A unit kind's name in the device's language (read now, like `tr`), or the kind itself.
+pub fn unit_kind_label(kind: &str) -> String {
+    shared::schema::UNIT_KINDS
+        .iter()
+        .find(|(k, _, _)| *k == kind)
+        .map_or_else(
+            || kind.to_string(),
+            |(_, vi, en_text)| crate::i18n::tr(vi, en_text).to_string(),
+        )
+}
+
 /// Every signal the screens read. `Copy`, so handlers can capture it freely.
 #[derive(Clone, Copy)]
 pub struct Ui {
