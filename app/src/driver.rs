@@ -4,6 +4,7 @@
 //! Single-threaded (wasm): state lives in a thread-local, and no `RefCell` borrow is ever held across
 //! an `.await`, so event handlers that fire while a write is pending always find the state free.
 
+use crate::i18n::tr;
 use crate::js;
 use crate::state::{Session, Ui};
 use automerge::{Automerge, ChangeHash};
@@ -62,9 +63,13 @@ pub async fn start(session: Session, ui: Ui) {
                 }
             }
         }
-        Err(e) => ui
-            .banner
-            .set(Some(format!("Không đọc được dữ liệu trên máy: {e}"))),
+        Err(e) => ui.banner.set(Some(format!(
+            "{}: {e}",
+            tr(
+                "Không đọc được dữ liệu trên máy",
+                "Cannot read the data on this device"
+            )
+        ))),
     }
     for (id, am) in docs {
         if let Ok(id) = id.parse::<DocumentId>() {
@@ -140,7 +145,12 @@ async fn persist(id: &DocumentId) -> bool {
         Err(e) => {
             with(|d| {
                 d.ui.banner.set(Some(format!(
-                    "LỖI: không lưu được vào máy ({e}). Đừng tải lại trang."
+                    "{} ({e}). {}",
+                    tr(
+                        "LỖI: không lưu được vào máy",
+                        "ERROR: could not save on this device"
+                    ),
+                    tr("Đừng tải lại trang.", "Do not reload the page.")
                 )))
             });
             false
@@ -156,15 +166,22 @@ pub async fn change(
 ) -> Result<(), String> {
     let id = track(&key, true).await;
     let result = with(|d| d.client.change(&id, f));
-    let (res, events) = result.flatten().ok_or("Không mở được tài liệu trên máy.")?;
-    res.map_err(|e| format!("Không ghi được: {e}"))?;
+    let (res, events) = result.flatten().ok_or(tr(
+        "Không mở được tài liệu trên máy.",
+        "Cannot open the document on this device.",
+    ))?;
+    res.map_err(|e| format!("{}: {e}", tr("Không ghi được", "Could not write")))?;
     let saved = persist(&id).await;
     handle(events);
     refresh_views();
     if saved {
         Ok(())
     } else {
-        Err("Không lưu được vào bộ nhớ máy.".into())
+        Err(tr(
+            "Không lưu được vào bộ nhớ máy.",
+            "Could not save to this device's storage.",
+        )
+        .into())
     }
 }
 
@@ -172,14 +189,22 @@ pub async fn change(
 fn my_commune() -> Result<String, String> {
     with(|d| d.session.user.commune_id.clone())
         .flatten()
-        .ok_or_else(|| "Tài khoản không thuộc xã nào.".to_string())
+        .ok_or_else(|| {
+            tr(
+                "Tài khoản không thuộc xã nào.",
+                "This account belongs to no commune.",
+            )
+            .to_string()
+        })
 }
 
 /// Save a note: into the notes document of its activity quarter.
 pub async fn save_note(note: schema::Note) -> Result<(), String> {
     schema::validate_note(&note).map_err(str::to_string)?;
-    let quarter =
-        Quarter::of_iso_date(&note.activity_date).ok_or("Ngày hoạt động không hợp lệ.")?;
+    let quarter = Quarter::of_iso_date(&note.activity_date).ok_or(tr(
+        "Ngày hoạt động không hợp lệ.",
+        "The activity date is not valid.",
+    ))?;
     let key = DocKey::notes(&my_commune()?, quarter);
     change(key, move |doc| schema::put_note(doc, &note)).await
 }
@@ -187,7 +212,11 @@ pub async fn save_note(note: schema::Note) -> Result<(), String> {
 /// Save one unit's progress on a task, in this commune's progress document of the plan.
 pub async fn save_progress(plan_id: String, record: schema::ProgressRecord) -> Result<(), String> {
     if !(0..=100).contains(&record.percent) {
-        return Err("Tỷ lệ hoàn thành phải từ 0 đến 100%.".into());
+        return Err(tr(
+            "Tỷ lệ hoàn thành phải từ 0 đến 100%.",
+            "Progress must be from 0 to 100%.",
+        )
+        .into());
     }
     let key = DocKey::progress(&plan_id, &my_commune()?);
     change(key, move |doc| schema::put_progress(doc, &record)).await
@@ -514,8 +543,11 @@ async fn refresh_heads() {
         Ok((401, _)) => {
             with(|d| {
                 d.ui.banner.set(Some(
-                    "Phiên đăng nhập đã hết hạn: hãy đăng nhập lại. Dữ liệu trên máy vẫn được giữ."
-                        .into(),
+                    tr(
+                        "Phiên đăng nhập đã hết hạn: hãy đăng nhập lại. Dữ liệu trên máy vẫn được giữ.",
+                        "The login has expired: log in again. The data on this device is kept.",
+                    )
+                    .into(),
                 ))
             });
         }
@@ -634,7 +666,10 @@ pub async fn export_all() -> Result<String, String> {
             .collect();
         (docs, d.session.user.username.clone())
     })
-    .ok_or("Chưa mở dữ liệu trên máy.")?;
+    .ok_or(tr(
+        "Chưa mở dữ liệu trên máy.",
+        "The data on this device is not open yet.",
+    ))?;
     let mut photos = Vec::new();
     for (sha, _, _) in js::photo_states().await {
         if let Some(bytes) = js::photo_bytes(&sha).await {
@@ -680,12 +715,21 @@ pub async fn import_file(text: &str) -> Result<(usize, usize, usize), String> {
         match result {
             Some(Ok(events)) => {
                 if !persist(&id).await {
-                    return Err("Không lưu được vào bộ nhớ máy.".into());
+                    return Err(tr(
+                        "Không lưu được vào bộ nhớ máy.",
+                        "Could not save to this device's storage.",
+                    )
+                    .into());
                 }
                 handle(events);
                 merged += 1;
             }
-            Some(Err(e)) => return Err(format!("Không gộp được dữ liệu: {e}")),
+            Some(Err(e)) => {
+                return Err(format!(
+                    "{}: {e}",
+                    tr("Không gộp được dữ liệu", "Could not merge the data")
+                ));
+            }
             None => skipped += 1,
         }
     }
