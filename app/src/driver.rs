@@ -564,8 +564,15 @@ async fn refresh_heads() {
 /// While connected, refresh the durable heads every 1.5 s; they move when the server commits.
 fn poll_loop() {
     wasm_bindgen_futures::spawn_local(async {
+        let mut round = 0u32;
         loop {
             sleep(1500).await;
+            round += 1;
+            // Documents created elsewhere (a note dated in another quarter, a new plan) appear in
+            // the list; learn them every ~30 s, not only on reconnect.
+            if round.is_multiple_of(20) && with(|d| d.client.is_connected()) == Some(true) {
+                refresh_docs().await;
+            }
             if with(|d| d.client.is_connected()) == Some(true) {
                 refresh_heads().await;
                 nudge_if_stuck();

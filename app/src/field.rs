@@ -47,12 +47,17 @@ fn set_location_hash(h: &str) {
     }
 }
 
-/// The tab on screen, kept in the address (`#ghi-chep`), so a reload stays where the user was.
-#[derive(Clone, Copy)]
-pub struct CurrentTab(pub RwSignal<Tab>);
+thread_local! {
+    /// The tab on screen, kept in the address (`#ghi-chep`) so a reload stays where the user was. A
+    /// global, not a context: tabs change from async tasks too (after a save), outside any owner.
+    static TAB: std::cell::Cell<Option<RwSignal<Tab>>> = const { std::cell::Cell::new(None) };
+}
 
+/// Show `tab` (no-op if it is already shown: re-creating it would reset what the user typed).
 pub fn go(tab: Tab) {
-    if let Some(CurrentTab(s)) = use_context::<CurrentTab>() {
+    if let Some(s) = TAB.with(std::cell::Cell::get)
+        && s.get_untracked() != tab
+    {
         s.set(tab);
     }
     set_location_hash(tab.hash());
@@ -67,7 +72,7 @@ fn my_commune(ui: &Ui) -> Option<String> {
 pub fn Field() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let tab = RwSignal::new(Tab::from_hash(&location_hash()));
-    provide_context(CurrentTab(tab));
+    TAB.with(|t| t.set(Some(tab)));
     let commune_name = move || {
         let c = ui
             .session
@@ -91,7 +96,7 @@ pub fn Field() -> impl IntoView {
     };
     view! {
         <p class="who">{move || ui.session.with(|s| s.as_ref().map(|s| s.user.display_name.clone()).unwrap_or_default())}
-            " · " {commune_name} <crate::ui::Logout/></p>
+            " · " {commune_name}</p>
         <Show when=move || ui.persistent.get() == Some(false)>
             <p class="warn">{t("Trình duyệt chưa cho phép lưu trữ bền vững: hãy cài ứng dụng vào màn hình chính và đồng bộ thường xuyên.",
                 "The browser has not granted persistent storage: install the app to the home screen and sync often.")}</p>
@@ -397,13 +402,21 @@ pub fn NoteForm() -> impl IntoView {
             <select id="note-hamlet" prop:value=move || draft.with(|d| d.hamlet.clone())
                 on:change=move |e| { let v = event_target_value(&e); draft.update(|d| d.hamlet = v); }>
                 <option value="">{t("— Cả xã —", "— Whole commune —")}</option>
-                {move || hamlets().into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                // `selected` on the option, not only the select's value: the options arrive with the
+                // org document, possibly after the restored draft set the value.
+                {move || hamlets().into_iter().map(|(id, name)| {
+                    let sel = draft.with(|d| d.hamlet == id);
+                    view! { <option value=id selected=sel>{name}</option> }
+                }).collect_view()}
             </select>
             <label for="note-unit">{t("Đơn vị thực hiện", "Unit")}</label>
             <select id="note-unit" prop:value=move || draft.with(|d| d.unit.clone())
                 on:change=move |e| { let v = event_target_value(&e); draft.update(|d| d.unit = v); }>
                 <option value="">{t("— Chọn —", "— Choose —")}</option>
-                {move || units().into_iter().map(|(k, name)| view! { <option value=k>{name}</option> }).collect_view()}
+                {move || units().into_iter().map(|(k, name)| {
+                    let sel = draft.with(|d| d.unit == k);
+                    view! { <option value=k selected=sel>{name}</option> }
+                }).collect_view()}
             </select>
             <fieldset data-testid="note-tasks">
                 <legend>{t("Nhiệm vụ liên quan", "Linked tasks")}</legend>

@@ -111,5 +111,11 @@ pub fn SyncScreen() -> impl IntoView {
                 </p>
             </Show>
         </section>
+        <section class="card">
+            <h2>{t("Tài khoản trên máy này", "Account on this device")}</h2>
+            <p>{move || ui.session.with(|s| s.as_ref().map(|s| format!("{} ({})", s.user.display_name, s.user.username)).unwrap_or_default())}</p>
+            <p class="hint">{t("Chỉ đăng xuất được khi mọi thay đổi đã đồng bộ.", "You can log out only when every change has synced.")}</p>
+            <crate::ui::Logout/>
+        </section>
     }
 }
