@@ -3,12 +3,14 @@
 
 mod dist;
 mod process;
+mod screenshots;
 mod setup;
 mod test;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use process::{Workspace, exe};
+use std::path::PathBuf;
 use std::process::{ExitCode, ExitStatus};
 
 #[derive(Parser)]
@@ -51,6 +53,32 @@ enum Task {
         #[arg(long, default_value_t = 100)]
         notes: u32,
     },
+    /// Build the PWA and the server, then take the app's screenshots (docs/screenshots/*.png) in
+    /// headless Chromium against a fresh demo server.
+    Screenshots {
+        /// Write the PNGs here instead of docs/screenshots.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Build the PWA and the server, then benchmark the field app in headless Chromium with a
+    /// throttled CPU: offline start, note saves, first-load size (docs/benchmarks.md).
+    BenchField {
+        /// Offline starts measured (cold and reload, each).
+        #[arg(long, default_value_t = 10)]
+        runs: u32,
+        /// Notes saved offline and timed (with the throttle, then without).
+        #[arg(long, default_value_t = 50)]
+        notes: u32,
+        /// Notes written first, online, so the phone has data.
+        #[arg(long, default_value_t = 30)]
+        seed_notes: u32,
+        /// CPU slowdown (CDP Emulation.setCPUThrottlingRate).
+        #[arg(long, default_value_t = 4.0)]
+        rate: f64,
+        /// Also write every figure as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
 }
 
 fn main() -> Result<ExitCode> {
@@ -71,6 +99,27 @@ fn main() -> Result<ExitCode> {
         )
         .map(|()| ExitCode::SUCCESS),
         Task::Bench { devices, notes } => bench(&ws, devices, notes).map(|()| ExitCode::SUCCESS),
+        Task::Screenshots { out } => {
+            screenshots::screenshots(&ws, &screenshots::ScreenshotOptions { out })
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Task::BenchField {
+            runs,
+            notes,
+            seed_notes,
+            rate,
+            json,
+        } => screenshots::bench_field(
+            &ws,
+            &screenshots::BenchOptions {
+                runs,
+                notes,
+                seed_notes,
+                rate,
+                json,
+            },
+        )
+        .map(|()| ExitCode::SUCCESS),
     }
 }
 
