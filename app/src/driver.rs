@@ -37,7 +37,40 @@ struct Driver {
     waiting_since: Option<i64>,
     /// Wait before the next nudge (ms): doubles after each one, so a slow server is not piled on.
     nudge_after: i64,
+    /// What each document showed at given heads: a refresh re-reads only documents that changed
+    /// (saving a note must not re-read a year of notes).
+    parsed: HashMap<DocumentId, (Vec<ChangeHash>, Parsed)>,
     ui: Ui,
+}
+
+/// A document as the screens use it.
+#[derive(Clone)]
+enum Parsed {
+    Notes(Vec<schema::Note>),
+    Plan(Box<schema::PlanHeader>, Vec<schema::Task>),
+    Org(Vec<schema::OrgNode>),
+    Progress(Vec<schema::ProgressRecord>),
+}
+
+impl Driver {
+    /// Whether this device may write the document: listed read-write by the server, or its own
+    /// commune's notes and progress (which exist on the phone before the server lists them).
+    fn writable(&self, id: &DocumentId) -> bool {
+        self.keys.get(id).is_some_and(|k| self.may_write(k))
+    }
+
+    fn may_write(&self, key: &DocKey) -> bool {
+        let s = key.doc_id().to_string();
+        let listed = self
+            .session
+            .docs
+            .iter()
+            .any(|x| x.doc_id == s && x.access == "rw");
+        let own = matches!(key.kind, DocKind::Notes | DocKind::Progress)
+            && key.commune().is_some()
+            && key.commune() == self.session.user.commune_id.as_deref();
+        listed || own
+    }
 }
 
 thread_local! {
@@ -52,9 +85,13 @@ fn with<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
 pub async fn start(session: Session, ui: Ui) {
     let mut client = SyncClient::new(session.peer_id.clone());
     let mut docs: BTreeMap<String, Automerge> = BTreeMap::new();
+    let mut chunk_counts: BTreeMap<String, usize> = BTreeMap::new();
+    // Nothing writes chunks before the driver exists: every chunk up to this key is loaded below.
+    let loaded_upto = js::max_chunk_key().await;
     match js::all_chunks().await {
         Ok(chunks) => {
             for (doc, data) in chunks {
+                *chunk_counts.entry(doc.clone()).or_default() += 1;
                 let am = docs.entry(doc).or_default();
                 if let Err(e) = am.load_incremental(&data) {
                     web_sys::console::error_1(
@@ -97,6 +134,7 @@ pub async fn start(session: Session, ui: Ui) {
             keys: BTreeMap::new(),
             waiting_since: None,
             nudge_after: 10_000,
+            parsed: HashMap::new(),
             ui,
         })
     });
@@ -120,6 +158,34 @@ pub async fn start(session: Session, ui: Ui) {
     install_wakeups();
     connect();
     poll_loop();
+    // Each save added a chunk; a document read from hundreds of them starts slowly.
+    let many: Vec<String> = chunk_counts
+        .into_iter()
+        .filter(|(_, n)| *n > COMPACT_AFTER_CHUNKS)
+        .map(|(d, _)| d)
+        .collect();
+    if let Some(upto) = loaded_upto {
+        compact(many, upto).await;
+    }
+}
+
+/// A document stored as more incremental chunks than this is compacted at start.
+const COMPACT_AFTER_CHUNKS: usize = 16;
+
+/// Rewrite the given documents as one chunk each (in the background, after the app is up). Only
+/// chunks up to `upto` (those loaded at start, all contained in the document now) are replaced.
+async fn compact(docs: Vec<String>, upto: f64) {
+    for doc in docs {
+        let Ok(id) = doc.parse::<DocumentId>() else {
+            continue;
+        };
+        let Some(bytes) = with(|d| d.client.doc(&id).map(Automerge::save)).flatten() else {
+            continue;
+        };
+        if let Err(e) = js::compact_chunks(&doc, &bytes, upto).await {
+            web_sys::console::warn_1(&format!("compacting {doc}: {e}").into());
+        }
+    }
 }
 
 /// Track a document; writable ones get their genesis so they can be written offline.
@@ -265,36 +331,43 @@ fn refresh_views() {
         let mut org = Vec::new();
         let mut progress = Vec::new();
         let mut org_writable = false;
-        let rw = |id: &DocumentId| {
-            let id = id.to_string();
-            d.session
-                .docs
-                .iter()
-                .any(|x| x.doc_id == id && x.access == "rw")
-        };
-        for (id, key) in &d.keys {
-            let Some(doc) = d.client.doc(id) else {
+        let ids: Vec<(DocumentId, DocKey)> = d.keys.iter().map(|(i, k)| (*i, k.clone())).collect();
+        for (id, key) in ids {
+            let Some(doc) = d.client.doc(&id) else {
                 continue;
             };
-            match key.kind {
-                DocKind::Notes => notes.extend(schema::read_notes(doc)),
-                DocKind::Plan => plans.push(crate::state::PlanView {
-                    id: key.scope.clone(),
-                    header: schema::read_plan_header(doc),
-                    tasks: schema::read_tasks(doc),
-                    writable: rw(id),
-                }),
-                DocKind::Org => {
-                    org = schema::read_org(doc);
-                    org_writable = rw(id);
+            let heads = doc.get_heads();
+            let parsed = match d.parsed.get(&id) {
+                Some((h, p)) if *h == heads => p.clone(),
+                _ => {
+                    let p = match key.kind {
+                        DocKind::Notes => Parsed::Notes(schema::read_notes(doc)),
+                        DocKind::Plan => Parsed::Plan(
+                            Box::new(schema::read_plan_header(doc)),
+                            schema::read_tasks(doc),
+                        ),
+                        DocKind::Org => Parsed::Org(schema::read_org(doc)),
+                        DocKind::Progress => Parsed::Progress(schema::read_progress(doc)),
+                    };
+                    d.parsed.insert(id, (heads, p.clone()));
+                    p
                 }
-                DocKind::Progress => {
+            };
+            match parsed {
+                Parsed::Notes(n) => notes.extend(n),
+                Parsed::Plan(header, tasks) => plans.push(crate::state::PlanView {
+                    id: key.scope.clone(),
+                    header: *header,
+                    tasks,
+                    writable: d.writable(&id),
+                }),
+                Parsed::Org(o) => {
+                    org = o;
+                    org_writable = d.writable(&id);
+                }
+                Parsed::Progress(records) => {
                     let commune = key.commune().unwrap_or_default().to_string();
-                    progress.extend(
-                        schema::read_progress(doc)
-                            .into_iter()
-                            .map(|r| (commune.clone(), r)),
-                    );
+                    progress.extend(records.into_iter().map(|r| (commune.clone(), r)));
                 }
             }
         }
@@ -307,8 +380,10 @@ fn refresh_views() {
         d.ui.org.set(org);
         d.ui.org_writable.set(org_writable);
         d.ui.progress.set(progress);
+        // Only documents this device writes can hold its unsynced work: what arrived from the
+        // server (a desk's read-only copies, another phone's notes) is not this device's to count.
         let (mut unsynced, mut oldest) = (0usize, None::<i64>);
-        for id in d.client.doc_ids() {
+        for id in d.client.doc_ids().filter(|id| d.writable(id)) {
             let Some(doc) = d.client.doc(id) else {
                 continue;
             };
@@ -592,6 +667,7 @@ fn nudge_if_stuck() {
         let stuck: Vec<DocumentId> = d
             .client
             .doc_ids()
+            .filter(|id| d.writable(id))
             .filter(|id| {
                 let heads = d
                     .durable
@@ -700,19 +776,7 @@ pub async fn import_file(text: &str) -> Result<(usize, usize, usize), String> {
     let checked = shared::export::check(text).map_err(|e| e.to_string())?;
     let (mut merged, mut skipped) = (0, 0);
     for (key, mut doc) in checked.docs {
-        let writable = with(|d| {
-            let id = key.doc_id().to_string();
-            let listed = d
-                .session
-                .docs
-                .iter()
-                .any(|x| x.doc_id == id && x.access == "rw");
-            // A quarter's notes document of one's own commune may not be listed yet.
-            let own_notes = key.kind == DocKind::Notes
-                && d.session.user.commune_id.as_deref() == Some(key.scope.as_str());
-            listed || own_notes
-        })
-        .unwrap_or(false);
+        let writable = with(|d| d.may_write(&key)).unwrap_or(false);
         if !writable {
             skipped += 1;
             continue;

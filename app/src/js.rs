@@ -39,6 +39,38 @@ export function idb_add_chunk(doc, data) {
 export function idb_all_chunks() {
   return tx('chunks', 'readonly', s => s.getAll()).then(rows => rows.map(r => [r.doc, r.data]));
 }
+export function idb_max_chunk_key() {
+  return db().then(d => new Promise((resolve, reject) => {
+    const t = d.transaction('chunks', 'readonly');
+    const c = t.objectStore('chunks').openKeyCursor(null, 'prev');
+    let max = 0;
+    c.onsuccess = () => { if (c.result) max = c.result.key; };
+    t.oncomplete = () => resolve(max);
+    t.onerror = () => reject(t.error);
+  }));
+}
+// Replace one document's chunks with keys up to `upto` by its full saved state, in ONE transaction:
+// either the old chunks stay or the compacted one replaces them, never neither (a crash mid-way
+// loses nothing). Chunks written after `upto` (saves made since) are left alone.
+export function idb_compact(doc, data, upto) {
+  return db().then(d => new Promise((resolve, reject) => {
+    const t = d.transaction('chunks', 'readwrite', { durability: 'strict' });
+    const store = t.objectStore('chunks');
+    const c = store.openCursor();
+    c.onsuccess = () => {
+      const cur = c.result;
+      if (cur) {
+        if (cur.value.doc === doc && cur.key <= upto) cur.delete();
+        cur.continue();
+      } else {
+        store.add({ doc, data: data.slice() });
+      }
+    };
+    t.oncomplete = () => resolve();
+    t.onerror = () => reject(t.error);
+    t.onabort = () => reject(t.error || new Error('aborted'));
+  }));
+}
 export function idb_get_meta(key) {
   return tx('meta', 'readonly', s => s.get(key)).then(v => v === undefined ? null : v);
 }
@@ -214,6 +246,10 @@ extern "C" {
     #[wasm_bindgen(catch)]
     async fn idb_all_chunks() -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch)]
+    async fn idb_max_chunk_key() -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    async fn idb_compact(doc: &str, data: &[u8], upto: f64) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
     async fn idb_get_meta(key: &str) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch)]
     async fn idb_set_meta(key: &str, value: JsValue) -> Result<JsValue, JsValue>;
@@ -274,6 +310,16 @@ pub async fn all_chunks() -> Result<Vec<(String, Vec<u8>)>, String> {
             Some((doc, data))
         })
         .collect())
+}
+
+/// The newest chunk's key (chunks written later have larger keys).
+pub async fn max_chunk_key() -> Option<f64> {
+    idb_max_chunk_key().await.ok()?.as_f64()
+}
+
+/// Replace a document's chunks with keys up to `upto` by one full copy (atomic; see the JS).
+pub async fn compact_chunks(doc: &str, data: &[u8], upto: f64) -> Result<(), String> {
+    idb_compact(doc, data, upto).await.map(drop).map_err(err)
 }
 
 pub async fn get_meta(key: &str) -> Option<String> {

@@ -67,7 +67,8 @@ pub fn dist(ws: &Workspace) -> Result<PathBuf> {
     let dist = ws.target.join("dist");
     // Assemble next to the real dist and swap at the end, so a failed build never leaves a
     // half-written dist for a running server to serve.
-    let tmp = ws.target.join("dist.tmp");
+    // Per process: two dist builds at once (a test run and `xtask screenshots`) must not share it.
+    let tmp = ws.target.join(format!("dist.tmp-{}", std::process::id()));
     remove_dir_if_exists(&tmp)?;
     fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     copy_public(&ws.root.join("public"), &tmp)?;
@@ -281,8 +282,9 @@ fn fill_service_worker(dist: &Path) -> Result<()> {
             continue;
         }
         // The office bundle is not precached: phones never load it (the service worker caches it
-        // on the office's first visit instead). It still counts for the version below.
-        let office = rel_str.starts_with("office");
+        // on the office's first visit instead). Nor are the manifest's screenshots (only an install
+        // dialog shows them). Both still count for the version below.
+        let office = rel_str.starts_with("office") || rel_str.starts_with("screenshots/");
         // The app is served at "/", and that is the URL the page's fetches will look up.
         let url = if rel_str == "index.html" {
             "/".to_owned()
