@@ -146,8 +146,8 @@ fn TaskItem(plan_id: String, task: Task, commune: String) -> impl IntoView {
             let done = reported_in(&rs, q);
             let text = format!(
                 "{} · {} {}/{}: {}",
-                tr("quý", "quarter"),
                 recurrence_label(&r),
+                tr("quý", "quarter"),
                 q.q,
                 q.year,
                 if done {
