@@ -133,8 +133,11 @@ fn today_iso() -> String {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct NoteDraft {
-    /// Set when editing an existing note.
+    /// The note's ID, fixed when the draft starts: saving the same draft twice (a crash between the
+    /// save and clearing the draft) overwrites one note instead of creating a duplicate.
     pub id: Option<String>,
+    /// Editing an existing note (rather than a new one).
+    pub editing: bool,
     pub created_at: Option<i64>,
     pub activity_date: String,
     pub title: String,
@@ -158,6 +161,7 @@ const DRAFT_KEY: &str = "note-draft";
 impl NoteDraft {
     fn fresh() -> Self {
         NoteDraft {
+            id: Some(new_note_id()),
             activity_date: today_iso(),
             ..NoteDraft::default()
         }
@@ -167,6 +171,7 @@ impl NoteDraft {
         let num = |v: i64| if v == 0 { String::new() } else { v.to_string() };
         NoteDraft {
             id: Some(n.id.clone()),
+            editing: true,
             created_at: Some(n.created_at),
             activity_date: n.activity_date.clone(),
             title: n.title.clone(),
@@ -295,8 +300,16 @@ pub fn NoteForm() -> impl IntoView {
             busy.set(false);
             match res {
                 Ok(()) => {
-                    let _ = js::set_meta(DRAFT_KEY, "null").await;
-                    draft.set(NoteDraft::fresh());
+                    // Store the fresh draft (new note ID) BEFORE leaving the form: once the tab
+                    // changes this form and its autosave are gone, and the next form must not
+                    // reopen the saved note's draft (saving it again would overwrite that note).
+                    let fresh = NoteDraft::fresh();
+                    let _ = js::set_meta(
+                        DRAFT_KEY,
+                        &serde_json::to_string(&fresh).unwrap_or_default(),
+                    )
+                    .await;
+                    draft.set(fresh);
                     message.set(Some((
                         true,
                         tr("Đã lưu trên máy.", "Saved on this device.").into(),
@@ -381,7 +394,7 @@ pub fn NoteForm() -> impl IntoView {
             gps_busy.set(false);
         });
     };
-    let editing = move || draft.with(|d| d.id.is_some());
+    let editing = move || draft.with(|d| d.editing);
     view! {
         <form class="card" on:submit=submit data-testid="note-form" novalidate>
             <h2>{move || if editing() { tr("Sửa ghi chép", "Edit note") } else { tr("Ghi chép mới", "New note") }}</h2>
@@ -560,6 +573,8 @@ pub fn PhotoThumb(sha: String) -> impl IntoView {
     }
 }
 
+const PAGE: usize = 30;
+
 /// The notes of my commune: accent-insensitive search ("dan van" finds "dân vận") and filters.
 #[component]
 fn NotesList() -> impl IntoView {
@@ -633,6 +648,8 @@ fn NotesList() -> impl IntoView {
         })
     };
     let count = move || shown.with(Vec::len);
+    // A page of notes at a time: drawing a year of notes on every save would make saving slow.
+    let limit = RwSignal::new(PAGE);
     view! {
         <section class="card">
             <h2>{t("Ghi chép", "Notes")}</h2>
@@ -670,8 +687,14 @@ fn NotesList() -> impl IntoView {
                 {move || if en() { format!("{} notes", count()) } else { format!("{} ghi chép", count()) }}
             </p>
             <ul class="notes">
-                {move || shown.get().into_iter().map(|n| view! { <NoteItem note=n/> }).collect_view()}
+                {move || shown.with(|v| v.iter().take(limit.get()).cloned().collect::<Vec<_>>())
+                    .into_iter().map(|n| view! { <NoteItem note=n/> }).collect_view()}
             </ul>
+            <Show when=move || { count() > limit.get() }>
+                <button type="button" class="secondary" data-testid="more-notes" on:click=move |_| limit.update(|l| *l += PAGE)>
+                    {move || format!("{} ({})", tr("Xem thêm", "Show more"), count() - limit.get())}
+                </button>
+            </Show>
         </section>
     }
 }
