@@ -77,11 +77,13 @@ pub fn tr(vi: &'static str, en_text: &'static str) -> &'static str {
 /// The switch in the header.
 #[component]
 pub fn LangSwitch() -> impl IntoView {
-    let label = t("English", "Tiếng Việt");
+    // Short on screen (the header of a 360 px phone has room for little); the accessible name
+    // starts with the visible text.
+    let label = t("EN", "VI");
     view! {
         <button type="button" class="lang" data-testid="lang-switch"
             on:click=move |_| set_lang(if en() { Lang::Vi } else { Lang::En })
-            aria-label=t("Chuyển sang tiếng Anh", "Switch to Vietnamese")>
+            aria-label=t("EN — English", "VI — Tiếng Việt") title=t("English", "Tiếng Việt")>
             {label}
         </button>
     }
