@@ -28,7 +28,8 @@ pub fn App() -> impl IntoView {
     }
     view! {
         <header class="top">
-            <div class="brand">{t("Sổ tay Dân vận", "Mass Mobilisation Notebook")}</div>
+            // On a phone the header keeps one line: "Dân vận" (the short name of the manifest).
+            <div class="brand"><span class="brand-long">{t("Sổ tay ", "Notebook · ")}</span>"Dân vận"</div>
             <Show when=move || ui.session.with(Option::is_some)>
                 <SyncBadge/>
             </Show>
