@@ -23,7 +23,7 @@ import {
   tempDataDir,
 } from './lib/server.mjs';
 import { vnToday } from './lib/ids.mjs';
-import { showTab } from './lib/app.mjs';
+import { showTab, waitAppReady, badgeState, waitBadge, loginUi, waitTasks, ensureServiceWorker } from './lib/app.mjs';
 
 const COMMUNE = 'xa-ka-don';
 const PHONE = { viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
@@ -38,53 +38,10 @@ function log(msg) {
   process.stdout.write(`# ${new Date().toISOString().slice(11, 23)} ${msg}\n`);
 }
 
-async function waitAppReady(page, timeout = 20_000) {
-  await page.waitForSelector('body[data-app-ready]', { state: 'attached', timeout });
-}
 
-async function badgeState(page) {
-  return await page
-    .evaluate((sel) => {
-      const b = document.querySelector(sel);
-      return b
-        ? { online: b.getAttribute('data-online'), unsynced: b.getAttribute('data-unsynced'), text: b.textContent.trim() }
-        : null;
-    }, BADGE)
-    .catch((err) => `(page not readable: ${err.message})`);
-}
 
-/** Wait until the sync badge has the given attributes (only those given are checked). */
-async function waitBadge(page, want, timeout = 10_000) {
-  try {
-    await page.waitForFunction(
-      ([sel, want]) => {
-        const b = document.querySelector(sel);
-        if (!b) return false;
-        if (want.online !== undefined && b.getAttribute('data-online') !== want.online) return false;
-        if (want.unsynced !== undefined && b.getAttribute('data-unsynced') !== want.unsynced) return false;
-        return true;
-      },
-      [BADGE, want],
-      { timeout, polling: 100 },
-    );
-  } catch (err) {
-    throw new Error(
-      `sync badge did not reach ${JSON.stringify(want)} within ${timeout} ms; it is ${JSON.stringify(await badgeState(page))}`,
-      { cause: err },
-    );
-  }
-}
 
-async function loginUi(page, username) {
-  await page.fill('#username', username);
-  await page.fill('#password', DEMO_PASSWORD);
-  await page.click('button[data-testid=login]');
-}
 
-async function waitTasks(page, timeout = 20_000) {
-  await showTab(page, 'tasks', timeout);
-  await page.waitForFunction((sel) => document.querySelectorAll(sel).length > 0, TASK_ITEM, { timeout, polling: 100 });
-}
 
 async function listedTitles(page) {
   return await page
@@ -112,24 +69,6 @@ async function waitNotesListed(page, titles, timeout = 10_000) {
   }
 }
 
-/** Make sure the page is controlled by the service worker (reload once if it is not yet). */
-async function ensureServiceWorker(page) {
-  const controlled = await page.evaluate(async () => {
-    if (!('serviceWorker' in navigator)) throw new Error('no navigator.serviceWorker');
-    // `ready` never settles when no service worker is registered: bound it.
-    const timeout = new Promise((_, reject) =>
-      setTimeout(() => reject(new Error('no active service worker after 15 s')), 15_000),
-    );
-    await Promise.race([navigator.serviceWorker.ready, timeout]);
-    return !!navigator.serviceWorker.controller;
-  });
-  if (!controlled) {
-    log('service worker active but not controlling the page: reloading once');
-    await page.reload();
-    await waitAppReady(page);
-  }
-  await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 10_000 });
-}
 
 /** Fill and submit the note form once; wait until the note is listed. */
 async function createNote(page, { title, content, date = vnToday() }) {

@@ -514,11 +514,7 @@ pub fn NoteForm() -> impl IntoView {
                     }).collect_view()}
                 </div>
             </fieldset>
-            <Show when=move || message.with(Option::is_some)>
-                <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="alert" data-testid="note-message">
-                    {move || message.get().map(|m| m.1).unwrap_or_default()}
-                </p>
-            </Show>
+            <crate::ui::MessageLine message=message testid="note-message" alert=true/>
             <button type="submit" data-testid="save-note" disabled=move || busy.get()>{t("Lưu ghi chép", "Save note")}</button>
             <Show when=editing>
                 <button type="button" class="secondary" on:click=move |_| { draft.set(NoteDraft::fresh()); }>{t("Hủy sửa", "Cancel editing")}</button>

@@ -35,16 +35,7 @@ fn new_id(ui: &Ui, parent: Option<&str>, level: &str, name: &str, kind: Option<&
     let taken: Vec<String> = ui
         .org
         .with_untracked(|o| o.iter().map(|n| n.id.clone()).collect());
-    (1..)
-        .map(|n| {
-            if n == 1 {
-                base.clone()
-            } else {
-                format!("{base}-{n}")
-            }
-        })
-        .find(|id| !taken.contains(id))
-        .unwrap_or(base)
+    shared::text::unique(&base, |id| taken.iter().any(|t| t == id))
 }
 
 async fn save(node: OrgNode) -> Result<(), String> {
@@ -79,11 +70,7 @@ pub fn OrgAdmin() -> impl IntoView {
             <Show when=move || !ui.org_writable.get()>
                 <p class="warn">{t("Chỉ quản trị viên được sửa cây tổ chức.", "Only administrators may edit the org tree.")}</p>
             </Show>
-            <Show when=move || message.with(Option::is_some)>
-                <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="status" data-testid="org-message">
-                    {move || message.get().map(|m| m.1).unwrap_or_default()}
-                </p>
-            </Show>
+            <crate::ui::MessageLine message=message testid="org-message"/>
             <ul class="tree">
                 {move || roots().into_iter().map(|n| view! { <NodeItem node=n/> }).collect_view()}
             </ul>

@@ -162,11 +162,7 @@ fn ImportPlan() -> impl IntoView {
             <label for="plan-file">{t("Hoặc tệp Word (.docx)", "Or a Word file (.docx)")}</label>
             <input id="plan-file" type="file" accept=".docx,application/vnd.openxmlformats-officedocument.wordprocessingml.document"/>
             <button type="button" data-testid="plan-preview" on:click=preview disabled=move || busy.get()>{t("Xem trước bản nháp", "Preview the draft")}</button>
-            <Show when=move || message.with(Option::is_some)>
-                <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="status" data-testid="plan-message">
-                    {move || message.get().map(|m| m.1).unwrap_or_default()}
-                </p>
-            </Show>
+            <crate::ui::MessageLine message=message testid="plan-message"/>
             {move || draft.get().map(|d| view! {
                 // Redrawn on its own when the language switches: the choice below stays as it is.
                 {move || {
@@ -472,11 +468,7 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
                         <input id=f_rm.clone() type="checkbox" prop:checked=move || removed.get() on:change=move |e| removed.set(event_target_checked(&e))/>
                         {t(" Bỏ nhiệm vụ khỏi kế hoạch (lịch sử được giữ)", " Remove this task from the plan (its history is kept)")}
                     </label>
-                    <Show when=move || message.with(Option::is_some)>
-                        <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="status">
-                            {move || message.get().map(|m| m.1).unwrap_or_default()}
-                        </p>
-                    </Show>
+                    <crate::ui::MessageLine message=message/>
                     <button type="submit" data-testid="save-task">{t("Lưu nhiệm vụ", "Save task")}</button>
                 </form>
             </Show>

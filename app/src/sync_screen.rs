@@ -105,11 +105,7 @@ pub fn SyncScreen() -> impl IntoView {
             <label for="import-file">{t("Tệp để nhập", "File to import")}</label>
             <input id="import-file" type="file" accept=".json,application/json"/>
             <button type="button" class="secondary" data-testid="import" on:click=import>{t("Nhập dữ liệu từ tệp", "Import from the file")}</button>
-            <Show when=move || message.with(Option::is_some)>
-                <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="status" data-testid="import-message">
-                    {move || message.get().map(|m| m.1).unwrap_or_default()}
-                </p>
-            </Show>
+            <crate::ui::MessageLine message=message testid="import-message"/>
         </section>
         <section class="card">
             <h2>{t("Tài khoản trên máy này", "Account on this device")}</h2>

@@ -339,11 +339,7 @@ fn ProgressForm(plan_id: String, task: Task, commune: String) -> impl IntoView {
                 <input id=f_done.clone() type="checkbox" prop:checked=move || done.get() on:change=move |e| done.set(event_target_checked(&e))/>
                 {t(" Đơn vị đã hoàn thành nhiệm vụ", " My unit has finished this task")}
             </label>
-            <Show when=move || message.with(Option::is_some)>
-                <p class=move || if message.with(|m| m.as_ref().is_some_and(|m| m.0)) { "ok" } else { "error" } role="status">
-                    {move || message.get().map(|m| m.1).unwrap_or_default()}
-                </p>
-            </Show>
+            <crate::ui::MessageLine message=message/>
             <button type="submit" data-testid="save-progress">{t("Lưu tiến độ", "Save progress")}</button>
         </form>
     }

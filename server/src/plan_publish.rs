@@ -61,17 +61,9 @@ fn new_id(number: &str, taken: &HashSet<String>) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    let base = format!("t-{}", slug.trim_matches('-'));
-    (1..)
-        .map(|n| {
-            if n == 1 {
-                base.clone()
-            } else {
-                format!("{base}-{n}")
-            }
-        })
-        .find(|id| !taken.contains(id))
-        .expect("an unused id exists")
+    shared::text::unique(&format!("t-{}", slug.trim_matches('-')), |id| {
+        taken.contains(id)
+    })
 }
 
 fn norm(title: &str) -> String {

@@ -48,6 +48,20 @@ pub fn slug(name: &str) -> String {
     out.trim_end_matches('-').to_string()
 }
 
+/// `base`, or `base-2`, `base-3`, … — the first that `taken` says is free.
+pub fn unique(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    (1..)
+        .map(|n| {
+            if n == 1 {
+                base.to_string()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .find(|id| !taken(id))
+        .expect("some suffix is free")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +77,7 @@ mod tests {
         assert_eq!(fold("ke\u{302}\u{301}"), "ke");
         assert_eq!(slug("Xã Ka Đơn"), "xa-ka-don");
         assert_eq!(slug("  Thôn K'Long Bong "), "thon-k-long-bong");
+        assert_eq!(unique("t-1", |x| x == "t-1" || x == "t-1-2"), "t-1-3");
+        assert_eq!(unique("t-1", |_| false), "t-1");
     }
 }

@@ -9,7 +9,8 @@ import { cp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromiumPath, launchChromium, printPageLogs, saveScreenshots, watchPage } from './browser.mjs';
-import { showTab } from './app.mjs';
+import { showTab, waitAppReady, badgeState, waitBadge, loginUi, waitTasks, ensureServiceWorker } from './app.mjs';
+export { waitAppReady, badgeState, waitBadge, loginUi, waitTasks, ensureServiceWorker };
 import {
   DEMO_PASSWORD,
   distDir,
@@ -111,38 +112,9 @@ export async function openPhone(ctx, name, extra = {}) {
   return { context, page };
 }
 
-export async function waitAppReady(page, timeout = 20_000) {
-  await page.waitForSelector('body[data-app-ready]', { state: 'attached', timeout });
-}
 
-export async function loginUi(page, username) {
-  await page.fill('#username', username);
-  await page.fill('#password', DEMO_PASSWORD);
-  await page.click('button[data-testid=login]');
-}
 
-export async function waitTasks(page, timeout = 20_000) {
-  await showTab(page, 'tasks', timeout);
-  await page.waitForFunction((sel) => document.querySelectorAll(sel).length > 0, TASK_ITEM, { timeout, polling: 100 });
-}
 
-/** Make sure the page is controlled by the service worker (reload once if it is not yet). */
-export async function ensureServiceWorker(page) {
-  const controlled = await page.evaluate(async () => {
-    if (!('serviceWorker' in navigator)) throw new Error('no navigator.serviceWorker');
-    const timeout = new Promise((_, reject) =>
-      setTimeout(() => reject(new Error('no active service worker after 15 s')), 15_000),
-    );
-    await Promise.race([navigator.serviceWorker.ready, timeout]);
-    return !!navigator.serviceWorker.controller;
-  });
-  if (!controlled) {
-    log('service worker active but not controlling the page: reloading once');
-    await page.reload();
-    await waitAppReady(page);
-  }
-  await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 10_000 });
-}
 
 /** Open the app, log in as `username`, wait for the tasks; optionally for the service worker too. */
 export async function signInPhone(ctx, name, username, { sw = true, extra = {} } = {}) {
@@ -160,38 +132,7 @@ export async function signInPhone(ctx, name, username, { sw = true, extra = {} }
 
 // --- sync badge --------------------------------------------------------------------------------------
 
-export async function badgeState(page) {
-  return await page
-    .evaluate((sel) => {
-      const b = document.querySelector(sel);
-      return b
-        ? { online: b.getAttribute('data-online'), unsynced: b.getAttribute('data-unsynced'), text: b.textContent.trim() }
-        : null;
-    }, BADGE)
-    .catch((err) => `(page not readable: ${err.message})`);
-}
 
-/** Wait until the sync badge has the given attributes (only those given are checked). */
-export async function waitBadge(page, want, timeout = 10_000) {
-  try {
-    await page.waitForFunction(
-      ([sel, want]) => {
-        const b = document.querySelector(sel);
-        if (!b) return false;
-        if (want.online !== undefined && b.getAttribute('data-online') !== want.online) return false;
-        if (want.unsynced !== undefined && b.getAttribute('data-unsynced') !== want.unsynced) return false;
-        return true;
-      },
-      [BADGE, want],
-      { timeout, polling: 100 },
-    );
-  } catch (err) {
-    throw new Error(
-      `sync badge did not reach ${JSON.stringify(want)} within ${timeout} ms; it is ${JSON.stringify(await badgeState(page))}`,
-      { cause: err },
-    );
-  }
-}
 
 // --- notes -------------------------------------------------------------------------------------------
 
