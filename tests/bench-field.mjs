@@ -20,7 +20,7 @@ import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { chromiumPath } from './lib/browser.mjs';
+import { CHROMIUM_ARGS, chromiumPath } from './lib/browser.mjs';
 import { DEMO_PASSWORD, distDir, printServerOutput, removeDir, startServer, tempDataDir } from './lib/server.mjs';
 import { vnToday } from './lib/ids.mjs';
 import { showTab } from './lib/app.mjs';
@@ -33,17 +33,6 @@ const PHONE = {
   locale: 'vi-VN',
   timezoneId: 'Asia/Ho_Chi_Minh',
 };
-/** lib/browser.mjs's flags: a persistent context (needed to restart the browser on one profile)
- * cannot go through its launchChromium. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const TASK_ITEM = '[data-testid=task-item]';
 const FIRST_LOAD_BUDGET = 600_000;
 

@@ -23,25 +23,14 @@ import {
   tempDataDir,
 } from './lib/server.mjs';
 import { vnToday } from './lib/ids.mjs';
-import { showTab, waitAppReady, badgeState, waitBadge, loginUi, waitTasks, ensureServiceWorker } from './lib/app.mjs';
+import { PHONE, DESK, BADGE, NOTE_ITEM, TASK_ITEM, showTab, waitAppReady, badgeState, waitBadge, loginUi, waitTasks, ensureServiceWorker } from './lib/app.mjs';
 
 const COMMUNE = 'xa-ka-don';
-const PHONE = { viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
-const DESK = { viewport: { width: 1366, height: 900 } };
 const TEST_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS || 120_000);
-
-const BADGE = '[data-testid=sync-badge]';
-const NOTE_ITEM = '[data-testid=note-item]';
-const TASK_ITEM = '[data-testid=task-item]';
 
 function log(msg) {
   process.stdout.write(`# ${new Date().toISOString().slice(11, 23)} ${msg}\n`);
 }
-
-
-
-
-
 
 async function listedTitles(page) {
   return await page
@@ -68,7 +57,6 @@ async function waitNotesListed(page, titles, timeout = 10_000) {
     );
   }
 }
-
 
 /** Fill and submit the note form once; wait until the note is listed. */
 async function createNote(page, { title, content, date = vnToday() }) {

@@ -8,6 +8,7 @@
 // 4. Accent-insensitive search and the list's filters.
 // 5. An app update while a draft is open keeps the draft.
 // 6. Accessibility: labels, keyboard, axe-core (WCAG 2 A/AA).
+// 7. Many saves are compacted into one IndexedDB chunk at start, losing nothing, offline.
 //
 //   DANVAN_SERVER_BIN=../target/debug/danvan-server DANVAN_DIST=../target/dist \
 //   CHROMIUM=/usr/bin/chromium node --test field.test.mjs
@@ -768,5 +769,63 @@ test('accessibility: labels, keyboard, axe', { timeout: TEST_TIMEOUT_MS }, async
     await check('sync (English)');
 
     assert.equal(problems.length, 0, `accessibility problems:\n${problems.join('\n')}`);
+  });
+});
+
+/** IndexedDB chunks per document on this page's origin. */
+async function chunkCounts(page) {
+  return await page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const req = indexedDB.open('danvan');
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const t = req.result.transaction('chunks', 'readonly');
+          const all = t.objectStore('chunks').getAll();
+          all.onsuccess = () => {
+            const counts = {};
+            for (const r of all.result) counts[r.doc] = (counts[r.doc] || 0) + 1;
+            req.result.close();
+            resolve(counts);
+          };
+        };
+      }),
+  );
+}
+
+test('many saves are compacted into one chunk at start, losing nothing, offline', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await scenario('field-compact', async (ctx) => {
+    const run = randomBytes(3).toString('hex');
+    const { page: phone } = await signInPhone(ctx, 'kadon', 'kadon');
+    await ctx.server.kill();
+    log('server killed (SIGKILL)');
+    const titles = [];
+    for (let i = 1; i <= 20; i++) {
+      titles.push(`Ghi chép ${i} ${run}`);
+      await createNote(phone, { title: titles[i - 1], content: `Nội dung ${i}` });
+    }
+    const before = await chunkCounts(phone);
+    const [doc, n] = Object.entries(before).sort((a, b) => b[1] - a[1])[0];
+    assert.ok(n > 16, `the notes document should have more than 16 chunks before compaction: ${JSON.stringify(before)}`);
+    log(`20 notes saved offline; ${n} chunks for ${doc}`);
+
+    // The start compacts (in the background, after the app is ready).
+    await phone.reload();
+    await waitAppReady(phone);
+    await waitFor(async () => ((await chunkCounts(phone))[doc] ?? 0) <= 2, { timeoutMs: 15_000, what: 'compaction of the notes document' });
+    await waitNotesExactly(phone, titles.slice().sort(), { what: 'after compaction' });
+
+    // A save after compaction, then a reload: everything is still there, still unsynced.
+    const last = `Sau khi gộp ${run}`;
+    await createNote(phone, { title: last, content: 'Sau khi gộp.' });
+    await phone.reload();
+    await waitAppReady(phone);
+    await waitNotesExactly(phone, [...titles, last].sort(), { what: 'after a save and a reload' });
+    await waitBadge(phone, { online: 'false', unsynced: '21' }, 10_000);
+    log(`compacted to ${(await chunkCounts(phone))[doc]} chunks; 21 notes kept, 21 changes unsynced`);
+
+    ctx.server = await ctx.start();
+    await waitBadge(phone, { online: 'true', unsynced: '0' }, 30_000);
+    log('server back: all synced');
   });
 });

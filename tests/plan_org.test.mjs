@@ -12,7 +12,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { showTab, waitAppReady, badgeState, waitBadge, loginUi, waitTasks, ensureServiceWorker } from './lib/app.mjs';
+import { PHONE, DESK, BADGE, TASK_ITEM, showTab, waitAppReady, badgeState, waitBadge, loginUi, waitTasks, ensureServiceWorker } from './lib/app.mjs';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -30,12 +30,7 @@ import { quarterOf, vnToday } from './lib/ids.mjs';
 
 const COMMUNE = 'xa-ka-don';
 const DEMO_PLAN = 'kh-ct18-2022';
-const PHONE = { viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
-const DESK = { viewport: { width: 1366, height: 900 } };
 const TEST_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS || 120_000);
-
-const BADGE = '[data-testid=sync-badge]';
-const TASK_ITEM = '[data-testid=task-item]';
 
 function log(msg) {
   process.stdout.write(`# ${new Date().toISOString().slice(11, 23)} ${msg}\n`);
@@ -62,12 +57,6 @@ function quarterWords() {
 function reEscape(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
-
-
-
-
-
-
 
 /**
  * Wait until `locator`'s text (trimmed) matches `re`; the error says what the text was instead.

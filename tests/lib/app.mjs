@@ -5,8 +5,11 @@
 
 import { DEMO_PASSWORD } from './server.mjs';
 
-const BADGE = '[data-testid=sync-badge]';
-const TASK_ITEM = '[data-testid=task-item]';
+export const PHONE = { viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+export const DESK = { viewport: { width: 1366, height: 900 } };
+export const BADGE = '[data-testid=sync-badge]';
+export const NOTE_ITEM = '[data-testid=note-item]';
+export const TASK_ITEM = '[data-testid=task-item]';
 
 function log(msg) {
   process.stdout.write(`# ${new Date().toISOString().slice(11, 23)} ${msg}\n`);

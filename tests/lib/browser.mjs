@@ -13,19 +13,22 @@ export function chromiumPath() {
   return process.env.CHROMIUM || '/usr/bin/chromium';
 }
 
+/** Flags for headless Debian Chromium in tests (also used for persistent contexts by bench-field). */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 export async function launchChromium(options = {}) {
   return await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
     ...options,
   });
 }

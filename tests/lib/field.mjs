@@ -9,8 +9,8 @@ import { cp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromiumPath, launchChromium, printPageLogs, saveScreenshots, watchPage } from './browser.mjs';
-import { showTab, waitAppReady, badgeState, waitBadge, loginUi, waitTasks, ensureServiceWorker } from './app.mjs';
-export { waitAppReady, badgeState, waitBadge, loginUi, waitTasks, ensureServiceWorker };
+import { PHONE, BADGE, NOTE_ITEM, TASK_ITEM, showTab, waitAppReady, badgeState, waitBadge, loginUi, waitTasks, ensureServiceWorker } from './app.mjs';
+export { PHONE, BADGE, NOTE_ITEM, TASK_ITEM, waitAppReady, badgeState, waitBadge, loginUi, waitTasks, ensureServiceWorker };
 import {
   DEMO_PASSWORD,
   distDir,
@@ -21,10 +21,6 @@ import {
   tempDataDir,
 } from './server.mjs';
 
-export const PHONE = { viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
-export const BADGE = '[data-testid=sync-badge]';
-export const NOTE_ITEM = '[data-testid=note-item]';
-export const TASK_ITEM = '[data-testid=task-item]';
 export const FORM = 'form[data-testid=note-form]';
 export const FORM_PHOTO = `${FORM} figure[data-testid=photo]`;
 export const NOTES_COUNT = '[data-testid=notes-count]';
