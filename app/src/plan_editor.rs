@@ -209,7 +209,7 @@ fn DraftView(draft: Draft) -> impl IntoView {
                 .collect::<Vec<_>>()
                 .join(" · ");
                 let me = view! {
-                    <li data-testid="draft-task" style=format!("margin-left:{depth}em")>
+                    <li data-testid="draft-task" style:margin-left=format!("{depth}em")>
                         <span class="num">{text(t, "number")}</span> {text(t, "title")}
                         {(!units.is_empty()).then(|| view! { <div class="meta">{units}</div> })}
                     </li>

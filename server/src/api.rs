@@ -138,23 +138,28 @@ fn require_editor(p: &Principal) -> Result<(), ApiError> {
     }
 }
 
-/// A plan's text (`text/plain`) or .docx (any other body) → its draft.
-fn draft_from_body(
+/// A plan's text (`text/plain`) or .docx (any other body) → its draft. Parsing a .docx is CPU work
+/// on untrusted input: it runs on the blocking pool, never on an async worker.
+async fn draft_from_body(
     headers: &axum::http::HeaderMap,
-    body: &[u8],
+    body: axum::body::Bytes,
 ) -> Result<crate::plan_import::PlanDraft, ApiError> {
     let is_text = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/plain"));
-    if is_text {
-        let text = std::str::from_utf8(body)
-            .map_err(|_| ApiError::BadRequest("the text is not UTF-8".into()))?;
-        crate::plan_import::import_text(text)
-    } else {
-        crate::plan_import::import_docx(body)
-    }
-    .map_err(|e| ApiError::BadRequest(e.to_string()))
+    tokio::task::spawn_blocking(move || {
+        if is_text {
+            let text = std::str::from_utf8(&body)
+                .map_err(|_| ApiError::BadRequest("the text is not UTF-8".into()))?;
+            crate::plan_import::import_text(text)
+        } else {
+            crate::plan_import::import_docx(&body)
+        }
+        .map_err(|e| ApiError::BadRequest(e.to_string()))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
 }
 
 /// `POST /api/plans/import`: a plan's text or .docx → the draft, for an editor to review before
@@ -165,7 +170,7 @@ pub async fn import_plan(
     body: axum::body::Bytes,
 ) -> Result<Json<crate::plan_import::PlanDraft>, ApiError> {
     require_editor(&p)?;
-    Ok(Json(draft_from_body(&headers, &body)?))
+    Ok(Json(draft_from_body(&headers, body).await?))
 }
 
 #[derive(serde::Deserialize)]
@@ -185,7 +190,7 @@ pub async fn publish_plan(
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_editor(&p)?;
-    let draft = draft_from_body(&headers, &body)?;
+    let draft = draft_from_body(&headers, body).await?;
     if draft.sections.iter().all(|s| s.tasks.is_empty()) {
         return Err(ApiError::BadRequest(
             "no numbered tasks found: is this a plan (Kế hoạch)?".into(),

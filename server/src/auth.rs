@@ -5,6 +5,8 @@ use crate::AppState;
 use crate::access::Principal;
 use crate::db::TokenLookup;
 use crate::error::ApiError;
+use crate::login_limit::Refusal;
+use crate::net::ClientAddr;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::Json;
@@ -14,9 +16,6 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 pub const COOKIE_NAME: &str = "danvan_token";
 /// A phone may stay offline for weeks; the token outlives that, and an admin can revoke it.
@@ -57,35 +56,6 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Failed logins per username: at most `MAX_FAILURES` in `WINDOW`, then 429 until they age out.
-#[derive(Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
-}
-
-const MAX_FAILURES: usize = 8;
-const WINDOW: Duration = Duration::from_secs(60);
-
-impl LoginLimiter {
-    fn blocked(&self, user: &str) -> bool {
-        let mut f = self.failures.lock().unwrap();
-        let v = f.entry(user.to_string()).or_default();
-        v.retain(|t| t.elapsed() < WINDOW);
-        v.len() >= MAX_FAILURES
-    }
-    fn fail(&self, user: &str) {
-        self.failures
-            .lock()
-            .unwrap()
-            .entry(user.to_string())
-            .or_default()
-            .push(Instant::now());
-    }
-    fn clear(&self, user: &str) {
-        self.failures.lock().unwrap().remove(user);
-    }
-}
-
 #[derive(serde::Deserialize)]
 pub struct LoginRequest {
     pub username: String,
@@ -117,8 +87,18 @@ impl From<&Principal> for UserInfo {
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| hash_password("not-a-real-password"));
 
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::TooMany { retry_after } => ApiError::TooManyRequests { retry_after },
+            Refusal::Busy => ApiError::Busy { retry_after: 2 },
+        }
+    }
+}
+
 pub async fn login(
     State(st): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body?;
@@ -128,27 +108,30 @@ pub async fn login(
             "username and password are required".into(),
         ));
     }
-    if st.limiter.blocked(&username) {
-        return Err(ApiError::TooManyRequests);
-    }
+    // Reserved before the password is checked: concurrent guesses cannot all pass the limit.
+    let attempt = st.limiter.begin(&username, addr)?;
     let user = st.db.user_by_name(&username)?;
     let hash = user
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.clone());
     let password = req.password;
-    // argon2 is deliberately slow (tens of ms): keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let ok = {
+        let _slot = st.limiter.check_slot().await?;
+        // argon2 is deliberately slow (tens of ms) and allocates ~19 MiB: few at once, off the
+        // async workers.
+        tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .unwrap_or(false)
+    };
     let Some(user) = user.filter(|_| ok) else {
-        st.limiter.fail(&username);
-        tracing::info!(user = %username, "login failed");
+        // Not the username: it is often a password typed into the wrong field.
+        tracing::info!(%addr, "login failed");
         return Err(ApiError::Unauthorized(
             "sai tên đăng nhập hoặc mật khẩu / wrong username or password",
         ));
     };
-    st.limiter.clear(&username);
+    attempt.succeeded();
     let token = random_hex(32);
     let peer_id = format!("dv-u{}-{}", user.id, random_hex(6));
     let now = now_ms();
@@ -162,8 +145,9 @@ pub async fn login(
     };
     tracing::info!(user = %username, peer = %peer_id, "login");
     let cookie = format!(
-        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        TOKEN_LIFETIME_MS / 1000
+        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        TOKEN_LIFETIME_MS / 1000,
+        st.cookie_flags()
     );
     let body = serde_json::json!({
         "token": token,
@@ -174,9 +158,14 @@ pub async fn login(
     Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
+/// Ends this device's login: the token stops working and the device's open sync sockets close.
 pub async fn logout(State(st): State<AppState>, p: Principal) -> Result<Response, ApiError> {
     st.db.delete_token(p.token_id)?;
-    let cookie = format!("{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    st.hub.connections().close_peer(&p.peer_id, "logged out");
+    let cookie = format!(
+        "{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
+        st.cookie_flags()
+    );
     Ok((
         [(SET_COOKIE, cookie)],
         Json(serde_json::json!({"ok": true})),
@@ -188,15 +177,24 @@ pub async fn me(p: Principal) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "peer_id": p.peer_id, "user": UserInfo::from(&p) }))
 }
 
-/// The token of a request: `Authorization: Bearer`, the cookie, or `?token=` (WebSocket clients that
-/// cannot set headers). Never logged.
-fn token_of(parts: &Parts) -> Option<String> {
+/// Where a request's token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carrier {
+    Bearer,
+    Cookie,
+    /// `?token=`: only on the WebSocket upgrade, for clients that cannot set headers there. Anywhere
+    /// else a token in the URL would end up in proxy and browser logs, so it is refused.
+    Query,
+}
+
+/// The token of a request and how it came. Never logged.
+fn token_of(parts: &Parts) -> Option<(String, Carrier)> {
     let bearer = parts
         .headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok()?.strip_prefix("Bearer "));
     if let Some(t) = bearer {
-        return Some(t.trim().to_string());
+        return Some((t.trim().to_string(), Carrier::Bearer));
     }
     let prefix = format!("{COOKIE_NAME}=");
     let cookie = parts
@@ -210,19 +208,48 @@ fn token_of(parts: &Parts) -> Option<String> {
                 .filter(|t| !t.is_empty())
         });
     if let Some(t) = cookie {
-        return Some(t.to_string());
+        return Some((t.to_string(), Carrier::Cookie));
     }
     parts.uri.query().and_then(|q| {
-        q.split('&')
-            .find_map(|kv| kv.strip_prefix("token=").map(str::to_string))
+        q.split('&').find_map(|kv| {
+            kv.strip_prefix("token=")
+                .map(|t| (t.to_string(), Carrier::Query))
+        })
     })
+}
+
+fn is_upgrade(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(axum::http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let token = token_of(parts).ok_or(ApiError::Unauthorized("login required"))?;
+        let (token, carrier) = token_of(parts).ok_or(ApiError::Unauthorized("login required"))?;
+        let upgrade = parts.uri.path() == "/sync" && is_upgrade(parts);
+        match carrier {
+            Carrier::Query if !upgrade => {
+                return Err(ApiError::BadRequest(
+                    "a token in the URL is accepted only for the sync WebSocket; send it in the Authorization header".into(),
+                ));
+            }
+            // A cookie rides along on requests other sites make the browser send: changes and the
+            // sync socket must come from our own pages.
+            Carrier::Cookie
+                if (upgrade || !parts.method.is_safe())
+                    && !crate::net::same_origin(parts, st.config.public_url.as_ref()) =>
+            {
+                return Err(ApiError::Forbidden(
+                    "cross-origin request refused (Origin does not match this server)",
+                ));
+            }
+            _ => {}
+        }
         match st.db.lookup_token(&token_hash(&token), now_ms())? {
             TokenLookup::Valid(p) => Ok(p),
             TokenLookup::Expired => Err(ApiError::Unauthorized("token expired; log in again")),

@@ -3,10 +3,14 @@
 //!
 //! `PUT /api/blobs/{sha256}` (optionally with `Content-Range: bytes START-END/TOTAL`),
 //! `GET /api/blobs/{sha256}/status` to resume, `GET`/`HEAD /api/blobs/{sha256}` to read. The
-//! storage rules (offsets, overlap, verification) are in [`crate::db::Db::put_blob_chunk`].
+//! storage rules (offsets, overlap, verification, quota) are in [`crate::db::Db::put_blob_chunk`].
+//!
+//! Who may read a blob: its uploader, and whoever may read a document that references it (the
+//! read model records the references). Anyone else gets exactly the answer of a missing blob, from
+//! every route, status included: a hash must not tell whether another commune has that photo.
 
 use crate::AppState;
-use crate::access::Principal;
+use crate::access::{Access, Principal, access};
 use crate::db::{BlobChunk, BlobPut, BlobStatus};
 use crate::error::ApiError;
 use axum::Json;
@@ -86,6 +90,44 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::Internal(e.into()))??)
 }
 
+/// Whether `p` may read the blob `sha` (see the module doc).
+async fn may_read(st: &AppState, p: &Principal, sha: &str) -> Result<bool, ApiError> {
+    let (db_st, key, user) = (st.clone(), sha.to_string(), p.user_id);
+    let (owned, docs) = blocking(move || {
+        Ok((
+            db_st.db.blob_owned_by(&key, user)?,
+            db_st.db.blob_ref_docs(&key)?,
+        ))
+    })
+    .await?;
+    Ok(owned
+        || docs.iter().any(|d| {
+            d.parse()
+                .ok()
+                .and_then(|id| st.registry.get(&id))
+                .is_some_and(|key| access(p, &key) != Access::None)
+        }))
+}
+
+/// Partial uploads untouched this long are removed: the phone that started one has either
+/// finished it since, or will start again from the status.
+pub const PARTIAL_UPLOAD_TTL_MS: i64 = 48 * 3600 * 1000;
+
+/// Remove abandoned partial uploads now and every hour.
+pub async fn expire_partial_uploads(st: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let db_st = st.clone();
+        let before = crate::auth::now_ms() - PARTIAL_UPLOAD_TTL_MS;
+        match blocking(move || db_st.db.expire_partial_uploads(before)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(uploads = n, "abandoned partial uploads removed"),
+            Err(e) => tracing::error!(error = %e, "removing abandoned partial uploads failed"),
+        }
+    }
+}
+
 fn done(status: StatusCode, sha: &str, size: u64) -> Response {
     let body = json!({ "sha256": sha, "size": size, "complete": true });
     (status, Json(body)).into_response()
@@ -109,7 +151,8 @@ pub async fn put_blob(
         return Err(too_large());
     }
     let (start, total) = chunk_range(&headers, body.len())?;
-    let (db_sha, by) = (sha.clone(), p.username.clone());
+    let known = may_read(&st, &p, &sha).await?;
+    let (db_sha, owner) = (sha.clone(), p.user_id);
     let outcome = blocking(move || {
         let chunk = BlobChunk {
             start,
@@ -118,7 +161,7 @@ pub async fn put_blob(
         };
         let verify = |content: &[u8]| hex::encode(Sha256::digest(content)) == db_sha;
         st.db
-            .put_blob_chunk(&db_sha, chunk, &by, crate::auth::now_ms(), verify)
+            .put_blob_chunk(&db_sha, chunk, owner, known, crate::auth::now_ms(), verify)
     })
     .await?;
     match outcome {
@@ -139,6 +182,10 @@ pub async fn put_blob(
         BlobPut::TotalMismatch { total: held } => Err(ApiError::BadRequest(format!(
             "this upload was started with total {held}, not {total}"
         ))),
+        BlobPut::OverQuota => Err(ApiError::PayloadTooLarge(format!(
+            "unfinished uploads of this account would exceed {} MiB; finish or wait for them to expire",
+            crate::db::PARTIAL_QUOTA / (1024 * 1024)
+        ))),
         BlobPut::HashMismatch => {
             tracing::warn!(sha256 = %sha, total, user = %p.username, "blob hash mismatch; upload discarded");
             Err(ApiError::Unprocessable(
@@ -151,16 +198,17 @@ pub async fn put_blob(
 /// `GET /api/blobs/{sha256}/status`: how much of a blob the server holds, to resume an upload.
 pub async fn blob_status(
     State(st): State<AppState>,
-    _p: Principal,
+    p: Principal,
     Path(sha): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let sha = parse_sha(&sha)?.to_string();
-    let key = sha.clone();
+    let known = may_read(&st, &p, &sha).await?;
+    let (key, owner) = (sha.clone(), p.user_id);
     let BlobStatus {
         complete,
         offset,
         total,
-    } = blocking(move || st.db.blob_status(&key)).await?;
+    } = blocking(move || st.db.blob_status(&key, owner, known)).await?;
     Ok(Json(
         json!({ "sha256": sha, "complete": complete, "offset": offset, "total": total }),
     ))
@@ -179,12 +227,15 @@ fn content_type(head: &[u8]) -> &'static str {
 /// `GET` (and `HEAD`, which reads only the size and first bytes) `/api/blobs/{sha256}`.
 pub async fn get_blob(
     State(st): State<AppState>,
-    _p: Principal,
+    p: Principal,
     method: Method,
     Path(sha): Path<String>,
 ) -> Result<Response, ApiError> {
     let sha = parse_sha(&sha)?.to_string();
     let missing = || ApiError::NotFound("no such blob".into());
+    if !may_read(&st, &p, &sha).await? {
+        return Err(missing());
+    }
     let key = sha.clone();
     let (len, ctype, body) = if method == Method::HEAD {
         let (size, head) = blocking(move || st.db.blob_head(&key))

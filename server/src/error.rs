@@ -26,8 +26,16 @@ pub enum ApiError {
     /// Well-formed but refused on its content (a blob that does not hash to its name).
     #[error("{0}")]
     Unprocessable(String),
-    #[error("too many failed logins; try again in a minute")]
-    TooManyRequests,
+    /// Slowed down: `Retry-After` tells when to come back.
+    #[error(
+        "quá nhiều lần thử; thử lại sau {retry_after} giây / too many attempts; try again in {retry_after} seconds"
+    )]
+    TooManyRequests { retry_after: u64 },
+    /// The server is saturated for this kind of request right now (not the client's fault).
+    #[error(
+        "máy chủ đang bận; thử lại sau {retry_after} giây / server busy; try again in {retry_after} seconds"
+    )]
+    Busy { retry_after: u64 },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -58,7 +66,8 @@ impl IntoResponse for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(e) => {
                 // The cause goes to the log, never to the client.
                 tracing::error!(error = %format!("{e:#}"), "internal error");
@@ -69,6 +78,11 @@ impl IntoResponse for ApiError {
         if let ApiError::Conflict { offset, .. } = &self {
             body["offset"] = (*offset).into();
         }
-        (status, Json(body)).into_response()
+        let mut res = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests { retry_after } | ApiError::Busy { retry_after } = &self {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
+        }
+        res
     }
 }

@@ -7,11 +7,15 @@ pub mod auth;
 pub mod blobs;
 pub mod db;
 pub mod error;
+pub mod gate;
+pub mod login_limit;
+pub mod net;
 pub mod plan_import;
 pub mod plan_publish;
 pub mod readmodel;
 pub mod registry;
 pub mod seed;
+pub mod serve;
 pub mod storage;
 pub mod sync;
 mod web;
@@ -32,6 +36,37 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub dist: PathBuf,
     pub demo: bool,
+    /// The URL users reach the server at, when it is not the listening address (behind a proxy).
+    /// `https://…` turns on `Secure` cookies and HSTS; its origin is the one browsers must send.
+    pub public_url: Option<url::Url>,
+    /// The header a trusted reverse proxy puts the client's address in (`X-Forwarded-For`,
+    /// `X-Real-IP`). Without it, headers are never believed and the socket's peer is the client.
+    pub trusted_proxy_header: Option<axum::http::HeaderName>,
+    pub limits: gate::Limits,
+    pub listen_limits: serve::ListenLimits,
+}
+
+impl Config {
+    /// The embedded default: demo data off, no proxy, default limits.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf, dist: PathBuf) -> Config {
+        Config {
+            listen,
+            data_dir,
+            dist,
+            demo: false,
+            public_url: None,
+            trusted_proxy_header: None,
+            limits: gate::Limits::default(),
+            listen_limits: serve::ListenLimits::default(),
+        }
+    }
+
+    /// Whether users reach the server over TLS.
+    pub fn https(&self) -> bool {
+        self.public_url
+            .as_ref()
+            .is_some_and(|u| u.scheme() == "https")
+    }
 }
 
 fn rebuild_registry(db: &db::Db, registry: &registry::Registry) -> anyhow::Result<()> {
@@ -50,8 +85,8 @@ pub struct Inner {
     pub storage: storage::SqliteStorage,
     pub registry: Arc<registry::Registry>,
     pub hub: sync::SyncHub,
-    pub limiter: auth::LoginLimiter,
-    pub dist: PathBuf,
+    pub limiter: login_limit::LoginLimiter,
+    pub config: Config,
 }
 
 #[derive(Clone)]
@@ -77,17 +112,23 @@ impl AppState {
         let lines = seed::seed_if_empty(&db, &storage, cfg.demo, quarter).await?;
         let registry = Arc::new(registry::Registry::default());
         rebuild_registry(&db, &registry)?;
-        let hub = sync::SyncHub::start(storage.clone(), registry.clone()).await?;
+        let hub = sync::SyncHub::start(storage.clone(), registry.clone(), cfg.limits).await?;
         let state = AppState(Arc::new(Inner {
             db,
             storage,
             registry,
             hub,
-            limiter: auth::LoginLimiter::default(),
-            dist: cfg.dist.clone(),
+            limiter: login_limit::LoginLimiter::default(),
+            config: cfg.clone(),
         }));
         tokio::spawn(readmodel::run(state.clone(), rx));
+        tokio::spawn(blobs::expire_partial_uploads(state.clone()));
         Ok((state, lines))
+    }
+
+    /// Attributes every cookie we set carries besides the fixed ones: `Secure` behind TLS.
+    pub fn cookie_flags(&self) -> &'static str {
+        if self.config.https() { "; Secure" } else { "" }
     }
 
     /// Recompute the accepted document IDs after communes or plans changed.

@@ -28,6 +28,14 @@ struct Args {
     /// Seed an empty data dir with the demo org, plan and accounts.
     #[arg(long)]
     demo: bool,
+    /// The URL users reach the server at, behind a reverse proxy (e.g. https://danvan.example.vn).
+    /// With https, cookies are marked Secure and responses carry HSTS.
+    #[arg(long)]
+    public_url: Option<url::Url>,
+    /// The header in which a trusted reverse proxy passes the client's address (X-Forwarded-For,
+    /// X-Real-IP). Only set it when every request comes through that proxy.
+    #[arg(long)]
+    trusted_proxy_header: Option<axum::http::HeaderName>,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -111,10 +119,10 @@ async fn main() -> anyhow::Result<()> {
         return plan_import(file, *json);
     }
     let cfg = Config {
-        listen: args.listen,
-        data_dir: args.data_dir,
-        dist: args.dist,
         demo: args.demo,
+        public_url: args.public_url,
+        trusted_proxy_header: args.trusted_proxy_header,
+        ..Config::new(args.listen, args.data_dir, args.dist)
     };
     if !cfg.dist.join("index.html").exists() {
         tracing::warn!(dist = %cfg.dist.display(), "no built app here: run `cargo xtask dist` (the API still works)");
@@ -133,18 +141,33 @@ async fn main() -> anyhow::Result<()> {
     std::io::stdout().flush()?;
 
     let st = state.clone();
-    axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(async move {
+    server::serve::serve(
+        listener,
+        app(state.clone()),
+        cfg.listen_limits,
+        async move {
             shutdown.await;
             tracing::info!("shutting down: closing sync connections and flushing storage");
-            // Upgraded WebSockets are not tracked by axum's graceful shutdown: close them first.
+            // Whatever the server is doing, it is gone within the deadline: what was acknowledged
+            // is committed already, and SQLite rolls back a transaction cut short.
+            std::thread::spawn(|| {
+                std::thread::sleep(SHUTDOWN_DEADLINE);
+                eprintln!("shutdown took longer than {SHUTDOWN_DEADLINE:?}; exiting now");
+                std::process::exit(1);
+            });
+            // Upgraded WebSockets are not tracked by the listener's drain: close them first.
             st.hub.stop().await;
-        })
-        .await?;
+        },
+        std::time::Duration::from_secs(3),
+    )
+    .await;
     state.shutdown().await;
     tracing::info!("stopped");
     Ok(())
 }
+
+/// SIGTERM ends the process within this time (service managers send SIGKILL after 10 s or more).
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// Registers the handlers now (a signal arriving before the future is awaited is not lost) and
 /// resolves on the first SIGINT or SIGTERM.

@@ -86,7 +86,19 @@ pub enum ImportError {
     Docx(String),
     #[error("the document has no text")]
     Empty,
+    #[error("the document is too large to be a plan ({0})")]
+    TooLarge(&'static str),
 }
+
+/// A plan is tens of kilobytes of text in a few hundred paragraphs; these bounds are far above any
+/// real one and keep a crafted file (a 512-byte .docx can ask for millions of list numbers) from
+/// turning into gigabytes.
+const MAX_TEXT_BYTES: usize = 4 * 1024 * 1024;
+const MAX_PARAGRAPHS: usize = 20_000;
+/// The largest list number written out; Word's own lists stop far below.
+const MAX_LIST_NUMBER: u32 = 9_999;
+/// The longest list-number pattern (`%1.%2.` is six characters).
+const MAX_LEVEL_TEXT: usize = 64;
 
 macro_rules! re {
     ($name:ident, $pat:expr) => {
@@ -163,9 +175,15 @@ const PREDICATE_STARTS: &[&str] = &[
 
 /// Import plain text.
 pub fn import_text(text: &str) -> Result<PlanDraft, ImportError> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(ImportError::TooLarge("text over 4 MiB"));
+    }
     let paragraphs = paragraphs(text);
     if paragraphs.is_empty() {
         return Err(ImportError::Empty);
+    }
+    if paragraphs.len() > MAX_PARAGRAPHS {
+        return Err(ImportError::TooLarge("over 20,000 paragraphs"));
     }
     Ok(Parser::default().run(paragraphs))
 }
@@ -184,7 +202,7 @@ pub fn docx_text(bytes: &[u8]) -> Result<String, ImportError> {
         let mut xml = String::new();
         match zip.by_name(name) {
             Ok(f) => f
-                .take(64 * 1024 * 1024)
+                .take(32 * 1024 * 1024)
                 .read_to_string(&mut xml)
                 .map_err(|e| ImportError::Docx(e.to_string()))?,
             Err(zip::result::ZipError::FileNotFound) => return Ok(None),
@@ -195,7 +213,7 @@ pub fn docx_text(bytes: &[u8]) -> Result<String, ImportError> {
     let document = read("word/document.xml")?
         .ok_or_else(|| ImportError::Docx("no word/document.xml".into()))?;
     let numbering = Numbering::parse(&read("word/numbering.xml")?.unwrap_or_default());
-    Ok(document_xml_text(&document, numbering))
+    document_xml_text(&document, numbering)
 }
 
 /// The value of attribute `w:val` (or another) in a tag's text.
@@ -262,9 +280,9 @@ impl Numbering {
                     }
                     let lv = &mut levels[l];
                     match name {
-                        "w:start" => lv.start = v.parse().unwrap_or(1),
+                        "w:start" => lv.start = v.parse().unwrap_or(1).min(MAX_LIST_NUMBER),
                         "w:numFmt" => lv.fmt = v.to_string(),
-                        _ => lv.text = unescape_xml(v),
+                        _ => lv.text = unescape_xml(v).chars().take(MAX_LEVEL_TEXT).collect(),
                     }
                 }
                 _ => {}
@@ -293,7 +311,7 @@ impl Numbering {
         counters[level] = if counters[level] == 0 {
             levels[level].start
         } else {
-            counters[level] + 1
+            (counters[level] + 1).min(MAX_LIST_NUMBER)
         };
         for c in counters.iter_mut().skip(level + 1) {
             *c = 0;
@@ -358,11 +376,14 @@ fn format_number(fmt: &str, n: u32) -> String {
 /// Paragraph text out of WordprocessingML: `<w:t>` runs joined, `<w:tab/>` as a space, `<w:br/>` and
 /// `</w:p>` as line ends (table cells are paragraphs too, read in order), and the number Word's
 /// automatic numbering (`<w:numPr>`) gives the paragraph written in front, as a typist would have.
-fn document_xml_text(xml: &str, mut numbering: Numbering) -> String {
+fn document_xml_text(xml: &str, mut numbering: Numbering) -> Result<String, ImportError> {
     let mut out = String::new();
     let mut rest = xml;
     let (mut ilvl, mut num_id) = (0usize, None::<String>);
     while let Some(lt) = rest.find('<') {
+        if out.len() > MAX_TEXT_BYTES {
+            return Err(ImportError::TooLarge("text over 4 MiB"));
+        }
         let Some(gt) = rest[lt..].find('>') else {
             break;
         };
@@ -393,7 +414,7 @@ fn document_xml_text(xml: &str, mut numbering: Numbering) -> String {
         }
         rest = after;
     }
-    out
+    Ok(out)
 }
 
 fn unescape_xml(s: &str) -> String {

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 pub async fn run(st: AppState, mut rx: tokio::sync::mpsc::UnboundedReceiver<String>) {
+    backfill_blob_refs(&st).await;
     while let Some(first) = rx.recv().await {
         // Coalesce a burst (a phone pushing a week of notes) into one refresh per document.
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -49,12 +50,14 @@ pub async fn refresh(st: &AppState, doc: &str) {
             let bad = schema::check(am, kind);
             let is_bad = |k: &str| bad.iter().any(|(b, _)| b == k);
             let derived = match kind {
-                DocKind::Notes => Derived::Notes(
-                    schema::read_notes(am)
-                        .iter()
+                DocKind::Notes => {
+                    let notes: Vec<_> = schema::read_notes(am)
+                        .into_iter()
                         .filter(|n| !is_bad(&n.id))
-                        .count() as i64,
-                ),
+                        .collect();
+                    let photos = notes.iter().flat_map(|n| n.photos.clone()).collect();
+                    Derived::Notes(notes.len() as i64, photos)
+                }
                 DocKind::Progress => Derived::Progress(
                     schema::read_progress(am)
                         .into_iter()
@@ -104,7 +107,10 @@ pub async fn refresh(st: &AppState, doc: &str) {
         tracing::error!(doc, error = %e, "quarantine update failed");
     }
     let result = match derived {
-        Derived::Notes(n) => st.db.set_note_count(&key.scope, &key.period, n),
+        Derived::Notes(n, photos) => st
+            .db
+            .set_note_count(&key.scope, &key.period, n)
+            .and_then(|()| st.db.set_blob_refs(doc, &photos)),
         Derived::Progress(records) => match key.scope.split_once('/') {
             Some((plan, commune)) => st.db.set_progress(plan, commune, &records),
             None => Ok(()),
@@ -120,10 +126,33 @@ pub async fn refresh(st: &AppState, doc: &str) {
 
 /// What a document contributes to the read model.
 enum Derived {
-    Notes(i64),
+    /// The number of notes and the photos they reference (whose readers may read those blobs).
+    Notes(i64, Vec<String>),
     Progress(Vec<schema::ProgressRecord>),
     Org(Vec<schema::OrgNode>),
     Plan(String),
+}
+
+/// Photo references came into the read model after documents did: index every stored notes
+/// document once, so photos uploaded before keep their readers.
+async fn backfill_blob_refs(st: &AppState) {
+    const DONE: &str = "blob_refs_indexed";
+    if st.db.meta(DONE).ok().flatten().is_some() {
+        return;
+    }
+    let docs = match st.db.documents() {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "listing documents for the photo index failed");
+            return;
+        }
+    };
+    for d in docs.iter().filter(|d| d.kind == DocKind::Notes.as_str()) {
+        refresh(st, &d.doc_id).await;
+    }
+    if let Err(e) = st.db.set_meta(DONE, "1") {
+        tracing::error!(error = %e, "photo index not marked done");
+    }
 }
 
 /// The org tree an administrator edited → the node table (accounts hang on it) and, when communes

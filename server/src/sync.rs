@@ -1,24 +1,40 @@
 //! The sync endpoint: samod (pinned) behind this one module — repo setup, share policy, accepting
-//! authenticated WebSockets. Nothing else in the server names a samod type.
+//! authenticated WebSockets through the [`crate::gate`]. Nothing else in the server but the storage
+//! adapter names a samod type.
 
 use crate::access::{Access, Principal, access};
+use crate::gate::{Connections, Gate, Limits, Refused, Ticket, Verdict};
 use crate::registry::Registry;
 use crate::storage::SqliteStorage;
 use automerge::Automerge;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures::stream::BoxStream;
+use futures::{SinkExt, StreamExt};
 use samod::{ShareConfig, Stopped};
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use shared::DocKey;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
 
 pub const SERVER_PEER_ID: &str = "danvan-server";
 
-/// Authenticated peers: the peer ID a WebSocket was bound to → who it is.
-pub type Peers = Arc<RwLock<HashMap<String, Principal>>>;
+/// No frame (a pong included) for this long and the socket is dead: a phone that lost its signal
+/// does not say goodbye, and its socket would otherwise be held forever.
+const IDLE: Duration = Duration::from_secs(90);
+/// How often the server pings; browsers answer pings on their own.
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// A client that does not read its socket for this long is cut off, so samod's sends cannot pile up.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Frames waiting to be written to one socket.
+const OUT_QUEUE: usize = 256;
 
 pub struct SyncHub {
     stopped: std::sync::atomic::AtomicBool,
     repo: samod::Repo,
     acceptor: samod::AcceptorHandle,
-    peers: Peers,
+    registry: Arc<Registry>,
+    conns: Arc<Connections>,
+    limits: Limits,
 }
 
 pub fn to_samod_id(id: &shared::DocumentId) -> samod::DocumentId {
@@ -29,32 +45,64 @@ fn from_samod_id(id: &samod::DocumentId) -> Option<shared::DocumentId> {
     id.as_bytes().try_into().ok().map(shared::DocumentId)
 }
 
-/// The share decision for one (document, peer). Unknown peers and unknown documents get nothing, and
-/// samod answers them exactly as for a missing document.
-fn decide(registry: &Registry, peers: &Peers, doc: &samod::DocumentId, peer: &str) -> ShareConfig {
-    let decision = from_samod_id(doc)
-        .and_then(|id| registry.get(&id))
-        .and_then(|key| peers.read().unwrap().get(peer).map(|p| access(p, &key)))
-        .unwrap_or(Access::None);
+fn share_config(p: &Principal, key: &DocKey) -> ShareConfig {
     // announce(false): the server never pushes or requests documents on its own; each device asks for
     // exactly the documents it keeps, which keeps a phone's download to its own commune.
-    match decision {
+    match access(p, key) {
         Access::None => ShareConfig::none(),
         Access::Read => ShareConfig::read_only().with_announce(false),
         Access::Write => ShareConfig::read_write().with_announce(false),
     }
 }
 
+/// The share decisions for one (document, peer): the current one, then a new one whenever the
+/// peer's principal changes (a role or commune changed), so access is never decided once for good.
+/// Unknown peers and unknown documents get nothing, answered exactly as a missing document.
+fn share_stream(
+    key: Option<DocKey>,
+    principal: Option<watch::Receiver<Principal>>,
+) -> BoxStream<'static, ShareConfig> {
+    let (Some(key), Some(mut rx)) = (key, principal) else {
+        return futures::stream::iter([ShareConfig::none()]).boxed();
+    };
+    let first = share_config(&rx.borrow_and_update(), &key);
+    let updates = futures::stream::unfold((rx, key), |(mut rx, key)| async move {
+        rx.changed().await.ok()?;
+        let config = share_config(&rx.borrow_and_update(), &key);
+        Some((config, (rx, key)))
+    });
+    futures::stream::once(std::future::ready(first))
+        .chain(updates)
+        .boxed()
+}
+
+/// A socket admitted by [`SyncHub::admit`]; released from the connection table when dropped, so a
+/// failed upgrade or a finished connection gives its place back.
+pub struct Admission {
+    conns: Arc<Connections>,
+    ticket: Ticket,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.conns.release(self.ticket.id);
+    }
+}
+
 impl SyncHub {
-    pub async fn start(storage: SqliteStorage, registry: Arc<Registry>) -> anyhow::Result<Self> {
-        let peers: Peers = Arc::default();
-        let policy_peers = peers.clone();
+    pub async fn start(
+        storage: SqliteStorage,
+        registry: Arc<Registry>,
+        limits: Limits,
+    ) -> anyhow::Result<Self> {
+        let conns = Arc::new(Connections::new(limits));
+        let (policy_conns, policy_registry) = (conns.clone(), registry.clone());
         let repo = samod::Repo::build_tokio()
             .with_storage(storage)
             .with_peer_id(samod::PeerId::from(SERVER_PEER_ID))
             .with_share_policy(move |doc: samod::DocumentId, peer: samod::PeerId| {
-                let cfg = decide(&registry, &policy_peers, &doc, peer.as_str());
-                futures::stream::iter([cfg])
+                let key = from_samod_id(&doc).and_then(|id| policy_registry.get(&id));
+                share_stream(key, policy_conns.principal(peer.as_str()))
             })
             .load()
             .await;
@@ -63,21 +111,48 @@ impl SyncHub {
             stopped: Default::default(),
             repo,
             acceptor,
-            peers,
+            registry,
+            conns,
+            limits,
+        })
+    }
+
+    /// The live connection table (revocation, role changes, tests).
+    pub fn connections(&self) -> &Connections {
+        &self.conns
+    }
+
+    /// Decide, before the upgrade, whether `who` may open another socket from `addr`.
+    pub fn admit(&self, who: &Principal, addr: std::net::IpAddr) -> Result<Admission, Refused> {
+        let ticket = self.conns.open(who, addr)?;
+        Ok(Admission {
+            conns: self.conns.clone(),
+            ticket,
         })
     }
 
     /// Hand an upgraded, authenticated WebSocket to samod, bound to the principal's peer ID: a client
-    /// that claims another ID in its handshake is disconnected before any document is exchanged.
-    pub fn accept(&self, socket: axum::extract::ws::WebSocket, who: Principal) {
-        let peer_id = who.peer_id.clone();
-        let username = who.username.clone();
-        self.peers.write().unwrap().insert(peer_id.clone(), who);
-        let transport = validated_transport(socket, peer_id.clone())
+    /// that claims another ID in its handshake is disconnected before any document is exchanged, and
+    /// every inbound frame passes the [`Gate`] first.
+    pub fn accept(&self, socket: WebSocket, admission: Admission) {
+        let principal = admission.ticket.principal.borrow().clone();
+        let (peer_id, username) = (principal.peer_id.clone(), principal.username.clone());
+        let (sink, stream) = socket.split();
+        let (out_tx, out_rx) = futures::channel::mpsc::channel::<Vec<u8>>(OUT_QUEUE);
+        let gate = Gate::new(
+            SERVER_PEER_ID,
+            admission.ticket.principal.clone(),
+            self.registry.clone(),
+            self.limits.docs_per_conn,
+        );
+        let inbound = gated(stream, gate, out_tx.clone(), admission.ticket.kill.clone());
+        let outbound = out_tx.sink_map_err(|e| FrameRejected(format!("send queue closed: {e}")));
+        let transport = samod::Transport::new(inbound, outbound)
             .with_expected_peer_id(samod::PeerId::from(peer_id.as_str()));
+        let kill = admission.ticket.kill.clone();
+        tokio::spawn(forward(sink, out_rx, kill, admission));
         match self.acceptor.accept(transport) {
             Ok(conn) => {
-                use futures::StreamExt;
                 tokio::spawn(async move {
                     let mut events = conn.events();
                     while let Some(ev) = events.next().await {
@@ -86,7 +161,7 @@ impl SyncHub {
                                 tracing::info!(peer = %peer_id, user = %username, "sync connected")
                             }
                             samod::AcceptorEvent::ClientDisconnected { reason, .. } => {
-                                tracing::info!(peer = %peer_id, user = %username, %reason, "sync connection closed");
+                                tracing::info!(peer = %peer_id, %reason, "sync connection closed");
                                 break;
                             }
                         }
@@ -105,6 +180,7 @@ impl SyncHub {
         if self.stopped.swap(true, std::sync::atomic::Ordering::SeqCst) {
             return;
         }
+        self.conns.close_all();
         self.acceptor.close();
         self.repo.stop().await;
     }
@@ -114,34 +190,112 @@ impl SyncHub {
 #[error("{0}")]
 struct FrameRejected(String);
 
-/// A samod transport over the axum WebSocket that checks every inbound frame first: garbage,
-/// truncated CBOR, text frames and unknown message types end the connection with a logged reason
-/// instead of reaching the repo.
-fn validated_transport(socket: axum::extract::ws::WebSocket, peer: String) -> samod::Transport {
-    use axum::extract::ws::Message;
-    use futures::{SinkExt, StreamExt, future::ready};
-    let (sink, stream) = socket.split();
-    let sink = sink
-        .sink_map_err(|e| FrameRejected(format!("send failed: {e}")))
-        .with(|b: Vec<u8>| ready(Ok::<_, FrameRejected>(Message::Binary(b.into()))));
-    let stream = stream.filter_map(move |m| {
-        let verdict = match m {
-            Ok(Message::Binary(b)) => match shared::wire::check_frame(&b) {
-                Ok(()) => Some(Ok(b.to_vec())),
-                Err(e) => Some(Err(FrameRejected(format!("malformed sync frame: {e}")))),
-            },
-            Ok(Message::Text(_)) => {
-                Some(Err(FrameRejected("text frame on a binary protocol".into())))
-            }
-            Ok(Message::Close(_) | Message::Ping(_) | Message::Pong(_)) => None,
-            Err(e) => Some(Err(FrameRejected(format!("websocket error: {e}")))),
-        };
-        if let Some(Err(e)) = &verdict {
-            tracing::warn!(peer = %peer, reason = %e, "closing sync connection");
+/// The inbound half of a connection as samod sees it: frames that passed the gate. Frames the gate
+/// answers get their answer on `out`; a frame that breaks the protocol, a revoked token, a stopping
+/// server or a silent client end the stream (samod then closes the connection), with one log line.
+fn gated(
+    stream: futures::stream::SplitStream<WebSocket>,
+    gate: Gate,
+    out: futures::channel::mpsc::Sender<Vec<u8>>,
+    kill: watch::Receiver<Option<&'static str>>,
+) -> BoxStream<'static, Result<Vec<u8>, FrameRejected>> {
+    struct State {
+        stream: futures::stream::SplitStream<WebSocket>,
+        gate: Gate,
+        out: futures::channel::mpsc::Sender<Vec<u8>>,
+        kill: watch::Receiver<Option<&'static str>>,
+        done: bool,
+    }
+    let state = State {
+        stream,
+        gate,
+        out,
+        kill,
+        done: false,
+    };
+    futures::stream::unfold(state, |mut st| async move {
+        if st.done {
+            return None;
         }
-        ready(verdict)
-    });
-    samod::Transport::new(stream, sink)
+        loop {
+            let next = tokio::select! {
+                _ = killed(&mut st.kill) => return None,
+                next = tokio::time::timeout(IDLE, st.stream.next()) => next,
+            };
+            let reject = |st: State, why: String| {
+                tracing::warn!(reason = %why, "closing sync connection");
+                Some((Err(FrameRejected(why)), State { done: true, ..st }))
+            };
+            let frame = match next {
+                Err(_) => return reject(st, format!("no frame for {} s", IDLE.as_secs())),
+                Ok(None) => return None,
+                Ok(Some(Err(e))) => return reject(st, format!("websocket error: {e}")),
+                Ok(Some(Ok(Message::Binary(b)))) => b,
+                Ok(Some(Ok(Message::Text(_)))) => {
+                    return reject(st, "text frame on a binary protocol".into());
+                }
+                Ok(Some(Ok(Message::Close(_)))) => return None,
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            };
+            match st.gate.inbound(&frame) {
+                Verdict::Pass => return Some((Ok(frame.to_vec()), st)),
+                Verdict::Drop => continue,
+                Verdict::Answer(reply) => {
+                    if st.out.try_send(reply).is_err() {
+                        return reject(st, "the client does not read its socket".into());
+                    }
+                }
+                Verdict::Close(why) => return reject(st, why),
+            }
+        }
+    })
+    .boxed()
+}
+
+/// Resolves with the reason once the connection is told to close (or its table entry is gone).
+async fn killed(kill: &mut watch::Receiver<Option<&'static str>>) -> &'static str {
+    match kill.wait_for(Option::is_some).await {
+        Ok(reason) => reason.unwrap_or("closed"),
+        Err(_) => "closed",
+    }
+}
+
+/// The outbound half: frames from samod and from the gate, a ping now and then, and a close frame
+/// with the reason when the connection is closed from this side.
+async fn forward(
+    mut sink: futures::stream::SplitSink<WebSocket, Message>,
+    mut frames: futures::channel::mpsc::Receiver<Vec<u8>>,
+    mut kill: watch::Receiver<Option<&'static str>>,
+    admission: Admission,
+) {
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let reason = loop {
+        let msg = tokio::select! {
+            f = frames.next() => match f {
+                Some(f) => Message::Binary(f.into()),
+                None => break None,
+            },
+            _ = ping.tick() => Message::Ping(Default::default()),
+            why = killed(&mut kill) => break Some(why),
+        };
+        match tokio::time::timeout(SEND_TIMEOUT, sink.send(msg)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => break None,
+            Err(_) => break Some("the client does not read its socket"),
+        }
+    };
+    if let Some(reason) = reason {
+        let peer = admission.ticket.principal.borrow().peer_id.clone();
+        tracing::info!(peer = %peer, reason, "closing sync connection");
+        // 1008: policy violation, which is what a revoked token or a replaced socket is.
+        let close = Message::Close(Some(CloseFrame {
+            code: 1008,
+            reason: reason.into(),
+        }));
+        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close)).await;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+    drop(admission);
 }
 
 impl SyncHub {

@@ -2,17 +2,25 @@
 
 use crate::access::Principal;
 use crate::error::ApiError;
+use crate::net::ClientAddr;
 use crate::{AppState, MAX_SYNC_FRAME, api, auth, blobs};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State, WebSocketUpgrade};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, put};
 use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
+
+/// The app's pages may run our own scripts and WebAssembly and nothing else: no inline script, no
+/// other origin, no framing (clickjacking), no plugins. Photos are shown from `blob:` URLs.
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+img-src 'self' blob: data:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; \
+object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn app(state: AppState) -> Router {
-    let files = ServeDir::new(&state.dist)
+    let files = ServeDir::new(&state.config.dist)
         .precompressed_br()
         .precompressed_gzip();
     Router::new()
@@ -51,18 +59,66 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(64 * 1024))
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
+        // A handler (a plan import, a blob write waiting on the disk) gets this long to answer;
+        // bodies then stream on their own.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.config.listen_limits.request_timeout,
+        ))
         .with_state(state)
 }
 
 async fn sync_upgrade(
     State(st): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     ws: WebSocketUpgrade,
 ) -> Response {
+    // Decided before the upgrade, so a refused client gets an HTTP answer it can read.
+    let admission = match st.hub.admit(&who, addr) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::info!(peer = %who.peer_id, %addr, reason = %e, "sync connection refused");
+            return ApiError::TooManyRequests { retry_after: 30 }.into_response();
+        }
+    };
     ws.max_message_size(MAX_SYNC_FRAME)
         .max_frame_size(MAX_SYNC_FRAME)
         .on_failed_upgrade(|e| tracing::warn!(error = %e, "websocket upgrade failed"))
-        .on_upgrade(move |socket| async move { st.hub.accept(socket, who) })
+        .on_upgrade(move |socket| async move { st.hub.accept(socket, admission) })
+}
+
+/// Headers every answer carries: the CSP and its companions, and HSTS behind TLS. A blob keeps the
+/// stricter sandbox policy its handler set.
+async fn security_headers(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if st.config.https() {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    res
 }
 
 /// Content-hashed build outputs (`app-1a2b3c4d.js`) never change: cache them for a year. Everything

@@ -23,14 +23,39 @@ pub const KNOWN_TYPES: &[&str] = &[
 ];
 
 /// Check an inbound frame before handing it to a repo: well-formed CBOR, a known type, and the
-/// fields we rely on of the right types.
-pub fn check_frame(bytes: &[u8]) -> Result<(), WireError> {
-    match WireMessage::decode(bytes)? {
-        WireMessage::Other { kind } if !KNOWN_TYPES.contains(&kind.as_str()) => {
-            Err(WireError::UnknownType(kind))
-        }
-        _ => Ok(()),
+/// fields we rely on of the right types. Returns the frame's routing fields, which is all a gate in
+/// front of a repo needs to decide whether the repo may see it.
+pub fn check_frame(bytes: &[u8]) -> Result<Envelope, WireError> {
+    let f = Fields::read(bytes)?;
+    let kind = f.kind.clone().ok_or(WireError::MissingType)?;
+    if !KNOWN_TYPES.contains(&kind.as_str()) {
+        return Err(WireError::UnknownType(kind));
     }
+    // Message types a client never decodes (ephemeral, remote-heads gossip) still name a
+    // document; it must be a well-formed one.
+    let document_id = f
+        .document_id
+        .as_deref()
+        .map(|s| {
+            s.parse()
+                .map_err(|_| WireError::BadDocumentId(s.to_owned()))
+        })
+        .transpose()?;
+    let sender_id = f.sender_id.clone();
+    WireMessage::from_fields(kind.clone(), f)?;
+    Ok(Envelope {
+        kind,
+        sender_id,
+        document_id,
+    })
+}
+
+/// The routing fields of a frame: what it is, who claims to send it, which document it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub kind: String,
+    pub sender_id: Option<String>,
+    pub document_id: Option<DocumentId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,8 +130,8 @@ struct Fields {
     supported: Option<Vec<String>>,
 }
 
-impl WireMessage {
-    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+impl Fields {
+    fn read(bytes: &[u8]) -> Result<Fields, WireError> {
         let mut d = Decoder::new(bytes);
         let len = d
             .map()?
@@ -138,7 +163,18 @@ impl WireMessage {
         if d.position() != bytes.len() {
             return Err(WireError::Cbor("trailing bytes after message".into()));
         }
+        Ok(f)
+    }
+}
+
+impl WireMessage {
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        let mut f = Fields::read(bytes)?;
         let kind = f.kind.take().ok_or(WireError::MissingType)?;
+        Self::from_fields(kind, f)
+    }
+
+    fn from_fields(kind: String, f: Fields) -> Result<Self, WireError> {
         let need = |v: Option<String>, field: &'static str| {
             v.ok_or_else(|| WireError::MissingField {
                 kind: kind.clone(),

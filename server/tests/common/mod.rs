@@ -21,12 +21,24 @@ pub struct TestServer {
 impl TestServer {
     /// Start on 127.0.0.1 (a free port, or `port`) with a demo data dir.
     pub async fn start(data_dir: &Path, port: u16) -> TestServer {
-        let cfg = Config {
-            listen: SocketAddr::from(([127, 0, 0, 1], port)),
-            data_dir: data_dir.to_path_buf(),
-            dist: data_dir.join("no-dist"),
+        Self::start_with(data_dir, port, |_| {}).await
+    }
+
+    /// [`Self::start`] with some settings changed first.
+    pub async fn start_with(
+        data_dir: &Path,
+        port: u16,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        let mut cfg = Config {
             demo: true,
+            ..Config::new(
+                SocketAddr::from(([127, 0, 0, 1], port)),
+                data_dir.to_path_buf(),
+                data_dir.join("no-dist"),
+            )
         };
+        tweak(&mut cfg);
         let (state, _) = AppState::start(&cfg).await.expect("server starts");
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
@@ -34,14 +46,14 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
+        let limits = cfg.listen_limits;
         let task = tokio::spawn(async move {
-            axum::serve(listener, app(st.clone()))
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                    st.hub.stop().await;
-                })
-                .await
-                .unwrap();
+            let router = app(st.clone());
+            let shutdown = async move {
+                let _ = rx.await;
+                st.hub.stop().await;
+            };
+            server::serve::serve(listener, router, limits, shutdown, Duration::from_secs(3)).await;
         });
         TestServer {
             addr,

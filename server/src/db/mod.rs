@@ -1,6 +1,9 @@
-//! The server's SQLite database: accounts and device tokens, the org tree, the document index, the
-//! read model and the photo blob store. (Document chunks are in the same file but belong to
-//! [`crate::storage`].)
+//! The server's SQLite database: accounts and device tokens, the org tree, the document index and
+//! the read model; the photo blob store in [`blobs`]. (Document chunks are in the same file but
+//! belong to [`crate::storage`].)
+
+mod blobs;
+pub use blobs::{BlobChunk, BlobPut, BlobStats, BlobStatus, PARTIAL_QUOTA};
 
 use crate::access::{Principal, Role};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -84,22 +87,44 @@ CREATE TABLE IF NOT EXISTS blobs (
     data       BLOB NOT NULL,
     created_at INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS blob_uploads (
-    sha256     TEXT PRIMARY KEY,
+-- A partial upload belongs to its uploader: another user's upload of the same hash neither blocks
+-- nor poisons it.
+CREATE TABLE IF NOT EXISTS blob_partials (
+    sha256     TEXT NOT NULL,
+    owner      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     total      INTEGER NOT NULL,
     received   INTEGER NOT NULL,
-    started_by TEXT NOT NULL,
     started_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (sha256, owner)
 );
 -- One row per accepted chunk: appending a row costs the chunk, where `data = data || ?` would
 -- rewrite everything received so far on every chunk.
-CREATE TABLE IF NOT EXISTS blob_upload_parts (
-    sha256 TEXT NOT NULL REFERENCES blob_uploads(sha256) ON DELETE CASCADE,
+CREATE TABLE IF NOT EXISTS blob_partial_parts (
+    sha256 TEXT NOT NULL,
+    owner  INTEGER NOT NULL,
     start  INTEGER NOT NULL,
     data   BLOB NOT NULL,
-    PRIMARY KEY (sha256, start)
+    PRIMARY KEY (sha256, owner, start),
+    FOREIGN KEY (sha256, owner) REFERENCES blob_partials(sha256, owner) ON DELETE CASCADE
 );
+-- Who uploaded a blob (whoever sent the whole content may read it back).
+CREATE TABLE IF NOT EXISTS blob_owners (
+    sha256  TEXT NOT NULL,
+    user_id INTEGER NOT NULL,
+    PRIMARY KEY (sha256, user_id)
+);
+-- Which documents reference a blob (from the read model): their readers may read it.
+CREATE TABLE IF NOT EXISTS blob_refs (
+    sha256 TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    PRIMARY KEY (sha256, doc_id)
+);
+CREATE INDEX IF NOT EXISTS blob_refs_doc ON blob_refs(doc_id);
+-- Before blob_partials, partial uploads were keyed by hash alone; dropped once (a phone resumes
+-- from the status, which then says 0).
+DROP TABLE IF EXISTS blob_upload_parts;
+DROP TABLE IF EXISTS blob_uploads;
 "#;
 
 /// Open a connection with the settings every connection to our file must have.
@@ -153,53 +178,6 @@ pub struct CommuneOverview {
     pub notes: i64,
     /// Unix milliseconds of the last change from this commune stored on the server.
     pub last_sync: Option<i64>,
-}
-
-/// One piece of a blob upload, already checked for shape by the caller: `start + bytes.len() <=
-/// total`, `bytes` not empty.
-#[derive(Debug, Clone, Copy)]
-pub struct BlobChunk<'a> {
-    pub start: u64,
-    pub total: u64,
-    pub bytes: &'a [u8],
-}
-
-/// What became of a [`BlobChunk`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BlobPut {
-    /// The blob was already stored complete; nothing was written.
-    AlreadyComplete { size: u64 },
-    /// This chunk completed the blob and its content matched the hash: it is stored (committed).
-    Completed { size: u64 },
-    /// Stored (committed) and still incomplete; `offset` bytes are held. Also the answer to a
-    /// chunk that lies wholly inside what is already held (a retry whose answer was lost).
-    Partial { offset: u64, total: u64 },
-    /// The chunk starts past the bytes held: the client must resume at `offset`.
-    WrongOffset { offset: u64 },
-    /// The chunk declares a different total than the upload in progress.
-    TotalMismatch { total: u64 },
-    /// The content did not hash to the name: the partial upload was discarded (committed).
-    HashMismatch,
-}
-
-/// Where a blob stands, for a client resuming an upload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlobStatus {
-    pub complete: bool,
-    /// Bytes held: the size when complete, the received length of a partial upload, else 0.
-    pub offset: u64,
-    /// `None` when the server knows nothing of this blob.
-    pub total: Option<u64>,
-}
-
-/// Row counts and bytes of the blob store (tests, operations).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct BlobStats {
-    pub blobs: i64,
-    pub blob_bytes: i64,
-    pub uploads: i64,
-    pub upload_parts: i64,
-    pub upload_bytes: i64,
 }
 
 /// How a presented token resolved.
@@ -552,212 +530,6 @@ impl Db {
             )?
             .query_map([], |r| Ok(CommuneOverview { commune_id: r.get(0)?, name: r.get(1)?, notes: r.get(2)?, last_sync: r.get(3)? }))?
             .collect()
-        })
-    }
-
-    fn with_blobs<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        let mut conn = self.blob_conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut conn)
-    }
-
-    /// Add one chunk to the blob `sha256` (lowercase hex). `verify` tells whether complete content
-    /// hashes to `sha256`. Every outcome that changes anything is committed before this returns
-    /// (WAL, `synchronous=FULL`), so an HTTP 2xx built on it survives a power cut.
-    ///
-    /// Rules: a stored blob is never written again. A chunk covering the whole blob is checked and
-    /// stored on its own (any partial upload is then dropped). Otherwise a chunk must start at or
-    /// before the bytes held; the part already held is skipped (not compared: the final hash check
-    /// catches any difference), the rest appended. When the held bytes reach the total, the whole is
-    /// verified and moved to `blobs` — or discarded — in the same transaction.
-    pub fn put_blob_chunk(
-        &self,
-        sha256: &str,
-        chunk: BlobChunk<'_>,
-        by: &str,
-        now_ms: i64,
-        verify: impl Fn(&[u8]) -> bool,
-    ) -> Result<BlobPut> {
-        self.with_blobs(|conn| {
-            // IMMEDIATE: take the write lock before reading the offset, so two uploads of the same
-            // blob cannot both append at it.
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let size: Option<i64> = tx
-                .query_row("SELECT size FROM blobs WHERE sha256 = ?1", [sha256], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if let Some(size) = size {
-                return Ok(BlobPut::AlreadyComplete { size: size as u64 });
-            }
-            let len = chunk.bytes.len() as u64;
-            if chunk.start == 0 && len == chunk.total {
-                if !verify(chunk.bytes) {
-                    return Ok(BlobPut::HashMismatch);
-                }
-                tx.execute("DELETE FROM blob_uploads WHERE sha256 = ?1", [sha256])?;
-                tx.execute(
-                    "INSERT INTO blobs(sha256, size, data, created_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![sha256, len as i64, chunk.bytes, now_ms],
-                )?;
-                tx.commit()?;
-                return Ok(BlobPut::Completed { size: len });
-            }
-            let held: Option<(i64, i64)> = tx
-                .query_row(
-                    "SELECT total, received FROM blob_uploads WHERE sha256 = ?1",
-                    [sha256],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let received = match held {
-                Some((total, _)) if total as u64 != chunk.total => {
-                    return Ok(BlobPut::TotalMismatch {
-                        total: total as u64,
-                    });
-                }
-                Some((_, received)) => received as u64,
-                None => 0,
-            };
-            if chunk.start > received {
-                return Ok(BlobPut::WrongOffset { offset: received });
-            }
-            let skip = received - chunk.start;
-            if skip >= len {
-                return Ok(BlobPut::Partial {
-                    offset: received,
-                    total: chunk.total,
-                });
-            }
-            let fresh = &chunk.bytes[skip as usize..];
-            let received = received + fresh.len() as u64;
-            if held.is_none() {
-                tx.execute(
-                    "INSERT INTO blob_uploads(sha256, total, received, started_by, started_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                    params![sha256, chunk.total as i64, received as i64, by, now_ms],
-                )?;
-            } else {
-                tx.execute(
-                    "UPDATE blob_uploads SET received = ?2, updated_at = ?3 WHERE sha256 = ?1",
-                    params![sha256, received as i64, now_ms],
-                )?;
-            }
-            tx.execute(
-                "INSERT INTO blob_upload_parts(sha256, start, data) VALUES (?1, ?2, ?3)",
-                params![sha256, (received - fresh.len() as u64) as i64, fresh],
-            )?;
-            if received < chunk.total {
-                tx.commit()?;
-                return Ok(BlobPut::Partial {
-                    offset: received,
-                    total: chunk.total,
-                });
-            }
-            let mut whole = Vec::with_capacity(chunk.total as usize);
-            {
-                let mut st = tx.prepare(
-                    "SELECT data FROM blob_upload_parts WHERE sha256 = ?1 ORDER BY start",
-                )?;
-                let mut rows = st.query([sha256])?;
-                while let Some(r) = rows.next()? {
-                    whole.extend_from_slice(r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
-                }
-            }
-            // The parts go with their upload (ON DELETE CASCADE), whichever way the check goes.
-            tx.execute("DELETE FROM blob_uploads WHERE sha256 = ?1", [sha256])?;
-            let out = if whole.len() as u64 == chunk.total && verify(&whole) {
-                tx.execute(
-                    "INSERT INTO blobs(sha256, size, data, created_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![sha256, whole.len() as i64, whole, now_ms],
-                )?;
-                BlobPut::Completed {
-                    size: whole.len() as u64,
-                }
-            } else {
-                BlobPut::HashMismatch
-            };
-            tx.commit()?;
-            Ok(out)
-        })
-    }
-
-    pub fn blob_status(&self, sha256: &str) -> Result<BlobStatus> {
-        self.with_blobs(|c| {
-            let size: Option<i64> = c
-                .query_row("SELECT size FROM blobs WHERE sha256 = ?1", [sha256], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if let Some(size) = size {
-                return Ok(BlobStatus {
-                    complete: true,
-                    offset: size as u64,
-                    total: Some(size as u64),
-                });
-            }
-            let held: Option<(i64, i64)> = c
-                .query_row(
-                    "SELECT total, received FROM blob_uploads WHERE sha256 = ?1",
-                    [sha256],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            Ok(match held {
-                Some((total, received)) => BlobStatus {
-                    complete: false,
-                    offset: received as u64,
-                    total: Some(total as u64),
-                },
-                None => BlobStatus {
-                    complete: false,
-                    offset: 0,
-                    total: None,
-                },
-            })
-        })
-    }
-
-    /// A complete blob's content.
-    pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        self.with_blobs(|c| {
-            Ok(
-                c.query_row("SELECT data FROM blobs WHERE sha256 = ?1", [sha256], |r| {
-                    r.get(0)
-                })
-                .optional()?,
-            )
-        })
-    }
-
-    /// A complete blob's size and first bytes (enough to tell its type), without reading it all.
-    pub fn blob_head(&self, sha256: &str) -> Result<Option<(u64, Vec<u8>)>> {
-        self.with_blobs(|c| {
-            Ok(c.query_row(
-                "SELECT size, substr(data, 1, 4) FROM blobs WHERE sha256 = ?1",
-                [sha256],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
-            )
-            .optional()?)
-        })
-    }
-
-    pub fn blob_stats(&self) -> Result<BlobStats> {
-        self.with_blobs(|c| {
-            Ok(c.query_row(
-                "SELECT (SELECT COUNT(*) FROM blobs), (SELECT COALESCE(SUM(length(data)), 0) FROM blobs),
-                        (SELECT COUNT(*) FROM blob_uploads), (SELECT COUNT(*) FROM blob_upload_parts),
-                        (SELECT COALESCE(SUM(length(data)), 0) FROM blob_upload_parts)",
-                [],
-                |r| {
-                    Ok(BlobStats {
-                        blobs: r.get(0)?,
-                        blob_bytes: r.get(1)?,
-                        uploads: r.get(2)?,
-                        upload_parts: r.get(3)?,
-                        upload_bytes: r.get(4)?,
-                    })
-                },
-            )?)
         })
     }
 }
