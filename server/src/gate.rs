@@ -194,11 +194,13 @@ impl Connections {
 
     fn close_where(&self, f: impl Fn(&Live) -> bool, reason: &'static str) -> usize {
         let t = self.table();
-        t.conns
-            .values()
-            .filter(|l| f(l))
-            .map(|l| l.kill.send(Some(reason)))
-            .count()
+        let mut closed = 0;
+        for live in t.conns.values().filter(|l| f(l)) {
+            // An error means the connection is already gone: nothing left to close.
+            let _ = live.kill.send(Some(reason));
+            closed += 1;
+        }
+        closed
     }
 
     /// A user's role or node changed: their devices' principals follow at once (the share policy

@@ -6,15 +6,15 @@
 //! guesses cannot all slip under the limit; a success gives the reservation back. Counting per
 //! (username, address) rather than per username means someone guessing a user's password from one
 //! place cannot lock that user out everywhere else. Both tables are bounded. Each argon2 check
-//! allocates ~19 MiB, so only a few run at once and only a few more may wait.
+//! allocates ~19 MiB, so checks run on two dedicated threads with a short queue: on the blocking
+//! pool, a flood would spread them over dozens of threads, each keeping its own malloc arena full.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Failed attempts of one username from one address in a window.
 const PER_USER_ADDR: (u32, Duration) = (10, Duration::from_secs(5 * 60));
@@ -110,21 +110,44 @@ struct Tables {
     by_user_addr: Counts<(String, IpAddr)>,
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
 pub struct LoginLimiter {
     tables: Mutex<Tables>,
-    checks: Semaphore,
-    waiting: AtomicUsize,
+    /// Password checks waiting for a checker thread; full means busy.
+    jobs: SyncSender<Job>,
 }
 
 impl Default for LoginLimiter {
     fn default() -> Self {
+        let (jobs, rx) = std::sync::mpsc::sync_channel::<Job>(MAX_WAITING);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..CHECKS_AT_ONCE {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-check-{i}"))
+                .spawn(move || checker(&rx));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "password checker thread not started");
+            }
+        }
         LoginLimiter {
             tables: Mutex::new(Tables {
                 by_addr: Counts::new(PER_ADDR),
                 by_user_addr: Counts::new(PER_USER_ADDR),
             }),
-            checks: Semaphore::new(CHECKS_AT_ONCE),
-            waiting: AtomicUsize::new(0),
+            jobs,
+        }
+    }
+}
+
+/// A checker thread: runs queued checks until the limiter is dropped.
+fn checker(rx: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        match job {
+            Ok(job) => job(),
+            Err(_) => return,
         }
     }
 }
@@ -168,15 +191,16 @@ impl LoginLimiter {
         })
     }
 
-    /// Wait for a turn to check a password, or refuse at once when too many are waiting already.
-    pub async fn check_slot(&self) -> Result<SemaphorePermit<'_>, Refusal> {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(Refusal::Busy);
+    /// Run a password check on a checker thread, or refuse at once when too many are waiting.
+    pub async fn check(&self, f: impl FnOnce() -> bool + Send + 'static) -> Result<bool, Refusal> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        match self.jobs.try_send(job) {
+            Ok(()) => rx.await.map_err(|_| Refusal::Busy),
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => Err(Refusal::Busy),
         }
-        let permit = self.checks.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        permit.map_err(|_| Refusal::Busy)
     }
 
     /// Entries held (tests: the tables stay bounded).
