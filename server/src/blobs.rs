@@ -254,10 +254,8 @@ pub async fn get_blob(
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     // Kept by `web::cache_headers`, which makes every other /api answer `no-store`.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    // Stricter than the pages' policy, and kept by `web::security_headers` (which adds nosniff):
+    // an uploaded file is never run as a page.
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),

@@ -311,3 +311,80 @@ async fn plan_import_endpoint() {
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn every_page_carries_the_security_headers_and_cookies_need_our_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = common::TestServer::start_with(dir.path(), 0, |c| {
+        c.public_url = Some("https://danvan.example.vn".parse().unwrap());
+    })
+    .await;
+    let dist = dir.path().join("no-dist");
+    std::fs::create_dir_all(dist.join("office")).unwrap();
+    std::fs::write(dist.join("index.html"), "<!doctype html>").unwrap();
+    std::fs::write(dist.join("office/index.html"), "<!doctype html>").unwrap();
+    std::fs::write(dist.join("sw.js"), "// sw").unwrap();
+    let router = app(srv.state.clone());
+    for path in [
+        "/",
+        "/office/",
+        "/sw.js",
+        "/api/me",
+        "/api/nope",
+        "/healthz",
+    ] {
+        let (_, h, _) = send(&router, get(path, None)).await;
+        let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval';"),
+            "{path}: {csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+        assert_eq!(h[header::REFERRER_POLICY], "no-referrer", "{path}");
+        assert!(h.contains_key(header::STRICT_TRANSPORT_SECURITY), "{path}");
+    }
+    // Behind TLS the login cookie is Secure.
+    let res = router
+        .clone()
+        .oneshot(login_req(
+            r#"{"username": "kadon", "password": "danvan-demo"}"#,
+        ))
+        .await
+        .unwrap();
+    let cookie = res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let token = cookie.split(';').next().unwrap().to_string();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let bearer = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A token in the URL is refused outside the sync upgrade.
+    let (s, _, _) = send(&router, get(&format!("/api/docs?token={bearer}"), None)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // A cookie-authenticated change from another origin (or none) is refused; from ours it works.
+    let logout = |origin: Option<&str>| {
+        let mut r = Request::post("/api/logout").header(header::COOKIE, token.clone());
+        if let Some(o) = origin {
+            r = r.header(header::ORIGIN, o);
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    assert_eq!(
+        send(&router, logout(Some("https://evil.example"))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(send(&router, logout(None)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        send(&router, logout(Some("https://danvan.example.vn")))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    srv.stop().await;
+}
