@@ -753,8 +753,9 @@ fn sigterm_during_socket_churn_ends_the_process_within_ten_seconds() {
             .collect();
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let start = Instant::now();
-        std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+        // The shell's own `kill`: no procps needed on a fresh machine.
+        std::process::Command::new("sh")
+            .args(["-c", &format!("kill -TERM {}", child.id())])
             .status()
             .unwrap();
         let status = loop {
