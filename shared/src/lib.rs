@@ -2,6 +2,7 @@
 //! protocol and the sans-IO sync client. No IO here: it builds for wasm32 and x86_64 alike.
 
 pub mod client;
+pub mod driver;
 pub mod export;
 pub mod ids;
 pub mod schema;
