@@ -3,7 +3,9 @@
 //!
 //! `cargo xtask bench -- --devices 50 --notes 100` (release build of server and bench).
 
-#[path = "../tests/common/mod.rs"]
+// The tests' helpers; the benchmark uses only some of them.
+#[allow(dead_code)]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use clap::Parser;

@@ -1,9 +1,7 @@
 //! Real sockets, real SQLite: devices push notes through samod, the server restarts, the notes and
 //! durable heads are still there; authorization and hostile frames on `/sync`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures_util::{SinkExt, StreamExt};
 use shared::schema::{self, Note};
 use shared::{DocKey, Quarter};

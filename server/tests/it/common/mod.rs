@@ -1,19 +1,17 @@
 //! Test and benchmark support: a real server on a real socket, and a Rust device client that drives
 //! the `shared` sans-IO sync client over tokio-tungstenite.
-#![allow(dead_code)]
 
 use futures_util::{SinkExt, StreamExt};
 use server::{AppState, Config, app};
 use shared::{DocKey, DocumentId, Event, SyncClient};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
 
 pub struct TestServer {
     pub addr: SocketAddr,
     pub state: AppState,
-    pub data_dir: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -58,7 +56,6 @@ impl TestServer {
         TestServer {
             addr,
             state,
-            data_dir: data_dir.to_path_buf(),
             stop: Some(tx),
             task: Some(task),
         }
@@ -201,19 +198,6 @@ impl Device {
         Ok(d)
     }
 
-    /// Reconnect on a new socket (same peer ID), as the app does after a drop.
-    pub async fn reconnect(&mut self, addr: SocketAddr, token: &str) {
-        self.client.disconnected();
-        let fresh = Self::connect_as(addr, token, self.client.peer_id())
-            .await
-            .expect("reconnect");
-        self.ws = fresh.ws;
-        let ev = self.client.connected();
-        self.handle(ev).await;
-        self.pump_until(|d| d.client.is_connected(), Duration::from_secs(5))
-            .await;
-    }
-
     pub async fn handle(&mut self, events: Vec<Event>) {
         for e in events {
             match e {
@@ -277,4 +261,26 @@ pub fn covered(doc: &automerge::Automerge, durable: &serde_json::Value, id: &Doc
         .filter_map(|h| h.as_str()?.parse().ok())
         .collect();
     shared::schema::unsynced_changes(doc, &hashes) == 0
+}
+
+/// Runs the `#[ignore]`d test `name` alone in a fresh process of this test binary, and fails if it
+/// does. For tests that measure the process (RSS, threads): in one test binary the other modules'
+/// tests run beside them and would disturb the figures.
+pub fn alone(name: &str) {
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .expect("run the test binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{name} alone:\n{stdout}"
+    );
 }

@@ -2,11 +2,10 @@
 //! SQLite file: the authorization matrix, unknown document IDs, socket churn, login floods, photo
 //! access and upload squatting, revocation, slow clients, ephemera, crafted .docx files, SIGTERM.
 //!
-//! The tests run one at a time (`SERIAL`): two of them measure this process's memory.
+//! The tests run one at a time (`SERIAL`); the two that measure the process's memory and threads
+//! run in a process of their own (`alone`), away from the other modules' tests.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures_util::{SinkExt, StreamExt};
 use shared::wire::WireMessage;
 use shared::{DocKey, DocumentId, schema};
@@ -105,9 +104,14 @@ async fn save_and_time(
     }
 }
 
+#[test]
+fn unknown_ids_leave_no_state_and_one_members_churn_does_not_slow_another() {
+    alone("holes::unknown_ids_leave_no_state_and_one_members_churn_does_not_slow_another_measured");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_ids_leave_no_state_and_one_members_churn_does_not_slow_another() {
-    let _serial = SERIAL.lock().await;
+#[ignore = "measures this process: run alone by the test without `_measured`"]
+async fn unknown_ids_leave_no_state_and_one_members_churn_does_not_slow_another_measured() {
     let dir = tempfile::tempdir().unwrap();
     let srv = TestServer::start(dir.path(), 0).await;
     let (lac, mut other) = logged_in_device(&srv, "lacxuan").await;
@@ -179,9 +183,14 @@ async fn unknown_ids_leave_no_state_and_one_members_churn_does_not_slow_another(
     srv.stop().await;
 }
 
+#[test]
+fn login_flood_keeps_memory_flat_and_does_not_lock_the_real_user_out() {
+    alone("holes::login_flood_keeps_memory_flat_and_does_not_lock_the_real_user_out_measured");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn login_flood_keeps_memory_flat_and_does_not_lock_the_real_user_out() {
-    let _serial = SERIAL.lock().await;
+#[ignore = "measures this process: run alone by the test without `_measured`"]
+async fn login_flood_keeps_memory_flat_and_does_not_lock_the_real_user_out_measured() {
     let dir = tempfile::tempdir().unwrap();
     let srv = TestServer::start_with(dir.path(), 0, |c| {
         c.trusted_proxy_header = Some("x-forwarded-for".parse().unwrap());

@@ -1,8 +1,6 @@
 //! The photo blob store through the router (`oneshot`): whole and chunked uploads, resuming at the
 //! right offset, hash checks, limits, and a partial upload that outlives a restart.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
@@ -106,7 +104,7 @@ async fn status(router: &axum::Router, token: &str, hash: &str) -> serde_json::V
 #[tokio::test]
 async fn whole_upload_is_idempotent_and_readable() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = common::TestServer::start(dir.path(), 0).await;
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
     let router = app(srv.state.clone());
     let token = login(&router, "kadon").await;
     let data = photo(300_000, 1);
@@ -197,7 +195,7 @@ async fn whole_upload_is_idempotent_and_readable() {
 #[tokio::test]
 async fn chunked_upload_resumes_at_the_right_offset() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = common::TestServer::start(dir.path(), 0).await;
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
     let router = app(srv.state.clone());
     let token = login(&router, "kadon").await;
     let data = photo(250_000, 2);
@@ -272,7 +270,7 @@ async fn chunked_upload_resumes_at_the_right_offset() {
 #[tokio::test]
 async fn hash_mismatch_discards_the_upload() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = common::TestServer::start(dir.path(), 0).await;
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
     let router = app(srv.state.clone());
     let token = login(&router, "kadon").await;
     let data = photo(50_000, 3);
@@ -328,7 +326,7 @@ async fn hash_mismatch_discards_the_upload() {
 #[tokio::test]
 async fn bad_requests_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = common::TestServer::start(dir.path(), 0).await;
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
     let router = app(srv.state.clone());
     let token = login(&router, "kadon").await;
     let data = photo(1_000, 4);
@@ -417,7 +415,7 @@ async fn partial_upload_survives_a_restart() {
     let data = photo(120_000, 6);
     let hash = sha(&data);
 
-    let srv = common::TestServer::start(dir.path(), 0).await;
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
     let router = app(srv.state.clone());
     let token = login(&router, "kadon").await;
     let res = send(&router, chunk(&token, &data, 0, 70_000)).await;
@@ -425,7 +423,7 @@ async fn partial_upload_survives_a_restart() {
     drop(router);
     srv.stop().await;
 
-    let srv = common::TestServer::start(dir.path(), 0).await;
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
     let router = app(srv.state.clone());
     // The device's token is stored too: the phone resumes without logging in again.
     assert_eq!(

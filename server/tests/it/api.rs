@@ -1,7 +1,5 @@
 //! Router tests with `oneshot`: authentication, bad input, and the overview's access rule.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
@@ -39,7 +37,7 @@ fn get(path: &str, token: Option<&str>) -> Request<Body> {
 #[tokio::test]
 async fn authentication_and_bad_input() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = common::TestServer::start(dir.path(), 0).await;
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
     let router = app(srv.state.clone());
 
     let (s, _, body) = send(&router, get("/healthz", None)).await;
@@ -180,7 +178,7 @@ async fn authentication_and_bad_input() {
 #[tokio::test]
 async fn repeated_failed_logins_are_rate_limited() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = common::TestServer::start(dir.path(), 0).await;
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
     let router = app(srv.state.clone());
     for _ in 0..10 {
         let (s, _, _) = send(
@@ -221,7 +219,7 @@ async fn repeated_failed_logins_are_rate_limited() {
 #[tokio::test]
 async fn static_files_are_served_with_the_right_caching() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = common::TestServer::start(dir.path(), 0).await;
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
     let dist = dir.path().join("no-dist");
     std::fs::create_dir_all(&dist).unwrap();
     std::fs::write(dist.join("index.html"), "<!doctype html>").unwrap();
@@ -254,7 +252,7 @@ async fn static_files_are_served_with_the_right_caching() {
 #[tokio::test]
 async fn plan_import_endpoint() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = common::TestServer::start(dir.path(), 0).await;
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
     let router = app(srv.state.clone());
     let token = |user: &'static str| {
         let router = router.clone();
@@ -275,7 +273,7 @@ async fn plan_import_endpoint() {
             .body(Body::from(body))
             .unwrap()
     };
-    let sample = include_bytes!("../fixtures/ke-hoach-chi-thi-18-2022.txt").to_vec();
+    let sample = include_bytes!("../../fixtures/ke-hoach-chi-thi-18-2022.txt").to_vec();
     let (s, _, draft) = send(
         &router,
         post(&editor, "text/plain; charset=utf-8", sample.clone()),
@@ -315,7 +313,7 @@ async fn plan_import_endpoint() {
 #[tokio::test]
 async fn every_page_carries_the_security_headers_and_cookies_need_our_origin() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = common::TestServer::start_with(dir.path(), 0, |c| {
+    let srv = crate::common::TestServer::start_with(dir.path(), 0, |c| {
         c.public_url = Some("https://danvan.example.vn".parse().unwrap());
     })
     .await;

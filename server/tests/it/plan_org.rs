@@ -3,15 +3,13 @@
 //! new commune becomes a node and a set of accepted document IDs, and a hostile plan entry is
 //! quarantined while a valid edit beside it is stored.
 
-mod common;
-
+use crate::common::*;
 use automerge::ReadDoc;
-use common::*;
 use shared::schema::{self, OrgNode, ProgressRecord, Task};
 use shared::{DocKey, DocumentId};
 use std::time::Duration;
 
-const SAMPLE: &str = include_str!("../fixtures/ke-hoach-chi-thi-18-2022.txt");
+const SAMPLE: &str = include_str!("../../fixtures/ke-hoach-chi-thi-18-2022.txt");
 const PLAN: &str = "kh-ct18-2022";
 
 /// Long enough for a loaded CI machine; a `pump_until` returns as soon as its condition holds.

@@ -3,8 +3,8 @@
 
 use server::plan_import::{PlanDraft, TaskDraft, import_docx, import_text};
 
-const SAMPLE: &str = include_str!("../fixtures/ke-hoach-chi-thi-18-2022.txt");
-const SNAPSHOT: &str = include_str!("../fixtures/ke-hoach-chi-thi-18-2022.draft.json");
+const SAMPLE: &str = include_str!("../../fixtures/ke-hoach-chi-thi-18-2022.txt");
+const SNAPSHOT: &str = include_str!("../../fixtures/ke-hoach-chi-thi-18-2022.draft.json");
 
 fn find<'a>(d: &'a PlanDraft, number: &str) -> &'a TaskDraft {
     fn walk<'a>(ts: &'a [TaskDraft], n: &str) -> Option<&'a TaskDraft> {

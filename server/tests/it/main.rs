@@ -1,0 +1,10 @@
+//! The server's integration tests, one binary (so helpers are shared and the suite links once):
+//! router tests with `oneshot`, real sockets on 127.0.0.1, real SQLite files in temp dirs.
+
+mod api;
+mod blobs;
+mod common;
+mod holes;
+mod plan_import;
+mod plan_org;
+mod sync_socket;
