@@ -73,7 +73,7 @@ fn norm(title: &str) -> String {
 /// Unit kinds named by the plan's wording for one task.
 fn kinds(names: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for k in names.iter().flat_map(|n| schema::unit_kinds_named(n)) {
+    for k in names.iter().flat_map(|n| unit_kinds_named(n)) {
         if !out.iter().any(|o| o == k) {
             out.push(k.to_string());
         }
@@ -242,6 +242,58 @@ pub fn publish_into(
     Ok(summary)
 }
 
+/// The unit kinds a plan's wording names, e.g. "Hội Nông dân huyện" → `hoi-nong-dan`; "các đoàn
+/// thể chính trị - xã hội" → the four mass organisations. Case- and accent-sensitive on purpose:
+/// plans are written in correct Vietnamese, and "Đoàn" (Youth Union) must not match "đoàn thể".
+pub fn unit_kinds_named(text: &str) -> Vec<&'static str> {
+    let l = text.to_lowercase();
+    let mut out = Vec::new();
+    let mut add = |k: &'static str| {
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    };
+    if l.contains("mặt trận") || l.contains("mttq") {
+        add("mttq");
+    }
+    if l.contains("đoàn thể") {
+        for k in ["hoi-nong-dan", "hoi-phu-nu", "doan-thanh-nien", "hoi-ccb"] {
+            add(k);
+        }
+    }
+    if l.contains("nông dân") {
+        add("hoi-nong-dan");
+    }
+    if l.contains("phụ nữ") {
+        add("hoi-phu-nu");
+    }
+    if l.contains("thanh niên") || text.contains("Đoàn TN") || text.contains("Huyện đoàn") {
+        add("doan-thanh-nien");
+    }
+    if l.contains("cựu chiến binh") {
+        add("hoi-ccb");
+    }
+    if l.contains("công đoàn") || l.contains("liên đoàn lao động") {
+        add("cong-doan");
+    }
+    if l.contains("dân vận") {
+        add("ban-dan-van");
+    }
+    if l.contains("ban tổ chức") {
+        add("ban-to-chuc");
+    }
+    if l.contains("tuyên giáo") {
+        add("ban-tuyen-giao");
+    }
+    if l.contains("ủy ban nhân dân") || l.contains("ubnd") {
+        add("ubnd");
+    }
+    if l.contains("tổ chức đảng") || l.contains("đảng ủy") || l.contains("chi bộ") {
+        add("dang-uy");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,5 +374,25 @@ mod tests {
             "editor's targeting survives"
         );
         assert!(!ii4.removed);
+    }
+
+    #[test]
+    fn unit_kinds_from_plan_wording() {
+        assert_eq!(
+            unit_kinds_named("Ban Dân vận Huyện ủy"),
+            vec!["ban-dan-van"]
+        );
+        assert_eq!(
+            unit_kinds_named("Mặt trận Tổ quốc và các đoàn thể chính trị - xã hội huyện"),
+            vec![
+                "mttq",
+                "hoi-nong-dan",
+                "hoi-phu-nu",
+                "doan-thanh-nien",
+                "hoi-ccb"
+            ]
+        );
+        assert_eq!(unit_kinds_named("Hội Cựu chiến binh"), vec!["hoi-ccb"]);
+        assert!(unit_kinds_named("Phòng Tài nguyên").is_empty());
     }
 }

@@ -259,6 +259,20 @@ pub fn display_datetime_vn(unix_ms: i64) -> String {
     )
 }
 
+/// A sortable unique ID (ULID: 48-bit millisecond time + 80 random bits, Crockford base32).
+/// The caller supplies time and randomness: this crate has no clock and no RNG.
+pub fn ulid(unix_ms: u64, random: [u8; 10]) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut v: u128 = (u128::from(unix_ms & 0xFFFF_FFFF_FFFF)) << 80;
+    for (i, b) in random.iter().enumerate() {
+        v |= u128::from(*b) << (72 - 8 * i);
+    }
+    (0..26)
+        .rev()
+        .map(|i| ALPHABET[((v >> (5 * i)) & 31) as usize] as char)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +316,14 @@ mod tests {
         assert_eq!(vn_civil_date(1_795_712_400_000), (2026, 11, 27));
         assert_eq!(vn_civil_date(1_795_712_399_999), (2026, 11, 26));
         assert_eq!(display_datetime_vn(1_795_712_400_000), "27/11/2026 00:00");
+    }
+
+    #[test]
+    fn ulid_is_sortable_and_26_chars() {
+        let a = ulid(1_000, [0; 10]);
+        let b = ulid(1_001, [0; 10]);
+        assert_eq!(a.len(), 26);
+        assert!(a < b);
+        assert_ne!(ulid(1_000, [1; 10]), a);
     }
 }

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod schema;
 pub mod status;
 pub mod text;
+pub mod unsynced;
 pub mod wire;
 
 pub use client::{Event, SyncClient};

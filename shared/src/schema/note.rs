@@ -1,0 +1,274 @@
+//! Field notes (DESIGN §4): participants, petitions, position, and the checks a note passes before
+//! it is written (messages shown to the user, in Vietnamese).
+
+use super::entry::{Entry, container_obj, read_entries, reconcile_entry};
+use super::{SchemaError, hydrate as am, write};
+use crate::ids::DocKind;
+use automerge::transaction::Transactable;
+use automerge::{Automerge, ObjId, ScalarValue};
+use autosurgeon::{Hydrate, HydrateError, ReadDoc, Reconcile};
+
+/// Participants of an activity (DESIGN §4).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    Hydrate,
+    Reconcile,
+)]
+#[serde(default)]
+pub struct Participants {
+    #[autosurgeon(missing = "Default::default", hydrate = "am::int")]
+    pub total: i64,
+    #[autosurgeon(missing = "Default::default", hydrate = "am::int")]
+    pub women: i64,
+    #[autosurgeon(missing = "Default::default", hydrate = "am::int")]
+    pub ethnic_minority: i64,
+    #[autosurgeon(missing = "Default::default", hydrate = "am::int")]
+    pub religious: i64,
+}
+
+/// An opinion or petition of the people, with its follow-up (`moi`, `dang-xu-ly`, `da-giai-quyet`,
+/// `da-chuyen`).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, Hydrate, Reconcile,
+)]
+#[serde(default)]
+pub struct Petition {
+    #[autosurgeon(hydrate = "am::text")]
+    pub text: String,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub status: String,
+}
+
+/// A position with its accuracy in metres, as the phone reported it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize, Reconcile,
+)]
+pub struct Gps {
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: f64,
+}
+
+impl Hydrate for Gps {
+    fn hydrate_map<D: ReadDoc>(doc: &D, obj: &ObjId) -> Result<Self, HydrateError> {
+        let num = |k: &str| {
+            am::opt_f64(doc, obj, k.into())?
+                .ok_or_else(|| HydrateError::unexpected("a number", format!("no {k}")))
+        };
+        let g = Gps {
+            lat: num("lat")?,
+            lon: num("lon")?,
+            accuracy_m: num("accuracy_m")?,
+        };
+        if !(-90.0..=90.0).contains(&g.lat) || !(-180.0..=180.0).contains(&g.lon) {
+            return Err(HydrateError::unexpected("a position", format!("{g:?}")));
+        }
+        Ok(g)
+    }
+}
+
+/// A field note (DESIGN §4). Version 1 had `task_id`; version 2 has `task_ids` and the rest.
+#[derive(
+    Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize, Hydrate, Reconcile,
+)]
+#[serde(default)]
+pub struct Note {
+    /// Sortable ID ([`ulid`]); also the key in the `notes` map.
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub id: String,
+    /// `YYYY-MM-DD`, the day the activity took place.
+    #[autosurgeon(hydrate = "am::text")]
+    pub activity_date: String,
+    #[autosurgeon(hydrate = "am::text")]
+    pub title: String,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub content: String,
+    /// Linked plan tasks.
+    #[autosurgeon(hydrate = "am::text_list")]
+    pub task_ids: Vec<String>,
+    /// The hamlet (org node) where it took place.
+    #[autosurgeon(hydrate = "am::opt_text")]
+    pub hamlet: Option<String>,
+    /// One of [`ACTIVITY_TYPES`] (or another the org defines).
+    #[autosurgeon(hydrate = "am::opt_text")]
+    pub activity_type: Option<String>,
+    /// The unit (organisation kind) that carried it out.
+    #[autosurgeon(hydrate = "am::opt_text")]
+    pub unit: Option<String>,
+    #[autosurgeon(missing = "Default::default")]
+    pub participants: Participants,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub results: String,
+    #[autosurgeon(missing = "Vec::new")]
+    pub petitions: Vec<Petition>,
+    #[autosurgeon(missing = "Option::default")]
+    pub gps: Option<Gps>,
+    /// SHA-256 (hex) of the photos, stored as blobs.
+    #[autosurgeon(hydrate = "am::text_list")]
+    pub photos: Vec<String>,
+    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
+    pub author: String,
+    /// Unix milliseconds when the note was created on the device.
+    #[autosurgeon(missing = "Default::default", hydrate = "am::int")]
+    pub created_at: i64,
+    /// Tombstone: deleted notes stay in the document (history), hidden everywhere.
+    #[autosurgeon(hydrate = "am::bool")]
+    pub deleted: bool,
+}
+
+impl Entry for Note {
+    const KIND: DocKind = DocKind::Notes;
+    fn entry_key(&self) -> String {
+        self.id.clone()
+    }
+    fn set_key(&mut self, key: &str) {
+        self.id = key.to_string();
+    }
+}
+
+/// Activity types of DESIGN §4: (id, Vietnamese, English).
+pub const ACTIVITY_TYPES: &[(&str, &str, &str)] = &[
+    ("hoi-nghi", "Hội nghị, họp", "Meeting"),
+    ("tuyen-truyen", "Tuyên truyền", "Propaganda session"),
+    ("tham-hoi", "Thăm hỏi", "Home visit"),
+    ("van-dong", "Vận động", "Mobilisation"),
+    ("giam-sat", "Giám sát", "Supervision"),
+    ("phan-bien", "Phản biện xã hội", "Social critique"),
+    ("tiep-xuc-cu-tri", "Tiếp xúc cử tri", "Meeting voters"),
+    ("khac", "Khác", "Other"),
+];
+
+/// Follow-up of a petition: (id, Vietnamese, English).
+pub const PETITION_STATUSES: &[(&str, &str, &str)] = &[
+    ("moi", "Mới tiếp nhận", "Received"),
+    ("dang-xu-ly", "Đang xử lý", "In progress"),
+    (
+        "da-giai-quyet",
+        "Đã giải quyết, trả lời",
+        "Resolved, answered",
+    ),
+    (
+        "da-chuyen",
+        "Đã chuyển cấp có thẩm quyền",
+        "Referred upwards",
+    ),
+];
+
+/// Validation of a note before it is written: the messages are shown to the user, in Vietnamese.
+pub fn validate_note(n: &Note) -> Result<(), &'static str> {
+    if crate::ids::parse_iso_date(&n.activity_date).is_none() {
+        return Err("Ngày hoạt động không hợp lệ (dd/mm/yyyy).");
+    }
+    if n.title.trim().is_empty() {
+        return Err("Vui lòng nhập tiêu đề.");
+    }
+    if n.title.chars().count() > 300
+        || n.content.chars().count() > 20_000
+        || n.results.chars().count() > 20_000
+    {
+        return Err("Nội dung quá dài.");
+    }
+    let p = n.participants;
+    if [p.total, p.women, p.ethnic_minority, p.religious]
+        .iter()
+        .any(|v| !(0..=1_000_000).contains(v))
+    {
+        return Err("Số người tham dự không hợp lệ.");
+    }
+    if p.women > p.total || p.ethnic_minority > p.total || p.religious > p.total {
+        return Err("Số nữ, dân tộc thiểu số, tôn giáo không được lớn hơn tổng số người tham dự.");
+    }
+    if n.petitions.iter().any(|x| x.text.trim().is_empty()) {
+        return Err("Ý kiến, kiến nghị không được để trống.");
+    }
+    if n.photos
+        .iter()
+        .any(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err("Ảnh không hợp lệ.");
+    }
+    Ok(())
+}
+
+/// Write (create or overwrite) a note as one change, with its creation time as the change's time.
+/// The version-1 key `task_id` is kept equal to the first linked task, for version-1 readers.
+pub fn put_note(doc: &mut Automerge, note: &Note) -> Result<(), SchemaError> {
+    write(doc, Some(note.created_at.div_euclid(1000)), |tx| {
+        let n = reconcile_entry(tx, note)?;
+        match note.task_ids.first() {
+            Some(t) => tx.put(&n, "task_id", t.as_str())?,
+            None => tx.put(&n, "task_id", ScalarValue::Null)?,
+        }
+        Ok(())
+    })
+}
+
+/// The version-1 fallback: a note that has no `task_ids` yet reads its old `task_id`.
+fn v1_task_ids<D: ReadDoc>(doc: &D, n: &mut Note) {
+    if n.task_ids.is_empty()
+        && let Some(c) = container_obj(doc, DocKind::Notes)
+        && let Ok(Some((_, o))) = doc.get(&c, n.id.as_str())
+        && doc.get(&o, "task_ids").ok().flatten().is_none()
+        && let Ok(Some(t)) = am::opt_text(doc, &o, "task_id".into())
+    {
+        n.task_ids = vec![t];
+    }
+}
+
+/// The live (not deleted, schema-valid) notes of a notes document, newest activity first.
+pub fn read_notes<D: ReadDoc>(doc: &D) -> Vec<Note> {
+    let (good, bad) = read_entries::<Note, _>(doc);
+    let mut out: Vec<Note> = good
+        .into_iter()
+        .filter(|n| !n.deleted && !bad.iter().any(|(k, _)| *k == n.id))
+        .filter(|n| validate_note(n).is_ok())
+        .map(|mut n| {
+            v1_task_ids(doc, &mut n);
+            n
+        })
+        .collect();
+    out.sort_by(|a, b| (&b.activity_date, &b.id).cmp(&(&a.activity_date, &a.id)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::genesis_doc;
+    use super::super::tests::note;
+    use super::*;
+    use crate::ids::{DocKey, Quarter};
+
+    #[test]
+    fn rewriting_an_unchanged_note_makes_no_operations() {
+        let key = DocKey::notes("xa-ka-don", Quarter { year: 2026, q: 4 });
+        let mut doc = genesis_doc(&key).unwrap();
+        put_note(&mut doc, &note("01A", "a")).unwrap();
+        let ops_before = doc.get_changes(&[]).iter().map(|c| c.len()).sum::<usize>();
+        put_note(&mut doc, &note("01A", "a")).unwrap();
+        let ops_after = doc.get_changes(&[]).iter().map(|c| c.len()).sum::<usize>();
+        assert_eq!(ops_before, ops_after, "a same-value rewrite adds no ops");
+    }
+
+    #[test]
+    fn validation_messages_are_vietnamese() {
+        let mut n = note("x", " ");
+        assert_eq!(validate_note(&n), Err("Vui lòng nhập tiêu đề."));
+        n.title = "ok".into();
+        n.activity_date = "2026-13-01".into();
+        assert!(validate_note(&n).unwrap_err().contains("Ngày"));
+        n.activity_date = "2026-12-01".into();
+        n.participants = Participants {
+            total: 10,
+            women: 11,
+            ..Participants::default()
+        };
+        assert!(validate_note(&n).unwrap_err().contains("lớn hơn"));
+    }
+}

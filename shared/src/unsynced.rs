@@ -1,0 +1,73 @@
+//! How much of a document the server has not yet made durable: the changes not covered by the
+//! server's durable heads, and when the oldest of them was made (the phone's "not yet safe" badge).
+
+use crate::schema::{doc_key_of, genesis_actor};
+use automerge::{Automerge, ChangeHash};
+
+/// How many changes of `doc` are not yet covered by the server's durable heads.
+///
+/// Heads the device does not know yet (the server has changes we have not received) say nothing about
+/// our changes and are ignored. The genesis change carries no user data and is never counted.
+pub fn unsynced_changes(doc: &Automerge, durable_heads: &[ChangeHash]) -> usize {
+    unsynced_times(doc, durable_heads).len()
+}
+
+/// When (Unix seconds, as recorded in each change) the oldest change not yet durable was made.
+/// Changes written without a time (an editor's plan or org edit) record 0 and are skipped.
+pub fn oldest_unsynced(doc: &Automerge, durable_heads: &[ChangeHash]) -> Option<i64> {
+    unsynced_times(doc, durable_heads)
+        .into_iter()
+        .filter(|t| *t > 0)
+        .min()
+}
+
+/// The times of the changes [`unsynced_changes`] counts.
+fn unsynced_times(doc: &Automerge, durable_heads: &[ChangeHash]) -> Vec<i64> {
+    let known: Vec<ChangeHash> = durable_heads
+        .iter()
+        .copied()
+        .filter(|h| automerge::ReadDoc::get_change_by_hash(doc, h).is_some())
+        .collect();
+    let genesis = doc_key_of(doc).map(|k| genesis_actor(&k));
+    doc.get_changes_meta(&known)
+        .iter()
+        .filter(|c| Some(&*c.actor) != genesis.as_ref())
+        .map(|c| c.timestamp)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{DocKey, Quarter};
+    use crate::schema::{Note, genesis_doc, put_note};
+    use automerge::ActorId;
+
+    fn note(id: &str, title: &str) -> Note {
+        Note {
+            id: id.into(),
+            activity_date: "2026-11-20".into(),
+            title: title.into(),
+            created_at: 1_795_700_000_000,
+            ..Note::default()
+        }
+    }
+
+    #[test]
+    fn unsynced_counts_changes_not_covered_by_durable_heads() {
+        let key = DocKey::notes("xa-ka-don", Quarter { year: 2026, q: 4 });
+        let mut doc = genesis_doc(&key)
+            .unwrap()
+            .with_actor(ActorId::from(&[2u8; 16][..]));
+        assert_eq!(unsynced_changes(&doc, &[]), 0);
+        put_note(&mut doc, &note("01A", "a")).unwrap();
+        let durable = doc.get_heads();
+        put_note(&mut doc, &note("01B", "b")).unwrap();
+        put_note(&mut doc, &note("01C", "c")).unwrap();
+        assert_eq!(unsynced_changes(&doc, &[]), 3);
+        assert_eq!(unsynced_changes(&doc, &durable), 2);
+        assert_eq!(unsynced_changes(&doc, &doc.get_heads()), 0);
+        let unknown = ChangeHash([7; 32]);
+        assert_eq!(unsynced_changes(&doc, &[unknown]), 3);
+    }
+}
