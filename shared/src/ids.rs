@@ -38,6 +38,20 @@ impl DocKind {
     }
 }
 
+impl serde::Serialize for DocKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DocKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        DocKind::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown document kind {s:?}")))
+    }
+}
+
 /// What a document is: kind, the org scope it belongs to, and the reporting period (notes only).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocKey {

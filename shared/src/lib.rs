@@ -1,6 +1,7 @@
 //! Code shared by the PWA and the server: document identities, the Automerge schema, the wire
 //! protocol and the sans-IO sync client. No IO here: it builds for wasm32 and x86_64 alike.
 
+pub mod api;
 pub mod client;
 pub mod driver;
 pub mod export;
@@ -9,6 +10,7 @@ pub mod schema;
 pub mod status;
 pub mod text;
 pub mod unsynced;
+pub mod vocab;
 pub mod wire;
 
 pub use client::{Event, SyncClient};

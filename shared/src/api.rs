@@ -1,0 +1,296 @@
+//! The HTTP contract between the server and the app: every request and response body of `/api/*`,
+//! declared once, serialised by the server and read by the app. `docs/contract.md` describes the
+//! same bodies as they look on the wire.
+
+use crate::ids::DocKind;
+use crate::vocab::{DocAccess, Recurrence, Role, SectionKind};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+
+/// `POST /api/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// Who is logged in on this device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub node_id: String,
+    /// The commune a member works in; `None` for the aggregating level.
+    pub commune_id: Option<String>,
+}
+
+/// The answer to a login: a device token (also set as a cookie) and the device's peer ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub peer_id: String,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+    pub user: UserInfo,
+}
+
+/// `GET /api/me`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeResponse {
+    pub peer_id: String,
+    pub user: UserInfo,
+}
+
+/// `POST /api/logout`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutResponse {
+    pub ok: bool,
+}
+
+/// One document a device may hold, and what it may do with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocEntry {
+    pub doc_id: String,
+    pub kind: DocKind,
+    pub scope: String,
+    pub period: String,
+    pub access: DocAccess,
+}
+
+impl DocEntry {
+    pub fn writable(&self) -> bool {
+        self.access == DocAccess::ReadWrite
+    }
+}
+
+/// `GET /api/docs`. Entries of a kind this version does not know are skipped, not an error: a
+/// newer server may list documents an older app cannot use yet.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DocsResponse {
+    #[serde(deserialize_with = "lenient_list")]
+    pub docs: Vec<DocEntry>,
+}
+
+/// Document ID → heads (hex change hashes).
+pub type HeadsMap = BTreeMap<String, Vec<String>>;
+
+/// `GET /api/durable-heads`: the heads of each readable document as committed on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DurableHeads {
+    pub heads: HeadsMap,
+    /// The server's clock (Unix ms), for the phone's clock check.
+    pub server_time: i64,
+}
+
+/// `POST /api/durable-heads`: the device's heads per document.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DurableCheckRequest {
+    pub have: HeadsMap,
+}
+
+/// The answer: the durable heads, and per document the device named whether its heads are durable.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DurableCheckResponse {
+    pub heads: HeadsMap,
+    pub covered: BTreeMap<String, bool>,
+    pub server_time: i64,
+}
+
+/// One commune in `GET /api/overview`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommuneOverview {
+    pub commune_id: String,
+    pub name: String,
+    pub notes: i64,
+    /// Unix milliseconds of the last change from this commune stored on the server.
+    pub last_sync: Option<i64>,
+}
+
+/// `GET /api/overview`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OverviewResponse {
+    pub communes: Vec<CommuneOverview>,
+}
+
+/// An entry of a document that breaks the schema, kept in the document and left out of counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineEntry {
+    pub doc_id: String,
+    /// Absent when the document is not (yet) in the index.
+    pub kind: Option<String>,
+    pub scope: Option<String>,
+    pub period: Option<String>,
+    pub entry: String,
+    pub reason: String,
+    /// Unix milliseconds.
+    pub first_seen: i64,
+}
+
+/// `GET /api/quarantine` (administrators).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct QuarantineResponse {
+    pub entries: Vec<QuarantineEntry>,
+}
+
+/// `POST /api/plans/import`: a plan read from its text or .docx, for an editor to review.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlanDraft {
+    /// The document type line, e.g. `KẾ HOẠCH`.
+    pub doc_type: Option<String>,
+    /// Number and symbol, e.g. `45-KH/HU`.
+    pub number: Option<String>,
+    pub title: String,
+    pub issuer: Option<String>,
+    pub place: Option<String>,
+    /// ISO `YYYY-MM-DD`.
+    pub date: Option<String>,
+    pub basis: Vec<DraftBasis>,
+    /// The opening paragraphs before the first section, verbatim.
+    pub preamble: Vec<String>,
+    pub sections: Vec<DraftSection>,
+    pub recipients: Vec<String>,
+    pub signer: Option<Signer>,
+    /// Paragraphs the importer could not place; they are also kept in the nearest text.
+    pub unclassified: Vec<String>,
+}
+
+/// A basis document the plan cites (căn cứ).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftBasis {
+    /// `Chỉ thị`, `Nghị quyết`, `Quyết định`, ...
+    pub kind: String,
+    /// Number and symbol, e.g. `18-CT/TU`.
+    pub code: String,
+    pub date: Option<String>,
+    pub issuer: Option<String>,
+    pub title: Option<String>,
+}
+
+/// A numbered section of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftSection {
+    /// Roman numeral, e.g. `II`.
+    pub number: String,
+    pub title: String,
+    pub kind: SectionKind,
+    /// Text between the section heading and its first item.
+    pub intro: String,
+    pub tasks: Vec<TaskDraft>,
+}
+
+/// A task as the importer read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskDraft {
+    /// Position in the document: `II.4`, `II.4.3`, `III.5`.
+    pub number: String,
+    pub title: String,
+    pub text: String,
+    pub lead_units: Vec<String>,
+    pub partner_units: Vec<String>,
+    pub recurrence: Option<Recurrence>,
+    /// ISO date of a "trước ngày ..." deadline.
+    pub deadline: Option<String>,
+    pub children: Vec<TaskDraft>,
+}
+
+/// Who signs the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signer {
+    /// `T/M BAN THƯỜNG VỤ`, `K/T CHỦ TỊCH`, ...
+    pub on_behalf: Option<String>,
+    /// `BÍ THƯ`, `PHÓ CHỦ TỊCH`, ...
+    pub title: Option<String>,
+    pub name: Option<String>,
+}
+
+/// What a publication changed in the plan document.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PublishSummary {
+    pub revision: i64,
+    pub tasks: usize,
+    pub added: usize,
+    pub updated: usize,
+    pub removed: usize,
+}
+
+/// `POST /api/plans/publish`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishResponse {
+    pub plan_id: String,
+    pub doc_id: String,
+    pub summary: PublishSummary,
+}
+
+/// `PUT /api/blobs/{sha256}` and `GET /api/blobs/{sha256}/status`: how far a photo's upload is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobState {
+    pub sha256: String,
+    pub complete: bool,
+    /// The blob's size, once complete (in the answer to the upload that completed it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The bytes received so far: where the next chunk starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// The size the upload announced, if it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+}
+
+/// Every error answer: a message for people (and, for a chunk at the wrong place, where to resume).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+/// A list whose elements that do not parse are skipped (see [`DocsResponse`]).
+fn lenient_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let raw = Vec::<serde_json::Value>::deserialize(d)?;
+    Ok(raw
+        .into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_newer_servers_document_kind_is_skipped_and_an_unknown_role_kept() {
+        let body = r#"{"docs":[
+            {"doc_id":"a","kind":"notes","scope":"xa","period":"2026-Q4","access":"rw"},
+            {"doc_id":"b","kind":"report","scope":"xa","period":"","access":"ro"}]}"#;
+        let docs: DocsResponse = serde_json::from_str(body).unwrap();
+        assert_eq!(docs.docs.len(), 1);
+        assert!(docs.docs[0].writable());
+        let me: MeResponse = serde_json::from_str(
+            r#"{"peer_id":"p","user":{"username":"u","display_name":"U","role":"auditor","node_id":"n","commune_id":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(me.user.role, Role::Other("auditor".into()));
+    }
+
+    #[test]
+    fn blob_answers_keep_their_wire_form() {
+        let done = BlobState {
+            sha256: "ab".into(),
+            complete: true,
+            size: Some(3),
+            offset: None,
+            total: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&done).unwrap(),
+            r#"{"sha256":"ab","complete":true,"size":3}"#
+        );
+    }
+}
