@@ -44,7 +44,7 @@ pub fn Desk() -> impl IntoView {
                 driver::refresh_docs().await;
             }
             n += 1;
-            driver::sleep(2000).await;
+            js::dom::sleep(2000).await;
         }
     });
     let tab_button =

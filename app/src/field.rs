@@ -35,18 +35,6 @@ impl Tab {
     }
 }
 
-fn location_hash() -> String {
-    web_sys::window()
-        .and_then(|w| w.location().hash().ok())
-        .unwrap_or_default()
-}
-
-fn set_location_hash(h: &str) {
-    if let Some(w) = web_sys::window() {
-        let _ = w.location().set_hash(h);
-    }
-}
-
 thread_local! {
     /// The tab on screen, kept in the address (`#ghi-chep`) so a reload stays where the user was. A
     /// global, not a context: tabs change from async tasks too (after a save), outside any owner.
@@ -60,7 +48,7 @@ pub fn go(tab: Tab) {
     {
         s.set(tab);
     }
-    set_location_hash(tab.hash());
+    js::dom::set_location_hash(tab.hash());
 }
 
 fn my_commune(ui: &Ui) -> Option<String> {
@@ -71,7 +59,7 @@ fn my_commune(ui: &Ui) -> Option<String> {
 #[component]
 pub fn Field() -> impl IntoView {
     let ui = expect_context::<Ui>();
-    let tab = RwSignal::new(Tab::from_hash(&location_hash()));
+    let tab = RwSignal::new(Tab::from_hash(&js::dom::location_hash()));
     TAB.with(|t| t.set(Some(tab)));
     let commune_name = move || {
         let c = ui
@@ -121,11 +109,11 @@ fn new_note_id() -> String {
     let mut rand = [0u8; 10];
     // A failure of the browser's RNG leaves zeros: the millisecond time still separates notes.
     let _ = getrandom::fill(&mut rand);
-    shared::schema::ulid(js::now_ms() as u64, rand)
+    shared::schema::ulid(js::dom::now_ms() as u64, rand)
 }
 
 fn today_iso() -> String {
-    let (y, m, d) = vn_civil_date(js::now_ms());
+    let (y, m, d) = vn_civil_date(js::dom::now_ms());
     format!("{y:04}-{m:02}-{d:02}")
 }
 
@@ -231,7 +219,7 @@ impl NoteDraft {
             gps: self.gps,
             photos: self.photos.clone(),
             author,
-            created_at: self.created_at.unwrap_or_else(js::now_ms),
+            created_at: self.created_at.unwrap_or_else(js::dom::now_ms),
             deleted: false,
         };
         shared::schema::validate_note(&note).map_err(str::to_string)?;
@@ -263,12 +251,14 @@ pub fn NoteForm() -> impl IntoView {
     spawn_local(async move {
         if let Some(d) = js::get_meta(DRAFT_KEY)
             .await
+            .ok()
+            .flatten()
             .and_then(|s| serde_json::from_str::<NoteDraft>(&s).ok())
         {
             draft.set(d);
         }
         loaded.set(true);
-        js::set_body_attr("data-draft-ready", "true");
+        js::dom::set_body_attr("data-draft-ready", "true");
     });
     // Every change of the draft is written to IndexedDB (one small record).
     Effect::new(move |_| {
@@ -743,16 +733,10 @@ fn NoteItem(note: Note) -> impl IntoView {
         });
     };
     let delete = move |_| {
-        let confirmed = web_sys::window()
-            .and_then(|w| {
-                w.confirm_with_message(tr(
-                    "Xóa ghi chép này? Lịch sử vẫn được giữ.",
-                    "Delete this note? Its history is kept.",
-                ))
-                .ok()
-            })
-            .unwrap_or(false);
-        if !confirmed {
+        if !js::dom::confirm(tr(
+            "Xóa ghi chép này? Lịch sử vẫn được giữ.",
+            "Delete this note? Its history is kept.",
+        )) {
             return;
         }
         let mut n = for_delete.clone();

@@ -23,7 +23,7 @@ fn signal() -> Option<RwSignal<Lang>> {
 
 /// Create the language signal from the remembered choice; call once at start.
 pub fn init() {
-    let lang = match crate::js::local_get(LANG_KEY).as_deref() {
+    let lang = match crate::js::dom::local_get(LANG_KEY).as_deref() {
         Some("en") => Lang::En,
         _ => Lang::Vi,
     };
@@ -31,20 +31,22 @@ pub fn init() {
     set_document_lang(lang);
 }
 
+fn code(lang: Lang) -> &'static str {
+    if lang == Lang::En { "en" } else { "vi" }
+}
+
 fn set_document_lang(lang: Lang) {
-    if let Some(el) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.document_element())
-    {
-        let _ = el.set_attribute("lang", if lang == Lang::En { "en" } else { "vi" });
-    }
+    crate::js::dom::set_document_lang(code(lang));
 }
 
 pub fn set_lang(lang: Lang) {
     if let Some(s) = signal() {
         s.set(lang);
     }
-    crate::js::local_set(LANG_KEY, if lang == Lang::En { "en" } else { "vi" });
+    // Only the choice for the next start: if the browser refuses, the switch still works now.
+    if let Err(e) = crate::js::dom::local_set(LANG_KEY, code(lang)) {
+        crate::js::dom::console_warn(&format!("keeping the language: {e}"));
+    }
     set_document_lang(lang);
 }
 

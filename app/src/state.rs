@@ -52,16 +52,17 @@ const SESSION_KEY: &str = "danvan.session";
 
 impl Session {
     pub fn load() -> Option<Session> {
-        serde_json::from_str(&crate::js::local_get(SESSION_KEY)?).ok()
+        serde_json::from_str(&crate::js::dom::local_get(SESSION_KEY)?).ok()
     }
-    pub fn save(&self) {
-        crate::js::local_set(
+    /// Keep the session for the next start (which may be offline); `Err` if the browser refuses.
+    pub fn save(&self) -> Result<(), String> {
+        crate::js::dom::local_set(
             SESSION_KEY,
             &serde_json::to_string(self).unwrap_or_default(),
-        );
+        )
     }
-    pub fn clear() {
-        crate::js::local_remove(SESSION_KEY);
+    pub fn clear() -> Result<(), String> {
+        crate::js::dom::local_remove(SESSION_KEY)
     }
     pub fn is_member(&self) -> bool {
         self.user.role == "member"

@@ -12,7 +12,7 @@ use shared::ids::display_datetime_vn;
 
 /// "3 giờ trước" / "3 hours ago".
 fn age(ms: i64) -> String {
-    let mins = ((js::now_ms() - ms) / 60_000).max(0);
+    let mins = ((js::dom::now_ms() - ms) / 60_000).max(0);
     let (n, vi, en_text) = match mins {
         0..60 => (mins, "phút", "minutes"),
         60..2880 => (mins / 60, "giờ", "hours"),
@@ -32,9 +32,9 @@ pub fn SyncScreen() -> impl IntoView {
     spawn_local(driver::refresh_photos());
     let export = move |_| {
         spawn_local(async move {
-            match driver::export_all().await {
+            match driver::transfer::export_all().await {
                 Ok(text) => {
-                    let (y, m, d) = shared::ids::vn_civil_date(js::now_ms());
+                    let (y, m, d) = shared::ids::vn_civil_date(js::dom::now_ms());
                     let who = ui.session.with_untracked(|s| {
                         s.as_ref()
                             .map(|s| s.user.username.clone())
@@ -57,7 +57,7 @@ pub fn SyncScreen() -> impl IntoView {
     let import = move |_| {
         spawn_local(async move {
             match js::chosen_file_text("import-file").await {
-                Ok(Some(text)) => match driver::import_file(&text).await {
+                Ok(Some(text)) => match driver::transfer::import_file(&text).await {
                     Ok((merged, skipped, photos)) => message.set(Some((true, if en() {
                         format!("Imported: {merged} documents, {photos} photos ({skipped} documents not yours to write, skipped).")
                     } else {

@@ -17,8 +17,8 @@ pub const WARN_DAYS: i64 = 7;
 /// Now, by the device clock checked against the server time remembered at the last sync; and
 /// whether the device clock looks wrong.
 pub fn now_checked() -> (i64, bool) {
-    let server = js::local_get(driver::SERVER_TIME_KEY).and_then(|s| s.parse().ok());
-    trusted_now(js::now_ms(), server)
+    let server = js::dom::local_get(driver::SERVER_TIME_KEY).and_then(|s| s.parse().ok());
+    trusted_now(js::dom::now_ms(), server)
 }
 
 pub fn current_quarter(now: i64) -> Quarter {
@@ -292,7 +292,7 @@ fn ProgressForm(plan_id: String, task: Task, commune: String) -> impl IntoView {
             )));
             return;
         }
-        let now = js::now_ms();
+        let now = js::dom::now_ms();
         let is_done = done.get_untracked();
         let record = ProgressRecord {
             task_id: tid.clone(),
@@ -362,10 +362,8 @@ fn History(plan_id: String, task_id: String, commune: String) -> impl IntoView {
         h
     };
     view! {
-        <details class="history" data-testid="task-history" on:toggle=move |e| {
-            let el: web_sys::HtmlDetailsElement = event_target(&e);
-            open.set(el.open());
-        }>
+        <details class="history" data-testid="task-history"
+            on:toggle=move |e| open.set(js::dom::details_open(&e))>
             <summary>{t("Lịch sử thay đổi", "History of changes")}</summary>
             <ul class="progress">
                 {move || rows().into_iter().map(|r| {

@@ -24,7 +24,7 @@ pub fn App() -> impl IntoView {
             ui.session.set(Some(s.clone()));
             spawn_local(driver::start(s, ui));
         }
-        None => js::set_body_attr("data-app-ready", "true"),
+        None => js::dom::set_body_attr("data-app-ready", "true"),
     }
     view! {
         <header class="top">
@@ -67,10 +67,7 @@ fn in_this_bundle(s: &Session) -> bool {
 }
 
 fn go_to_bundle(s: &Session) {
-    let path = if s.is_member() { "/" } else { "/office/" };
-    if let Some(w) = web_sys::window() {
-        let _ = w.location().assign(path);
-    }
+    js::dom::go_to(if s.is_member() { "/" } else { "/office/" });
 }
 
 #[cfg(all(feature = "field", feature = "office"))]
@@ -158,10 +155,18 @@ pub fn Logout() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let click = move |_| {
         spawn_local(async move {
+            // Offline, the server's token stays valid until it expires; this device forgets it
+            // either way.
             let _ = js::fetch("POST", "/api/logout", None).await;
-            Session::clear();
-            if let Some(w) = web_sys::window() {
-                let _ = w.location().reload();
+            match Session::clear() {
+                Ok(()) => js::dom::reload(),
+                Err(e) => ui.banner.set(Some(format!(
+                    "{}: {e}",
+                    tr(
+                        "Không đăng xuất được trên máy này",
+                        "Could not log out on this device"
+                    )
+                ))),
             }
         });
     };
@@ -206,7 +211,21 @@ fn Login() -> impl IntoView {
                         {
                             session.docs = list.docs;
                         }
-                        session.save();
+                        if let Err(e) = session.save() {
+                            let text = format!(
+                                "{}: {e}",
+                                tr(
+                                    "Không lưu được phiên đăng nhập trên máy: lần sau sẽ phải đăng nhập lại khi có mạng",
+                                    "Could not keep the login on this device: next time you must log in again with a connection"
+                                )
+                            );
+                            if !in_this_bundle(&session) {
+                                // The other bundle's page would find no session to start from.
+                                error.set(Some(text));
+                                return;
+                            }
+                            ui.banner.set(Some(text));
+                        }
                         if !in_this_bundle(&session) {
                             go_to_bundle(&session);
                             return;

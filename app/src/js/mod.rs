@@ -1,5 +1,9 @@
-//! The browser's IndexedDB and fetch, through a few lines of JavaScript (the only place the app
-//! touches them). Each IndexedDB write is one request in its own transaction, resolved when durable.
+//! The bridge to the browser, the only code that touches it: here the few lines of JavaScript for
+//! IndexedDB (documents, meta, photos), fetch, photo resizing and upload, GPS, files and the PWA
+//! hooks. Each IndexedDB write is one request in its own transaction, resolved when durable.
+
+pub mod dom;
+pub mod socket;
 
 use wasm_bindgen::prelude::*;
 
@@ -322,8 +326,9 @@ pub async fn compact_chunks(doc: &str, data: &[u8], upto: f64) -> Result<(), Str
     idb_compact(doc, data, upto).await.map(drop).map_err(err)
 }
 
-pub async fn get_meta(key: &str) -> Option<String> {
-    idb_get_meta(key).await.ok().and_then(|v| v.as_string())
+/// A value kept in IndexedDB's meta store: `Ok(None)` if there is none, `Err` if it cannot be read.
+pub async fn get_meta(key: &str) -> Result<Option<String>, String> {
+    idb_get_meta(key).await.map(|v| v.as_string()).map_err(err)
 }
 
 pub async fn set_meta(key: &str, value: &str) -> Result<(), String> {
@@ -371,39 +376,6 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Option<T> {
     match fetch("GET", url, None).await {
         Ok((200, body)) => serde_json::from_str(&body).ok(),
         _ => None,
-    }
-}
-
-pub fn now_ms() -> i64 {
-    js_sys::Date::now() as i64
-}
-
-pub fn local_get(key: &str) -> Option<String> {
-    web_sys::window()?
-        .local_storage()
-        .ok()??
-        .get_item(key)
-        .ok()?
-}
-
-pub fn local_set(key: &str, value: &str) {
-    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = s.set_item(key, value);
-    }
-}
-
-pub fn local_remove(key: &str) {
-    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = s.remove_item(key);
-    }
-}
-
-pub fn set_body_attr(name: &str, value: &str) {
-    if let Some(b) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
-        let _ = b.set_attribute(name, value);
     }
 }
 

@@ -1,0 +1,136 @@
+//! What the server has made safe: its durable heads, asked for every round while connected (with
+//! the server time for the clock check), and the resync nudges of `shared::driver::Nudge` for
+//! documents whose changes stay unconfirmed.
+
+use super::{handle, socket, storage, views, with};
+use crate::i18n::tr;
+use crate::js;
+use crate::js::dom;
+use leptos::prelude::Set;
+use shared::DocumentId;
+use shared::driver::{HeadsMap, durable_after_answer};
+use shared::unsynced::unsynced_changes;
+use std::collections::HashMap;
+
+/// Where the server's time at the last successful exchange is kept.
+pub const SERVER_TIME_KEY: &str = "danvan.server_time";
+/// When this device last heard from the server which of its changes are durable (device time, ms).
+pub const LAST_SYNC_KEY: &str = "danvan.last_sync";
+
+/// Ask the server which heads are durable. A failed request means the server is unreachable, which
+/// a half-open WebSocket would not tell us: drop it and let the reconnect logic take over.
+pub(super) async fn refresh_heads() {
+    // Send our own heads: the server says which documents they are durable for, which holds even
+    // before we have received everyone else's changes (their heads alone could not prove it).
+    let have: HeadsMap = with(|d| {
+        d.client
+            .doc_ids()
+            .filter_map(|id| {
+                let heads = d.client.doc(id)?.get_heads();
+                (!heads.is_empty()).then_some((*id, heads))
+            })
+            .collect()
+    })
+    .unwrap_or_default();
+    let sent: HashMap<String, Vec<String>> = have
+        .iter()
+        .map(|(id, heads)| {
+            (
+                id.to_string(),
+                heads.iter().map(ToString::to_string).collect(),
+            )
+        })
+        .collect();
+    let body = serde_json::json!({ "have": sent }).to_string();
+    match js::fetch("POST", "/api/durable-heads", Some(body)).await {
+        Ok((200, body)) => {
+            #[derive(serde::Deserialize)]
+            struct Heads {
+                #[serde(default)]
+                server_time: Option<i64>,
+                heads: HashMap<String, Vec<String>>,
+                #[serde(default)]
+                covered: HashMap<String, bool>,
+            }
+            if let Ok(h) = serde_json::from_str::<Heads>(&body) {
+                if let Some(t) = h.server_time {
+                    // The floor for deadline checks when the phone's clock is wrong (shared::status).
+                    keep(SERVER_TIME_KEY, t);
+                }
+                let now = dom::now_ms();
+                keep(LAST_SYNC_KEY, now);
+                with(|d| d.ui.last_sync.set(Some(now)));
+                let answer: HeadsMap = h
+                    .heads
+                    .into_iter()
+                    .filter_map(|(doc, heads)| {
+                        let heads = heads.iter().filter_map(|x| x.parse().ok()).collect();
+                        Some((doc.parse().ok()?, heads))
+                    })
+                    .collect();
+                let covered: HashMap<DocumentId, bool> = h
+                    .covered
+                    .into_iter()
+                    .filter_map(|(doc, ok)| Some((doc.parse().ok()?, ok)))
+                    .collect();
+                let durable = durable_after_answer(answer, &covered, &have);
+                storage::save_durable(&durable).await;
+                with(|d| d.durable = durable);
+                views::refresh();
+            }
+        }
+        Ok((401, _)) => {
+            with(|d| {
+                d.ui.banner.set(Some(
+                    tr(
+                        "Phiên đăng nhập đã hết hạn: hãy đăng nhập lại. Dữ liệu trên máy vẫn được giữ.",
+                        "The login has expired: log in again. The data on this device is kept.",
+                    )
+                    .into(),
+                ))
+            });
+        }
+        Ok(_) => {}
+        Err(_) => {
+            if with(|d| d.socket.is_some()) == Some(true) {
+                socket::close();
+                socket::schedule_reconnect();
+            }
+        }
+    }
+}
+
+/// Remember a time in `localStorage`. A failed write costs only the clock check's floor or the
+/// "last sync" line after a reload, and is retried on the next answer.
+fn keep(key: &str, ms: i64) {
+    if let Err(e) = dom::local_set(key, &ms.to_string()) {
+        dom::console_warn(&format!("keeping {key}: {e}"));
+    }
+}
+
+/// If changes stay unconfirmed while connected, renegotiate those documents from a fresh sync
+/// state: automerge's sync can stall with both sides waiting (see `SyncClient::resync`). When, and
+/// how the wait grows, is `shared::driver::Nudge`'s decision.
+pub(super) fn nudge_if_stuck() {
+    let now = dom::now_ms();
+    let events = with(|d| {
+        let stuck: Vec<DocumentId> = d
+            .client
+            .doc_ids()
+            .filter(|id| d.writable(id))
+            .filter(|id| {
+                let heads = d.durable.get(id).map(Vec::as_slice).unwrap_or(&[]);
+                d.client
+                    .doc(id)
+                    .is_some_and(|doc| unsynced_changes(doc, heads) > 0)
+            })
+            .copied()
+            .collect();
+        if d.nudge.poll(now, !stuck.is_empty()) {
+            stuck.iter().flat_map(|id| d.client.resync(id)).collect()
+        } else {
+            Vec::new()
+        }
+    });
+    handle(events.unwrap_or_default());
+}

@@ -1,0 +1,303 @@
+//! Drives the shared sync client in the browser: the driver's state, start-up, local changes (durable
+//! in IndexedDB before they count as saved) and the rounds while connected. Each other job has its
+//! own file: `storage` (IndexedDB), `socket` (the WebSocket and reconnects), `durable` (what the
+//! server has made safe, resync nudges), `views` (what the screens show), `photos`, `transfer`.
+//!
+//! Single-threaded (wasm): state lives in a thread-local, and no `RefCell` borrow is ever held across
+//! an `.await`, so event handlers that fire while a write is pending always find the state free.
+
+mod durable;
+mod photos;
+mod socket;
+mod storage;
+pub mod transfer;
+mod views;
+
+pub use durable::{LAST_SYNC_KEY, SERVER_TIME_KEY};
+pub use photos::refresh_photos;
+
+use crate::i18n::tr;
+use crate::js;
+use crate::js::dom;
+use crate::state::{Session, Ui};
+use automerge::{Automerge, ChangeHash};
+use leptos::prelude::Set;
+use shared::driver::{Backoff, HeadsMap, Nudge};
+use shared::schema;
+use shared::{DocKey, DocKind, DocumentId, Event, Quarter, SyncClient};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use wasm_bindgen_futures::spawn_local;
+
+struct Driver {
+    client: SyncClient,
+    session: Session,
+    socket: Option<js::socket::Socket>,
+    connecting: bool,
+    backoff: Backoff,
+    /// Durable heads per document, as last reported by the server (also kept in IndexedDB).
+    durable: HeadsMap,
+    keys: BTreeMap<DocumentId, DocKey>,
+    /// When to renegotiate documents whose changes stay unconfirmed; see `durable::nudge_if_stuck`.
+    nudge: Nudge,
+    /// Chunks whose IndexedDB write failed, oldest first, per document; see `storage::persist`.
+    unwritten: HashMap<DocumentId, Vec<Vec<u8>>>,
+    /// What each document showed at given heads: a refresh re-reads only documents that changed
+    /// (saving a note must not re-read a year of notes).
+    parsed: HashMap<DocumentId, (Vec<ChangeHash>, views::Parsed)>,
+    ui: Ui,
+}
+
+impl Driver {
+    /// Whether this device may write the document: listed read-write by the server, or its own
+    /// commune's notes and progress (which exist on the phone before the server lists them).
+    fn writable(&self, id: &DocumentId) -> bool {
+        self.keys.get(id).is_some_and(|k| self.may_write(k))
+    }
+
+    fn may_write(&self, key: &DocKey) -> bool {
+        let s = key.doc_id().to_string();
+        let listed = self
+            .session
+            .docs
+            .iter()
+            .any(|x| x.doc_id == s && x.access == "rw");
+        let own = matches!(key.kind, DocKind::Notes | DocKind::Progress)
+            && key.commune().is_some()
+            && key.commune() == self.session.user.commune_id.as_deref();
+        listed || own
+    }
+}
+
+thread_local! {
+    static DRIVER: RefCell<Option<Driver>> = const { RefCell::new(None) };
+}
+
+fn with<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
+    DRIVER.with(|d| d.borrow_mut().as_mut().map(f))
+}
+
+/// Load every local document, then show them; only then touch the network.
+pub async fn start(session: Session, ui: Ui) {
+    let mut client = SyncClient::new(session.peer_id.clone());
+    let loaded = storage::load(&ui).await;
+    for (id, am) in loaded.docs {
+        client.add_loaded(id, am);
+    }
+    DRIVER.with(|d| {
+        *d.borrow_mut() = Some(Driver {
+            client,
+            session: session.clone(),
+            socket: None,
+            connecting: false,
+            backoff: Backoff::new(),
+            durable: loaded.durable,
+            keys: BTreeMap::new(),
+            nudge: Nudge::new(),
+            unwritten: HashMap::new(),
+            parsed: HashMap::new(),
+            ui,
+        })
+    });
+    for doc in &session.docs {
+        if let Some(key) = doc.key() {
+            track(&key, doc.access == "rw").await;
+        }
+    }
+    if let Some(c) = &session.user.commune_id {
+        let (y, m, _) = shared::ids::vn_civil_date(dom::now_ms());
+        track(&DocKey::notes(c, Quarter::of_month(y, m)), true).await;
+    }
+    views::refresh();
+    ui.ready.set(true);
+    dom::set_body_attr("data-app-ready", "true");
+    let persisted = js::persist().await;
+    ui.persistent.set(Some(persisted));
+    ui.last_sync
+        .set(dom::local_get(LAST_SYNC_KEY).and_then(|s| s.parse().ok()));
+    refresh_photos().await;
+    socket::install_wakeups();
+    socket::connect();
+    poll_loop();
+    if let Some(upto) = loaded.upto {
+        storage::compact(loaded.to_compact, upto).await;
+    }
+}
+
+/// Track a document; writable ones get their genesis so they can be written offline.
+async fn track(key: &DocKey, create: bool) -> DocumentId {
+    let id = key.doc_id();
+    let events = with(|d| {
+        d.keys.insert(id, key.clone());
+        d.client.track(key, create).1
+    })
+    .unwrap_or_default();
+    storage::persist(&id).await;
+    handle(events);
+    id
+}
+
+/// Change a document on this device: tracked (and created from its genesis) if needed, changed by
+/// `f` as one Automerge change, durable in IndexedDB on return, then offered to the server.
+pub async fn change(
+    key: DocKey,
+    f: impl FnOnce(&mut Automerge) -> Result<(), schema::SchemaError>,
+) -> Result<(), String> {
+    let id = track(&key, true).await;
+    let result = with(|d| d.client.change(&id, f));
+    let (res, events) = result.flatten().ok_or(tr(
+        "Không mở được tài liệu trên máy.",
+        "Cannot open the document on this device.",
+    ))?;
+    res.map_err(|e| format!("{}: {e}", tr("Không ghi được", "Could not write")))?;
+    let saved = storage::persist(&id).await;
+    handle(events);
+    views::refresh();
+    if saved {
+        Ok(())
+    } else {
+        Err(tr(
+            "Không lưu được vào bộ nhớ máy.",
+            "Could not save to this device's storage.",
+        )
+        .into())
+    }
+}
+
+/// This device's commune (members only).
+fn my_commune() -> Result<String, String> {
+    with(|d| d.session.user.commune_id.clone())
+        .flatten()
+        .ok_or_else(|| {
+            tr(
+                "Tài khoản không thuộc xã nào.",
+                "This account belongs to no commune.",
+            )
+            .to_string()
+        })
+}
+
+/// Save a note: into the notes document of its activity quarter.
+pub async fn save_note(note: schema::Note) -> Result<(), String> {
+    schema::validate_note(&note).map_err(str::to_string)?;
+    let quarter = Quarter::of_iso_date(&note.activity_date).ok_or(tr(
+        "Ngày hoạt động không hợp lệ.",
+        "The activity date is not valid.",
+    ))?;
+    let key = DocKey::notes(&my_commune()?, quarter);
+    change(key, move |doc| schema::put_note(doc, &note)).await
+}
+
+/// Save one unit's progress on a task, in this commune's progress document of the plan.
+pub async fn save_progress(plan_id: String, record: schema::ProgressRecord) -> Result<(), String> {
+    if !(0..=100).contains(&record.percent) {
+        return Err(tr(
+            "Tỷ lệ hoàn thành phải từ 0 đến 100%.",
+            "Progress must be from 0 to 100%.",
+        )
+        .into());
+    }
+    let key = DocKey::progress(&plan_id, &my_commune()?);
+    change(key, move |doc| schema::put_progress(doc, &record)).await
+}
+
+/// Do what the sync client asks.
+fn handle(events: Vec<Event>) {
+    let mut changed = Vec::new();
+    for e in events {
+        match e {
+            Event::Send(bytes) => {
+                with(|d| {
+                    if let Some(s) = &d.socket {
+                        s.send(&bytes);
+                    }
+                });
+            }
+            Event::Connected { .. } => {
+                with(|d| {
+                    d.backoff.reset();
+                    d.ui.online.set(true);
+                });
+                spawn_local(after_connect());
+            }
+            Event::DocChanged(id) => changed.push(id),
+            Event::Unavailable(_) => {}
+            Event::ProtocolError(msg) => {
+                dom::console_warn(&format!("sync: {msg}"));
+                socket::close();
+            }
+        }
+    }
+    if !changed.is_empty() {
+        spawn_local(async move {
+            for id in changed {
+                storage::persist(&id).await;
+            }
+            views::refresh();
+        });
+    }
+}
+
+/// After each handshake: learn the current document list (new quarters, new plans), then heads.
+async fn after_connect() {
+    refresh_docs().await;
+    durable::refresh_heads().await;
+}
+
+/// Learn the current document list (new quarters, new plans, new communes) and track them.
+pub async fn refresh_docs() {
+    if let Some(list) = js::get_json::<crate::state::DocList>("/api/docs").await {
+        for doc in &list.docs {
+            if let Some(key) = doc.key() {
+                track(&key, doc.access == "rw").await;
+            }
+        }
+        let session = with(|d| {
+            d.session.docs = list.docs.clone();
+            d.session.clone()
+        });
+        // Only the list of documents to open after an offline reload; learnt again every round.
+        if let Some(Err(e)) = session.map(|s| s.save()) {
+            dom::console_warn(&format!("keeping the document list: {e}"));
+        }
+    }
+    views::refresh();
+}
+
+/// While connected, refresh the durable heads every 1.5 s; they move when the server commits.
+fn poll_loop() {
+    spawn_local(async {
+        let mut round = 0u32;
+        loop {
+            dom::sleep(1500).await;
+            round += 1;
+            // Documents created elsewhere (a note dated in another quarter, a new plan) appear in
+            // the list; learn them every ~30 s, not only on reconnect.
+            if round.is_multiple_of(20) && with(|d| d.client.is_connected()) == Some(true) {
+                refresh_docs().await;
+            }
+            if with(|d| d.client.is_connected()) == Some(true) {
+                durable::refresh_heads().await;
+                durable::nudge_if_stuck();
+                // Photos go on their own: a photo that fails never holds up the notes' sync.
+                photos::upload().await;
+            }
+        }
+    });
+}
+
+/// Every version of a task's progress records in one commune (see `schema::progress_history`).
+pub fn progress_history(
+    plan_id: &str,
+    commune: &str,
+    task_id: &str,
+) -> Vec<schema::ProgressRecord> {
+    let id = DocKey::progress(plan_id, commune).doc_id();
+    with(|d| {
+        d.client
+            .doc(&id)
+            .map(|doc| schema::progress_history(doc, task_id))
+    })
+    .flatten()
+    .unwrap_or_default()
+}

@@ -1,0 +1,157 @@
+//! The driver's IndexedDB: documents loaded at start (and compacted when stored as many chunks),
+//! each change written as one chunk before it counts as saved, and the durable heads kept for an
+//! offline reload.
+
+use super::with;
+use crate::i18n::tr;
+use crate::js;
+use crate::js::dom;
+use crate::state::Ui;
+use automerge::Automerge;
+use leptos::prelude::Set;
+use shared::DocumentId;
+use shared::driver::HeadsMap;
+use std::collections::{BTreeMap, HashMap};
+
+/// Where the durable heads are kept (IndexedDB meta), as document ID → hex change hashes.
+const DURABLE_KEY: &str = "durable-heads";
+
+/// A document stored as more incremental chunks than this is compacted at start.
+const COMPACT_AFTER_CHUNKS: usize = 16;
+
+/// What start-up read from IndexedDB.
+pub(super) struct Loaded {
+    pub docs: Vec<(DocumentId, Automerge)>,
+    /// Documents stored as so many chunks that they start slowly (each save added one).
+    pub to_compact: Vec<DocumentId>,
+    /// The newest chunk's key at start: every chunk up to it is in `docs`.
+    pub upto: Option<f64>,
+    pub durable: HeadsMap,
+}
+
+/// Read every stored chunk and the durable heads. A failed read is shown on the banner.
+pub(super) async fn load(ui: &Ui) -> Loaded {
+    let mut docs: BTreeMap<String, Automerge> = BTreeMap::new();
+    let mut chunk_counts: BTreeMap<String, usize> = BTreeMap::new();
+    // Nothing writes chunks before the driver exists: every chunk up to this key is loaded below.
+    let upto = js::max_chunk_key().await;
+    match js::all_chunks().await {
+        Ok(chunks) => {
+            for (doc, data) in chunks {
+                *chunk_counts.entry(doc.clone()).or_default() += 1;
+                let am = docs.entry(doc).or_default();
+                if let Err(e) = am.load_incremental(&data) {
+                    dom::console_error(&format!(
+                        "chunk of {} does not load: {e}",
+                        am.get_heads().len()
+                    ));
+                }
+            }
+        }
+        Err(e) => ui.banner.set(Some(format!(
+            "{}: {e}",
+            tr(
+                "Không đọc được dữ liệu trên máy",
+                "Cannot read the data on this device"
+            )
+        ))),
+    }
+    let to_compact = chunk_counts
+        .into_iter()
+        .filter(|(_, n)| *n > COMPACT_AFTER_CHUNKS)
+        .filter_map(|(d, _)| d.parse().ok())
+        .collect();
+    let docs = docs
+        .into_iter()
+        .filter_map(|(id, am)| Some((id.parse().ok()?, am)))
+        .collect();
+    Loaded {
+        docs,
+        to_compact,
+        upto,
+        durable: load_durable().await,
+    }
+}
+
+/// Rewrite the given documents as one chunk each (in the background, after the app is up). Only
+/// chunks up to `upto` (those loaded at start, all contained in the document now) are replaced.
+pub(super) async fn compact(docs: Vec<DocumentId>, upto: f64) {
+    for id in docs {
+        let Some(bytes) = with(|d| d.client.doc(&id).map(Automerge::save)).flatten() else {
+            continue;
+        };
+        let doc = id.to_string();
+        if let Err(e) = js::compact_chunks(&doc, &bytes, upto).await {
+            dom::console_warn(&format!("compacting {doc}: {e}"));
+        }
+    }
+}
+
+/// Write what is new in a document to IndexedDB (one request per chunk). Returns false if a write
+/// failed: the banner then says so, and the chunk waits in memory to be written before the
+/// document's next one. The sync client hands out each change's bytes only once, so dropping a
+/// failed chunk would leave a hole in what the device keeps, and a later retry would report
+/// success with nothing written.
+pub(super) async fn persist(id: &DocumentId) -> bool {
+    let chunks = with(|d| {
+        let mut chunks = d.unwritten.remove(id).unwrap_or_default();
+        chunks.extend(d.client.take_unsaved(id));
+        chunks
+    })
+    .unwrap_or_default();
+    let doc = id.to_string();
+    for (i, bytes) in chunks.iter().enumerate() {
+        if let Err(e) = js::add_chunk(&doc, bytes).await {
+            let mut keep = chunks[i..].to_vec();
+            with(|d| {
+                // Chunks another write of this document set aside meanwhile are newer than ours.
+                keep.extend(d.unwritten.remove(id).unwrap_or_default());
+                d.unwritten.insert(*id, keep);
+                d.ui.banner.set(Some(format!(
+                    "{} ({e}). {}",
+                    tr(
+                        "LỖI: không lưu được vào máy",
+                        "ERROR: could not save on this device"
+                    ),
+                    tr("Đừng tải lại trang.", "Do not reload the page.")
+                )))
+            });
+            return false;
+        }
+    }
+    true
+}
+
+/// The durable heads kept at the last answer (none if never answered or unreadable).
+async fn load_durable() -> HeadsMap {
+    let Ok(Some(text)) = js::get_meta(DURABLE_KEY).await else {
+        return HeadsMap::new();
+    };
+    let Ok(kept) = serde_json::from_str::<HashMap<String, Vec<String>>>(&text) else {
+        return HeadsMap::new();
+    };
+    kept.into_iter()
+        .filter_map(|(doc, heads)| {
+            let heads = heads.iter().filter_map(|h| h.parse().ok()).collect();
+            Some((doc.parse().ok()?, heads))
+        })
+        .collect()
+}
+
+/// Keep the durable heads for the badge after an offline reload. If the write fails the badge may
+/// count too many changes as unsynced after a reload (the safe direction) until the next answer.
+pub(super) async fn save_durable(durable: &HeadsMap) {
+    let kept: HashMap<String, Vec<String>> = durable
+        .iter()
+        .map(|(doc, heads)| {
+            (
+                doc.to_string(),
+                heads.iter().map(ToString::to_string).collect(),
+            )
+        })
+        .collect();
+    let text = serde_json::to_string(&kept).unwrap_or_default();
+    if let Err(e) = js::set_meta(DURABLE_KEY, &text).await {
+        dom::console_warn(&format!("keeping the durable heads: {e}"));
+    }
+}
