@@ -3,7 +3,7 @@
 //! documents whose changes stay unconfirmed.
 
 use super::{handle, socket, storage, views, with};
-use crate::i18n::tr;
+use crate::common::i18n::tr;
 use crate::js;
 use crate::js::dom;
 use leptos::prelude::Set;

@@ -16,10 +16,10 @@ mod views;
 pub use durable::{LAST_SYNC_KEY, SERVER_TIME_KEY};
 pub use photos::refresh_photos;
 
-use crate::i18n::tr;
+use crate::common::i18n::tr;
+use crate::common::state::{Session, Ui};
 use crate::js;
 use crate::js::dom;
-use crate::state::{Session, Ui};
 use automerge::{Automerge, ChangeHash};
 use leptos::prelude::Set;
 use shared::driver::{Backoff, HeadsMap, Nudge};
@@ -246,7 +246,7 @@ async fn after_connect() {
 
 /// Learn the current document list (new quarters, new plans, new communes) and track them.
 pub async fn refresh_docs() {
-    if let Some(list) = js::get_json::<crate::state::DocList>("/api/docs").await {
+    if let Some(list) = js::get_json::<crate::common::state::DocList>("/api/docs").await {
         for doc in &list.docs {
             if let Some(key) = doc.key() {
                 track(&key, doc.access == "rw").await;

@@ -3,10 +3,10 @@
 //! offline reload.
 
 use super::with;
-use crate::i18n::tr;
+use crate::common::i18n::tr;
+use crate::common::state::Ui;
 use crate::js;
 use crate::js::dom;
-use crate::state::Ui;
 use automerge::Automerge;
 use leptos::prelude::Set;
 use shared::DocumentId;

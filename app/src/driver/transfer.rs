@@ -2,7 +2,7 @@
 //! back in (for days without any network).
 
 use super::{handle, storage, track, views, with};
-use crate::i18n::tr;
+use crate::common::i18n::tr;
 use crate::js;
 use crate::js::dom;
 use shared::export::{ExportDoc, ExportFile, ExportPhoto};

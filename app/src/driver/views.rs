@@ -2,7 +2,7 @@
 //! progress, and the count of this device's changes the server has not yet made durable.
 
 use super::with;
-use crate::state::PlanView;
+use crate::common::state::PlanView;
 use leptos::prelude::Set;
 use shared::schema;
 use shared::unsynced::{oldest_unsynced, unsynced_changes};

@@ -2,10 +2,10 @@
 //! confirmed, photos waiting, whether the browser keeps data persistently; and export/import of all
 //! local work as a file, for when there is no network at all.
 
+use crate::common::i18n::{en, t, tr};
+use crate::common::state::Ui;
 use crate::driver;
-use crate::i18n::{en, t, tr};
 use crate::js;
-use crate::state::Ui;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::ids::display_datetime_vn;
@@ -105,13 +105,13 @@ pub fn SyncScreen() -> impl IntoView {
             <label for="import-file">{t("Tệp để nhập", "File to import")}</label>
             <input id="import-file" type="file" accept=".json,application/json"/>
             <button type="button" class="secondary" data-testid="import" on:click=import>{t("Nhập dữ liệu từ tệp", "Import from the file")}</button>
-            <crate::ui::MessageLine message=message testid="import-message"/>
+            <crate::common::message::MessageLine message=message testid="import-message"/>
         </section>
         <section class="card">
             <h2>{t("Tài khoản trên máy này", "Account on this device")}</h2>
             <p>{move || ui.session.with(|s| s.as_ref().map(|s| format!("{} ({})", s.user.display_name, s.user.username)).unwrap_or_default())}</p>
             <p class="hint">{t("Chỉ đăng xuất được khi mọi thay đổi đã đồng bộ.", "You can log out only when every change has synced.")}</p>
-            <crate::ui::Logout/>
+            <crate::common::login::Logout/>
         </section>
     }
 }

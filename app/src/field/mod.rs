@@ -1,10 +1,12 @@
 //! The member's screens: tabs for my tasks, the notes list (search and filters), the note form with
 //! every field of DESIGN §4 (autosaved draft, photos, GPS), and the sync screen.
 
+pub mod sync_screen;
+
+use crate::common::i18n::{en, t, tr};
+use crate::common::state::{Ui, unit_kind_name};
 use crate::driver;
-use crate::i18n::{en, t, tr};
 use crate::js;
-use crate::state::{Ui, unit_kind_name};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::ids::{Quarter, display_date, vn_civil_date};
@@ -90,10 +92,10 @@ pub fn Field() -> impl IntoView {
                 "The browser has not granted persistent storage: install the app to the home screen and sync often.")}</p>
         </Show>
         {move || match tab.get() {
-            Tab::Tasks => my_commune(&ui).map(|c| view! { <crate::tasks::TaskList commune=c/> }).into_any(),
+            Tab::Tasks => my_commune(&ui).map(|c| view! { <crate::common::tasks::TaskList commune=c/> }).into_any(),
             Tab::Notes => view! { <NotesList/> }.into_any(),
             Tab::New => view! { <NoteForm/> }.into_any(),
-            Tab::Sync => view! { <crate::sync_screen::SyncScreen/> }.into_any(),
+            Tab::Sync => view! { <sync_screen::SyncScreen/> }.into_any(),
         }}
         // After the content, sticky at the bottom: within the thumb's reach.
         <nav class="bottom" aria-label=t("Các màn hình", "Screens")>
@@ -504,7 +506,7 @@ pub fn NoteForm() -> impl IntoView {
                     }).collect_view()}
                 </div>
             </fieldset>
-            <crate::ui::MessageLine message=message testid="note-message" alert=true/>
+            <crate::common::message::MessageLine message=message testid="note-message" alert=true/>
             <button type="submit" data-testid="save-note" disabled=move || busy.get()>{t("Lưu ghi chép", "Save note")}</button>
             <Show when=editing>
                 <button type="button" class="secondary" on:click=move |_| { draft.set(NoteDraft::fresh()); }>{t("Hủy sửa", "Cancel editing")}</button>

@@ -2,9 +2,9 @@
 //! changes to the `org` document made on this device (offline too); the server's node table and the
 //! documents it accepts follow when they sync.
 
+use crate::common::i18n::{t, tr};
+use crate::common::state::Ui;
 use crate::driver;
-use crate::i18n::{t, tr};
-use crate::state::Ui;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::DocKey;
@@ -70,7 +70,7 @@ pub fn OrgAdmin() -> impl IntoView {
             <Show when=move || !ui.org_writable.get()>
                 <p class="warn">{t("Chỉ quản trị viên được sửa cây tổ chức.", "Only administrators may edit the org tree.")}</p>
             </Show>
-            <crate::ui::MessageLine message=message testid="org-message"/>
+            <crate::common::message::MessageLine message=message testid="org-message"/>
             <ul class="tree">
                 {move || roots().into_iter().map(|n| view! { <NodeItem node=n/> }).collect_view()}
             </ul>

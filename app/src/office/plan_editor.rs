@@ -1,11 +1,11 @@
 //! The plan editor of the aggregating level: import a plan's text or .docx into a draft, review it,
 //! publish it (new, or as a revision of a published plan), then assign and schedule its tasks.
 
+use crate::common::i18n::{en, t, tr};
+use crate::common::state::{Ui, unit_kind_label};
+use crate::common::tasks::recurrence_label;
 use crate::driver;
-use crate::i18n::{en, t, tr};
 use crate::js;
-use crate::state::{Ui, unit_kind_label};
-use crate::tasks::recurrence_label;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::DocKey;
@@ -162,7 +162,7 @@ fn ImportPlan() -> impl IntoView {
             <label for="plan-file">{t("Hoặc tệp Word (.docx)", "Or a Word file (.docx)")}</label>
             <input id="plan-file" type="file" accept=".docx,application/vnd.openxmlformats-officedocument.wordprocessingml.document"/>
             <button type="button" data-testid="plan-preview" on:click=preview disabled=move || busy.get()>{t("Xem trước bản nháp", "Preview the draft")}</button>
-            <crate::ui::MessageLine message=message testid="plan-message"/>
+            <crate::common::message::MessageLine message=message testid="plan-message"/>
             {move || draft.get().map(|d| view! {
                 // Redrawn on its own when the language switches: the choice below stays as it is.
                 {move || {
@@ -468,7 +468,7 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
                         <input id=f_rm.clone() type="checkbox" prop:checked=move || removed.get() on:change=move |e| removed.set(event_target_checked(&e))/>
                         {t(" Bỏ nhiệm vụ khỏi kế hoạch (lịch sử được giữ)", " Remove this task from the plan (its history is kept)")}
                     </label>
-                    <crate::ui::MessageLine message=message/>
+                    <crate::common::message::MessageLine message=message/>
                     <button type="submit" data-testid="save-task">{t("Lưu nhiệm vụ", "Save task")}</button>
                 </form>
             </Show>

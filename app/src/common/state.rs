@@ -111,7 +111,7 @@ pub fn unit_kind_label(kind: &str) -> String {
         .find(|(k, _, _)| *k == kind)
         .map_or_else(
             || kind.to_string(),
-            |(_, vi, en_text)| crate::i18n::tr(vi, en_text).to_string(),
+            |(_, vi, en_text)| crate::common::i18n::tr(vi, en_text).to_string(),
         )
 }
 

@@ -1,81 +1,18 @@
-//! The aggregating level's screens: the overview of communes, the matrix communes × tasks with
-//! deadline statuses and quarterly completeness, and (by role) the plan editor and the org tree.
+//! The overview of the aggregating level: each commune's notes and last sync, and the matrix
+//! communes × tasks with deadline statuses and quarterly completeness.
 
-use crate::driver;
-use crate::i18n::{en, t, tr};
-use crate::js;
-use crate::state::{CommuneRow, Ui};
-use crate::tasks::{assess_task, current_quarter, now_checked, recurrence_label, status_label};
+use crate::common::i18n::{en, t, tr};
+use crate::common::state::Ui;
+use crate::common::tasks::{
+    assess_task, current_quarter, now_checked, recurrence_label, status_label,
+};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use shared::ids::display_datetime_vn;
 use shared::schema::{ProgressRecord, Task};
 use shared::status::reported_in;
 
-#[derive(serde::Deserialize)]
-struct Overview {
-    communes: Vec<CommuneRow>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Tab {
-    Overview,
-    Plans,
-    Org,
-}
-
 #[component]
-pub fn Desk() -> impl IntoView {
-    let ui = expect_context::<Ui>();
-    let tab = RwSignal::new(Tab::Overview);
-    let role = move || {
-        ui.session
-            .with(|s| s.as_ref().map(|s| s.user.role.clone()))
-            .unwrap_or_default()
-    };
-    spawn_local(async move {
-        let mut n = 0u32;
-        loop {
-            if let Some(o) = js::get_json::<Overview>("/api/overview").await {
-                ui.overview.set(o.communes);
-            }
-            // New communes' documents (their first progress, a new plan) appear in the list.
-            if n.is_multiple_of(5) {
-                driver::refresh_docs().await;
-            }
-            n += 1;
-            js::dom::sleep(2000).await;
-        }
-    });
-    let tab_button =
-        move |which: Tab, (vi, en_text): (&'static str, &'static str), testid: &'static str| {
-            view! {
-                <button type="button" role="tab" class="tab" data-testid=testid
-                    aria-selected=move || (tab.get() == which).to_string()
-                    on:click=move |_| tab.set(which)>{t(vi, en_text)}</button>
-            }
-        };
-    view! {
-        <p class="who">{move || ui.session.with(|s| s.as_ref().map(|s| s.user.display_name.clone()).unwrap_or_default())} <crate::ui::Logout/></p>
-        <nav class="tabs" role="tablist">
-            {tab_button(Tab::Overview, ("Tổng hợp", "Overview"), "tab-overview")}
-            <Show when=move || matches!(role().as_str(), "editor" | "admin")>
-                {tab_button(Tab::Plans, ("Kế hoạch", "Plans"), "tab-plans")}
-            </Show>
-            <Show when=move || role() == "admin">
-                {tab_button(Tab::Org, ("Tổ chức", "Organisation"), "tab-org")}
-            </Show>
-        </nav>
-        {move || match tab.get() {
-            Tab::Overview => view! { <CommuneTable/> <Matrix/> }.into_any(),
-            Tab::Plans => view! { <crate::plan_editor::PlanEditor/> }.into_any(),
-            Tab::Org => view! { <crate::org_admin::OrgAdmin/> }.into_any(),
-        }}
-    }
-}
-
-#[component]
-fn CommuneTable() -> impl IntoView {
+pub fn CommuneTable() -> impl IntoView {
     let ui = expect_context::<Ui>();
     view! {
         <section class="card">
@@ -102,7 +39,7 @@ fn CommuneTable() -> impl IntoView {
 /// Tasks × communes: each cell the task's status in that commune (words, colour as a second cue);
 /// recurring duties also say how many communes reported this quarter.
 #[component]
-fn Matrix() -> impl IntoView {
+pub fn Matrix() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let communes = move || {
         let mut v: Vec<(String, String)> = ui.org.with(|o| {

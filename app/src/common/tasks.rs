@@ -1,10 +1,10 @@
 //! A commune's tasks: deadline status (words and colour), the plan's text, every unit's progress
 //! with attribution, and the form where a unit records its own.
 
+use crate::common::i18n::{en, t, tr};
+use crate::common::state::{Ui, unit_kind_name};
 use crate::driver;
-use crate::i18n::{en, t, tr};
 use crate::js;
-use crate::state::{Ui, unit_kind_name};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::ids::{Quarter, display_datetime_vn, vn_civil_date};
@@ -339,7 +339,7 @@ fn ProgressForm(plan_id: String, task: Task, commune: String) -> impl IntoView {
                 <input id=f_done.clone() type="checkbox" prop:checked=move || done.get() on:change=move |e| done.set(event_target_checked(&e))/>
                 {t(" Đơn vị đã hoàn thành nhiệm vụ", " My unit has finished this task")}
             </label>
-            <crate::ui::MessageLine message=message/>
+            <crate::common::message::MessageLine message=message/>
             <button type="submit" data-testid="save-progress">{t("Lưu tiến độ", "Save progress")}</button>
         </form>
     }
