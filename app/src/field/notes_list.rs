@@ -1,0 +1,254 @@
+//! The notes of my commune: accent-insensitive search ("dan van" finds "dân vận"), filters, a page
+//! at a time; each note with its edit and delete.
+
+use super::draft::{self, NoteDraft};
+use super::photos::{PhotoThumb, gps_text};
+use super::{Tab, go, my_commune};
+use crate::common::i18n::{en, t, tr};
+use crate::common::message::{Message, MessageLine};
+use crate::common::state::{Ui, unit_kind_name};
+use crate::driver;
+use crate::js::dom;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::ids::{Quarter, display_date};
+use shared::schema::{ACTIVITY_TYPES, Note, PETITION_STATUSES};
+
+const PAGE: usize = 30;
+
+/// The notes of my commune: accent-insensitive search ("dan van" finds "dân vận") and filters.
+#[component]
+pub fn NotesList() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let query = RwSignal::new(String::new());
+    let task = RwSignal::new(String::new());
+    let kind = RwSignal::new(String::new());
+    let hamlet = RwSignal::new(String::new());
+    let period = RwSignal::new(String::new());
+    let mine = RwSignal::new(false);
+    let me = ui.session.with_untracked(|s| {
+        s.as_ref()
+            .map(|s| s.user.username.clone())
+            .unwrap_or_default()
+    });
+    let shown = Memo::new(move |_| {
+        let (q, tk, k, h, p, m) = (
+            query.get(),
+            task.get(),
+            kind.get(),
+            hamlet.get(),
+            period.get(),
+            mine.get(),
+        );
+        ui.notes.with(|notes| {
+            notes
+                .iter()
+                .filter(|n| {
+                    let text = format!(
+                        "{} {} {} {}",
+                        n.title,
+                        n.content,
+                        n.results,
+                        n.petitions
+                            .iter()
+                            .map(|p| p.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                    shared::text::matches(&text, &q)
+                        && (tk.is_empty() || n.task_ids.contains(&tk))
+                        && (k.is_empty() || n.activity_type.as_deref() == Some(k.as_str()))
+                        && (h.is_empty() || n.hamlet.as_deref() == Some(h.as_str()))
+                        && (p.is_empty()
+                            || Quarter::of_iso_date(&n.activity_date).map(|q| q.to_string())
+                                == Some(p.clone()))
+                        && (!m || n.author == me)
+                })
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
+    let periods = move || {
+        let mut v: Vec<Quarter> = ui.notes.with(|n| {
+            n.iter()
+                .filter_map(|n| Quarter::of_iso_date(&n.activity_date))
+                .collect()
+        });
+        v.sort();
+        v.dedup();
+        v.reverse();
+        v
+    };
+    let commune = my_commune(&ui).unwrap_or_default();
+    let hamlets = move || {
+        ui.org.with(|o| {
+            o.iter()
+                .filter(|n| n.level == "hamlet" && n.parent.as_deref() == Some(&commune))
+                .map(|n| (n.id.clone(), n.name.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    let count = move || shown.with(Vec::len);
+    // A page of notes at a time: drawing a year of notes on every save would make saving slow.
+    let limit = RwSignal::new(PAGE);
+    view! {
+        <section class="card">
+            <h2>{t("Ghi chép", "Notes")}</h2>
+            <label for="note-search">{t("Tìm kiếm", "Search")}</label>
+            <input id="note-search" type="search" placeholder=t("VD: dan van, hop dan", "e.g. dan van")
+                prop:value=move || query.get() on:input=move |e| query.set(event_target_value(&e))/>
+            <details class="filters">
+                <summary>{t("Lọc", "Filters")}</summary>
+                <label for="filter-task">{t("Nhiệm vụ", "Task")}</label>
+                <select id="filter-task" on:change=move |e| task.set(event_target_value(&e)) prop:value=move || task.get()>
+                    <option value="">{t("Tất cả", "All")}</option>
+                    {move || ui.tasks.get().into_iter().filter(|t| !t.removed).map(|t| view! { <option value=t.id.clone()>{format!("{} {}", t.number, t.title)}</option> }).collect_view()}
+                </select>
+                <label for="filter-type">{t("Loại hoạt động", "Activity type")}</label>
+                <select id="filter-type" on:change=move |e| kind.set(event_target_value(&e)) prop:value=move || kind.get()>
+                    <option value="">{t("Tất cả", "All")}</option>
+                    {ACTIVITY_TYPES.iter().map(|(k, vi, en_text)| view! { <option value=*k>{t(vi, en_text)}</option> }).collect_view()}
+                </select>
+                <label for="filter-hamlet">{t("Thôn, bon", "Hamlet")}</label>
+                <select id="filter-hamlet" on:change=move |e| hamlet.set(event_target_value(&e)) prop:value=move || hamlet.get()>
+                    <option value="">{t("Tất cả", "All")}</option>
+                    {move || hamlets().into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                </select>
+                <label for="filter-period">{t("Quý", "Quarter")}</label>
+                <select id="filter-period" on:change=move |e| period.set(event_target_value(&e)) prop:value=move || period.get()>
+                    <option value="">{t("Tất cả", "All")}</option>
+                    {move || periods().into_iter().map(|q| view! { <option value=q.to_string()>{format!("{} {}/{}", tr("Quý", "Q"), q.q, q.year)}</option> }).collect_view()}
+                </select>
+                <label class="check" for="filter-mine">
+                    <input id="filter-mine" type="checkbox" prop:checked=move || mine.get() on:change=move |e| mine.set(event_target_checked(&e))/>
+                    {t(" Chỉ ghi chép của tôi", " Only my notes")}
+                </label>
+            </details>
+            <p class="meta" data-testid="notes-count" data-count=move || count().to_string()>
+                {move || if en() { format!("{} notes", count()) } else { format!("{} ghi chép", count()) }}
+            </p>
+            <ul class="notes">
+                {move || shown.with(|v| v.iter().take(limit.get()).cloned().collect::<Vec<_>>())
+                    .into_iter().map(|n| view! { <NoteItem note=n/> }).collect_view()}
+            </ul>
+            <Show when=move || { count() > limit.get() }>
+                <button type="button" class="secondary" data-testid="more-notes" on:click=move |_| limit.update(|l| *l += PAGE)>
+                    {move || format!("{} ({})", tr("Xem thêm", "Show more"), count() - limit.get())}
+                </button>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn NoteItem(note: Note) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let linked = note.task_ids.clone();
+    let task_label = move || {
+        ui.tasks.with(|ts| {
+            let numbers: Vec<String> = ts
+                .iter()
+                .filter(|t| linked.contains(&t.id))
+                .map(|t| t.number.clone())
+                .collect();
+            (!numbers.is_empty())
+                .then(|| format!(" · {} {}", tr("Nhiệm vụ", "Task"), numbers.join(", ")))
+        })
+    };
+    let kind = note
+        .activity_type
+        .as_deref()
+        .and_then(|k| ACTIVITY_TYPES.iter().find(|(x, _, _)| *x == k))
+        .copied();
+    let hamlet = note.hamlet.clone().map(|h| ui.node_name(&h));
+    let p = note.participants;
+    let people = (p.total > 0).then_some({
+        move || {
+            if en() {
+                format!(
+                    "{} participants ({} women, {} ethnic minority, {} religious)",
+                    p.total, p.women, p.ethnic_minority, p.religious
+                )
+            } else {
+                format!(
+                    "{} người dự ({} nữ, {} dân tộc thiểu số, {} tôn giáo)",
+                    p.total, p.women, p.ethnic_minority, p.religious
+                )
+            }
+        }
+    });
+    let message: Message = RwSignal::new(None);
+    let for_edit = note.clone();
+    let for_delete = note.clone();
+    let edit = move |_| {
+        let d = NoteDraft::from_note(&for_edit);
+        spawn_local(async move {
+            // The form opens with what is kept on the device: only once the note is there.
+            match draft::store(&d).await {
+                Ok(()) => go(Tab::New),
+                Err(e) => message.set(Some((
+                    false,
+                    format!(
+                        "{} ({e}).",
+                        tr(
+                            "Không mở được ghi chép để sửa",
+                            "Could not open the note for editing"
+                        )
+                    ),
+                ))),
+            }
+        });
+    };
+    let delete = move |_| {
+        if !dom::confirm(tr(
+            "Xóa ghi chép này? Lịch sử vẫn được giữ.",
+            "Delete this note? Its history is kept.",
+        )) {
+            return;
+        }
+        let mut n = for_delete.clone();
+        n.deleted = true;
+        spawn_local(async move {
+            if let Err(e) = driver::save_note(n).await {
+                message.set(Some((
+                    false,
+                    format!(
+                        "{} {e}",
+                        tr("Chưa xóa được ghi chép:", "The note was not deleted:")
+                    ),
+                )));
+            }
+        });
+    };
+    view! {
+        <li data-testid="note-item" data-note-id=note.id.clone()>
+            <div class="meta">{display_date(&note.activity_date)}
+                {kind.map(|(_, vi, en_text)| view! { " · " {t(vi, en_text)} })}
+                {hamlet.map(|h| format!(" · {h}"))}
+                {task_label}
+                {note.unit.as_deref().map(|u| format!(" · {}", unit_kind_name(u)))}
+            </div>
+            <div class="title">{note.title.clone()}</div>
+            {people.map(|f| view! { <div class="meta">{f}</div> })}
+            <div class="content">{note.content.clone()}</div>
+            {(!note.results.is_empty()).then(|| view! { <div class="content"><strong>{t("Kết quả: ", "Results: ")}</strong>{note.results.clone()}</div> })}
+            {(!note.petitions.is_empty()).then(|| view! {
+                <ul class="petitions">
+                    {note.petitions.iter().map(|p| {
+                        let st = PETITION_STATUSES.iter().find(|(k, _, _)| *k == p.status).copied();
+                        view! { <li>{p.text.clone()} {st.map(|(_, vi, en_text)| view! { <span class="status progress">{t(vi, en_text)}</span> })}</li> }
+                    }).collect_view()}
+                </ul>
+            })}
+            {note.gps.map(|g| view! { <div class="meta">{format!("GPS {}", gps_text(&g))}</div> })}
+            {(!note.photos.is_empty()).then(|| view! {
+                <div class="photos">{note.photos.iter().map(|s| view! { <PhotoThumb sha=s.clone()/> }).collect_view()}</div>
+            })}
+            <div class="actions">
+                <button type="button" class="link" on:click=edit>{t("Sửa", "Edit")}</button>
+                <button type="button" class="link" on:click=delete>{t("Xóa", "Delete")}</button>
+            </div>
+            <MessageLine message=message testid="note-item-message" alert=true/>
+        </li>
+    }
+}
