@@ -1,35 +1,7 @@
 //! Who may read or write which document: the authorization rules of DESIGN §6, as pure functions.
 
+pub use shared::vocab::Role;
 use shared::{DocKey, DocKind};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Editor,
-    Viewer,
-    Member,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Editor => "editor",
-            Role::Viewer => "viewer",
-            Role::Member => "member",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "admin" => Role::Admin,
-            "editor" => Role::Editor,
-            "viewer" => Role::Viewer,
-            "member" => Role::Member,
-            _ => return None,
-        })
-    }
-}
 
 /// An authenticated user on one device (one token, one peer ID).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,13 +31,16 @@ pub fn access(p: &Principal, key: &DocKey) -> Access {
     match key.kind {
         DocKind::Org if p.role == Role::Admin => Access::Write,
         DocKind::Plan if matches!(p.role, Role::Admin | Role::Editor) => Access::Write,
-        DocKind::Org | DocKind::Plan => Access::Read,
+        DocKind::Org | DocKind::Plan if p.role.is_known() => Access::Read,
+        DocKind::Org | DocKind::Plan => Access::None,
         DocKind::Progress | DocKind::Notes => match p.role {
             Role::Member if p.commune_id.as_deref() == key.commune() && key.commune().is_some() => {
                 Access::Write
             }
             Role::Member => Access::None,
             Role::Admin | Role::Editor | Role::Viewer => Access::Read,
+            // A role this version does not know gets nothing it does not grant everyone.
+            Role::Other(_) => Access::None,
         },
     }
 }
@@ -119,5 +94,12 @@ mod tests {
         };
         assert_eq!(access(&admin, &DocKey::org()), Access::Write);
         assert_eq!(access(&admin, &DocKey::notes("b", q)), Access::Read);
+        let unknown = Principal {
+            role: Role::Other("auditor".into()),
+            ..admin
+        };
+        for key in [DocKey::org(), DocKey::plan("plan"), DocKey::notes("b", q)] {
+            assert_eq!(access(&unknown, &key), Access::None);
+        }
     }
 }

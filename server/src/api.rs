@@ -6,17 +6,13 @@ use crate::access::{Access, Principal, Role, access};
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::State;
-use shared::{DocKey, DocumentId, Quarter};
+use shared::api::{
+    DocEntry, DocsResponse, DurableCheckRequest, DurableCheckResponse, DurableHeads, HeadsMap,
+    OverviewResponse, PlanDraft, PublishResponse, QuarantineResponse,
+};
+use shared::vocab::DocAccess;
+use shared::{DocKey, DocumentId};
 use std::collections::BTreeMap;
-
-#[derive(serde::Serialize)]
-struct DocEntry {
-    doc_id: String,
-    kind: &'static str,
-    scope: String,
-    period: String,
-    access: &'static str,
-}
 
 /// Every document the principal may read that exists on the server, plus for a member the documents
 /// the phone should keep even before they exist (its commune's progress and current notes).
@@ -46,57 +42,51 @@ fn readable_docs(
         }
     }
     if let Some(c) = &p.commune_id {
-        add(DocKey::notes(c, current_quarter()));
+        add(DocKey::notes(c, crate::clock::current_quarter()));
     }
     Ok(out)
-}
-
-pub fn current_quarter() -> Quarter {
-    let (y, m, _) = shared::ids::vn_civil_date(crate::auth::now_ms());
-    Quarter::of_month(y, m)
 }
 
 pub async fn docs(
     State(st): State<AppState>,
     p: Principal,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let docs: Vec<DocEntry> = readable_docs(&st, &p)?
+) -> Result<Json<DocsResponse>, ApiError> {
+    let docs = readable_docs(&st, &p)?
         .into_iter()
         .map(|(doc_id, (key, a))| DocEntry {
             doc_id,
-            kind: key.kind.as_str(),
+            kind: key.kind,
             scope: key.scope,
             period: key.period,
-            access: if a == Access::Write { "rw" } else { "ro" },
+            access: if a == Access::Write {
+                DocAccess::ReadWrite
+            } else {
+                DocAccess::ReadOnly
+            },
         })
         .collect();
-    Ok(Json(serde_json::json!({ "docs": docs })))
+    Ok(Json(DocsResponse { docs }))
 }
 
 /// The heads of each readable document as stored in SQLite (not as held in samod's memory).
 pub async fn durable_heads(
     State(st): State<AppState>,
     p: Principal,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<DurableHeads>, ApiError> {
     let readable: Vec<String> = readable_docs(&st, &p)?.into_keys().collect();
-    Ok(Json(
-        serde_json::json!({ "heads": heads_map(&st, readable).await, "server_time": crate::auth::now_ms() }),
-    ))
+    Ok(Json(DurableHeads {
+        heads: heads_map(&st, readable).await,
+        server_time: crate::clock::now_ms(),
+    }))
 }
 
-/// Durable heads of `docs` (those with anything stored), as a JSON object.
-async fn heads_map(st: &AppState, docs: Vec<String>) -> serde_json::Map<String, serde_json::Value> {
+/// Durable heads of `docs` (those with anything stored), as hex.
+async fn heads_map(st: &AppState, docs: Vec<String>) -> HeadsMap {
     let heads = st.durable_heads_many(docs.clone()).await;
     docs.into_iter()
         .zip(heads)
-        .filter_map(|(d, h)| Some((d, h?.into())))
+        .filter_map(|(d, h)| Some((d, h?.iter().map(ToString::to_string).collect())))
         .collect()
-}
-
-#[derive(serde::Deserialize)]
-pub struct CheckRequest {
-    /// Document ID → the device's heads (hex change hashes).
-    have: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// `POST /api/durable-heads`: the durable heads, plus for each document the device names whether its
@@ -106,12 +96,12 @@ pub struct CheckRequest {
 pub async fn durable_check(
     State(st): State<AppState>,
     p: Principal,
-    body: Result<Json<CheckRequest>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    body: Result<Json<DurableCheckRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<DurableCheckResponse>, ApiError> {
     let Json(req) = body?;
     let readable = readable_docs(&st, &p)?;
     let heads = heads_map(&st, readable.keys().cloned().collect()).await;
-    let mut covered = serde_json::Map::new();
+    let mut covered = BTreeMap::new();
     for (doc_id, have) in req.have {
         if !readable.contains_key(&doc_id) {
             continue;
@@ -121,11 +111,13 @@ pub async fn durable_check(
             .map(|h| h.parse::<automerge::ChangeHash>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| ApiError::BadRequest(format!("bad change hash for {doc_id}")))?;
-        covered.insert(doc_id.clone(), st.is_durable(&doc_id, hashes).await.into());
+        covered.insert(doc_id.clone(), st.is_durable(&doc_id, hashes).await);
     }
-    Ok(Json(
-        serde_json::json!({ "heads": heads, "covered": covered, "server_time": crate::auth::now_ms() }),
-    ))
+    Ok(Json(DurableCheckResponse {
+        heads,
+        covered,
+        server_time: crate::clock::now_ms(),
+    }))
 }
 
 /// Largest plan file accepted for import (a .docx with images can be large; the text is what counts).
@@ -143,7 +135,7 @@ fn require_editor(p: &Principal) -> Result<(), ApiError> {
 async fn draft_from_body(
     headers: &axum::http::HeaderMap,
     body: axum::body::Bytes,
-) -> Result<crate::plan_import::PlanDraft, ApiError> {
+) -> Result<PlanDraft, ApiError> {
     let is_text = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -168,7 +160,7 @@ pub async fn import_plan(
     p: Principal,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
-) -> Result<Json<crate::plan_import::PlanDraft>, ApiError> {
+) -> Result<Json<PlanDraft>, ApiError> {
     require_editor(&p)?;
     Ok(Json(draft_from_body(&headers, body).await?))
 }
@@ -188,7 +180,7 @@ pub async fn publish_plan(
     axum::extract::Query(q): axum::extract::Query<PublishQuery>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<PublishResponse>, ApiError> {
     require_editor(&p)?;
     let draft = draft_from_body(&headers, body).await?;
     if draft.sections.iter().all(|s| s.tasks.is_empty()) {
@@ -201,14 +193,7 @@ pub async fn publish_plan(
         Some(id) if plans.contains(&id) => id,
         Some(id) => return Err(ApiError::NotFound(format!("no plan {id}"))),
         None => {
-            let now = crate::auth::now_ms();
-            let rand = crate::auth::random_hex(5);
-            let bytes: Vec<u8> = (0..5)
-                .map(|i| u8::from_str_radix(&rand[2 * i..2 * i + 2], 16).unwrap_or(0))
-                .chain([0; 5])
-                .collect();
-            let ulid = shared::schema::ulid(now as u64, bytes.try_into().unwrap_or([0; 10]));
-            format!("kh-{}", ulid.to_lowercase())
+            format!("kh-{}", crate::clock::new_ulid().to_lowercase())
         }
     };
     let key = DocKey::plan(&plan_id);
@@ -216,7 +201,7 @@ pub async fn publish_plan(
         st.db.insert_plan(&plan_id, &draft.title)?;
         st.rebuild_registry().map_err(ApiError::Internal)?;
     }
-    let (node, now) = (p.node_id.clone(), crate::auth::now_ms());
+    let (node, now) = (p.node_id.clone(), crate::clock::now_ms());
     let summary = st
         .hub
         .change(&st.storage, &key, move |doc| {
@@ -226,33 +211,36 @@ pub async fn publish_plan(
         .map_err(ApiError::Internal)?
         .map_err(|e| ApiError::Internal(e.into()))?;
     tracing::info!(plan = %plan_id, by = %p.username, ?summary, "plan published");
-    Ok(Json(serde_json::json!({
-        "plan_id": plan_id,
-        "doc_id": key.doc_id().to_string(),
-        "summary": summary,
-    })))
+    Ok(Json(PublishResponse {
+        doc_id: key.doc_id().to_string(),
+        plan_id,
+        summary,
+    }))
 }
 
 /// Quarantined document entries, for administrators.
 pub async fn quarantine(
     State(st): State<AppState>,
     p: Principal,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<QuarantineResponse>, ApiError> {
     if p.role != Role::Admin {
         return Err(ApiError::Forbidden("administrators only"));
     }
-    Ok(Json(serde_json::json!({ "entries": st.db.quarantine()? })))
+    Ok(Json(QuarantineResponse {
+        entries: st.db.quarantine()?,
+    }))
 }
 
 pub async fn overview(
     State(st): State<AppState>,
     p: Principal,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    if p.role == Role::Member {
+) -> Result<Json<OverviewResponse>, ApiError> {
+    if !matches!(p.role, Role::Admin | Role::Editor | Role::Viewer) {
         return Err(ApiError::Forbidden(
             "the overview is for the aggregating level",
         ));
     }
-    let communes = st.db.overview()?;
-    Ok(Json(serde_json::json!({ "communes": communes })))
+    Ok(Json(OverviewResponse {
+        communes: st.db.overview()?,
+    }))
 }

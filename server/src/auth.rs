@@ -16,6 +16,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use shared::api::{LoginRequest, LoginResponse, LogoutResponse, MeResponse, UserInfo};
 
 pub const COOKIE_NAME: &str = "danvan_token";
 /// A phone may stay offline for weeks; the token outlives that, and an admin can revoke it.
@@ -84,37 +85,14 @@ pub fn random_hex(bytes: usize) -> String {
     hex::encode(b)
 }
 
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-#[derive(serde::Deserialize)]
-pub struct LoginRequest {
-    pub username: String,
-    pub password: String,
-}
-
-#[derive(serde::Serialize)]
-pub struct UserInfo {
-    pub username: String,
-    pub display_name: String,
-    pub role: &'static str,
-    pub node_id: String,
-    pub commune_id: Option<String>,
-}
-
-impl From<&Principal> for UserInfo {
-    fn from(p: &Principal) -> Self {
-        UserInfo {
-            username: p.username.clone(),
-            display_name: p.display_name.clone(),
-            role: p.role.as_str(),
-            node_id: p.node_id.clone(),
-            commune_id: p.commune_id.clone(),
-        }
+/// What the app learns about the user behind a principal.
+pub fn user_info(p: &Principal) -> UserInfo {
+    UserInfo {
+        username: p.username.clone(),
+        display_name: p.display_name.clone(),
+        role: p.role.clone(),
+        node_id: p.node_id.clone(),
+        commune_id: p.commune_id.clone(),
     }
 }
 
@@ -167,7 +145,7 @@ pub async fn login(
     attempt.succeeded();
     let token = random_hex(32);
     let peer_id = format!("dv-u{}-{}", user.id, random_hex(6));
-    let now = now_ms();
+    let now = crate::clock::now_ms();
     let expires_at = now + TOKEN_LIFETIME_MS;
     st.db
         .insert_token(user.id, &token_hash(&token), &peer_id, now, expires_at)?;
@@ -182,12 +160,12 @@ pub async fn login(
         TOKEN_LIFETIME_MS / 1000,
         st.cookie_flags()
     );
-    let body = serde_json::json!({
-        "token": token,
-        "peer_id": peer_id,
-        "expires_at": expires_at,
-        "user": UserInfo::from(&p),
-    });
+    let body = LoginResponse {
+        token,
+        peer_id,
+        expires_at,
+        user: user_info(&p),
+    };
     Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
@@ -199,15 +177,14 @@ pub async fn logout(State(st): State<AppState>, p: Principal) -> Result<Response
         "{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
         st.cookie_flags()
     );
-    Ok((
-        [(SET_COOKIE, cookie)],
-        Json(serde_json::json!({"ok": true})),
-    )
-        .into_response())
+    Ok(([(SET_COOKIE, cookie)], Json(LogoutResponse { ok: true })).into_response())
 }
 
-pub async fn me(p: Principal) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "peer_id": p.peer_id, "user": UserInfo::from(&p) }))
+pub async fn me(p: Principal) -> Json<MeResponse> {
+    Json(MeResponse {
+        user: user_info(&p),
+        peer_id: p.peer_id,
+    })
 }
 
 /// Where a request's token came from.
@@ -283,7 +260,10 @@ impl FromRequestParts<AppState> for Principal {
             }
             _ => {}
         }
-        match st.db.lookup_token(&token_hash(&token), now_ms())? {
+        match st
+            .db
+            .lookup_token(&token_hash(&token), crate::clock::now_ms())?
+        {
             TokenLookup::Valid(p) => Ok(p),
             TokenLookup::Expired => Err(ApiError::Unauthorized("token expired; log in again")),
             TokenLookup::Unknown => Err(ApiError::Unauthorized("invalid or revoked token")),

@@ -19,8 +19,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use sha2::{Digest, Sha256};
+use shared::api::BlobState;
 
 /// Largest blob accepted. Phones resize photos to ~300 KB; this leaves room for an unresized one
 /// without letting one upload fill the disk.
@@ -119,7 +119,7 @@ pub async fn expire_partial_uploads(st: AppState) {
     loop {
         every.tick().await;
         let db_st = st.clone();
-        let before = crate::auth::now_ms() - PARTIAL_UPLOAD_TTL_MS;
+        let before = crate::clock::now_ms() - PARTIAL_UPLOAD_TTL_MS;
         match blocking(move || db_st.db.expire_partial_uploads(before)).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(uploads = n, "abandoned partial uploads removed"),
@@ -129,7 +129,13 @@ pub async fn expire_partial_uploads(st: AppState) {
 }
 
 fn done(status: StatusCode, sha: &str, size: u64) -> Response {
-    let body = json!({ "sha256": sha, "size": size, "complete": true });
+    let body = BlobState {
+        sha256: sha.to_string(),
+        complete: true,
+        size: Some(size),
+        offset: None,
+        total: None,
+    };
     (status, Json(body)).into_response()
 }
 
@@ -161,7 +167,7 @@ pub async fn put_blob(
         };
         let verify = |content: &[u8]| hex::encode(Sha256::digest(content)) == db_sha;
         st.db
-            .put_blob_chunk(&db_sha, chunk, owner, known, crate::auth::now_ms(), verify)
+            .put_blob_chunk(&db_sha, chunk, owner, known, crate::clock::now_ms(), verify)
     })
     .await?;
     match outcome {
@@ -172,7 +178,13 @@ pub async fn put_blob(
         }
         BlobPut::Partial { offset, total } => Ok((
             StatusCode::ACCEPTED,
-            Json(json!({ "sha256": sha, "offset": offset, "total": total, "complete": false })),
+            Json(BlobState {
+                sha256: sha,
+                complete: false,
+                size: None,
+                offset: Some(offset),
+                total: Some(total),
+            }),
         )
             .into_response()),
         BlobPut::WrongOffset { offset } => Err(ApiError::Conflict {
@@ -200,7 +212,7 @@ pub async fn blob_status(
     State(st): State<AppState>,
     p: Principal,
     Path(sha): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<BlobState>, ApiError> {
     let sha = parse_sha(&sha)?.to_string();
     let known = may_read(&st, &p, &sha).await?;
     let (key, owner) = (sha.clone(), p.user_id);
@@ -209,9 +221,13 @@ pub async fn blob_status(
         offset,
         total,
     } = blocking(move || st.db.blob_status(&key, owner, known)).await?;
-    Ok(Json(
-        json!({ "sha256": sha, "complete": complete, "offset": offset, "total": total }),
-    ))
+    Ok(Json(BlobState {
+        sha256: sha,
+        complete,
+        size: None,
+        offset: Some(offset),
+        total,
+    }))
 }
 
 /// Photos are JPEG; anything else is served as opaque bytes (and `nosniff` keeps a browser from

@@ -74,10 +74,13 @@ impl IntoResponse for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        let mut body = serde_json::json!({ "error": self.to_string() });
-        if let ApiError::Conflict { offset, .. } = &self {
-            body["offset"] = (*offset).into();
-        }
+        let body = shared::api::ErrorBody {
+            error: self.to_string(),
+            offset: match &self {
+                ApiError::Conflict { offset, .. } => Some(*offset),
+                _ => None,
+            },
+        };
         let mut res = (status, Json(body)).into_response();
         if let ApiError::TooManyRequests { retry_after } | ApiError::Busy { retry_after } = &self {
             res.headers_mut()

@@ -354,7 +354,7 @@ mod tests {
 
     fn registry() -> Arc<Registry> {
         let r = Registry::default();
-        r.rebuild(&["a".into(), "b".into()], &["plan".into()], 2026);
+        r.rebuild(&["a".into(), "b".into()], &["plan".into()], &[], 2026);
         Arc::new(r)
     }
 

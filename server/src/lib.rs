@@ -5,6 +5,7 @@ pub mod access;
 pub mod api;
 pub mod auth;
 pub mod blobs;
+pub mod clock;
 pub mod db;
 pub mod error;
 pub mod gate;
@@ -70,13 +71,25 @@ impl Config {
 }
 
 fn rebuild_registry(db: &db::Db, registry: &registry::Registry) -> anyhow::Result<()> {
+    // A removed commune gets no new document IDs, but the ones already stored stay: their history
+    // stays readable, and a phone that still holds unsynced notes of it can deliver them.
     let communes: Vec<String> = db
         .nodes()?
         .into_iter()
-        .filter(|n| n.level == "commune")
+        .filter(|n| n.level == shared::vocab::OrgLevel::Commune && !n.removed)
         .map(|n| n.id)
         .collect();
-    registry.rebuild(&communes, &db.plan_ids()?, api::current_quarter().year);
+    let stored: Vec<shared::DocKey> = db
+        .documents()?
+        .into_iter()
+        .filter_map(|d| d.key())
+        .collect();
+    registry.rebuild(
+        &communes,
+        &db.plan_ids()?,
+        &stored,
+        crate::clock::current_quarter().year,
+    );
     Ok(())
 }
 
@@ -108,7 +121,7 @@ impl AppState {
         let db = db::Db::open(&path)?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let storage = storage::SqliteStorage::open(&path, tx)?;
-        let quarter = api::current_quarter();
+        let quarter = crate::clock::current_quarter();
         let lines = seed::seed_if_empty(&db, &storage, cfg.demo, quarter).await?;
         let registry = Arc::new(registry::Registry::default());
         rebuild_registry(&db, &registry)?;

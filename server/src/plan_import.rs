@@ -9,76 +9,9 @@
 //! document lacks stays empty.
 
 use regex::Regex;
-use serde::Serialize;
+pub use shared::api::{DraftBasis, DraftSection, PlanDraft, Signer, TaskDraft};
+use shared::vocab::{Recurrence, SectionKind};
 use std::sync::LazyLock;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct PlanDraft {
-    /// The document type line, e.g. `KẾ HOẠCH`.
-    pub doc_type: Option<String>,
-    /// Number and symbol, e.g. `45-KH/HU`.
-    pub number: Option<String>,
-    pub title: String,
-    pub issuer: Option<String>,
-    pub place: Option<String>,
-    /// ISO `YYYY-MM-DD`.
-    pub date: Option<String>,
-    pub basis: Vec<Basis>,
-    /// The opening paragraphs before the first section, verbatim.
-    pub preamble: Vec<String>,
-    pub sections: Vec<Section>,
-    pub recipients: Vec<String>,
-    pub signer: Option<Signer>,
-    /// Paragraphs the importer could not place; they are also kept in the nearest text.
-    pub unclassified: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Basis {
-    /// `Chỉ thị`, `Nghị quyết`, `Quyết định`, ...
-    pub kind: String,
-    /// Number and symbol, e.g. `18-CT/TU`.
-    pub code: String,
-    pub date: Option<String>,
-    pub issuer: Option<String>,
-    pub title: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Section {
-    /// Roman numeral, e.g. `II`.
-    pub number: String,
-    pub title: String,
-    /// `purposes` (mục đích, yêu cầu), `implementation` (tổ chức thực hiện) or `contents`.
-    pub kind: &'static str,
-    /// Text between the section heading and its first item.
-    pub intro: String,
-    pub tasks: Vec<TaskDraft>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TaskDraft {
-    /// Position in the document: `II.4`, `II.4.3`, `III.5`.
-    pub number: String,
-    pub title: String,
-    pub text: String,
-    pub lead_units: Vec<String>,
-    pub partner_units: Vec<String>,
-    /// `monthly`, `quarterly`, `semiannual` or `yearly`.
-    pub recurrence: Option<&'static str>,
-    /// ISO date of a "trước ngày ..." deadline.
-    pub deadline: Option<String>,
-    pub children: Vec<TaskDraft>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Signer {
-    /// `T/M BAN THƯỜNG VỤ`, `K/T CHỦ TỊCH`, ...
-    pub on_behalf: Option<String>,
-    /// `BÍ THƯ`, `PHÓ CHỦ TỊCH`, ...
-    pub title: Option<String>,
-    pub name: Option<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -491,7 +424,7 @@ pub fn deadline_of(text: &str) -> Option<String> {
         .find(|iso| shared::ids::parse_iso_date(iso).is_some())
 }
 
-fn recurrence(s: &str) -> Option<&'static str> {
+fn recurrence(s: &str) -> Option<Recurrence> {
     let l = s.to_lowercase();
     let has = |w: &str| {
         [
@@ -505,13 +438,13 @@ fn recurrence(s: &str) -> Option<&'static str> {
         .any(|p| l.contains(&format!("{p}{w}")))
     };
     if has("quý") {
-        Some("quarterly")
+        Some(Recurrence::Quarterly)
     } else if has("6 tháng") || has("sáu tháng") {
-        Some("semiannual")
+        Some(Recurrence::Semiannual)
     } else if has("tháng") {
-        Some("monthly")
+        Some(Recurrence::Monthly)
     } else if has("năm") && l.contains("định kỳ") {
-        Some("yearly")
+        Some(Recurrence::Yearly)
     } else {
         None
     }
@@ -800,7 +733,7 @@ impl Parser {
             let clause = &after[..clause_end];
             let next_basis = BASIS.find(clause).map_or(clause.len(), |m| m.start());
             let clause = &clause[..next_basis];
-            self.draft.basis.push(Basis {
+            self.draft.basis.push(DraftBasis {
                 kind: c[1].to_string(),
                 code: c[2].replace('–', "-"),
                 date: find_date(clause),
@@ -824,13 +757,13 @@ impl Parser {
             let t = title.to_uppercase();
             let kind = if t.contains("MỤC ĐÍCH") || t.contains("YÊU CẦU") && !t.contains("NHIỆM VỤ")
             {
-                "purposes"
+                SectionKind::Purposes
             } else if t.contains("TỔ CHỨC THỰC HIỆN") {
-                "implementation"
+                SectionKind::Implementation
             } else {
-                "contents"
+                SectionKind::Contents
             };
-            self.draft.sections.push(Section {
+            self.draft.sections.push(DraftSection {
                 number: c[1].to_string(),
                 title,
                 kind,
@@ -958,7 +891,7 @@ impl Parser {
             }
         }
         for s in &mut self.draft.sections {
-            let implementation = s.kind == "implementation";
+            let implementation = s.kind == SectionKind::Implementation;
             for t in &mut s.tasks {
                 annotate(t, implementation);
             }
@@ -988,11 +921,17 @@ mod tests {
     fn recurrences() {
         assert_eq!(
             recurrence("Định kỳ hàng quý, Thường trực cấp ủy nghe báo cáo"),
-            Some("quarterly")
+            Some(Recurrence::Quarterly)
         );
-        assert_eq!(recurrence("báo cáo định kỳ 6 tháng"), Some("semiannual"));
-        assert_eq!(recurrence("hằng tháng giao ban"), Some("monthly"));
-        assert_eq!(recurrence("Định kỳ hằng năm sơ kết"), Some("yearly"));
+        assert_eq!(
+            recurrence("báo cáo định kỳ 6 tháng"),
+            Some(Recurrence::Semiannual)
+        );
+        assert_eq!(recurrence("hằng tháng giao ban"), Some(Recurrence::Monthly));
+        assert_eq!(
+            recurrence("Định kỳ hằng năm sơ kết"),
+            Some(Recurrence::Yearly)
+        );
         assert_eq!(recurrence("trong năm 2022"), None);
     }
 

@@ -7,19 +7,11 @@
 //! and the progress recorded against it stay. Fields an editor set in the app after publishing
 //! (target communes, indicators; a deadline or assignment the new text does not state) are kept.
 
-use crate::plan_import::{PlanDraft, TaskDraft};
 use automerge::Automerge;
+use shared::api::{PlanDraft, PublishSummary, TaskDraft};
 use shared::schema::{self, Basis, PlanHeader, SchemaError, Task};
+use shared::vocab::SectionKind;
 use std::collections::HashSet;
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PublishSummary {
-    pub revision: i64,
-    pub tasks: usize,
-    pub added: usize,
-    pub updated: usize,
-    pub removed: usize,
-}
 
 /// A draft task flattened with where it sits in the plan.
 struct Placed<'a> {
@@ -47,7 +39,11 @@ fn flatten(draft: &PlanDraft) -> Vec<Placed<'_>> {
     }
     let mut out = Vec::new();
     // Purposes and requirements are text of the header, not trackable tasks.
-    for s in draft.sections.iter().filter(|s| s.kind != "purposes") {
+    for s in draft
+        .sections
+        .iter()
+        .filter(|s| s.kind != SectionKind::Purposes)
+    {
         walk(&s.number, None, &s.tasks, &mut out);
     }
     out
@@ -86,7 +82,7 @@ fn header(draft: &PlanDraft, old: &PlanHeader, issuer_node: &str, now_ms: i64) -
     let purposes = draft
         .sections
         .iter()
-        .filter(|s| s.kind == "purposes")
+        .filter(|s| s.kind == SectionKind::Purposes)
         .flat_map(|s| {
             std::iter::once(s.intro.clone()).chain(s.tasks.iter().map(|t| {
                 std::iter::once(format!("{}. {}", t.number, t.text))
@@ -204,7 +200,11 @@ pub fn publish_into(
         t.order = i as i64 + 1;
         t.section = p.section.to_string();
         t.parent = p.parent.map(|k| ids[k].clone());
-        t.recurrence = d.recurrence.map(str::to_string).or(t.recurrence);
+        t.recurrence = d
+            .recurrence
+            .as_ref()
+            .map(|r| r.as_str().to_string())
+            .or(t.recurrence);
         t.deadline = d.deadline.clone().or(t.deadline);
         let (lead, partners) = (kinds(&d.lead_units), kinds(&d.partner_units));
         if !lead.is_empty() {

@@ -6,6 +6,7 @@
 use crate::AppState;
 use crate::db::DocRow;
 use shared::schema;
+use shared::vocab::OrgLevel;
 use shared::{DocKind, DocumentId};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -34,7 +35,7 @@ pub async fn refresh(st: &AppState, doc: &str) {
         return;
     };
     // Everything derived in one pass over the durable document.
-    let server = crate::seed::server_actor();
+    let server = crate::clock::server_actor();
     let genesis = schema::genesis_actor(&key);
     let kind = key.kind;
     let derived = st
@@ -67,7 +68,7 @@ pub async fn refresh(st: &AppState, doc: &str) {
                 DocKind::Org => Derived::Org(
                     schema::read_org(am)
                         .into_iter()
-                        .filter(|n| !is_bad(&n.id) && n.level != "unit" && !n.removed)
+                        .filter(|n| !is_bad(&n.id))
                         .collect(),
                 ),
                 DocKind::Plan => Derived::Plan(schema::read_plan_header(am).title),
@@ -89,7 +90,7 @@ pub async fn refresh(st: &AppState, doc: &str) {
         period: key.period.clone(),
     };
     let now = if from_device {
-        Some(crate::auth::now_ms())
+        Some(crate::clock::now_ms())
     } else {
         None
     };
@@ -103,7 +104,7 @@ pub async fn refresh(st: &AppState, doc: &str) {
             "schema-violating entries quarantined"
         );
     }
-    if let Err(e) = st.db.set_quarantine(doc, &bad, crate::auth::now_ms()) {
+    if let Err(e) = st.db.set_quarantine(doc, &bad, crate::clock::now_ms()) {
         tracing::error!(doc, error = %e, "quarantine update failed");
     }
     let result = match derived {
@@ -155,25 +156,31 @@ async fn backfill_blob_refs(st: &AppState) {
     }
 }
 
-/// The org tree an administrator edited → the node table (accounts hang on it) and, when communes
-/// were added, the accepted document IDs. Parents first, so the table's references hold; a node whose
-/// parent is unknown is logged and skipped, never guessed.
-fn sync_org(st: &AppState, mut nodes: Vec<schema::OrgNode>) -> Result<(), crate::db::DbError> {
-    let rank = |l: &str| schema::LEVELS.iter().position(|x| *x == l).unwrap_or(9);
-    nodes.sort_by_key(|n| rank(&n.level));
-    let before = st.db.nodes()?;
-    for n in nodes {
-        let row = crate::db::NodeRow {
-            id: n.id.clone(),
+/// The org tree an administrator edited → the node table (accounts hang on it; removed nodes stay,
+/// flagged) and the accepted document IDs (communes added or removed). Parents first, so the
+/// table's references hold; a node whose parent is unknown, or whose level this version does not
+/// know, is logged and skipped, never guessed.
+fn sync_org(st: &AppState, nodes: Vec<schema::OrgNode>) -> Result<(), crate::db::DbError> {
+    let mut rows: Vec<crate::db::NodeRow> = nodes
+        .into_iter()
+        .map(|n| crate::db::NodeRow {
+            level: OrgLevel::parse(&n.level),
+            id: n.id,
             name: n.name,
-            level: n.level,
             parent: n.parent,
-        };
+            removed: n.removed,
+        })
+        .filter(|n| n.level.is_known())
+        .collect();
+    // Levels are declared root first: parents before children.
+    rows.sort_by(|a, b| a.level.cmp(&b.level));
+    let before = st.db.nodes()?;
+    for row in rows {
         if before.contains(&row) {
             continue;
         }
         if let Err(e) = st.db.upsert_node(&row) {
-            tracing::warn!(node = %n.id, error = %e, "org node not applied to the node table");
+            tracing::warn!(node = %row.id, error = %e, "org node not applied to the node table");
         }
     }
     if let Err(e) = st.rebuild_registry() {

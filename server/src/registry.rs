@@ -18,7 +18,14 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn rebuild(&self, communes: &[String], plans: &[String], this_year: i32) {
+    /// Every ID derived from the live communes and plans, plus the documents already `stored`.
+    pub fn rebuild(
+        &self,
+        communes: &[String],
+        plans: &[String],
+        stored: &[DocKey],
+        this_year: i32,
+    ) {
         let mut map = HashMap::new();
         let mut add = |k: DocKey| {
             map.insert(k.doc_id(), k);
@@ -37,10 +44,19 @@ impl Registry {
                 }
             }
         }
-        *self.map.write().unwrap() = map;
+        for k in stored {
+            add(k.clone());
+        }
+        // The map is replaced whole, so even a lock poisoned by a panic elsewhere holds a
+        // consistent map: keep serving it.
+        *self.map.write().unwrap_or_else(|p| p.into_inner()) = map;
     }
 
     pub fn get(&self, id: &DocumentId) -> Option<DocKey> {
-        self.map.read().unwrap().get(id).cloned()
+        self.map
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
 }

@@ -8,22 +8,19 @@ use crate::storage::SqliteStorage;
 use crate::sync::seed_document;
 use automerge::{ActorId, Automerge};
 use shared::schema::{self, OrgNode};
+use shared::vocab::OrgLevel;
 use shared::{DocKey, Quarter};
 
 pub const DEMO_PASSWORD: &str = "danvan-demo";
 pub const DEMO_PLAN_ID: &str = "kh-ct18-2022";
 
-/// The actor the server writes org and plan documents as.
-pub fn server_actor() -> ActorId {
-    ActorId::from(&b"danvan-server-01"[..])
-}
-
 fn node(id: &str, name: &str, level: &str, parent: Option<&str>) -> NodeRow {
     NodeRow {
         id: id.into(),
         name: name.into(),
-        level: level.into(),
+        level: OrgLevel::parse(level),
         parent: parent.map(Into::into),
+        removed: false,
     }
 }
 
@@ -167,7 +164,7 @@ const DEMO_DEADLINES: &[(&str, i64)] = &[
 
 fn server_doc(key: &DocKey) -> anyhow::Result<Automerge> {
     let mut doc = schema::genesis_doc(key)?;
-    doc.set_actor(server_actor());
+    doc.set_actor(crate::clock::server_actor());
     Ok(doc)
 }
 
@@ -194,7 +191,7 @@ pub async fn seed_if_empty(
             "admin",
             "Quản trị viên",
             &hash_password(&password),
-            Role::Admin,
+            &Role::Admin,
             "root",
         )?;
         write_org(db, storage, &[]).await?;
@@ -225,7 +222,7 @@ pub async fn seed_if_empty(
 
     // The current quarter's notes document of each commune exists from the start, so that clients
     // which cannot compute our genesis change (e.g. the stock automerge-repo) can find and write it.
-    for n in db.nodes()?.iter().filter(|n| n.level == "commune") {
+    for n in db.nodes()?.iter().filter(|n| n.level == OrgLevel::Commune) {
         let key = DocKey::notes(&n.id, quarter);
         seed_document(storage, &key.doc_id(), &schema::genesis_doc(&key)?).await;
     }
@@ -270,7 +267,7 @@ pub async fn seed_if_empty(
         "Demo data created (DỮ LIỆU DEMO). Accounts, password `{DEMO_PASSWORD}` for all:"
     )];
     for (u, name, role, node) in users {
-        db.create_user(u, name, &hash, role, node)?;
+        db.create_user(u, name, &hash, &role, node)?;
         lines.push(format!("  {u:<8} {:<7} {name}", role.as_str()));
     }
     Ok(lines)
@@ -385,7 +382,7 @@ async fn seed_demo_activity(
     let start = quarter_start_ms(quarter);
     let communes: Vec<&NodeRow> = nodes
         .iter()
-        .filter(|n| n.level == "commune" && !ACCOUNT_COMMUNES.contains(&n.id.as_str()))
+        .filter(|n| n.level == OrgLevel::Commune && !ACCOUNT_COMMUNES.contains(&n.id.as_str()))
         .collect();
     let mut by_doc: std::collections::BTreeMap<DocKey, Automerge> = Default::default();
     fn doc_for(
@@ -499,7 +496,7 @@ async fn write_org(db: &Db, storage: &SqliteStorage, units: &[OrgNode]) -> anyho
             &OrgNode {
                 id: n.id,
                 name: n.name,
-                level: n.level,
+                level: n.level.as_str().to_string(),
                 parent: n.parent,
                 ..OrgNode::default()
             },

@@ -9,7 +9,9 @@ use automerge::Automerge;
 use samod::storage::StorageKey;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// A queued write and the channel that tells its caller it is committed.
@@ -29,6 +31,34 @@ struct Inner {
     /// `None` marks a document known to have nothing stored yet.
     mirrors: Mutex<HashMap<String, Option<Automerge>>>,
     changed: tokio::sync::mpsc::UnboundedSender<String>,
+    health: Health,
+}
+
+/// Storage failures since start: logged loudly where they happen, counted here for `/healthz`.
+#[derive(Default)]
+struct Health {
+    read_errors: AtomicU64,
+    write_errors: AtomicU64,
+    /// Unix ms of the last failure (0: none).
+    last_error_ms: AtomicI64,
+}
+
+/// What [`SqliteStorage::health`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageHealth {
+    pub read_errors: u64,
+    pub write_errors: u64,
+    pub last_error_ms: Option<i64>,
+}
+
+/// Waits before the second and third attempt of a failed read: a busy or briefly unavailable
+/// database usually answers within them.
+const READ_RETRIES: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(400)];
+
+/// Our locks guard values that stay consistent whatever a panicking holder was doing (a sender, a
+/// join handle, a map updated entry by entry): a poisoned lock is used as it is.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[derive(Clone)]
@@ -53,7 +83,7 @@ impl SqliteStorage {
     pub fn open(
         path: &Path,
         changed: tokio::sync::mpsc::UnboundedSender<String>,
-    ) -> Result<Self, crate::db::DbError> {
+    ) -> anyhow::Result<Self> {
         let conn = crate::db::connect(path)?;
         let (tx, rx) = mpsc::channel::<Queued>();
         let inner = Arc::new(Inner {
@@ -62,20 +92,20 @@ impl SqliteStorage {
             writer_thread: Mutex::new(None),
             mirrors: Mutex::new(HashMap::new()),
             changed,
+            health: Health::default(),
         });
         let weak = Arc::downgrade(&inner);
         let handle = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx, weak))
-            .expect("spawn sqlite writer thread");
-        *inner.writer_thread.lock().unwrap() = Some(handle);
+            .spawn(move || writer_loop(conn, rx, weak))?;
+        *lock(&inner.writer_thread) = Some(handle);
         Ok(SqliteStorage { inner })
     }
 
     /// Stop accepting writes and wait until every queued write is committed.
     pub fn close(&self) {
-        self.inner.writer.lock().unwrap().take();
-        if let Some(h) = self.inner.writer_thread.lock().unwrap().take() {
+        lock(&self.inner.writer).take();
+        if let Some(h) = lock(&self.inner.writer_thread).take() {
             let _ = h.join();
         }
     }
@@ -100,7 +130,7 @@ impl SqliteStorage {
         let res = tokio::task::spawn_blocking(move || {
             // Loading happens under the lock, so the writer either finds the mirror and applies its
             // commit, or committed before our read and the read sees it: no commit is ever missed.
-            let mut mirrors = inner.mirrors.lock().unwrap_or_else(|p| p.into_inner());
+            let mut mirrors = lock(&inner.mirrors);
             let mut conn = None;
             docs.iter()
                 .map(|doc| {
@@ -112,7 +142,11 @@ impl SqliteStorage {
                             .as_ref()?
                             .prepare("SELECT data FROM chunks WHERE doc = ?1 ORDER BY key")
                             .and_then(|mut st| st.query_map([doc], |r| r.get(0))?.collect())
-                            .map_err(|e| tracing::error!(doc, error = %e, "reading chunks failed"))
+                            .map_err(|e| {
+                                // Not remembered as absent: the next question reads again.
+                                inner.health.failed(&inner.health.read_errors);
+                                tracing::error!(doc, error = %e, "STORAGE READ FAILED: durable state unknown")
+                            })
                             .ok()?;
                         // An absent document is remembered as such: the writer creates its mirror
                         // from the first committed chunk.
@@ -129,7 +163,7 @@ impl SqliteStorage {
 
     async fn write(&self, op: WriteOp) {
         let (tx, rx) = oneshot::channel();
-        let sender = self.inner.writer.lock().unwrap().clone();
+        let sender = lock(&self.inner.writer).clone();
         match sender {
             Some(s) if s.send((op, tx)).is_ok() => {
                 let _ = rx.await;
@@ -138,48 +172,61 @@ impl SqliteStorage {
         }
     }
 
+    /// Failures counted since start.
+    pub fn health(&self) -> StorageHealth {
+        let h = &self.inner.health;
+        let last = h.last_error_ms.load(Ordering::Relaxed);
+        StorageHealth {
+            read_errors: h.read_errors.load(Ordering::Relaxed),
+            write_errors: h.write_errors.load(Ordering::Relaxed),
+            last_error_ms: (last > 0).then_some(last),
+        }
+    }
+
+    /// Run a read, retrying twice. `None` only after three failures, counted and logged loudly.
+    ///
+    /// samod's storage trait cannot return an error: a failed `load` reaches samod as "nothing
+    /// stored", and samod then serves (and syncs from) an empty document. Nothing stored is lost by
+    /// that — chunks are only ever added under new keys, and samod deletes only keys it loaded — but
+    /// a device would see its commune's notes missing until the next load. So a read error is never
+    /// quiet: it is retried (most are a busy or briefly unavailable file), then counted for
+    /// `/healthz` (503 while failures are recent) and logged as `STORAGE READ FAILED`.
     fn read<T, F>(&self, f: F) -> impl Future<Output = Option<T>> + Send + use<T, F>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: Fn(&rusqlite::Connection) -> rusqlite::Result<T> + Send + Sync + 'static,
     {
-        let path = self.inner.path.clone();
+        let inner = self.inner.clone();
+        let f = Arc::new(f);
         async move {
-            let res = tokio::task::spawn_blocking(move || {
-                thread_local! {
-                    // One read connection per blocking thread: WAL readers never wait for the writer.
-                    static CONN: std::cell::RefCell<Option<(PathBuf, rusqlite::Connection)>> = const { std::cell::RefCell::new(None) };
-                }
-                CONN.with(|cell| {
-                    let mut cell = cell.borrow_mut();
-                    if cell.as_ref().is_none_or(|(p, _)| *p != path) {
-                        *cell = Some((path.clone(), crate::db::connect(&path).map_err(|e| match e {
-                            crate::db::DbError::Sqlite(e) => e,
-                        })?));
-                    }
-                    f(&cell.as_ref().unwrap().1)
-                })
-            })
-            .await;
-            match res {
-                Ok(Ok(v)) => Some(v),
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "storage read failed");
-                    None
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "storage read task failed");
-                    None
+            let mut waits = READ_RETRIES.iter();
+            loop {
+                match read_once(inner.path.clone(), f.clone()).await {
+                    Ok(v) => return Some(v),
+                    Err(e) => match waits.next() {
+                        Some(wait) => {
+                            tracing::warn!(error = %e, "storage read failed; retrying");
+                            tokio::time::sleep(*wait).await;
+                        }
+                        None => {
+                            inner.health.failed(&inner.health.read_errors);
+                            tracing::error!(
+                                error = %e,
+                                "STORAGE READ FAILED after {} attempts: samod sees this key as absent",
+                                READ_RETRIES.len() + 1
+                            );
+                            return None;
+                        }
+                    },
                 }
             }
         }
     }
-
     /// Every committed chunk of a document.
     pub async fn doc_chunks(&self, doc: String) -> Vec<Vec<u8>> {
         self.read(move |c| {
             c.prepare("SELECT data FROM chunks WHERE doc = ?1 ORDER BY key")?
-                .query_map([doc], |r| r.get(0))?
+                .query_map([&doc], |r| r.get(0))?
                 .collect()
         })
         .await
@@ -199,6 +246,40 @@ impl SqliteStorage {
             samod::storage::Storage::put(self, key, change.raw_bytes().to_vec()).await;
         }
     }
+}
+
+impl Health {
+    fn failed(&self, counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.last_error_ms
+            .store(crate::clock::now_ms(), Ordering::Relaxed);
+    }
+}
+
+/// One attempt of a read, on the blocking pool, with this thread's read connection.
+async fn read_once<T, F>(path: PathBuf, f: Arc<F>) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: Fn(&rusqlite::Connection) -> rusqlite::Result<T> + Send + Sync + 'static,
+{
+    let res = tokio::task::spawn_blocking(move || {
+        thread_local! {
+            // One read connection per blocking thread: WAL readers never wait for the writer.
+            static CONN: std::cell::RefCell<Option<(PathBuf, rusqlite::Connection)>> = const { std::cell::RefCell::new(None) };
+        }
+        CONN.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            let conn = match cell.take() {
+                Some((p, c)) if p == path => c,
+                _ => crate::db::connect(&path).map_err(|e| e.to_string())?,
+            };
+            let out = f(&conn).map_err(|e| e.to_string());
+            *cell = Some((path, conn));
+            out
+        })
+    })
+    .await;
+    res.map_err(|e| format!("read task: {e}"))?
 }
 
 fn load_chunks(doc: &str, chunks: &[Vec<u8>]) -> Automerge {
@@ -255,7 +336,7 @@ fn writer_loop(
         match result {
             Ok(()) => {
                 if let Some(inner) = inner.upgrade() {
-                    let mut mirrors = inner.mirrors.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut mirrors = lock(&inner.mirrors);
                     for (op, _) in &batch {
                         if let WriteOp::Put(_, doc, data) = op
                             && let Some(mirror) = mirrors.get_mut(doc)
@@ -276,6 +357,9 @@ fn writer_loop(
                 // samod's storage API cannot report failure; the durable heads simply do not advance,
                 // so no device will believe these changes are safe and each keeps its copy.
                 tracing::error!(error = %e, ops = batch.len(), "STORAGE WRITE FAILED: changes are not durable");
+                if let Some(inner) = inner.upgrade() {
+                    inner.health.failed(&inner.health.write_errors);
+                }
             }
         }
         for (_, done) in batch {
@@ -289,7 +373,7 @@ impl samod::storage::Storage for SqliteStorage {
         let k = key_string(&key);
         let f = self.read(move |c| {
             use rusqlite::OptionalExtension;
-            c.query_row("SELECT data FROM chunks WHERE key = ?1", [k], |r| r.get(0))
+            c.query_row("SELECT data FROM chunks WHERE key = ?1", [&k], |r| r.get(0))
                 .optional()
         });
         async move { f.await.flatten() }

@@ -19,12 +19,37 @@ const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; sty
 img-src 'self' blob: data:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; \
 object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// How long after a storage failure `/healthz` keeps answering 503: long enough for a load balancer
+/// or an operator's probe to notice, short enough to clear once the disk is back.
+const UNHEALTHY_FOR_MS: i64 = 5 * 60 * 1000;
+
+/// `GET /healthz`: `ok`, or 503 while storage failures are recent; the counts since start either way.
+async fn healthz(State(st): State<AppState>) -> Response {
+    let h = st.storage.health();
+    let recent = h
+        .last_error_ms
+        .is_some_and(|t| crate::clock::now_ms() - t < UNHEALTHY_FOR_MS);
+    let counts = format!(
+        "storage_read_errors {}\nstorage_write_errors {}\n",
+        h.read_errors, h.write_errors
+    );
+    if recent {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("storage failing\n{counts}"),
+        )
+            .into_response()
+    } else {
+        format!("ok\n{counts}").into_response()
+    }
+}
+
 pub fn app(state: AppState) -> Router {
     let files = ServeDir::new(&state.config.dist)
         .precompressed_br()
         .precompressed_gzip();
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/api/login", post(auth::login))
         .route("/api/logout", post(auth::logout))
         .route("/api/me", get(auth::me))

@@ -2,11 +2,18 @@
 //! the read model; the photo blob store in [`blobs`]. (Document chunks are in the same file but
 //! belong to [`crate::storage`].)
 
+mod accounts;
 mod blobs;
-pub use blobs::{BlobChunk, BlobPut, BlobStats, BlobStatus, PARTIAL_QUOTA};
+mod index;
+mod org;
+mod read_model;
 
-use crate::access::{Principal, Role};
-use rusqlite::{Connection, OptionalExtension, params};
+pub use accounts::{TokenLookup, UserRow};
+pub use blobs::{BlobChunk, BlobPut, BlobStats, BlobStatus, PARTIAL_QUOTA};
+pub use index::DocRow;
+pub use org::NodeRow;
+
+use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -18,7 +25,9 @@ pub enum DbError {
 
 pub type Result<T> = std::result::Result<T, DbError>;
 
-const SCHEMA: &str = r#"
+/// The first version: every table as it stood before versioned migrations (idempotent, so a
+/// database created before them passes through it unchanged).
+const V1: &str = r#"
 CREATE TABLE IF NOT EXISTS chunks (
     key  TEXT PRIMARY KEY,
     doc  TEXT NOT NULL,
@@ -145,53 +154,70 @@ pub struct Db {
     blob_conn: Mutex<Connection>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRow {
-    pub id: i64,
-    pub username: String,
-    pub display_name: String,
-    pub password_hash: String,
-    pub role: Role,
-    pub node_id: String,
+/// Version 2: the org table holds every level the documents know (units included) and keeps nodes
+/// an administrator removed, flagged, so lists can leave them out while accounts and history keep
+/// their references. SQLite cannot change a `CHECK` in place: the table is rebuilt.
+const V2: &str = r#"
+CREATE TABLE org_nodes_v2 (
+    id      TEXT PRIMARY KEY,
+    name    TEXT NOT NULL,
+    level   TEXT NOT NULL CHECK (level IN ('root', 'commune', 'hamlet', 'unit')),
+    parent  TEXT REFERENCES org_nodes(id),
+    removed INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO org_nodes_v2(id, name, level, parent) SELECT id, name, level, parent FROM org_nodes;
+DROP TABLE org_nodes;
+ALTER TABLE org_nodes_v2 RENAME TO org_nodes;
+"#;
+
+/// Every step, in order; `PRAGMA user_version` records how many have run. Append, never edit.
+const MIGRATIONS: &[&str] = &[V1, V2];
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the database is at version {found}, newer than this server knows ({known}): run the newer server, or restore a backup"
+)]
+pub struct TooNew {
+    pub found: usize,
+    pub known: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeRow {
-    pub id: String,
-    pub name: String,
-    pub level: String,
-    pub parent: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct DocRow {
-    pub doc_id: String,
-    pub kind: String,
-    pub scope: String,
-    pub period: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CommuneOverview {
-    pub commune_id: String,
-    pub name: String,
-    pub notes: i64,
-    /// Unix milliseconds of the last change from this commune stored on the server.
-    pub last_sync: Option<i64>,
-}
-
-/// How a presented token resolved.
-#[derive(Debug, PartialEq, Eq)]
-pub enum TokenLookup {
-    Valid(Principal),
-    Expired,
-    Unknown,
+/// Bring the database to the latest version, one step per transaction. Foreign keys are off while
+/// steps run (a table rebuild drops a table others refer to) and checked before each commit.
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if done > MIGRATIONS.len() {
+        return Err(TooNew {
+            found: done,
+            known: MIGRATIONS.len(),
+        }
+        .into());
+    }
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let result = (|| -> anyhow::Result<()> {
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(done) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(step)?;
+            let broken: Option<String> = tx
+                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .optional()?;
+            if let Some(table) = broken {
+                anyhow::bail!("migration {} leaves a broken reference in {table}", i + 1);
+            }
+            tx.pragma_update(None, "user_version", i + 1)?;
+            tx.commit()?;
+            tracing::info!(version = i + 1, "database migrated");
+        }
+        Ok(())
+    })();
+    conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    result
 }
 
 impl Db {
-    pub fn open(path: &Path) -> Result<Db> {
-        let conn = connect(path)?;
-        conn.execute_batch(SCHEMA)?;
+    pub fn open(path: &Path) -> anyhow::Result<Db> {
+        let mut conn = connect(path)?;
+        migrate(&mut conn)?;
         Ok(Db {
             conn: Mutex::new(conn),
             blob_conn: Mutex::new(connect(path)?),
@@ -223,313 +249,64 @@ impl Db {
                 .map(|_| ())
         })
     }
+}
 
-    pub fn upsert_node(&self, n: &NodeRow) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO org_nodes(id, name, level, parent) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(id) DO UPDATE SET name = ?2, level = ?3, parent = ?4",
-                params![n.id, n.name, n.level, n.parent],
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::vocab::OrgLevel;
+
+    #[test]
+    fn a_database_from_before_versioning_is_migrated_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        {
+            // The database as servers before versioned migrations left it: version 0.
+            let c = connect(&path).unwrap();
+            c.execute_batch(V1).unwrap();
+            c.execute_batch(
+                "INSERT INTO org_nodes(id, name, level, parent) VALUES ('root', 'Huyện', 'root', NULL);
+                 INSERT INTO org_nodes(id, name, level, parent) VALUES ('xa', 'Xã', 'commune', 'root');
+                 INSERT INTO users(username, display_name, password_hash, role, node_id)
+                     VALUES ('kadon', 'K', 'h', 'member', 'xa');",
             )
-            .map(|_| ())
-        })
-    }
-
-    pub fn nodes(&self) -> Result<Vec<NodeRow>> {
-        self.with(|c| {
-            let mut st = c.prepare("SELECT id, name, level, parent FROM org_nodes ORDER BY id")?;
-            st.query_map([], |r| {
-                Ok(NodeRow {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    level: r.get(2)?,
-                    parent: r.get(3)?,
-                })
-            })?
-            .collect()
-        })
-    }
-
-    pub fn insert_plan(&self, id: &str, title: &str) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "INSERT OR REPLACE INTO plans(id, title) VALUES (?1, ?2)",
-                [id, title],
-            )
-            .map(|_| ())
-        })
-    }
-
-    pub fn plan_ids(&self) -> Result<Vec<String>> {
-        self.with(|c| {
-            c.prepare("SELECT id FROM plans ORDER BY id")?
-                .query_map([], |r| r.get(0))?
-                .collect()
-        })
-    }
-
-    pub fn create_user(
-        &self,
-        username: &str,
-        display_name: &str,
-        password_hash: &str,
-        role: Role,
-        node_id: &str,
-    ) -> Result<i64> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO users(username, display_name, password_hash, role, node_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![username, display_name, password_hash, role.as_str(), node_id],
-            )?;
-            Ok(c.last_insert_rowid())
-        })
-    }
-
-    pub fn user_by_name(&self, username: &str) -> Result<Option<UserRow>> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT id, username, display_name, password_hash, role, node_id FROM users WHERE username = ?1",
-                [username],
-                |r| {
-                    Ok(UserRow {
-                        id: r.get(0)?,
-                        username: r.get(1)?,
-                        display_name: r.get(2)?,
-                        password_hash: r.get(3)?,
-                        role: Role::parse(&r.get::<_, String>(4)?).unwrap_or(Role::Member),
-                        node_id: r.get(5)?,
-                    })
-                },
-            )
-            .optional()
-        })
-    }
-
-    /// The commune a node belongs to (itself, or a hamlet's parent), if any.
-    pub fn commune_of(&self, node_id: &str) -> Result<Option<String>> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT CASE n.level WHEN 'commune' THEN n.id WHEN 'hamlet' THEN n.parent END
-                 FROM org_nodes n WHERE n.id = ?1",
-                [node_id],
-                |r| r.get::<_, Option<String>>(0),
-            )
-            .optional()
-            .map(Option::flatten)
-        })
-    }
-
-    pub fn insert_token(
-        &self,
-        user_id: i64,
-        token_hash: &[u8],
-        peer_id: &str,
-        now_ms: i64,
-        expires_ms: i64,
-    ) -> Result<i64> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO tokens(user_id, token_hash, peer_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![user_id, token_hash, peer_id, now_ms, expires_ms],
-            )?;
-            Ok(c.last_insert_rowid())
-        })
-    }
-
-    pub fn delete_token(&self, token_id: i64) -> Result<()> {
-        self.with(|c| {
-            c.execute("DELETE FROM tokens WHERE id = ?1", [token_id])
-                .map(|_| ())
-        })
-    }
-
-    pub fn lookup_token(&self, token_hash: &[u8], now_ms: i64) -> Result<TokenLookup> {
-        let row = self.with(|c| {
-            c.query_row(
-                "SELECT t.id, t.peer_id, t.expires_at, u.id, u.username, u.display_name, u.role, u.node_id,
-                        CASE n.level WHEN 'commune' THEN n.id WHEN 'hamlet' THEN n.parent END
-                 FROM tokens t JOIN users u ON u.id = t.user_id JOIN org_nodes n ON n.id = u.node_id
-                 WHERE t.token_hash = ?1",
-                [token_hash],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(2)?,
-                        Principal {
-                            token_id: r.get(0)?,
-                            peer_id: r.get(1)?,
-                            user_id: r.get(3)?,
-                            username: r.get(4)?,
-                            display_name: r.get(5)?,
-                            role: Role::parse(&r.get::<_, String>(6)?).unwrap_or(Role::Member),
-                            node_id: r.get(7)?,
-                            commune_id: r.get(8)?,
-                        },
-                    ))
-                },
-            )
-            .optional()
-        })?;
-        Ok(match row {
-            None => TokenLookup::Unknown,
-            Some((expires, _)) if expires <= now_ms => TokenLookup::Expired,
-            Some((_, p)) => TokenLookup::Valid(Principal {
-                // Only members are bound to a commune; the aggregating level sees them all.
-                commune_id: if p.role == Role::Member {
-                    p.commune_id
-                } else {
-                    None
-                },
-                ..p
-            }),
-        })
-    }
-
-    pub fn principal_by_peer(&self, peer_id: &str, now_ms: i64) -> Result<Option<Principal>> {
-        let hash: Option<Vec<u8>> = self.with(|c| {
-            c.query_row(
-                "SELECT token_hash FROM tokens WHERE peer_id = ?1",
-                [peer_id],
-                |r| r.get(0),
-            )
-            .optional()
-        })?;
-        Ok(match hash {
-            Some(h) => match self.lookup_token(&h, now_ms)? {
-                TokenLookup::Valid(p) => Some(p),
-                _ => None,
-            },
-            None => None,
-        })
-    }
-
-    /// Record that a document changed durably (and what it is), for listing and "last sync".
-    /// `device_change_ms`: when a device's change was stored (None for the server's own writes).
-    pub fn touch_document(
-        &self,
-        row: &DocRow,
-        commune: Option<&str>,
-        device_change_ms: Option<i64>,
-    ) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO documents(doc_id, kind, scope, period, commune, last_change) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(doc_id) DO UPDATE SET last_change = COALESCE(?6, last_change)",
-                params![row.doc_id, row.kind, row.scope, row.period, commune, device_change_ms],
-            )
-            .map(|_| ())
-        })
-    }
-
-    pub fn documents(&self) -> Result<Vec<DocRow>> {
-        self.with(|c| {
-            c.prepare(
-                "SELECT doc_id, kind, scope, period FROM documents ORDER BY kind, scope, period",
-            )?
-            .query_map([], |r| {
-                Ok(DocRow {
-                    doc_id: r.get(0)?,
-                    kind: r.get(1)?,
-                    scope: r.get(2)?,
-                    period: r.get(3)?,
-                })
-            })?
-            .collect()
-        })
-    }
-
-    pub fn set_note_count(&self, commune: &str, period: &str, notes: i64) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO rm_notes(commune, period, notes) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(commune, period) DO UPDATE SET notes = ?3",
-                params![commune, period, notes],
-            )
-            .map(|_| ())
-        })
-    }
-
-    /// Replace the quarantined entries of a document (entries fixed since are released).
-    pub fn set_quarantine(
-        &self,
-        doc_id: &str,
-        entries: &[(String, String)],
-        now_ms: i64,
-    ) -> Result<()> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction()?;
-        tx.execute("DELETE FROM quarantine WHERE doc_id = ?1", [doc_id])?;
-        for (entry, reason) in entries {
-            tx.execute(
-                "INSERT INTO quarantine(doc_id, entry, reason, first_seen) VALUES (?1, ?2, ?3, ?4)",
-                params![doc_id, entry, reason, now_ms],
-            )?;
+            .unwrap();
+            assert!(
+                c.execute(
+                    "INSERT INTO org_nodes(id, name, level) VALUES ('u', 'U', 'unit')",
+                    []
+                )
+                .is_err()
+            );
         }
-        tx.commit()?;
-        Ok(())
-    }
-
-    pub fn quarantine(&self) -> Result<Vec<serde_json::Value>> {
-        self.with(|c| {
-            c.prepare(
-                "SELECT q.doc_id, d.kind, d.scope, d.period, q.entry, q.reason, q.first_seen
-                 FROM quarantine q LEFT JOIN documents d ON d.doc_id = q.doc_id ORDER BY q.first_seen, q.entry",
-            )?
-            .query_map([], |r| {
-                Ok(serde_json::json!({
-                    "doc_id": r.get::<_, String>(0)?, "kind": r.get::<_, Option<String>>(1)?,
-                    "scope": r.get::<_, Option<String>>(2)?, "period": r.get::<_, Option<String>>(3)?,
-                    "entry": r.get::<_, String>(4)?, "reason": r.get::<_, String>(5)?,
-                    "first_seen": r.get::<_, i64>(6)?,
-                }))
-            })?
-            .collect()
+        let db = Db::open(&path).unwrap();
+        let nodes = db.nodes().unwrap();
+        assert_eq!(nodes.len(), 2);
+        assert!(nodes.iter().all(|n| !n.removed));
+        assert!(db.user_by_name("kadon").unwrap().is_some());
+        db.upsert_node(&NodeRow {
+            id: "xa.hoi-nong-dan".into(),
+            name: "Hội Nông dân".into(),
+            level: OrgLevel::Unit,
+            parent: Some("xa".into()),
+            removed: false,
         })
+        .unwrap();
+        drop(db);
+        // Opening again runs nothing twice.
+        let db = Db::open(&path).unwrap();
+        assert_eq!(db.nodes().unwrap().len(), 3);
     }
 
-    /// Replace the progress rows of one (plan, commune) with the records of its progress document.
-    pub fn set_progress(
-        &self,
-        plan: &str,
-        commune: &str,
-        records: &[shared::schema::ProgressRecord],
-    ) -> Result<()> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction()?;
-        tx.execute(
-            "DELETE FROM rm_progress WHERE plan = ?1 AND commune = ?2",
-            [plan, commune],
-        )?;
-        for r in records {
-            tx.execute(
-                "INSERT OR REPLACE INTO rm_progress(plan, commune, task, unit, percent, done_at, by, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![plan, commune, r.task_id, r.unit, r.percent, r.done_at, r.by, r.at],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Progress rows of a plan: (commune, task, unit, percent).
-    pub fn progress(&self, plan: &str) -> Result<Vec<(String, String, String, i64)>> {
-        self.with(|c| {
-            c.prepare("SELECT commune, task, unit, percent FROM rm_progress WHERE plan = ?1 ORDER BY commune, task, unit")?
-                .query_map([plan], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect()
-        })
-    }
-
-    /// Every commune with its number of notes (all periods) and the time of its last stored change.
-    pub fn overview(&self) -> Result<Vec<CommuneOverview>> {
-        self.with(|c| {
-            c.prepare(
-                "SELECT n.id, n.name,
-                        COALESCE((SELECT SUM(notes) FROM rm_notes WHERE commune = n.id), 0),
-                        (SELECT MAX(last_change) FROM documents WHERE commune = n.id AND kind IN ('notes', 'progress'))
-                 FROM org_nodes n WHERE n.level = 'commune' ORDER BY n.name",
-            )?
-            .query_map([], |r| Ok(CommuneOverview { commune_id: r.get(0)?, name: r.get(1)?, notes: r.get(2)?, last_sync: r.get(3)? }))?
-            .collect()
-        })
+    #[test]
+    fn a_database_from_a_newer_server_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.sqlite3");
+        connect(&path)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 99")
+            .unwrap();
+        let err = Db::open(&path).err().expect("refused").to_string();
+        assert!(err.contains("newer than this server"), "{err}");
     }
 }

@@ -41,7 +41,7 @@ fn proc_status(field: &str) -> u64 {
 static HTTP: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(reqwest::Client::new);
 
 fn note_with_photo(id: &str, photo: &str) -> schema::Note {
-    let q = server::api::current_quarter();
+    let q = server::clock::current_quarter();
     schema::Note {
         id: id.into(),
         activity_date: format!("{}-{:02}-10", q.year, q.q * 3),
@@ -117,7 +117,7 @@ async fn unknown_ids_leave_no_state_and_one_members_churn_does_not_slow_another_
     let (lac, mut other) = logged_in_device(&srv, "lacxuan").await;
     let lid = other
         .track(
-            &DocKey::notes("xa-lac-xuan", server::api::current_quarter()),
+            &DocKey::notes("xa-lac-xuan", server::clock::current_quarter()),
             true,
         )
         .await;
@@ -330,7 +330,7 @@ async fn authorization_matrix_over_real_sockets_and_http() {
     let srv = TestServer::start(dir.path(), 0).await;
     let base = srv.url();
     let plan = srv.state.db.plan_ids().unwrap().remove(0);
-    let q = server::api::current_quarter();
+    let q = server::clock::current_quarter();
     let docs = [
         ("org", DocKey::org()),
         ("plan", DocKey::plan(&plan)),
@@ -514,7 +514,7 @@ async fn a_partial_upload_belongs_to_its_uploader_and_has_a_quota() {
     let removed = srv
         .state
         .db
-        .expire_partial_uploads(server::auth::now_ms() + 1)
+        .expire_partial_uploads(server::clock::now_ms() + 1)
         .unwrap();
     assert_eq!(removed, 14);
     assert_eq!(srv.state.db.blob_stats().unwrap().upload_bytes, 0);
@@ -611,7 +611,7 @@ async fn readers_ephemera_are_dropped_and_a_spoofed_sender_is_refused() {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let srv = TestServer::start(dir.path(), 0).await;
-    let key = DocKey::notes("xa-ka-don", server::api::current_quarter());
+    let key = DocKey::notes("xa-ka-don", server::clock::current_quarter());
     let (_, mut member) = logged_in_device(&srv, "kadon").await;
     let id = member.track(&key, true).await;
     member

@@ -7,4 +7,5 @@ mod common;
 mod holes;
 mod plan_import;
 mod plan_org;
+mod storage_faults;
 mod sync_socket;

@@ -2,6 +2,7 @@
 //! administrative conventions (other numbering, several basis documents, both date forms, a .docx).
 
 use server::plan_import::{PlanDraft, TaskDraft, import_docx, import_text};
+use shared::vocab::{Recurrence, SectionKind};
 
 const SAMPLE: &str = include_str!("../../fixtures/ke-hoach-chi-thi-18-2022.txt");
 const SNAPSHOT: &str = include_str!("../../fixtures/ke-hoach-chi-thi-18-2022.draft.json");
@@ -70,7 +71,7 @@ fn sample_plan_structure() {
             .text
             .starts_with("Huyện đoàn, Hội Cựu Chiến binh huyện")
     );
-    assert_eq!(find(&d, "II.2").recurrence, Some("quarterly"));
+    assert_eq!(find(&d, "II.2").recurrence, Some(Recurrence::Quarterly));
     // A sentence broken across a page ("... các đoàn thể\n\nchính trị-xã hội phản biện") is one text.
     assert!(
         find(&d, "II.3")
@@ -79,7 +80,7 @@ fn sample_plan_structure() {
     );
 
     let iii = &d.sections[2];
-    assert_eq!(iii.kind, "implementation");
+    assert_eq!(iii.kind, SectionKind::Implementation);
     assert_eq!(iii.tasks.len(), 5);
     let last = find(&d, "III.5");
     assert_eq!(last.lead_units, ["Ban Dân vận Huyện ủy"]);
@@ -177,7 +178,7 @@ fn variant_with_header_subnumbering_letters_and_several_bases() {
     assert_eq!(one.children.len(), 2);
     assert_eq!(find(&d, "II.1.1").deadline.as_deref(), Some("2023-06-30"));
     let semi = find(&d, "II.1.2");
-    assert_eq!(semi.recurrence, Some("semiannual"));
+    assert_eq!(semi.recurrence, Some(Recurrence::Semiannual));
     assert!(
         semi.text.ends_with("về Ban Thường vụ Đảng ủy."),
         "lower-case line continues: {}",
@@ -197,7 +198,7 @@ fn variant_with_header_subnumbering_letters_and_several_bases() {
     let impl1 = find(&d, "III.1");
     assert_eq!(impl1.lead_units, ["Ban Dân vận Đảng ủy"]);
     assert_eq!(impl1.partner_units, ["Công an xã"]);
-    assert_eq!(impl1.recurrence, Some("quarterly"));
+    assert_eq!(impl1.recurrence, Some(Recurrence::Quarterly));
     assert_eq!(d.recipients, ["Ban Dân vận Huyện ủy", "Lưu VP"]);
     assert_eq!(
         d.signer.as_ref().unwrap().name.as_deref(),
@@ -317,7 +318,7 @@ fn docx_with_word_automatic_numbering() {
     let draft = import_docx(&bytes).unwrap();
     assert_eq!(draft, import_text(typed).unwrap());
     assert_eq!(find(&draft, "II.1").children.len(), 2);
-    assert_eq!(find(&draft, "II.2").recurrence, Some("quarterly"));
+    assert_eq!(find(&draft, "II.2").recurrence, Some(Recurrence::Quarterly));
     assert_eq!(find(&draft, "III.1").lead_units, vec!["Hội Nông dân huyện"]);
     assert_eq!(
         find(&draft, "III.2").deadline.as_deref(),

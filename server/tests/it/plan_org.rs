@@ -363,7 +363,7 @@ async fn an_admin_adds_a_commune_from_a_device() {
     let dir = tempfile::tempdir().unwrap();
     let srv = TestServer::start(dir.path(), 0).await;
     let base = srv.url();
-    let quarter = server::api::current_quarter();
+    let quarter = server::clock::current_quarter();
     let new_notes = DocKey::notes("xa-moi", quarter).doc_id();
     assert!(srv.state.registry.get(&new_notes).is_none());
     assert!(
@@ -417,7 +417,9 @@ async fn an_admin_adds_a_commune_from_a_device() {
     for _ in 0..100 {
         let nodes = srv.state.db.nodes().unwrap();
         applied = nodes.iter().any(|n| {
-            n.id == "xa-moi" && n.level == "commune" && n.parent.as_deref() == Some("huyen-demo")
+            n.id == "xa-moi"
+                && n.level == shared::vocab::OrgLevel::Commune
+                && n.parent.as_deref() == Some("huyen-demo")
         }) && nodes
             .iter()
             .any(|n| n.id == "thon-moi-1" && n.parent.as_deref() == Some("xa-moi"))
@@ -510,6 +512,86 @@ async fn an_admin_adds_a_commune_from_a_device() {
             .get(&DocKey::notes("xa-cua-thanh-vien", quarter).doc_id())
             .is_none()
     );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_commune_leaves_the_overview_and_gets_no_new_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let quarter = server::clock::current_quarter();
+    let stored = DocKey::notes("xa-lac-xuan", quarter).doc_id();
+    let next_year = DocKey::notes(
+        "xa-lac-xuan",
+        shared::Quarter {
+            year: quarter.year + 1,
+            q: 1,
+        },
+    )
+    .doc_id();
+    let listed = |srv: &TestServer| {
+        srv.state
+            .db
+            .overview()
+            .unwrap()
+            .iter()
+            .any(|c| c.commune_id == "xa-lac-xuan")
+    };
+    assert!(listed(&srv));
+    assert!(srv.state.registry.get(&next_year).is_some());
+
+    let (admin, mut device) = logged_in_device(&srv, "admin").await;
+    let org = device.track(&DocKey::org(), false).await;
+    device
+        .pump_until(
+            |d| {
+                d.client
+                    .doc(&org)
+                    .is_some_and(|x| schema::read_org(x).iter().any(|n| n.id == "xa-lac-xuan"))
+            },
+            IDLE,
+        )
+        .await;
+    device
+        .change(&org, |d| {
+            schema::update_entry::<OrgNode>(d, "xa-lac-xuan", |n| n.removed = true).unwrap();
+        })
+        .await;
+    device.pump(Duration::from_millis(300)).await;
+    wait_covered(&srv.url(), &admin.token, &device, &org).await;
+
+    let mut gone = false;
+    for _ in 0..100 {
+        gone = !listed(&srv) && srv.state.registry.get(&next_year).is_none();
+        if gone {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        gone,
+        "the removed commune is still listed or still gets new IDs"
+    );
+    let node = srv
+        .state
+        .db
+        .nodes()
+        .unwrap()
+        .into_iter()
+        .find(|n| n.id == "xa-lac-xuan")
+        .expect("kept in the node table");
+    assert!(node.removed);
+    // What it already stored stays reachable: history, and phones with unsynced notes of it.
+    assert_eq!(
+        srv.state.registry.get(&stored),
+        Some(DocKey::notes("xa-lac-xuan", quarter))
+    );
+    // A restart reads the same from SQL.
+    srv.stop().await;
+    let srv = TestServer::start(dir.path(), 0).await;
+    assert!(!listed(&srv));
+    assert!(srv.state.registry.get(&next_year).is_none());
+    assert!(srv.state.registry.get(&stored).is_some());
     srv.stop().await;
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 fn quarter() -> Quarter {
-    server::api::current_quarter()
+    server::clock::current_quarter()
 }
 
 fn note(id: &str, title: &str) -> Note {

@@ -1,0 +1,146 @@
+//! Accounts and device tokens: users with their role and org node, tokens stored as SHA-256 with
+//! the device's peer ID, and the principal a token resolves to.
+
+use super::{Db, Result};
+use crate::access::{Principal, Role};
+use rusqlite::{OptionalExtension, params};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub node_id: String,
+}
+
+/// How a presented token resolved.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TokenLookup {
+    Valid(Principal),
+    Expired,
+    Unknown,
+}
+
+impl Db {
+    pub fn create_user(
+        &self,
+        username: &str,
+        display_name: &str,
+        password_hash: &str,
+        role: &Role,
+        node_id: &str,
+    ) -> Result<i64> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO users(username, display_name, password_hash, role, node_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![username, display_name, password_hash, role.as_str(), node_id],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+    }
+
+    pub fn user_by_name(&self, username: &str) -> Result<Option<UserRow>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT id, username, display_name, password_hash, role, node_id FROM users WHERE username = ?1",
+                [username],
+                |r| {
+                    Ok(UserRow {
+                        id: r.get(0)?,
+                        username: r.get(1)?,
+                        display_name: r.get(2)?,
+                        password_hash: r.get(3)?,
+                        role: Role::parse(&r.get::<_, String>(4)?),
+                        node_id: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    pub fn insert_token(
+        &self,
+        user_id: i64,
+        token_hash: &[u8],
+        peer_id: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<i64> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO tokens(user_id, token_hash, peer_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![user_id, token_hash, peer_id, now_ms, expires_ms],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+    }
+
+    pub fn delete_token(&self, token_id: i64) -> Result<()> {
+        self.with(|c| {
+            c.execute("DELETE FROM tokens WHERE id = ?1", [token_id])
+                .map(|_| ())
+        })
+    }
+
+    pub fn lookup_token(&self, token_hash: &[u8], now_ms: i64) -> Result<TokenLookup> {
+        let row = self.with(|c| {
+            c.query_row(
+                "SELECT t.id, t.peer_id, t.expires_at, u.id, u.username, u.display_name, u.role, u.node_id,
+                        CASE n.level WHEN 'commune' THEN n.id WHEN 'hamlet' THEN n.parent END
+                 FROM tokens t JOIN users u ON u.id = t.user_id JOIN org_nodes n ON n.id = u.node_id
+                 WHERE t.token_hash = ?1",
+                [token_hash],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(2)?,
+                        Principal {
+                            token_id: r.get(0)?,
+                            peer_id: r.get(1)?,
+                            user_id: r.get(3)?,
+                            username: r.get(4)?,
+                            display_name: r.get(5)?,
+                            role: Role::parse(&r.get::<_, String>(6)?),
+                            node_id: r.get(7)?,
+                            commune_id: r.get(8)?,
+                        },
+                    ))
+                },
+            )
+            .optional()
+        })?;
+        Ok(match row {
+            None => TokenLookup::Unknown,
+            Some((expires, _)) if expires <= now_ms => TokenLookup::Expired,
+            Some((_, p)) => TokenLookup::Valid(Principal {
+                // Only members are bound to a commune; the aggregating level sees them all.
+                commune_id: if p.role == Role::Member {
+                    p.commune_id
+                } else {
+                    None
+                },
+                ..p
+            }),
+        })
+    }
+
+    pub fn principal_by_peer(&self, peer_id: &str, now_ms: i64) -> Result<Option<Principal>> {
+        let hash: Option<Vec<u8>> = self.with(|c| {
+            c.query_row(
+                "SELECT token_hash FROM tokens WHERE peer_id = ?1",
+                [peer_id],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        Ok(match hash {
+            Some(h) => match self.lookup_token(&h, now_ms)? {
+                TokenLookup::Valid(p) => Some(p),
+                _ => None,
+            },
+            None => None,
+        })
+    }
+}
