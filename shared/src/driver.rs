@@ -4,10 +4,6 @@
 //! The driver (`app/src/driver/`) owns the socket, the timers and IndexedDB; these types only decide
 //! *when* and *what*, so the decisions are tested here natively, with injected time.
 
-use crate::ids::DocumentId;
-use automerge::ChangeHash;
-use std::collections::HashMap;
-
 /// How long to wait before the next connection attempt.
 ///
 /// The driver asks [`Backoff::next_delay`] each time a socket closes or cannot open, and calls
@@ -111,38 +107,44 @@ impl Default for Nudge {
     }
 }
 
-/// Heads per document.
-pub type HeadsMap = HashMap<DocumentId, Vec<ChangeHash>>;
-
-/// The durable heads to keep after an answer to `POST /api/durable-heads`.
+/// The durable heads to keep after an answer to `POST /api/durable-heads`: the answer's `durable`
+/// heads, with the phone's own heads (`sent`) for each document the answer says is `covered`.
+/// Document IDs and heads are kept in whatever form the caller has them (the wire's hex strings
+/// included), in any map that can be extended: a `HashMap` in the app, a `BTreeMap` in `shared::api`.
 ///
-/// The driver sends its own heads of every document (`sent`); the server answers with the heads
-/// committed to SQLite of every document the user may read (`durable`) and, per document sent,
-/// whether the phone's heads lie within that durable state (`covered`). A covered document counts
-/// as durable up to the phone's own heads: when others have written the same document, the server's
-/// heads differ from the phone's, and the phone, not having received their changes yet, could not
-/// tell from those heads alone that they descend from its own.
+/// The driver sends its own heads of every document; the server answers with the heads committed
+/// to SQLite of every document the user may read and, per document sent, whether the phone's heads
+/// lie within that durable state. A covered document counts as durable up to the phone's own heads:
+/// when others have written the same document, the server's heads differ from the phone's, and the
+/// phone, not having received their changes yet, could not tell from those heads alone that they
+/// descend from its own.
 ///
 /// The answer replaces what was kept before rather than adding to it: it lists every readable
 /// document, so a document it leaves out (the server no longer has it, or the user may no longer
 /// read it) must count again as not safe, and its changes stay on the phone as unsynced.
-pub fn durable_after_answer(
-    durable: HeadsMap,
-    covered: &HashMap<DocumentId, bool>,
-    sent: &HeadsMap,
-) -> HeadsMap {
+pub fn durable_after_answer<'a, M, K, H>(
+    durable: M,
+    covered: impl Fn(&K) -> bool,
+    sent: impl IntoIterator<Item = (&'a K, &'a Vec<H>)>,
+) -> M
+where
+    M: Extend<(K, Vec<H>)>,
+    K: Clone + 'a,
+    H: Clone + 'a,
+{
     let mut kept = durable;
-    for (doc, mine) in sent {
-        if covered.get(doc) == Some(&true) {
-            kept.insert(*doc, mine.clone());
-        }
-    }
+    kept.extend(
+        sent.into_iter()
+            .filter(|(doc, _)| covered(doc))
+            .map(|(doc, mine)| (doc.clone(), mine.clone())),
+    );
     kept
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::{BTreeMap, HashMap};
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
@@ -230,40 +232,45 @@ mod tests {
         }
     }
 
-    fn doc(n: u8) -> DocumentId {
-        DocumentId([n; 16])
+    /// Document → heads, as the wire has them.
+    type Heads = BTreeMap<String, Vec<String>>;
+
+    fn heads(entries: &[(&str, &[&str])]) -> Heads {
+        entries
+            .iter()
+            .map(|(doc, hs)| (doc.to_string(), hs.iter().map(|h| h.to_string()).collect()))
+            .collect()
     }
 
-    fn hash(n: u8) -> ChangeHash {
-        ChangeHash([n; 32])
+    fn covered<'a>(entries: &'a [(&'a str, bool)]) -> impl Fn(&String) -> bool + 'a {
+        move |doc| entries.iter().any(|(d, c)| d == doc && *c)
     }
 
     #[test]
     fn covered_documents_count_up_to_the_phones_heads() {
-        let (a, b, c) = (doc(1), doc(2), doc(3));
         // The server's durable heads: `a` has others' changes on top of ours, `b` lags behind us.
-        let durable: HeadsMap = [(a, vec![hash(10)]), (b, vec![hash(20)])].into();
-        let sent: HeadsMap = [
-            (a, vec![hash(11)]),
-            (b, vec![hash(21)]),
-            (c, vec![hash(31)]),
-        ]
-        .into();
-        let covered: HashMap<DocumentId, bool> = [(a, true), (b, false), (c, true)].into();
-        let kept = durable_after_answer(durable, &covered, &sent);
-        // `a`: ours are inside the durable state, though the server's heads differ.
-        assert_eq!(kept[&a], vec![hash(11)]);
-        // `b`: not covered, so only the server's heads count.
-        assert_eq!(kept[&b], vec![hash(20)]);
-        // `c`: covered, though the server listed no heads for it (an answer can say so).
-        assert_eq!(kept[&c], vec![hash(31)]);
+        let durable = heads(&[("a", &["a-server"]), ("b", &["b-server"])]);
+        let sent = heads(&[("a", &["a-mine"]), ("b", &["b-mine"]), ("c", &["c-mine"])]);
+        let kept = durable_after_answer(
+            durable,
+            covered(&[("a", true), ("b", false), ("c", true)]),
+            &sent,
+        );
+        let want = heads(&[
+            // `a`: ours are inside the durable state, though the server's heads differ.
+            ("a", &["a-mine"]),
+            // `b`: not covered, so only the server's heads count.
+            ("b", &["b-server"]),
+            // `c`: covered, though the server listed no heads for it (an answer can say so).
+            ("c", &["c-mine"]),
+        ]);
+        assert_eq!(kept, want);
     }
 
     #[test]
     fn covered_answers_for_documents_not_sent_are_ignored() {
-        let a = doc(1);
-        let durable: HeadsMap = [(a, vec![hash(10)])].into();
-        let kept = durable_after_answer(durable.clone(), &[(a, true)].into(), &HeadsMap::new());
+        let durable = heads(&[("a", &["a-server"])]);
+        let kept = durable_after_answer(durable.clone(), covered(&[("a", true)]), &Heads::new());
         assert_eq!(kept, durable);
     }
 
@@ -271,12 +278,20 @@ mod tests {
     fn the_answer_replaces_what_was_kept() {
         // Before: `a` and `b` were durable. The answer lists only `a`: `b` is no longer known to be
         // safe (the server lost it or the user may no longer read it) and must show as unsynced.
-        let (a, b) = (doc(1), doc(2));
-        let before: HeadsMap = [(a, vec![hash(10)]), (b, vec![hash(20)])].into();
-        let answer: HeadsMap = [(a, vec![hash(12)])].into();
-        let sent: HeadsMap = [(a, vec![hash(12)]), (b, vec![hash(20)])].into();
-        let kept = durable_after_answer(answer, &[(a, true), (b, false)].into(), &sent);
-        assert_eq!(kept, [(a, vec![hash(12)])].into());
+        let before = heads(&[("a", &["a1"]), ("b", &["b1"])]);
+        let answer = heads(&[("a", &["a2"])]);
+        let sent = heads(&[("a", &["a2"]), ("b", &["b1"])]);
+        let kept = durable_after_answer(answer, covered(&[("a", true), ("b", false)]), &sent);
+        assert_eq!(kept, heads(&[("a", &["a2"])]));
         assert_ne!(kept, before);
+    }
+
+    #[test]
+    fn any_extendable_map_will_do() {
+        // The app keeps a `HashMap`; the typed API bodies use `BTreeMap`s.
+        let durable: HashMap<String, Vec<String>> = heads(&[("a", &["a1"])]).into_iter().collect();
+        let sent: HashMap<String, Vec<String>> = heads(&[("a", &["a2"])]).into_iter().collect();
+        let kept = durable_after_answer(durable, covered(&[("a", true)]), &sent);
+        assert_eq!(kept["a"], ["a2"]);
     }
 }

@@ -38,6 +38,12 @@ pub fn Logout() -> impl IntoView {
     }
 }
 
+#[derive(serde::Serialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
 #[derive(serde::Deserialize)]
 struct LoginReply {
     peer_id: String,
@@ -55,7 +61,11 @@ pub(super) fn Login() -> impl IntoView {
         ev.prevent_default();
         busy.set(true);
         error.set(None);
-        let body = serde_json::json!({"username": username.get_untracked(), "password": password.get_untracked()}).to_string();
+        let body = serde_json::to_string(&Credentials {
+            username: username.get_untracked(),
+            password: password.get_untracked(),
+        })
+        .unwrap_or_default();
         spawn_local(async move {
             let reply = js::fetch("POST", "/api/login", Some(body)).await;
             busy.set(false);

@@ -8,7 +8,7 @@ use crate::js;
 use crate::js::dom;
 use leptos::prelude::Set;
 use shared::DocumentId;
-use shared::driver::{HeadsMap, durable_after_answer};
+use shared::driver::durable_after_answer;
 use shared::unsynced::unsynced_changes;
 use std::collections::HashMap;
 
@@ -22,37 +22,37 @@ pub const LAST_SYNC_KEY: &str = "danvan.last_sync";
 pub(super) async fn refresh_heads() {
     // Send our own heads: the server says which documents they are durable for, which holds even
     // before we have received everyone else's changes (their heads alone could not prove it).
-    let have: HeadsMap = with(|d| {
+    let have: HashMap<String, Vec<String>> = with(|d| {
         d.client
             .doc_ids()
             .filter_map(|id| {
                 let heads = d.client.doc(id)?.get_heads();
-                (!heads.is_empty()).then_some((*id, heads))
+                (!heads.is_empty()).then(|| {
+                    (
+                        id.to_string(),
+                        heads.iter().map(|h| h.to_string()).collect(),
+                    )
+                })
             })
             .collect()
     })
     .unwrap_or_default();
-    let sent: HashMap<String, Vec<String>> = have
-        .iter()
-        .map(|(id, heads)| {
-            (
-                id.to_string(),
-                heads.iter().map(ToString::to_string).collect(),
-            )
-        })
-        .collect();
-    let body = serde_json::json!({ "have": sent }).to_string();
+    #[derive(serde::Serialize)]
+    struct Check<'a> {
+        have: &'a HashMap<String, Vec<String>>,
+    }
+    let body = serde_json::to_string(&Check { have: &have }).unwrap_or_default();
     match js::fetch("POST", "/api/durable-heads", Some(body)).await {
         Ok((200, body)) => {
             #[derive(serde::Deserialize)]
-            struct Heads {
+            struct Answer {
                 #[serde(default)]
                 server_time: Option<i64>,
                 heads: HashMap<String, Vec<String>>,
                 #[serde(default)]
                 covered: HashMap<String, bool>,
             }
-            if let Ok(h) = serde_json::from_str::<Heads>(&body) {
+            if let Ok(h) = serde_json::from_str::<Answer>(&body) {
                 if let Some(t) = h.server_time {
                     // The floor for deadline checks when the phone's clock is wrong (shared::status).
                     keep(SERVER_TIME_KEY, t);
@@ -60,22 +60,10 @@ pub(super) async fn refresh_heads() {
                 let now = dom::now_ms();
                 keep(LAST_SYNC_KEY, now);
                 with(|d| d.ui.last_sync.set(Some(now)));
-                let answer: HeadsMap = h
-                    .heads
-                    .into_iter()
-                    .filter_map(|(doc, heads)| {
-                        let heads = heads.iter().filter_map(|x| x.parse().ok()).collect();
-                        Some((doc.parse().ok()?, heads))
-                    })
-                    .collect();
-                let covered: HashMap<DocumentId, bool> = h
-                    .covered
-                    .into_iter()
-                    .filter_map(|(doc, ok)| Some((doc.parse().ok()?, ok)))
-                    .collect();
-                let durable = durable_after_answer(answer, &covered, &have);
+                let covered = |doc: &String| h.covered.get(doc) == Some(&true);
+                let durable = durable_after_answer(h.heads, covered, &have);
                 storage::save_durable(&durable).await;
-                with(|d| d.durable = durable);
+                with(|d| d.durable = storage::parse_heads(durable));
                 views::refresh();
             }
         }
@@ -119,7 +107,11 @@ pub(super) fn nudge_if_stuck() {
             .doc_ids()
             .filter(|id| d.writable(id))
             .filter(|id| {
-                let heads = d.durable.get(id).map(Vec::as_slice).unwrap_or(&[]);
+                let heads = d
+                    .durable
+                    .get(&id.to_string())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
                 d.client
                     .doc(id)
                     .is_some_and(|doc| unsynced_changes(doc, heads) > 0)

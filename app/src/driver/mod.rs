@@ -22,7 +22,7 @@ use crate::js;
 use crate::js::dom;
 use automerge::{Automerge, ChangeHash};
 use leptos::prelude::Set;
-use shared::driver::{Backoff, HeadsMap, Nudge};
+use shared::driver::{Backoff, Nudge};
 use shared::schema;
 use shared::{DocKey, DocKind, DocumentId, Event, Quarter, SyncClient};
 use std::cell::RefCell;
@@ -36,12 +36,12 @@ struct Driver {
     connecting: bool,
     backoff: Backoff,
     /// Durable heads per document, as last reported by the server (also kept in IndexedDB).
-    durable: HeadsMap,
+    durable: HashMap<String, Vec<ChangeHash>>,
     keys: BTreeMap<DocumentId, DocKey>,
     /// When to renegotiate documents whose changes stay unconfirmed; see `durable::nudge_if_stuck`.
     nudge: Nudge,
-    /// Chunks whose IndexedDB write failed, oldest first, per document; see `storage::persist`.
-    unwritten: HashMap<DocumentId, Vec<Vec<u8>>>,
+    /// Chunks whose IndexedDB write failed, oldest first; see `storage::persist`.
+    unwritten: Vec<(DocumentId, Vec<u8>)>,
     /// What each document showed at given heads: a refresh re-reads only documents that changed
     /// (saving a note must not re-read a year of notes).
     parsed: HashMap<DocumentId, (Vec<ChangeHash>, views::Parsed)>,
@@ -94,7 +94,7 @@ pub async fn start(session: Session, ui: Ui) {
             durable: loaded.durable,
             keys: BTreeMap::new(),
             nudge: Nudge::new(),
-            unwritten: HashMap::new(),
+            unwritten: Vec::new(),
             parsed: HashMap::new(),
             ui,
         })

@@ -7,10 +7,9 @@ use crate::common::i18n::tr;
 use crate::common::state::Ui;
 use crate::js;
 use crate::js::dom;
-use automerge::Automerge;
+use automerge::{Automerge, ChangeHash};
 use leptos::prelude::Set;
 use shared::DocumentId;
-use shared::driver::HeadsMap;
 use std::collections::{BTreeMap, HashMap};
 
 /// Where the durable heads are kept (IndexedDB meta), as document ID → hex change hashes.
@@ -26,7 +25,7 @@ pub(super) struct Loaded {
     pub to_compact: Vec<DocumentId>,
     /// The newest chunk's key at start: every chunk up to it is in `docs`.
     pub upto: Option<f64>,
-    pub durable: HeadsMap,
+    pub durable: HashMap<String, Vec<ChangeHash>>,
 }
 
 /// Read every stored chunk and the durable heads. A failed read is shown on the banner.
@@ -88,25 +87,27 @@ pub(super) async fn compact(docs: Vec<DocumentId>, upto: f64) {
 }
 
 /// Write what is new in a document to IndexedDB (one request per chunk). Returns false if a write
-/// failed: the banner then says so, and the chunk waits in memory to be written before the
-/// document's next one. The sync client hands out each change's bytes only once, so dropping a
-/// failed chunk would leave a hole in what the device keeps, and a later retry would report
-/// success with nothing written.
+/// failed: the banner then says so, and the chunk waits in memory to be written first by the next
+/// call. The sync client hands out each change's bytes only once, so dropping a failed chunk would
+/// leave a hole in what the device keeps, and a later retry would report success with nothing
+/// written.
 pub(super) async fn persist(id: &DocumentId) -> bool {
-    let chunks = with(|d| {
-        let mut chunks = d.unwritten.remove(id).unwrap_or_default();
-        chunks.extend(d.client.take_unsaved(id));
+    // Chunks set aside earlier (of any document) go first, in their order.
+    let mut chunks = with(|d| {
+        let mut chunks = std::mem::take(&mut d.unwritten);
+        chunks.extend(d.client.take_unsaved(id).map(|bytes| (*id, bytes)));
         chunks
     })
     .unwrap_or_default();
-    let doc = id.to_string();
-    for (i, bytes) in chunks.iter().enumerate() {
-        if let Err(e) = js::add_chunk(&doc, bytes).await {
-            let mut keep = chunks[i..].to_vec();
+    let mut i = 0;
+    while i < chunks.len() {
+        let (doc, bytes) = &chunks[i];
+        if let Err(e) = js::add_chunk(&doc.to_string(), bytes).await {
+            let failed = chunks.split_off(i);
             with(|d| {
-                // Chunks another write of this document set aside meanwhile are newer than ours.
-                keep.extend(d.unwritten.remove(id).unwrap_or_default());
-                d.unwritten.insert(*id, keep);
+                // Ahead of any chunk set aside meanwhile (those are newer).
+                let later = std::mem::replace(&mut d.unwritten, failed);
+                d.unwritten.extend(later);
                 d.ui.banner.set(Some(format!(
                     "{} ({e}). {}",
                     tr(
@@ -118,39 +119,33 @@ pub(super) async fn persist(id: &DocumentId) -> bool {
             });
             return false;
         }
+        i += 1;
     }
     true
 }
 
 /// The durable heads kept at the last answer (none if never answered or unreadable).
-async fn load_durable() -> HeadsMap {
+async fn load_durable() -> HashMap<String, Vec<ChangeHash>> {
     let Ok(Some(text)) = js::get_meta(DURABLE_KEY).await else {
-        return HeadsMap::new();
+        return HashMap::new();
     };
-    let Ok(kept) = serde_json::from_str::<HashMap<String, Vec<String>>>(&text) else {
-        return HeadsMap::new();
-    };
-    kept.into_iter()
-        .filter_map(|(doc, heads)| {
-            let heads = heads.iter().filter_map(|h| h.parse().ok()).collect();
-            Some((doc.parse().ok()?, heads))
-        })
+    serde_json::from_str(&text)
+        .map(parse_heads)
+        .unwrap_or_default()
+}
+
+/// Heads as the driver looks them up (hashes that do not parse are left out).
+pub(super) fn parse_heads(heads: HashMap<String, Vec<String>>) -> HashMap<String, Vec<ChangeHash>> {
+    heads
+        .into_iter()
+        .map(|(doc, hs)| (doc, hs.iter().filter_map(|h| h.parse().ok()).collect()))
         .collect()
 }
 
 /// Keep the durable heads for the badge after an offline reload. If the write fails the badge may
 /// count too many changes as unsynced after a reload (the safe direction) until the next answer.
-pub(super) async fn save_durable(durable: &HeadsMap) {
-    let kept: HashMap<String, Vec<String>> = durable
-        .iter()
-        .map(|(doc, heads)| {
-            (
-                doc.to_string(),
-                heads.iter().map(ToString::to_string).collect(),
-            )
-        })
-        .collect();
-    let text = serde_json::to_string(&kept).unwrap_or_default();
+pub(super) async fn save_durable(durable: &HashMap<String, Vec<String>>) {
+    let text = serde_json::to_string(durable).unwrap_or_default();
     if let Err(e) = js::set_meta(DURABLE_KEY, &text).await {
         dom::console_warn(&format!("keeping the durable heads: {e}"));
     }

@@ -81,7 +81,11 @@ pub(super) fn refresh() {
             let Some(doc) = d.client.doc(id) else {
                 continue;
             };
-            let heads = d.durable.get(id).map(Vec::as_slice).unwrap_or(&[]);
+            let heads = d
+                .durable
+                .get(&id.to_string())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             unsynced += unsynced_changes(doc, heads);
             if let Some(t) = oldest_unsynced(doc, heads) {
                 oldest = Some(oldest.map_or(t, |o: i64| o.min(t)));

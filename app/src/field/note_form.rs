@@ -2,7 +2,7 @@
 //! save, and the form's parts — the activity, linked tasks, participants, what happened, petitions.
 
 use super::draft::{self, NoteDraft};
-use super::photos::{LocationField, PhotoField};
+use super::photos::{location_field, photo_field};
 use super::{Tab, go, my_commune};
 use crate::common::i18n::{t, tr};
 use crate::common::message::{Message, MessageLine};
@@ -56,18 +56,18 @@ pub fn NoteForm() -> impl IntoView {
             <h2>{move || if editing() { tr("Sửa ghi chép", "Edit note") } else { tr("Ghi chép mới", "New note") }}</h2>
             <p class="hint">{t("Bản nháp được lưu trên máy trong khi bạn nhập.", "The draft is kept on this device as you type.")}</p>
             <MessageLine message=draft_message testid="draft-message" alert=true/>
-            <ActivityFields draft=draft/>
-            <LinkedTasks draft=draft/>
-            <ParticipantFields draft=draft/>
+            {activity_fields(draft)}
+            {linked_tasks(draft)}
+            {participant_fields(draft)}
             <label for="note-content">{t("Nội dung", "What happened")}</label>
             <textarea id="note-content" rows="4" prop:value=move || draft.with(|d| d.content.clone())
                 on:input=move |e| { let v = event_target_value(&e); draft.update(|d| d.content = v); }></textarea>
             <label for="note-results">{t("Kết quả, đóng góp vào chỉ tiêu", "Results, contribution to indicators")}</label>
             <textarea id="note-results" rows="3" prop:value=move || draft.with(|d| d.results.clone())
                 on:input=move |e| { let v = event_target_value(&e); draft.update(|d| d.results = v); }></textarea>
-            <Petitions draft=draft/>
-            <LocationField draft=draft message=message/>
-            <PhotoField draft=draft message=message/>
+            {petitions(draft)}
+            {location_field(draft, message)}
+            {photo_field(draft, message)}
             <MessageLine message=message testid="note-message" alert=true/>
             <button type="submit" data-testid="save-note" disabled=move || busy.get()>{t("Lưu ghi chép", "Save note")}</button>
             <Show when=editing>
@@ -175,8 +175,7 @@ async fn start_next_note(draft: RwSignal<NoteDraft>, loaded: RwSignal<bool>, mes
 }
 
 /// When, what and where: date, title, activity type, hamlet, unit.
-#[component]
-fn ActivityFields(draft: RwSignal<NoteDraft>) -> impl IntoView {
+fn activity_fields(draft: RwSignal<NoteDraft>) -> impl IntoView {
     let ui = expect_context::<Ui>();
     let commune = my_commune(&ui).unwrap_or_default();
     let c2 = commune.clone();
@@ -235,8 +234,7 @@ fn ActivityFields(draft: RwSignal<NoteDraft>) -> impl IntoView {
 }
 
 /// The plan tasks (targeting this commune) the activity served.
-#[component]
-fn LinkedTasks(draft: RwSignal<NoteDraft>) -> impl IntoView {
+fn linked_tasks(draft: RwSignal<NoteDraft>) -> impl IntoView {
     let ui = expect_context::<Ui>();
     let commune = my_commune(&ui).unwrap_or_default();
     let tasks = move || {
@@ -266,8 +264,7 @@ fn LinkedTasks(draft: RwSignal<NoteDraft>) -> impl IntoView {
 }
 
 /// How many took part: total, women, ethnic minority, religious.
-#[component]
-fn ParticipantFields(draft: RwSignal<NoteDraft>) -> impl IntoView {
+fn participant_fields(draft: RwSignal<NoteDraft>) -> impl IntoView {
     view! {
         <fieldset class="numbers">
             <legend>{t("Người tham dự", "Participants")}</legend>
@@ -297,8 +294,7 @@ fn number_field(
 }
 
 /// The people's opinions and petitions raised at the activity, each with its follow-up.
-#[component]
-fn Petitions(draft: RwSignal<NoteDraft>) -> impl IntoView {
+fn petitions(draft: RwSignal<NoteDraft>) -> impl IntoView {
     view! {
         <fieldset data-testid="petitions">
             <legend>{t("Ý kiến, kiến nghị của Nhân dân", "People's opinions and petitions")}</legend>

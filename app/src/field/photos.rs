@@ -12,8 +12,7 @@ use leptos::task::spawn_local;
 use shared::schema::Gps;
 
 /// The photos of the note being written: take or choose (resized on the phone), remove.
-#[component]
-pub fn PhotoField(draft: RwSignal<NoteDraft>, message: Message) -> impl IntoView {
+pub fn photo_field(draft: RwSignal<NoteDraft>, message: Message) -> impl IntoView {
     let photo_busy = RwSignal::new(false);
     let add_photos = move |_| {
         photo_busy.set(true);
@@ -59,8 +58,7 @@ pub fn PhotoField(draft: RwSignal<NoteDraft>, message: Message) -> impl IntoView
 }
 
 /// The note's position (optional): never blocks saving.
-#[component]
-pub fn LocationField(draft: RwSignal<NoteDraft>, message: Message) -> impl IntoView {
+pub fn location_field(draft: RwSignal<NoteDraft>, message: Message) -> impl IntoView {
     let gps_busy = RwSignal::new(false);
     let locate = move |_| {
         gps_busy.set(true);
