@@ -86,8 +86,8 @@ pub(super) fn Login() -> impl IntoView {
                             let text = format!(
                                 "{}: {e}",
                                 tr(
-                                    "Không lưu được phiên đăng nhập trên máy: lần sau sẽ phải đăng nhập lại khi có mạng",
-                                    "Could not keep the login on this device: next time you must log in again with a connection"
+                                    "Không lưu được phiên đăng nhập trên máy",
+                                    "Could not keep the login on this device"
                                 )
                             );
                             if !in_this_bundle(&session) {

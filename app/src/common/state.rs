@@ -143,6 +143,10 @@ pub struct Ui {
     pub update_ready: RwSignal<bool>,
     /// The browser offers installing the app.
     pub can_install: RwSignal<bool>,
+    /// The ID of a note saved while its draft could not be replaced by a fresh one: that draft,
+    /// still kept on the device, must not come back as a new note (saving it would overwrite the
+    /// saved one).
+    pub saved_draft: RwSignal<Option<String>>,
 }
 
 impl Ui {
@@ -166,6 +170,7 @@ impl Ui {
             oldest_unsynced: RwSignal::new(None),
             update_ready: RwSignal::new(false),
             can_install: RwSignal::new(false),
+            saved_draft: RwSignal::new(None),
         }
     }
 }

@@ -44,7 +44,7 @@ pub fn NoteForm() -> impl IntoView {
             let res = driver::save_note(note).await;
             busy.set(false);
             match res {
-                Ok(()) => start_next_note(draft, loaded, message).await,
+                Ok(()) => start_next_note(ui, draft, loaded, message).await,
                 // The draft stays as it is: the user can save again.
                 Err(e) => message.set(Some((false, e))),
             }
@@ -79,11 +79,17 @@ pub fn NoteForm() -> impl IntoView {
 
 /// Restore the draft the device kept (a reload, an update or a dead battery loses nothing).
 fn restore_draft(draft: RwSignal<NoteDraft>, loaded: RwSignal<bool>, problem: Message) {
+    let ui = expect_context::<Ui>();
     spawn_local(async move {
         match draft::load().await {
             Ok(kept) => {
-                if let Some(d) = kept {
-                    draft.set(d);
+                match kept {
+                    Some(d) if !d.editing && ui.saved_draft.with_untracked(|s| *s == d.id) => {
+                        // Already saved: start afresh (the autosave writes the fresh draft).
+                        draft.set(NoteDraft::fresh());
+                    }
+                    Some(d) => draft.set(d),
+                    None => {}
                 }
                 loaded.set(true);
             }
@@ -91,14 +97,10 @@ fn restore_draft(draft: RwSignal<NoteDraft>, loaded: RwSignal<bool>, problem: Me
             Err(e) => problem.set(Some((
                 false,
                 format!(
-                    "{} ({e}). {}",
+                    "{} ({e}).",
                     tr(
-                        "Không đọc được bản nháp đã lưu trên máy",
-                        "Cannot read the draft kept on this device"
-                    ),
-                    tr(
-                        "Bản nháp đó được giữ nguyên; nội dung nhập bây giờ chưa được tự động lưu.",
-                        "It is left as it is; what you type now is not autosaved."
+                        "Không đọc được bản nháp trên máy: nội dung nhập chưa được tự động lưu",
+                        "Cannot read the draft on this device: what you type is not autosaved"
                     )
                 ),
             ))),
@@ -123,14 +125,10 @@ fn autosave_draft(draft: RwSignal<NoteDraft>, loaded: RwSignal<bool>, problem: M
                     Err(e) => problem.set(Some((
                         false,
                         format!(
-                            "{} ({e}). {}",
+                            "{} ({e}).",
                             tr(
-                                "Không tự động lưu được bản nháp trên máy",
-                                "Could not autosave the draft on this device"
-                            ),
-                            tr(
-                                "Đừng đóng trang trước khi lưu ghi chép.",
-                                "Do not close the page before saving the note."
+                                "Không tự động lưu được bản nháp: đừng đóng trang trước khi lưu",
+                                "Could not autosave the draft: do not close the page before saving"
                             )
                         ),
                     ))),
@@ -141,11 +139,17 @@ fn autosave_draft(draft: RwSignal<NoteDraft>, loaded: RwSignal<bool>, problem: M
 }
 
 /// After a save: a fresh draft (new note ID), then the notes list.
-async fn start_next_note(draft: RwSignal<NoteDraft>, loaded: RwSignal<bool>, message: Message) {
+async fn start_next_note(
+    ui: Ui,
+    draft: RwSignal<NoteDraft>,
+    loaded: RwSignal<bool>,
+    message: Message,
+) {
     // Store the fresh draft BEFORE leaving the form: once the tab changes this form and its
     // autosave are gone, and the next form must not reopen the saved note's draft (saving it
     // again would overwrite that note). A kept draft that could not be read stays as it is.
     let fresh = NoteDraft::fresh();
+    let saved = draft.with_untracked(|d| d.id.clone());
     let stored = if loaded.get_untracked() {
         draft::store(&fresh).await
     } else {
@@ -160,17 +164,21 @@ async fn start_next_note(draft: RwSignal<NoteDraft>, loaded: RwSignal<bool>, mes
             )));
             go(Tab::Notes);
         }
-        // Stay on the form, so the user reads this; its autosave tries the fresh draft again.
-        Err(e) => message.set(Some((
-            false,
-            format!(
-                "{} ({e}).",
-                tr(
-                    "Đã lưu ghi chép trên máy, nhưng không làm mới được bản nháp",
-                    "The note is saved on this device, but the draft could not be reset"
-                )
-            ),
-        ))),
+        // Stay on the form, so the user reads this; its autosave tries the fresh draft again,
+        // and the next form does not restore the saved note's draft as a new note.
+        Err(e) => {
+            ui.saved_draft.set(saved);
+            message.set(Some((
+                false,
+                format!(
+                    "{} ({e}).",
+                    tr(
+                        "Đã lưu ghi chép trên máy, nhưng không làm mới được bản nháp",
+                        "The note is saved on this device, but the draft could not be reset"
+                    )
+                ),
+            )));
+        }
     }
 }
 
