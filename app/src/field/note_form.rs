@@ -173,8 +173,8 @@ async fn start_next_note(
                 format!(
                     "{} ({e}).",
                     tr(
-                        "Đã lưu ghi chép trên máy, nhưng không làm mới được bản nháp",
-                        "The note is saved on this device, but the draft could not be reset"
+                        "Đã lưu trên máy, nhưng chưa làm mới được bản nháp",
+                        "Saved on this device, but the draft could not be reset"
                     )
                 ),
             )));
