@@ -43,10 +43,7 @@ pub fn set_lang(lang: Lang) {
     if let Some(s) = signal() {
         s.set(lang);
     }
-    // Only the choice for the next start: if the browser refuses, the switch still works now.
-    if let Err(e) = crate::js::dom::local_set(LANG_KEY, code(lang)) {
-        crate::js::dom::console_warn(&format!("keeping the language: {e}"));
-    }
+    crate::js::dom::local_keep(LANG_KEY, code(lang));
     set_document_lang(lang);
 }
 

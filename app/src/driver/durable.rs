@@ -55,10 +55,10 @@ pub(super) async fn refresh_heads() {
             if let Ok(h) = serde_json::from_str::<Answer>(&body) {
                 if let Some(t) = h.server_time {
                     // The floor for deadline checks when the phone's clock is wrong (shared::status).
-                    keep(SERVER_TIME_KEY, t);
+                    dom::local_keep(SERVER_TIME_KEY, &t.to_string());
                 }
                 let now = dom::now_ms();
-                keep(LAST_SYNC_KEY, now);
+                dom::local_keep(LAST_SYNC_KEY, &now.to_string());
                 with(|d| d.ui.last_sync.set(Some(now)));
                 let covered = |doc: &String| h.covered.get(doc) == Some(&true);
                 let durable = durable_after_answer(h.heads, covered, &have);
@@ -85,14 +85,6 @@ pub(super) async fn refresh_heads() {
                 socket::schedule_reconnect();
             }
         }
-    }
-}
-
-/// Remember a time in `localStorage`. A failed write costs only the clock check's floor or the
-/// "last sync" line after a reload, and is retried on the next answer.
-fn keep(key: &str, ms: i64) {
-    if let Err(e) = dom::local_set(key, &ms.to_string()) {
-        dom::console_warn(&format!("keeping {key}: {e}"));
     }
 }
 

@@ -24,6 +24,14 @@ pub fn local_set(key: &str, value: &str) -> Result<(), String> {
     storage()?.set_item(key, value).map_err(super::err)
 }
 
+/// Keep a value that only helps a later start (the language, the clock check's floor, the last
+/// sync): if the browser refuses, the console says so and the app goes on.
+pub fn local_keep(key: &str, value: &str) {
+    if let Err(e) = local_set(key, value) {
+        console_warn(&format!("keeping {key}: {e}"));
+    }
+}
+
 pub fn local_remove(key: &str) -> Result<(), String> {
     storage()?.remove_item(key).map_err(super::err)
 }
