@@ -101,7 +101,7 @@ pub async fn durable_check(
     let Json(req) = body?;
     let readable = readable_docs(&st, &p)?;
     let heads = heads_map(&st, readable.keys().cloned().collect()).await;
-    let mut covered = BTreeMap::new();
+    let mut covered = std::collections::HashMap::new();
     for (doc_id, have) in req.have {
         if !readable.contains_key(&doc_id) {
             continue;

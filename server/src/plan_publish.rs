@@ -200,11 +200,7 @@ pub fn publish_into(
         t.order = i as i64 + 1;
         t.section = p.section.to_string();
         t.parent = p.parent.map(|k| ids[k].clone());
-        t.recurrence = d
-            .recurrence
-            .as_ref()
-            .map(|r| r.as_str().to_string())
-            .or(t.recurrence);
+        t.recurrence = d.recurrence.clone().or(t.recurrence);
         t.deadline = d.deadline.clone().or(t.deadline);
         let (lead, partners) = (kinds(&d.lead_units), kinds(&d.partner_units));
         if !lead.is_empty() {
@@ -311,7 +307,10 @@ mod tests {
         let t = |n: &str| tasks.iter().find(|t| t.number == n).unwrap();
         assert_eq!(t("II.4").id, "t-ii-4");
         assert_eq!(t("II.4.3").parent.as_deref(), Some("t-ii-4"));
-        assert_eq!(t("II.2").recurrence.as_deref(), Some("quarterly"));
+        assert_eq!(
+            t("II.2").recurrence,
+            Some(shared::vocab::Recurrence::Quarterly)
+        );
         assert_eq!(t("III.5").lead_units, vec!["ban-dan-van"]);
         assert!(t("III.5").partner_units.contains(&"mttq".to_string()));
         let h = schema::read_plan_header(&doc);

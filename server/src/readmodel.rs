@@ -6,7 +6,6 @@
 use crate::AppState;
 use crate::db::DocRow;
 use shared::schema;
-use shared::vocab::OrgLevel;
 use shared::{DocKind, DocumentId};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -164,7 +163,7 @@ fn sync_org(st: &AppState, nodes: Vec<schema::OrgNode>) -> Result<(), crate::db:
     let mut rows: Vec<crate::db::NodeRow> = nodes
         .into_iter()
         .map(|n| crate::db::NodeRow {
-            level: OrgLevel::parse(&n.level),
+            level: n.level,
             id: n.id,
             name: n.name,
             parent: n.parent,

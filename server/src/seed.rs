@@ -496,7 +496,7 @@ async fn write_org(db: &Db, storage: &SqliteStorage, units: &[OrgNode]) -> anyho
             &OrgNode {
                 id: n.id,
                 name: n.name,
-                level: n.level.as_str().to_string(),
+                level: n.level,
                 parent: n.parent,
                 ..OrgNode::default()
             },

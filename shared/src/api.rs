@@ -2,10 +2,10 @@
 //! declared once, serialised by the server and read by the app. `docs/contract.md` describes the
 //! same bodies as they look on the wire.
 
-use crate::ids::DocKind;
+use crate::ids::{DocKey, DocKind};
 use crate::vocab::{DocAccess, Recurrence, Role, SectionKind};
 use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// `POST /api/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +62,17 @@ impl DocEntry {
     pub fn writable(&self) -> bool {
         self.access == DocAccess::ReadWrite
     }
+
+    /// The entry's key, if the ID rule agrees with the ID the server listed (a device trusts the
+    /// list only that far).
+    pub fn key(&self) -> Option<DocKey> {
+        let key = DocKey {
+            kind: self.kind,
+            scope: self.scope.clone(),
+            period: self.period.clone(),
+        };
+        (key.doc_id().to_string() == self.doc_id).then_some(key)
+    }
 }
 
 /// `GET /api/docs`. Entries of a kind this version does not know are skipped, not an error: a
@@ -72,8 +83,9 @@ pub struct DocsResponse {
     pub docs: Vec<DocEntry>,
 }
 
-/// Document ID → heads (hex change hashes).
-pub type HeadsMap = BTreeMap<String, Vec<String>>;
+/// Document ID → heads (hex change hashes). A `HashMap`, as the app keeps them: a `BTreeMap` here
+/// would add its code to the phone's download for nothing.
+pub type HeadsMap = HashMap<String, Vec<String>>;
 
 /// `GET /api/durable-heads`: the heads of each readable document as committed on the server.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -93,7 +105,7 @@ pub struct DurableCheckRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DurableCheckResponse {
     pub heads: HeadsMap,
-    pub covered: BTreeMap<String, bool>,
+    pub covered: HashMap<String, bool>,
     pub server_time: i64,
 }
 

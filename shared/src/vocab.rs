@@ -53,12 +53,38 @@ macro_rules! vocab {
                 !matches!(self, $name::Other(_))
             }
 
+            /// A word this version knows, or one a newer version could have written (a short
+            /// lowercase ASCII word): anything else is hostile or broken input.
+            pub fn is_well_formed(&self) -> bool {
+                match self {
+                    $name::Other(s) => {
+                        (1..=32).contains(&s.len())
+                            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    }
+                    _ => true,
+                }
+            }
+
+            /// The Vietnamese and English labels of a known word (for `t(vi, en)` in the app).
+            pub fn labels(&self) -> Option<(&'static str, &'static str)> {
+                match self {
+                    $( $name::$variant => Some(($vi, $en)), )*
+                    $name::Other(_) => None,
+                }
+            }
+
             /// The label in Vietnamese, or English when `en`; an unknown word shows as written.
             pub fn label(&self, en: bool) -> &str {
                 match self {
                     $( $name::$variant => if en { $en } else { $vi }, )*
                     $name::Other(s) => s,
                 }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                $name::parse(s)
             }
         }
 
@@ -124,8 +150,8 @@ vocab! {
     OrgLevel {
         /// The aggregating node: a province, a district (before 2025) or a commune committee.
         Root = "root", "Cấp tổng hợp", "Aggregating level";
-        Commune = "commune", "Xã, phường", "Commune";
-        Hamlet = "hamlet", "Thôn, bon, tổ dân phố", "Hamlet";
+        Commune = "commune", "Xã, phường, thị trấn", "Commune, ward, township";
+        Hamlet = "hamlet", "Thôn, bon, tổ dân phố", "Hamlet, village, residential group";
         Unit = "unit", "Đơn vị", "Unit";
     }
 }
@@ -173,6 +199,13 @@ vocab! {
         Contents = "contents", "Nội dung", "Contents";
         /// Tổ chức thực hiện.
         Implementation = "implementation", "Tổ chức thực hiện", "Implementation";
+    }
+}
+
+impl Default for OrgLevel {
+    /// No level: a node written without one is quarantined, never taken for a commune.
+    fn default() -> Self {
+        OrgLevel::Other(String::new())
     }
 }
 

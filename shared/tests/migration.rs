@@ -165,7 +165,7 @@ fn version_1_plan_org_and_progress_read_and_migrate() {
     assert!(
         nodes
             .iter()
-            .any(|n| n.id == "ka-don-bon-ka-rai" && n.level == "hamlet")
+            .any(|n| n.id == "ka-don-bon-ka-rai" && n.level == shared::vocab::OrgLevel::Hamlet)
     );
     migrate(&mut org).unwrap();
     assert_eq!(read_org(&org), nodes);
@@ -262,7 +262,14 @@ fn entries_of_the_wrong_shape_are_reported_not_read() {
         &mut org,
         "nodes",
         "x",
-        &[("name", "X".into()), ("level", "galaxy".into())],
+        &[("name", "X".into()), ("level", "<b>galaxy</b>".into())],
+    );
+    // A level a newer version could have written is kept, not quarantined: older readers skip it.
+    hostile(
+        &mut org,
+        "nodes",
+        "y",
+        &[("name", "Y".into()), ("level", "cluster".into())],
     );
     for (doc, kind) in [
         (&notes, DocKind::Notes),

@@ -7,6 +7,7 @@ use crate::driver;
 use crate::js;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::api::{DocsResponse, LoginRequest, LoginResponse};
 
 /// Log out of this device. Refused while changes are not yet durable on the server: the session is
 /// what lets them sync, and losing work is the one thing this app must never do.
@@ -38,18 +39,6 @@ pub fn Logout() -> impl IntoView {
     }
 }
 
-#[derive(serde::Serialize)]
-struct Credentials {
-    username: String,
-    password: String,
-}
-
-#[derive(serde::Deserialize)]
-struct LoginReply {
-    peer_id: String,
-    user: crate::common::state::User,
-}
-
 #[component]
 pub(super) fn Login() -> impl IntoView {
     let ui = expect_context::<Ui>();
@@ -61,7 +50,7 @@ pub(super) fn Login() -> impl IntoView {
         ev.prevent_default();
         busy.set(true);
         error.set(None);
-        let body = serde_json::to_string(&Credentials {
+        let body = serde_json::to_string(&LoginRequest {
             username: username.get_untracked(),
             password: password.get_untracked(),
         })
@@ -70,16 +59,14 @@ pub(super) fn Login() -> impl IntoView {
             let reply = js::fetch("POST", "/api/login", Some(body)).await;
             busy.set(false);
             match reply {
-                Ok((200, text)) => match serde_json::from_str::<LoginReply>(&text) {
+                Ok((200, text)) => match serde_json::from_str::<LoginResponse>(&text) {
                     Ok(r) => {
                         let mut session = Session {
                             peer_id: r.peer_id,
                             user: r.user,
                             docs: Vec::new(),
                         };
-                        if let Some(list) =
-                            js::get_json::<crate::common::state::DocList>("/api/docs").await
-                        {
+                        if let Some(list) = js::get_json::<DocsResponse>("/api/docs").await {
                             session.docs = list.docs;
                         }
                         if let Err(e) = session.save() {

@@ -1,51 +1,17 @@
 //! What the screens show (Leptos signals) and the login session kept on the device.
 
 use leptos::prelude::*;
+use shared::api::{CommuneOverview, DocEntry, UserInfo};
 use shared::schema::{Note, OrgNode, PlanHeader, ProgressRecord, Task};
-use shared::{DocKey, DocKind};
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct User {
-    pub username: String,
-    pub display_name: String,
-    pub role: String,
-    pub node_id: String,
-    pub commune_id: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct DocInfo {
-    pub doc_id: String,
-    pub kind: String,
-    pub scope: String,
-    pub period: String,
-    pub access: String,
-}
-
-impl DocInfo {
-    pub fn key(&self) -> Option<DocKey> {
-        let key = DocKey {
-            kind: DocKind::parse(&self.kind)?,
-            scope: self.scope.clone(),
-            period: self.period.clone(),
-        };
-        // Trust the server's list only as far as the ID rule agrees with it.
-        (key.doc_id().to_string() == self.doc_id).then_some(key)
-    }
-}
-
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct DocList {
-    pub docs: Vec<DocInfo>,
-}
+use shared::vocab::Role;
 
 /// Who is logged in on this device. The token itself is an HttpOnly cookie the app never sees.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Session {
     pub peer_id: String,
-    pub user: User,
+    pub user: UserInfo,
     #[serde(default)]
-    pub docs: Vec<DocInfo>,
+    pub docs: Vec<DocEntry>,
 }
 
 const SESSION_KEY: &str = "danvan.session";
@@ -65,16 +31,8 @@ impl Session {
         crate::js::dom::local_remove(SESSION_KEY)
     }
     pub fn is_member(&self) -> bool {
-        self.user.role == "member"
+        self.user.role == Role::Member
     }
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct CommuneRow {
-    pub commune_id: String,
-    pub name: String,
-    pub notes: i64,
-    pub last_sync: Option<i64>,
 }
 
 /// A plan as the screens show it.
@@ -132,7 +90,7 @@ pub struct Ui {
     pub org: RwSignal<Vec<OrgNode>>,
     /// Whether this device may edit the org tree (administrators).
     pub org_writable: RwSignal<bool>,
-    pub overview: RwSignal<Vec<CommuneRow>>,
+    pub overview: RwSignal<Vec<CommuneOverview>>,
     pub banner: RwSignal<Option<String>>,
     /// Photos on the device: (sha256, uploaded, size).
     pub photos: RwSignal<Vec<(String, bool, u64)>>,

@@ -8,8 +8,10 @@ use crate::js;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::ids::{Quarter, display_datetime_vn, vn_civil_date};
-use shared::schema::{ProgressRecord, RECURRENCES, Task};
+use shared::schema::{ProgressRecord, Task};
 use shared::status::{Assessment, Progress, assess, merge_progress, reported_in, trusted_now};
+use shared::vocab::OrgLevel;
+use shared::vocab::Recurrence;
 
 /// Days before a deadline from which a task shows "sắp đến hạn".
 pub const WARN_DAYS: i64 = 7;
@@ -32,11 +34,9 @@ pub fn assess_task(task: &Task, records: &[&ProgressRecord], now: i64) -> (Asses
     (assess(task.deadline.as_deref(), p, now, WARN_DAYS), p)
 }
 
-pub fn recurrence_label(r: &str) -> &'static str {
-    RECURRENCES
-        .iter()
-        .find(|(k, _, _)| *k == r)
-        .map_or(tr("Định kỳ", "Recurring"), |(_, vi, en_text)| {
+pub fn recurrence_label(r: &Recurrence) -> &'static str {
+    r.labels()
+        .map_or(tr("Định kỳ", "Recurring"), |(vi, en_text)| {
             tr(vi, en_text)
         })
 }
@@ -249,7 +249,9 @@ fn ProgressForm(plan_id: String, task: Task, commune: String) -> impl IntoView {
     let units = move || {
         let mut v: Vec<(String, String)> = ui.org.with(|o| {
             o.iter()
-                .filter(|n| n.level == "unit" && !n.removed && n.parent.as_deref() == Some(&c))
+                .filter(|n| {
+                    n.level == OrgLevel::Unit && !n.removed && n.parent.as_deref() == Some(&c)
+                })
                 .filter_map(|n| Some((n.kind.clone()?, n.name.clone())))
                 .collect()
         });

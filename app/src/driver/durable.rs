@@ -8,6 +8,7 @@ use crate::js;
 use crate::js::dom;
 use leptos::prelude::Set;
 use shared::DocumentId;
+use shared::api::{DurableCheckRequest, DurableCheckResponse};
 use shared::driver::durable_after_answer;
 use shared::unsynced::unsynced_changes;
 use std::collections::HashMap;
@@ -37,26 +38,13 @@ pub(super) async fn refresh_heads() {
             .collect()
     })
     .unwrap_or_default();
-    #[derive(serde::Serialize)]
-    struct Check<'a> {
-        have: &'a HashMap<String, Vec<String>>,
-    }
-    let body = serde_json::to_string(&Check { have: &have }).unwrap_or_default();
+    let body =
+        serde_json::to_string(&DurableCheckRequest { have: have.clone() }).unwrap_or_default();
     match js::fetch("POST", "/api/durable-heads", Some(body)).await {
         Ok((200, body)) => {
-            #[derive(serde::Deserialize)]
-            struct Answer {
-                #[serde(default)]
-                server_time: Option<i64>,
-                heads: HashMap<String, Vec<String>>,
-                #[serde(default)]
-                covered: HashMap<String, bool>,
-            }
-            if let Ok(h) = serde_json::from_str::<Answer>(&body) {
-                if let Some(t) = h.server_time {
-                    // The floor for deadline checks when the phone's clock is wrong (shared::status).
-                    dom::local_keep(SERVER_TIME_KEY, &t.to_string());
-                }
+            if let Ok(h) = serde_json::from_str::<DurableCheckResponse>(&body) {
+                // The floor for deadline checks when the phone's clock is wrong (shared::status).
+                dom::local_keep(SERVER_TIME_KEY, &h.server_time.to_string());
                 let now = dom::now_ms();
                 dom::local_keep(LAST_SYNC_KEY, &now.to_string());
                 with(|d| d.ui.last_sync.set(Some(now)));

@@ -61,7 +61,7 @@ impl Driver {
             .session
             .docs
             .iter()
-            .any(|x| x.doc_id == s && x.access == "rw");
+            .any(|x| x.doc_id == s && x.writable());
         let own = matches!(key.kind, DocKind::Notes | DocKind::Progress)
             && key.commune().is_some()
             && key.commune() == self.session.user.commune_id.as_deref();
@@ -101,7 +101,7 @@ pub async fn start(session: Session, ui: Ui) {
     });
     for doc in &session.docs {
         if let Some(key) = doc.key() {
-            track(&key, doc.access == "rw").await;
+            track(&key, doc.writable()).await;
         }
     }
     if let Some(c) = &session.user.commune_id {
@@ -246,10 +246,10 @@ async fn after_connect() {
 
 /// Learn the current document list (new quarters, new plans, new communes) and track them.
 pub async fn refresh_docs() {
-    if let Some(list) = js::get_json::<crate::common::state::DocList>("/api/docs").await {
+    if let Some(list) = js::get_json::<shared::api::DocsResponse>("/api/docs").await {
         for doc in &list.docs {
             if let Some(key) = doc.key() {
-                track(&key, doc.access == "rw").await;
+                track(&key, doc.writable()).await;
             }
         }
         let session = with(|d| {

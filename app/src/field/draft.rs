@@ -6,6 +6,7 @@ use crate::js;
 use crate::js::dom;
 use shared::ids::vn_civil_date;
 use shared::schema::{self, Gps, Note, Participants, Petition};
+use shared::vocab::ActivityType;
 
 /// Where the draft is kept (IndexedDB meta).
 const DRAFT_KEY: &str = "note-draft";
@@ -67,7 +68,11 @@ impl NoteDraft {
             activity_date: n.activity_date.clone(),
             title: n.title.clone(),
             hamlet: n.hamlet.clone().unwrap_or_default(),
-            activity_type: n.activity_type.clone().unwrap_or_default(),
+            activity_type: n
+                .activity_type
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             unit: n.unit.clone().unwrap_or_default(),
             task_ids: n.task_ids.clone(),
             total: num(n.participants.total),
@@ -104,7 +109,7 @@ impl NoteDraft {
             content: self.content.clone(),
             task_ids: self.task_ids.clone(),
             hamlet: opt(&self.hamlet),
-            activity_type: opt(&self.activity_type),
+            activity_type: opt(&self.activity_type).map(|k| ActivityType::parse(&k)),
             unit: opt(&self.unit),
             participants: Participants {
                 total: num(&self.total, tr("Tổng số người tham dự", "Participants"))?,

@@ -11,7 +11,9 @@ use crate::driver;
 use crate::js::dom;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::schema::{ACTIVITY_TYPES, PETITION_STATUSES, Petition};
+use shared::schema::Petition;
+use shared::vocab::OrgLevel;
+use shared::vocab::{ActivityType, PetitionStatus};
 
 #[component]
 pub fn NoteForm() -> impl IntoView {
@@ -191,7 +193,9 @@ fn activity_fields(draft: RwSignal<NoteDraft>) -> impl IntoView {
         ui.org.with(|o| {
             o.iter()
                 .filter(|n| {
-                    n.level == "hamlet" && !n.removed && n.parent.as_deref() == Some(&commune)
+                    n.level == OrgLevel::Hamlet
+                        && !n.removed
+                        && n.parent.as_deref() == Some(&commune)
                 })
                 .map(|n| (n.id.clone(), n.name.clone()))
                 .collect::<Vec<_>>()
@@ -200,7 +204,9 @@ fn activity_fields(draft: RwSignal<NoteDraft>) -> impl IntoView {
     let units = move || {
         ui.org.with(|o| {
             o.iter()
-                .filter(|n| n.level == "unit" && !n.removed && n.parent.as_deref() == Some(&c2))
+                .filter(|n| {
+                    n.level == OrgLevel::Unit && !n.removed && n.parent.as_deref() == Some(&c2)
+                })
                 .filter_map(|n| Some((n.kind.clone()?, n.name.clone())))
                 .collect::<Vec<_>>()
         })
@@ -216,7 +222,7 @@ fn activity_fields(draft: RwSignal<NoteDraft>) -> impl IntoView {
         <select id="note-type" prop:value=move || draft.with(|d| d.activity_type.clone())
             on:change=move |e| { let v = event_target_value(&e); draft.update(|d| d.activity_type = v); }>
             <option value="">{t("— Chọn —", "— Choose —")}</option>
-            {ACTIVITY_TYPES.iter().map(|(k, vi, en_text)| view! { <option value=*k>{t(vi, en_text)}</option> }).collect_view()}
+            {ActivityType::ALL.iter().filter_map(|k| { let (vi, en_text) = k.labels()?; Some(view! { <option value=k.as_str()>{t(vi, en_text)}</option> }) }).collect_view()}
         </select>
         <label for="note-hamlet">{t("Thôn, bon, tổ dân phố", "Hamlet")}</label>
         <select id="note-hamlet" prop:value=move || draft.with(|d| d.hamlet.clone())
@@ -314,9 +320,9 @@ fn petitions(draft: RwSignal<NoteDraft>) -> impl IntoView {
                         <textarea id=tid.clone() rows="2" prop:value=move || draft.with(|d| d.petitions.get(i).map(|p| p.text.clone()).unwrap_or_default())
                             on:input=move |e| { let v = event_target_value(&e); draft.update(|d| if let Some(p) = d.petitions.get_mut(i) { p.text = v; }); }></textarea>
                         <label for=sid.clone()>{t("Theo dõi giải quyết", "Follow-up")}</label>
-                        <select id=sid.clone() prop:value=move || draft.with(|d| d.petitions.get(i).map(|p| p.status.clone()).unwrap_or_default())
-                            on:change=move |e| { let v = event_target_value(&e); draft.update(|d| if let Some(p) = d.petitions.get_mut(i) { p.status = v; }); }>
-                            {PETITION_STATUSES.iter().map(|(k, vi, en_text)| view! { <option value=*k>{t(vi, en_text)}</option> }).collect_view()}
+                        <select id=sid.clone() prop:value=move || draft.with(|d| d.petitions.get(i).map(|p| p.status.to_string()).unwrap_or_default())
+                            on:change=move |e| { let v = event_target_value(&e); draft.update(|d| if let Some(p) = d.petitions.get_mut(i) { p.status = PetitionStatus::parse(&v); }); }>
+                            {PetitionStatus::ALL.iter().filter_map(|k| { let (vi, en_text) = k.labels()?; Some(view! { <option value=k.as_str()>{t(vi, en_text)}</option> }) }).collect_view()}
                         </select>
                         <button type="button" class="link" on:click=move |_| draft.update(|d| { if i < d.petitions.len() { d.petitions.remove(i); } })>
                             {t("Bỏ kiến nghị này", "Remove this petition")}
@@ -325,7 +331,7 @@ fn petitions(draft: RwSignal<NoteDraft>) -> impl IntoView {
                 }
             }).collect_view()}
             <button type="button" class="secondary" data-testid="add-petition"
-                on:click=move |_| draft.update(|d| d.petitions.push(Petition { text: String::new(), status: "moi".into() }))>
+                on:click=move |_| draft.update(|d| d.petitions.push(Petition { text: String::new(), status: PetitionStatus::Received }))>
                 {t("+ Thêm ý kiến, kiến nghị", "+ Add a petition")}
             </button>
         </fieldset>

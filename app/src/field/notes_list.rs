@@ -12,7 +12,9 @@ use crate::js::dom;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::ids::{Quarter, display_date};
-use shared::schema::{ACTIVITY_TYPES, Note, PETITION_STATUSES};
+use shared::schema::Note;
+use shared::vocab::ActivityType;
+use shared::vocab::OrgLevel;
 
 const PAGE: usize = 30;
 
@@ -57,7 +59,9 @@ pub fn NotesList() -> impl IntoView {
                     );
                     shared::text::matches(&text, &q)
                         && (tk.is_empty() || n.task_ids.contains(&tk))
-                        && (k.is_empty() || n.activity_type.as_deref() == Some(k.as_str()))
+                        && (k.is_empty()
+                            || n.activity_type.as_ref().map(ActivityType::as_str)
+                                == Some(k.as_str()))
                         && (h.is_empty() || n.hamlet.as_deref() == Some(h.as_str()))
                         && (p.is_empty()
                             || Quarter::of_iso_date(&n.activity_date).map(|q| q.to_string())
@@ -83,7 +87,7 @@ pub fn NotesList() -> impl IntoView {
     let hamlets = move || {
         ui.org.with(|o| {
             o.iter()
-                .filter(|n| n.level == "hamlet" && n.parent.as_deref() == Some(&commune))
+                .filter(|n| n.level == OrgLevel::Hamlet && n.parent.as_deref() == Some(&commune))
                 .map(|n| (n.id.clone(), n.name.clone()))
                 .collect::<Vec<_>>()
         })
@@ -107,7 +111,7 @@ pub fn NotesList() -> impl IntoView {
                 <label for="filter-type">{t("Loại hoạt động", "Activity type")}</label>
                 <select id="filter-type" on:change=move |e| kind.set(event_target_value(&e)) prop:value=move || kind.get()>
                     <option value="">{t("Tất cả", "All")}</option>
-                    {ACTIVITY_TYPES.iter().map(|(k, vi, en_text)| view! { <option value=*k>{t(vi, en_text)}</option> }).collect_view()}
+                    {ActivityType::ALL.iter().filter_map(|k| { let (vi, en_text) = k.labels()?; Some(view! { <option value=k.as_str()>{t(vi, en_text)}</option> }) }).collect_view()}
                 </select>
                 <label for="filter-hamlet">{t("Thôn, bon", "Hamlet")}</label>
                 <select id="filter-hamlet" on:change=move |e| hamlet.set(event_target_value(&e)) prop:value=move || hamlet.get()>
@@ -155,11 +159,7 @@ fn NoteItem(note: Note) -> impl IntoView {
                 .then(|| format!(" · {} {}", tr("Nhiệm vụ", "Task"), numbers.join(", ")))
         })
     };
-    let kind = note
-        .activity_type
-        .as_deref()
-        .and_then(|k| ACTIVITY_TYPES.iter().find(|(x, _, _)| *x == k))
-        .copied();
+    let kind = note.activity_type.as_ref().and_then(ActivityType::labels);
     let hamlet = note.hamlet.clone().map(|h| ui.node_name(&h));
     let p = note.participants;
     let people = (p.total > 0).then_some({
@@ -223,7 +223,7 @@ fn NoteItem(note: Note) -> impl IntoView {
     view! {
         <li data-testid="note-item" data-note-id=note.id.clone()>
             <div class="meta">{display_date(&note.activity_date)}
-                {kind.map(|(_, vi, en_text)| view! { " · " {t(vi, en_text)} })}
+                {kind.map(|(vi, en_text)| view! { " · " {t(vi, en_text)} })}
                 {hamlet.map(|h| format!(" · {h}"))}
                 {task_label}
                 {note.unit.as_deref().map(|u| format!(" · {}", unit_kind_name(u)))}
@@ -235,8 +235,8 @@ fn NoteItem(note: Note) -> impl IntoView {
             {(!note.petitions.is_empty()).then(|| view! {
                 <ul class="petitions">
                     {note.petitions.iter().map(|p| {
-                        let st = PETITION_STATUSES.iter().find(|(k, _, _)| *k == p.status).copied();
-                        view! { <li>{p.text.clone()} {st.map(|(_, vi, en_text)| view! { <span class="status progress">{t(vi, en_text)}</span> })}</li> }
+                        let st = p.status.labels();
+                        view! { <li>{p.text.clone()} {st.map(|(vi, en_text)| view! { <span class="status progress">{t(vi, en_text)}</span> })}</li> }
                     }).collect_view()}
                 </ul>
             })}

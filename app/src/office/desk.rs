@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use shared::ids::display_datetime_vn;
 use shared::schema::{ProgressRecord, Task};
 use shared::status::reported_in;
+use shared::vocab::OrgLevel;
 
 #[component]
 pub fn CommuneTable() -> impl IntoView {
@@ -44,7 +45,7 @@ pub fn Matrix() -> impl IntoView {
     let communes = move || {
         let mut v: Vec<(String, String)> = ui.org.with(|o| {
             o.iter()
-                .filter(|n| n.level == "commune" && !n.removed)
+                .filter(|n| n.level == OrgLevel::Commune && !n.removed)
                 .map(|n| (n.id.clone(), n.name.clone()))
                 .collect()
         });

@@ -6,16 +6,13 @@ pub mod org_admin;
 pub mod plan_editor;
 
 use crate::common::i18n::t;
-use crate::common::state::{CommuneRow, Ui};
+use crate::common::state::Ui;
 use crate::driver;
 use crate::js;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-
-#[derive(serde::Deserialize)]
-struct Overview {
-    communes: Vec<CommuneRow>,
-}
+use shared::api::OverviewResponse;
+use shared::vocab::Role;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {
@@ -28,15 +25,11 @@ enum Tab {
 pub fn Desk() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let tab = RwSignal::new(Tab::Overview);
-    let role = move || {
-        ui.session
-            .with(|s| s.as_ref().map(|s| s.user.role.clone()))
-            .unwrap_or_default()
-    };
+    let role = move || ui.session.with(|s| s.as_ref().map(|s| s.user.role.clone()));
     spawn_local(async move {
         let mut n = 0u32;
         loop {
-            if let Some(o) = js::get_json::<Overview>("/api/overview").await {
+            if let Some(o) = js::get_json::<OverviewResponse>("/api/overview").await {
                 ui.overview.set(o.communes);
             }
             // New communes' documents (their first progress, a new plan) appear in the list.
@@ -59,10 +52,10 @@ pub fn Desk() -> impl IntoView {
         <p class="who">{move || ui.session.with(|s| s.as_ref().map(|s| s.user.display_name.clone()).unwrap_or_default())} <crate::common::login::Logout/></p>
         <nav class="tabs" role="tablist">
             {tab_button(Tab::Overview, ("Tổng hợp", "Overview"), "tab-overview")}
-            <Show when=move || matches!(role().as_str(), "editor" | "admin")>
+            <Show when=move || matches!(role(), Some(Role::Editor | Role::Admin))>
                 {tab_button(Tab::Plans, ("Kế hoạch", "Plans"), "tab-plans")}
             </Show>
-            <Show when=move || role() == "admin">
+            <Show when=move || role() == Some(Role::Admin)>
                 {tab_button(Tab::Org, ("Tổ chức", "Organisation"), "tab-org")}
             </Show>
         </nav>

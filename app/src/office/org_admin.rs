@@ -9,27 +9,25 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::DocKey;
 use shared::schema::{self, OrgNode, UNIT_KINDS};
+use shared::vocab::OrgLevel;
 
-fn level_label(level: &str) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
-    let (vi, en_text) = match level {
-        "root" => ("Cấp tổng hợp", "Aggregating level"),
-        "commune" => ("Xã, phường, thị trấn", "Commune, ward, township"),
-        "hamlet" => (
-            "Thôn, bon, tổ dân phố",
-            "Hamlet, village, residential group",
-        ),
-        "unit" => ("Đơn vị", "Unit"),
-        _ => ("", ""),
-    };
+fn level_label(level: &OrgLevel) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    let (vi, en_text) = level.labels().unwrap_or(("", ""));
     t(vi, en_text)
 }
 
 /// A new node's ID: readable, from the name (`Thôn Đạ Tông` under `xa-ka-don` →
 /// `xa-ka-don-thon-da-tong`), made unique. IDs never change afterwards: documents are named by them.
-fn new_id(ui: &Ui, parent: Option<&str>, level: &str, name: &str, kind: Option<&str>) -> String {
+fn new_id(
+    ui: &Ui,
+    parent: Option<&str>,
+    level: &OrgLevel,
+    name: &str,
+    kind: Option<&str>,
+) -> String {
     let base = match (level, parent, kind) {
-        ("unit", Some(p), Some(k)) => format!("{p}.{k}"),
-        ("hamlet", Some(p), _) => format!("{p}-{}", shared::text::slug(name)),
+        (OrgLevel::Unit, Some(p), Some(k)) => format!("{p}.{k}"),
+        (OrgLevel::Hamlet, Some(p), _) => format!("{p}-{}", shared::text::slug(name)),
         _ => shared::text::slug(name),
     };
     let taken: Vec<String> = ui
@@ -61,7 +59,7 @@ pub fn OrgAdmin() -> impl IntoView {
         ui.org
             .get()
             .into_iter()
-            .filter(|n| n.level == "root")
+            .filter(|n| n.level == OrgLevel::Root)
             .collect::<Vec<_>>()
     };
     view! {
@@ -92,7 +90,9 @@ fn NodeItem(node: OrgNode) -> AnyView {
                 .collect()
         });
         // Units first, then places, each by name.
-        v.sort_by(|a, b| ((a.level != "unit"), &a.name).cmp(&((b.level != "unit"), &b.name)));
+        v.sort_by(|a, b| {
+            ((a.level != OrgLevel::Unit), &a.name).cmp(&((b.level != OrgLevel::Unit), &b.name))
+        });
         v
     };
     let name = RwSignal::new(node.name.clone());
@@ -122,16 +122,16 @@ fn NodeItem(node: OrgNode) -> AnyView {
             }
         });
     };
-    let child_level = match node.level.as_str() {
-        "root" => Some((
-            "commune",
+    let child_level = match node.level {
+        OrgLevel::Root => Some((
+            OrgLevel::Commune,
             (
                 "Thêm xã, phường, thị trấn",
                 "Add a commune, ward or township",
             ),
         )),
-        "commune" => Some((
-            "hamlet",
+        OrgLevel::Commune => Some((
+            OrgLevel::Hamlet,
             (
                 "Thêm thôn, bon, tổ dân phố",
                 "Add a hamlet, village or residential group",
@@ -139,16 +139,16 @@ fn NodeItem(node: OrgNode) -> AnyView {
         )),
         _ => None,
     };
-    let can_have_units = node.level != "unit";
+    let can_have_units = node.level != OrgLevel::Unit;
     let rid = format!("rename-{}", node.id);
     view! {
-        <li data-testid="org-node" data-node-id=node.id.clone() data-level=node.level.clone() class:removed=node.removed>
+        <li data-testid="org-node" data-node-id=node.id.clone() data-level=node.level.to_string() class:removed=node.removed>
             <div class="node-row">
                 <span class="level">{level_label(&node.level)}</span>
                 <strong>{node.name.clone()}</strong>
                 {node.removed.then_some(t(" (đã xóa)", " (removed)"))}
                 <button type="button" class="link" on:click=move |_| editing.update(|e| *e = !*e)>{t("Đổi tên", "Rename")}</button>
-                {(node.level != "root").then(|| view! {
+                {(node.level != OrgLevel::Root).then(|| view! {
                     <button type="button" class="link" on:click=toggle_removed.clone()>
                         {if node.removed { t("Khôi phục", "Restore") } else { t("Xóa", "Remove") }}
                     </button>
@@ -174,23 +174,20 @@ fn NodeItem(node: OrgNode) -> AnyView {
 }
 
 #[component]
-fn AddChild(
-    parent: String,
-    level: &'static str,
-    label: (&'static str, &'static str),
-) -> impl IntoView {
+fn AddChild(parent: String, level: OrgLevel, label: (&'static str, &'static str)) -> impl IntoView {
     let ui = expect_context::<Ui>();
     let message = expect_context::<RwSignal<Option<(bool, String)>>>();
     let name = RwSignal::new(String::new());
     let fid = format!("add-{level}-{parent}");
+    let testid = format!("add-{level}");
     let p = parent.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let n = name.get_untracked().trim().to_string();
         let node = OrgNode {
-            id: new_id(&ui, Some(&p), level, &n, None),
+            id: new_id(&ui, Some(&p), &level, &n, None),
             name: n,
-            level: level.into(),
+            level: level.clone(),
             parent: Some(p.clone()),
             ..OrgNode::default()
         };
@@ -205,7 +202,7 @@ fn AddChild(
         });
     };
     view! {
-        <form class="inline" on:submit=submit data-testid=format!("add-{level}")>
+        <form class="inline" on:submit=submit data-testid=testid>
             <label for=fid.clone()>{t(label.0, label.1)}</label>
             <input id=fid.clone() required maxlength="120" prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e))/>
             <button type="submit">{t("Thêm", "Add")}</button>
@@ -229,9 +226,9 @@ fn AddUnit(parent: String) -> impl IntoView {
             .find(|(x, _, _)| *x == k)
             .map_or(k.clone(), |(_, vi, _)| vi.to_string());
         let node = OrgNode {
-            id: new_id(&ui, Some(&p), "unit", &base, Some(&k)),
+            id: new_id(&ui, Some(&p), &OrgLevel::Unit, &base, Some(&k)),
             name: format!("{base} {place}"),
-            level: "unit".into(),
+            level: OrgLevel::Unit,
             parent: Some(p.clone()),
             kind: Some(k),
             removed: false,

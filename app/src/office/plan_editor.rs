@@ -9,36 +9,16 @@ use crate::js;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::DocKey;
-use shared::schema::{self, Indicator, RECURRENCES, Task, UNIT_KINDS};
+use shared::api::{ErrorBody, PlanDraft, PublishResponse, TaskDraft};
+use shared::schema::{self, Indicator, Task, UNIT_KINDS};
+use shared::vocab::OrgLevel;
+use shared::vocab::Recurrence;
 
-/// The importer's draft (JSON, see `server::plan_import::PlanDraft`), read loosely: the review only
-/// shows it, and typed structs here would cost the phone download size for an office screen.
-type Draft = serde_json::Value;
-
-fn text(v: &serde_json::Value, key: &str) -> String {
-    v[key].as_str().unwrap_or_default().to_string()
-}
-
-fn texts(v: &serde_json::Value, key: &str) -> Vec<String> {
-    v[key]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn items<'a>(v: &'a serde_json::Value, key: &str) -> &'a [serde_json::Value] {
-    v[key].as_array().map(Vec::as_slice).unwrap_or_default()
-}
-
+/// The message of an error answer (`shared::api::ErrorBody`), or the start of whatever came back.
 fn error_of(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["error"].as_str().map(str::to_string))
-        .unwrap_or_else(|| body.chars().take(200).collect())
+    serde_json::from_str::<ErrorBody>(body)
+        .map(|e| e.error)
+        .unwrap_or_else(|_| body.chars().take(200).collect())
 }
 
 #[component]
@@ -63,7 +43,7 @@ pub fn PlanEditor() -> impl IntoView {
 fn ImportPlan() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let text = RwSignal::new(String::new());
-    let draft = RwSignal::new(None::<Draft>);
+    let draft = RwSignal::new(None::<PlanDraft>);
     let target = RwSignal::new(String::new());
     let message = RwSignal::new(None::<(bool, String)>);
     let busy = RwSignal::new(false);
@@ -74,7 +54,7 @@ fn ImportPlan() -> impl IntoView {
             let reply = js::upload("/api/plans/import", &text.get_untracked(), "plan-file").await;
             busy.set(false);
             match reply {
-                Ok((200, body)) => match serde_json::from_str::<Draft>(&body) {
+                Ok((200, body)) => match serde_json::from_str::<PlanDraft>(&body) {
                     Ok(d) => draft.set(Some(d)),
                     Err(_) => message.set(Some((
                         false,
@@ -117,17 +97,18 @@ fn ImportPlan() -> impl IntoView {
             busy.set(false);
             match reply {
                 Ok((200, body)) => {
-                    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-                    let s = &v["summary"];
+                    let s = serde_json::from_str::<PublishResponse>(&body)
+                        .map(|r| r.summary)
+                        .unwrap_or_default();
                     let summary = if untrack(en) {
                         format!(
                             "Published (revision {}): {} tasks, {} new, {} changed, {} removed from the plan.",
-                            s["revision"], s["tasks"], s["added"], s["updated"], s["removed"]
+                            s.revision, s.tasks, s.added, s.updated, s.removed
                         )
                     } else {
                         format!(
                             "Đã xuất bản (lần {}): {} nhiệm vụ, {} mới, {} sửa đổi, {} bỏ khỏi kế hoạch.",
-                            s["revision"], s["tasks"], s["added"], s["updated"], s["removed"]
+                            s.revision, s.tasks, s.added, s.updated, s.removed
                         )
                     };
                     message.set(Some((true, summary)));
@@ -186,22 +167,22 @@ fn ImportPlan() -> impl IntoView {
 }
 
 #[component]
-fn DraftView(draft: Draft) -> impl IntoView {
-    fn task_rows(tasks: &[serde_json::Value], depth: usize) -> Vec<AnyView> {
+fn DraftView(draft: PlanDraft) -> impl IntoView {
+    fn task_rows(tasks: &[TaskDraft], depth: usize) -> Vec<AnyView> {
         tasks
             .iter()
             .flat_map(|t| {
-                let (lead, partners) = (texts(t, "lead_units"), texts(t, "partner_units"));
+                let (lead, partners) = (&t.lead_units, &t.partner_units);
                 let units = [
                     (!lead.is_empty())
                         .then(|| format!("{} {}", tr("Chủ trì:", "Lead:"), lead.join(", "))),
                     (!partners.is_empty())
                         .then(|| format!("{} {}", tr("Phối hợp:", "With:"), partners.join(", "))),
-                    t["recurrence"]
-                        .as_str()
+                    t.recurrence
+                        .as_ref()
                         .map(|r| recurrence_label(r).to_string()),
-                    t["deadline"]
-                        .as_str()
+                    t.deadline
+                        .as_deref()
                         .map(|d| format!("{} {}", tr("Hạn", "Due"), shared::ids::display_date(d))),
                 ]
                 .into_iter()
@@ -210,59 +191,61 @@ fn DraftView(draft: Draft) -> impl IntoView {
                 .join(" · ");
                 let me = view! {
                     <li data-testid="draft-task" style:margin-left=format!("{depth}em")>
-                        <span class="num">{text(t, "number")}</span> {text(t, "title")}
+                        <span class="num">{t.number.clone()}</span> {t.title.clone()}
                         {(!units.is_empty()).then(|| view! { <div class="meta">{units}</div> })}
                     </li>
                 }
                 .into_any();
-                std::iter::once(me).chain(task_rows(items(t, "children"), depth + 1))
+                std::iter::once(me).chain(task_rows(&t.children, depth + 1))
             })
             .collect()
     }
     let header = [
-        Some(text(&draft, "title")),
-        draft["number"]
-            .as_str()
+        Some(draft.title.clone()),
+        draft
+            .number
+            .as_deref()
             .map(|n| format!("{} {n}", tr("Số", "No."))),
-        draft["date"]
-            .as_str()
+        draft
+            .date
+            .as_deref()
             .map(|d| format!("{} {}", tr("ngày", "dated"), shared::ids::display_date(d))),
-        draft["issuer"].as_str().map(str::to_string),
+        draft.issuer.clone(),
     ]
     .into_iter()
     .flatten()
     .collect::<Vec<_>>()
     .join(" · ");
-    let basis = items(&draft, "basis")
+    let basis = draft
+        .basis
         .iter()
         .map(|b| {
-            let date = b["date"]
-                .as_str()
+            let date = b
+                .date
+                .as_deref()
                 .map(|d| format!(" {} {}", tr("ngày", "dated"), shared::ids::display_date(d)));
-            format!(
-                "{} {}{}",
-                text(b, "kind"),
-                text(b, "code"),
-                date.unwrap_or_default()
-            )
+            format!("{} {}{}", b.kind, b.code, date.unwrap_or_default())
         })
         .collect::<Vec<_>>()
         .join("; ");
-    let signer = ["on_behalf", "title", "name"]
+    let signer = draft
+        .signer
         .iter()
-        .filter_map(|k| draft["signer"][k].as_str())
+        .flat_map(|s| [&s.on_behalf, &s.title, &s.name])
+        .flatten()
+        .cloned()
         .collect::<Vec<_>>()
         .join(" — ");
-    let recipients = texts(&draft, "recipients");
-    let unclassified = texts(&draft, "unclassified");
+    let recipients = draft.recipients.clone();
+    let unclassified = draft.unclassified.clone();
     view! {
         <div class="draft" data-testid="plan-draft">
             <h3>{t("Bản nháp", "Draft")}</h3>
             <p><strong>{header}</strong></p>
             {(!basis.is_empty()).then(|| view! { <p class="meta">{format!("{} {basis}", tr("Căn cứ:", "Basis:"))}</p> })}
-            {items(&draft, "sections").iter().map(|s| view! {
-                <h4>{format!("{}. {}", text(s, "number"), text(s, "title"))}</h4>
-                <ul class="tasks">{task_rows(items(s, "tasks"), 0)}</ul>
+            {draft.sections.iter().map(|s| view! {
+                <h4>{format!("{}. {}", s.number, s.title)}</h4>
+                <ul class="tasks">{task_rows(&s.tasks, 0)}</ul>
             }).collect_view()}
             {(!recipients.is_empty()).then(|| view! { <p class="meta">{format!("{} {}", tr("Nơi nhận:", "Recipients:"), recipients.join("; "))}</p> })}
             {(!signer.is_empty()).then(|| view! { <p class="meta">{format!("{} {signer}", tr("Người ký:", "Signed by:"))}</p> })}
@@ -309,7 +292,12 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
     let ui = expect_context::<Ui>();
     let open = RwSignal::new(false);
     let deadline = RwSignal::new(task.deadline.clone().unwrap_or_default());
-    let recurrence = RwSignal::new(task.recurrence.clone().unwrap_or_default());
+    let recurrence = RwSignal::new(
+        task.recurrence
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    );
     let lead = RwSignal::new(task.lead_units.clone());
     let partners = RwSignal::new(task.partner_units.clone());
     let communes = RwSignal::new(task.communes.clone());
@@ -346,7 +334,7 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
             let res = driver::change(DocKey::plan(&plan), move |doc| {
                 schema::update_entry::<Task>(doc, &id, |t| {
                     t.deadline = (!d.is_empty()).then_some(d);
-                    t.recurrence = (!r.is_empty()).then_some(r);
+                    t.recurrence = (!r.is_empty()).then(|| Recurrence::parse(&r));
                     t.partner_units = p.into_iter().filter(|k| !l.contains(k)).collect();
                     t.lead_units = l;
                     t.communes = c;
@@ -431,7 +419,7 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
     let (lead_prefix, partner_prefix) = (format!("{fid}-lead"), format!("{fid}-partner"));
     let f_ind = format!("{fid}-indicators");
     let commune_checks = move || {
-        ui.org.get().into_iter().filter(|n| n.level == "commune" && !n.removed).map(|n| {
+        ui.org.get().into_iter().filter(|n| n.level == OrgLevel::Commune && !n.removed).map(|n| {
             let (cid, cid2) = (n.id.clone(), n.id.clone());
             let id = format!("{fid}-c-{}", n.id);
             view! {
@@ -456,7 +444,7 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
                     <label for=f_rec.clone()>{t("Định kỳ báo cáo", "Reporting period")}</label>
                     <select id=f_rec.clone() on:change=move |e| recurrence.set(event_target_value(&e)) prop:value=move || recurrence.get()>
                         <option value="">{t("Không định kỳ", "Not recurring")}</option>
-                        {RECURRENCES.iter().map(|(k, vi, en_text)| view! { <option value=*k>{t(vi, en_text)}</option> }).collect_view()}
+                        {Recurrence::ALL.iter().filter_map(|k| { let (vi, en_text) = k.labels()?; Some(view! { <option value=k.as_str()>{t(vi, en_text)}</option> }) }).collect_view()}
                     </select>
                     <fieldset><legend>{t("Đơn vị chủ trì", "Lead units")}</legend>{checks(lead, lead_prefix.clone())}</fieldset>
                     <fieldset><legend>{t("Đơn vị phối hợp", "Coordinating units")}</legend>{checks(partners, partner_prefix.clone())}</fieldset>

@@ -3,8 +3,8 @@
 
 use super::entry::{Entry, read_entries};
 use super::note::{Note, validate_note};
-use super::org::{LEVELS, OrgNode};
-use super::plan::{RECURRENCES, Task};
+use super::org::OrgNode;
+use super::plan::Task;
 use super::progress::{ProgressRecord, progress_invalid};
 use crate::ids::DocKind;
 use automerge::Automerge;
@@ -24,10 +24,7 @@ pub fn check(doc: &Automerge, kind: DocKind) -> Vec<(String, String)> {
                 .deadline
                 .as_deref()
                 .is_some_and(|d| crate::ids::parse_iso_date(d).is_none());
-            let wrong_recurrence = t
-                .recurrence
-                .as_deref()
-                .is_some_and(|r| !RECURRENCES.iter().any(|(k, _, _)| *k == r));
+            let wrong_recurrence = t.recurrence.as_ref().is_some_and(|r| !r.is_well_formed());
             (wrong_deadline || wrong_recurrence || t.number.chars().count() > 32)
                 .then(|| "invalid task: deadline, recurrence or number".into())
         }),
@@ -35,7 +32,7 @@ pub fn check(doc: &Automerge, kind: DocKind) -> Vec<(String, String)> {
             progress_invalid(r).then(|| "invalid progress: percent, task or unit".into())
         }),
         DocKind::Org => check_kind::<OrgNode>(doc, |n| {
-            (!LEVELS.contains(&n.level.as_str()) || n.name.trim().is_empty())
+            (!n.level.is_well_formed() || n.name.trim().is_empty())
                 .then(|| "invalid org node: level or name".into())
         }),
     }

@@ -29,14 +29,11 @@ mod progress;
 
 pub use check::check;
 pub use entry::{Entry, put_entry, read_entries, read_entry, update_entry};
-pub use note::{
-    ACTIVITY_TYPES, Gps, Note, PETITION_STATUSES, Participants, Petition, put_note, read_notes,
-    validate_note,
-};
-pub use org::{LEVELS, OrgNode, UNIT_KINDS, put_org_node, read_org};
+pub use note::{Gps, Note, Participants, Petition, put_note, read_notes, validate_note};
+pub use org::{OrgNode, UNIT_KINDS, put_org_node, read_org};
 pub use plan::{
-    Basis, Indicator, PlanHeader, RECURRENCES, Task, put_plan_header, put_task, read_plan_header,
-    read_tasks, set_task_deadline,
+    Basis, Indicator, PlanHeader, Task, put_plan_header, put_task, read_plan_header, read_tasks,
+    set_task_deadline,
 };
 pub use progress::{ProgressRecord, progress_history, put_progress, read_progress};
 // Until every caller uses their new homes.

@@ -4,6 +4,7 @@
 use super::entry::{Entry, container_obj, read_entries, reconcile_entry};
 use super::{SchemaError, hydrate as am, write};
 use crate::ids::DocKind;
+use crate::vocab::{ActivityType, PetitionStatus};
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ObjId, ScalarValue};
 use autosurgeon::{Hydrate, HydrateError, ReadDoc, Reconcile};
@@ -42,8 +43,8 @@ pub struct Participants {
 pub struct Petition {
     #[autosurgeon(hydrate = "am::text")]
     pub text: String,
-    #[autosurgeon(missing = "String::new", hydrate = "am::text")]
-    pub status: String,
+    #[autosurgeon(missing = "PetitionStatus::default")]
+    pub status: PetitionStatus,
 }
 
 /// A position with its accuracy in metres, as the phone reported it.
@@ -96,9 +97,8 @@ pub struct Note {
     /// The hamlet (org node) where it took place.
     #[autosurgeon(hydrate = "am::opt_text")]
     pub hamlet: Option<String>,
-    /// One of [`ACTIVITY_TYPES`] (or another the org defines).
-    #[autosurgeon(hydrate = "am::opt_text")]
-    pub activity_type: Option<String>,
+    #[autosurgeon(missing = "Option::default")]
+    pub activity_type: Option<ActivityType>,
     /// The unit (organisation kind) that carried it out.
     #[autosurgeon(hydrate = "am::opt_text")]
     pub unit: Option<String>,
@@ -132,34 +132,6 @@ impl Entry for Note {
         self.id = key.to_string();
     }
 }
-
-/// Activity types of DESIGN §4: (id, Vietnamese, English).
-pub const ACTIVITY_TYPES: &[(&str, &str, &str)] = &[
-    ("hoi-nghi", "Hội nghị, họp", "Meeting"),
-    ("tuyen-truyen", "Tuyên truyền", "Propaganda session"),
-    ("tham-hoi", "Thăm hỏi", "Home visit"),
-    ("van-dong", "Vận động", "Mobilisation"),
-    ("giam-sat", "Giám sát", "Supervision"),
-    ("phan-bien", "Phản biện xã hội", "Social critique"),
-    ("tiep-xuc-cu-tri", "Tiếp xúc cử tri", "Meeting voters"),
-    ("khac", "Khác", "Other"),
-];
-
-/// Follow-up of a petition: (id, Vietnamese, English).
-pub const PETITION_STATUSES: &[(&str, &str, &str)] = &[
-    ("moi", "Mới tiếp nhận", "Received"),
-    ("dang-xu-ly", "Đang xử lý", "In progress"),
-    (
-        "da-giai-quyet",
-        "Đã giải quyết, trả lời",
-        "Resolved, answered",
-    ),
-    (
-        "da-chuyen",
-        "Đã chuyển cấp có thẩm quyền",
-        "Referred upwards",
-    ),
-];
 
 /// Validation of a note before it is written: the messages are shown to the user, in Vietnamese.
 pub fn validate_note(n: &Note) -> Result<(), &'static str> {

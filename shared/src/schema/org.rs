@@ -4,11 +4,9 @@
 use super::entry::{Entry, put_entry, read_entries};
 use super::{SchemaError, hydrate as am};
 use crate::ids::DocKind;
+use crate::vocab::OrgLevel;
 use automerge::Automerge;
 use autosurgeon::{Hydrate, ReadDoc, Reconcile};
-
-/// Levels of the org tree; units hang under any node.
-pub const LEVELS: &[&str] = &["root", "commune", "hamlet", "unit"];
 
 /// A node of the org tree: the root (province or district), a commune, a hamlet, or a unit
 /// (organisation) of any of them.
@@ -21,9 +19,7 @@ pub struct OrgNode {
     pub id: String,
     #[autosurgeon(hydrate = "am::text")]
     pub name: String,
-    /// One of [`LEVELS`].
-    #[autosurgeon(hydrate = "am::text")]
-    pub level: String,
+    pub level: OrgLevel,
     #[autosurgeon(hydrate = "am::opt_text")]
     pub parent: Option<String>,
     /// For a unit: its kind ([`UNIT_KINDS`] or another), which progress records name.
@@ -51,7 +47,7 @@ pub fn put_org_node(doc: &mut Automerge, node: &OrgNode) -> Result<(), SchemaErr
 /// The org tree's nodes (removed ones included: callers filter), by name.
 pub fn read_org<D: ReadDoc>(doc: &D) -> Vec<OrgNode> {
     let mut out = read_entries::<OrgNode, _>(doc).0;
-    out.retain(|n| LEVELS.contains(&n.level.as_str()));
+    out.retain(|n| n.level.is_known());
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }

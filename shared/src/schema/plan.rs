@@ -4,16 +4,9 @@
 use super::entry::{Entry, put_entry, read_entries, update_entry};
 use super::{SchemaError, hydrate as am, write};
 use crate::ids::DocKind;
+use crate::vocab::Recurrence;
 use automerge::{Automerge, ROOT};
 use autosurgeon::{Hydrate, ReadDoc, Reconcile};
-
-/// Recurrences a task may have: (id, Vietnamese, English).
-pub const RECURRENCES: &[(&str, &str, &str)] = &[
-    ("monthly", "Hằng tháng", "Monthly"),
-    ("quarterly", "Hằng quý", "Quarterly"),
-    ("semiannual", "6 tháng một lần", "Every 6 months"),
-    ("yearly", "Hằng năm", "Yearly"),
-];
 
 /// A target of a task (chỉ tiêu).
 #[derive(
@@ -124,9 +117,9 @@ pub struct Task {
     /// Target communes; empty means every commune.
     #[autosurgeon(hydrate = "am::text_list")]
     pub communes: Vec<String>,
-    /// One of [`RECURRENCES`], for duties repeated each period.
-    #[autosurgeon(hydrate = "am::opt_text")]
-    pub recurrence: Option<String>,
+    /// For duties repeated each period.
+    #[autosurgeon(missing = "Option::default")]
+    pub recurrence: Option<Recurrence>,
     #[autosurgeon(missing = "Vec::new")]
     pub indicators: Vec<Indicator>,
     #[autosurgeon(hydrate = "am::bool")]
