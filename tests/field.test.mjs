@@ -9,6 +9,7 @@
 // 5. An app update while a draft is open keeps the draft.
 // 6. Accessibility: labels, keyboard, axe-core (WCAG 2 A/AA).
 // 7. Many saves are compacted into one IndexedDB chunk at start, losing nothing, offline.
+// 8. IndexedDB writes that fail (a full disk) are shown to the user, and nothing typed is lost.
 //
 //   DANVAN_SERVER_BIN=../target/debug/danvan-server DANVAN_DIST=../target/dist \
 //   CHROMIUM=/usr/bin/chromium node --test field.test.mjs
@@ -827,5 +828,68 @@ test('many saves are compacted into one chunk at start, losing nothing, offline'
     ctx.server = await ctx.start();
     await waitBadge(phone, { online: 'true', unsynced: '0' }, 30_000);
     log('server back: all synced');
+  });
+});
+
+test('failed writes on the phone are shown and lose nothing', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await scenario('field-failsave', async (ctx) => {
+    const { page } = await signInPhone(ctx, 'phone', 'kadon', { sw: false });
+    page.on('dialog', (d) => d.accept());
+    // A full disk, store by store: IndexedDB refuses the write as a browser does when over quota.
+    await page.evaluate(() => {
+      const { put, add } = IDBObjectStore.prototype;
+      window.__fail = {};
+      const guard = (orig) =>
+        function (...args) {
+          if (window.__fail[this.name]) throw new DOMException('test: disk full', 'QuotaExceededError');
+          return orig.apply(this, args);
+        };
+      IDBObjectStore.prototype.put = guard(put);
+      IDBObjectStore.prototype.add = guard(add);
+    });
+    const fail = (store, on) => page.evaluate(([s, v]) => { window.__fail[s] = v; }, [store, on]);
+    const text = (sel) => page.locator(sel).first().textContent({ timeout: 5000 }).then((t) => t.trim());
+
+    await createNote(page, { title: 'Ghi chép A', content: 'a' });
+
+    // The draft cannot be autosaved: said so, and what was typed stays; a later write clears it.
+    await openNoteForm(page);
+    await fillNote(page, { title: 'Nháp X' });
+    await fail('meta', true);
+    await page.fill('#note-content', 'nội dung khi lỗi');
+    await page.waitForSelector('[data-testid=draft-message].error', { timeout: 5000 });
+    assert.match(await text('[data-testid=draft-message]'), /nháp|draft/i);
+    assert.equal(await page.inputValue('#note-content'), 'nội dung khi lỗi');
+    await fail('meta', false);
+    await page.fill('#note-content', 'nội dung sau lỗi');
+    await page.waitForSelector('[data-testid=draft-message]', { state: 'detached', timeout: 5000 });
+
+    // The note is saved but the fresh draft cannot be written: said so, and the form stays.
+    await page.fill('#note-title', 'Ghi chép B');
+    await fail('meta', true);
+    await page.click('button[data-testid=save-note]');
+    await page.waitForSelector('[data-testid=note-message].error', { timeout: 5000 });
+    assert.equal(await page.locator('[data-testid=nav-new][aria-current=page]').count(), 1, 'the form stays open');
+    await fail('meta', false);
+    await waitNotesExactly(page, ['Ghi chép A', 'Ghi chép B']);
+
+    // Opening a note to edit cannot write its draft: said on the note, the list stays.
+    await fail('meta', true);
+    const itemA = page.locator(NOTE_ITEM, { hasText: 'Ghi chép A' });
+    await itemA.getByRole('button', { name: 'Sửa' }).click();
+    await page.waitForSelector('[data-testid=note-item-message].error', { timeout: 5000 });
+    assert.equal(await page.locator('[data-testid=nav-notes][aria-current=page]').count(), 1);
+    await fail('meta', false);
+
+    // A delete cannot be written: the banner says so; the change is written with the next save,
+    // and after a reload the phone holds exactly what the user did.
+    await fail('chunks', true);
+    await itemA.getByRole('button', { name: 'Xóa' }).click();
+    await page.waitForSelector('p.banner[role=alert]', { timeout: 5000 });
+    await fail('chunks', false);
+    await createNote(page, { title: 'Ghi chép C', content: 'c' });
+    await page.reload();
+    await waitAppReady(page);
+    await waitNotesExactly(page, ['Ghi chép B', 'Ghi chép C']);
   });
 });

@@ -55,7 +55,7 @@ pub async fn docs(
         .into_iter()
         .map(|(doc_id, (key, a))| DocEntry {
             doc_id,
-            kind: key.kind,
+            kind: Some(key.kind),
             scope: key.scope,
             period: key.period,
             access: if a == Access::Write {

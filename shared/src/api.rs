@@ -52,7 +52,10 @@ pub struct LogoutResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocEntry {
     pub doc_id: String,
-    pub kind: DocKind,
+    /// `None` for a kind this version does not know (a newer server's): such an entry has no
+    /// [`DocEntry::key`] and the app leaves it alone.
+    #[serde(deserialize_with = "known_kind")]
+    pub kind: Option<DocKind>,
     pub scope: String,
     pub period: String,
     pub access: DocAccess,
@@ -67,7 +70,7 @@ impl DocEntry {
     /// list only that far).
     pub fn key(&self) -> Option<DocKey> {
         let key = DocKey {
-            kind: self.kind,
+            kind: self.kind?,
             scope: self.scope.clone(),
             period: self.period.clone(),
         };
@@ -75,11 +78,10 @@ impl DocEntry {
     }
 }
 
-/// `GET /api/docs`. Entries of a kind this version does not know are skipped, not an error: a
-/// newer server may list documents an older app cannot use yet.
+/// `GET /api/docs`. An entry of a kind this version does not know is read, not an error: a newer
+/// server may list documents an older app cannot use yet.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DocsResponse {
-    #[serde(deserialize_with = "lenient_list")]
     pub docs: Vec<DocEntry>,
 }
 
@@ -259,17 +261,11 @@ pub struct ErrorBody {
     pub offset: Option<u64>,
 }
 
-/// A list whose elements that do not parse are skipped (see [`DocsResponse`]).
-fn lenient_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-{
-    let raw = Vec::<serde_json::Value>::deserialize(d)?;
-    Ok(raw
-        .into_iter()
-        .filter_map(|v| serde_json::from_value(v).ok())
-        .collect())
+/// A document kind, or `None` for one this version does not know. (Not a lenient list of
+/// entries: that would need `serde_json::Value`, kilobytes of the phone's download.)
+fn known_kind<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DocKind>, D::Error> {
+    let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    Ok(DocKind::parse(&s))
 }
 
 #[cfg(test)]
@@ -278,11 +274,23 @@ mod tests {
 
     #[test]
     fn a_newer_servers_document_kind_is_skipped_and_an_unknown_role_kept() {
-        let body = r#"{"docs":[
-            {"doc_id":"a","kind":"notes","scope":"xa","period":"2026-Q4","access":"rw"},
-            {"doc_id":"b","kind":"report","scope":"xa","period":"","access":"ro"}]}"#;
-        let docs: DocsResponse = serde_json::from_str(body).unwrap();
-        assert_eq!(docs.docs.len(), 1);
+        let key = DocKey::notes("xa", crate::Quarter { year: 2026, q: 4 });
+        let body = format!(
+            r#"{{"docs":[
+            {{"doc_id":"{}","kind":"notes","scope":"xa","period":"2026-Q4","access":"rw"}},
+            {{"doc_id":"b","kind":"report","scope":"xa","period":"","access":"ro"}},
+            {{"doc_id":"c","kind":"notes","scope":"xa","period":"2026-Q4","access":"rw"}}]}}"#,
+            key.doc_id()
+        );
+        let docs: DocsResponse = serde_json::from_str(&body).unwrap();
+        assert_eq!(docs.docs.len(), 3);
+        assert_eq!(docs.docs[1].kind, None);
+        let usable: Vec<DocKey> = docs.docs.iter().filter_map(DocEntry::key).collect();
+        assert_eq!(
+            usable,
+            vec![key],
+            "unknown kinds and IDs off the ID rule are left alone"
+        );
         assert!(docs.docs[0].writable());
         let me: MeResponse = serde_json::from_str(
             r#"{"peer_id":"p","user":{"username":"u","display_name":"U","role":"auditor","node_id":"n","commune_id":null}}"#,

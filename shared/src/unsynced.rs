@@ -40,18 +40,9 @@ fn unsynced_times(doc: &Automerge, durable_heads: &[ChangeHash]) -> Vec<i64> {
 mod tests {
     use super::*;
     use crate::ids::{DocKey, Quarter};
-    use crate::schema::{Note, genesis_doc, put_note};
+    use crate::schema::tests::note;
+    use crate::schema::{genesis_doc, put_note};
     use automerge::ActorId;
-
-    fn note(id: &str, title: &str) -> Note {
-        Note {
-            id: id.into(),
-            activity_date: "2026-11-20".into(),
-            title: title.into(),
-            created_at: 1_795_700_000_000,
-            ..Note::default()
-        }
-    }
 
     #[test]
     fn unsynced_counts_changes_not_covered_by_durable_heads() {

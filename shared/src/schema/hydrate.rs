@@ -99,3 +99,23 @@ pub fn bool<D: ReadDoc>(doc: &D, obj: &ObjId, prop: Prop<'_>) -> Result<bool, Hy
         Some((v, _)) => Err(HydrateError::unexpected("true/false", format!("{v:?}"))),
     }
 }
+
+/// A domain word (`shared::vocab`) stored as a string or a text object. One generic path through
+/// [`text`] for every word type: autosurgeon's own `Hydrate` would add a copy of its dispatch per
+/// type to the phone's download.
+pub fn word<D: ReadDoc, T: for<'a> From<&'a str>>(
+    doc: &D,
+    obj: &ObjId,
+    prop: Prop<'_>,
+) -> Result<T, HydrateError> {
+    text(doc, obj, prop).map(|s| T::from(s.as_str()))
+}
+
+/// [`word`] for an optional field.
+pub fn opt_word<D: ReadDoc, T: for<'a> From<&'a str>>(
+    doc: &D,
+    obj: &ObjId,
+    prop: Prop<'_>,
+) -> Result<Option<T>, HydrateError> {
+    Ok(opt_text(doc, obj, prop)?.map(|s| T::from(s.as_str())))
+}

@@ -205,12 +205,12 @@ pub fn put_root_str(doc: &mut Automerge, key: &str, value: &str) -> Result<(), S
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ids::Quarter;
     use automerge::ActorId;
 
-    pub(super) fn note(id: &str, title: &str) -> Note {
+    pub(crate) fn note(id: &str, title: &str) -> Note {
         Note {
             id: id.into(),
             activity_date: "2026-11-20".into(),

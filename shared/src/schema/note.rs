@@ -43,7 +43,7 @@ pub struct Participants {
 pub struct Petition {
     #[autosurgeon(hydrate = "am::text")]
     pub text: String,
-    #[autosurgeon(missing = "PetitionStatus::default")]
+    #[autosurgeon(missing = "PetitionStatus::default", hydrate = "am::word")]
     pub status: PetitionStatus,
 }
 
@@ -97,7 +97,7 @@ pub struct Note {
     /// The hamlet (org node) where it took place.
     #[autosurgeon(hydrate = "am::opt_text")]
     pub hamlet: Option<String>,
-    #[autosurgeon(missing = "Option::default")]
+    #[autosurgeon(hydrate = "am::opt_word")]
     pub activity_type: Option<ActivityType>,
     /// The unit (organisation kind) that carried it out.
     #[autosurgeon(hydrate = "am::opt_text")]

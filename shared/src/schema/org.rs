@@ -19,6 +19,7 @@ pub struct OrgNode {
     pub id: String,
     #[autosurgeon(hydrate = "am::text")]
     pub name: String,
+    #[autosurgeon(hydrate = "am::word")]
     pub level: OrgLevel,
     #[autosurgeon(hydrate = "am::opt_text")]
     pub parent: Option<String>,

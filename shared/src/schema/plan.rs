@@ -118,7 +118,7 @@ pub struct Task {
     #[autosurgeon(hydrate = "am::text_list")]
     pub communes: Vec<String>,
     /// For duties repeated each period.
-    #[autosurgeon(missing = "Option::default")]
+    #[autosurgeon(hydrate = "am::opt_word")]
     pub recurrence: Option<Recurrence>,
     #[autosurgeon(missing = "Vec::new")]
     pub indicators: Vec<Indicator>,
