@@ -97,10 +97,11 @@ pub struct DurableHeads {
     pub server_time: i64,
 }
 
-/// `POST /api/durable-heads`: the device's heads per document.
+/// `POST /api/durable-heads`: the device's heads per document. Generic so the app can send a
+/// borrowed map (`&HeadsMap`) without copying it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct DurableCheckRequest {
-    pub have: HeadsMap,
+pub struct DurableCheckRequest<H = HeadsMap> {
+    pub have: H,
 }
 
 /// The answer: the durable heads, and per document the device named whether its heads are durable.

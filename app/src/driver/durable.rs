@@ -38,8 +38,7 @@ pub(super) async fn refresh_heads() {
             .collect()
     })
     .unwrap_or_default();
-    let body =
-        serde_json::to_string(&DurableCheckRequest { have: have.clone() }).unwrap_or_default();
+    let body = serde_json::to_string(&DurableCheckRequest { have: &have }).unwrap_or_default();
     match js::fetch("POST", "/api/durable-heads", Some(body)).await {
         Ok((200, body)) => {
             if let Ok(h) = serde_json::from_str::<DurableCheckResponse>(&body) {
