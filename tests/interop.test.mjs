@@ -193,7 +193,7 @@ test(
 
     const noteId = ulid();
     const title = `interop ${noteId.slice(-6)}`;
-    // The schema (shared/src/schema.rs) stores scalar strings; Automerge 3 JS would make a plain JS
+    // The schema (shared/src/schema/) stores scalar strings; Automerge 3 JS would make a plain JS
     // string a collaborative Text object, so write ImmutableString as the app does.
     const S = (v) => new A.ImmutableString(v);
     handle.change((d) => {
