@@ -2,6 +2,29 @@
 
 pub use shared::vocab::Role;
 use shared::{DocKey, DocKind};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The communes whose work a user may read: all of them (their node is the top of the tree), or
+/// those under their node — a province's, a district's or one commune's committee alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Communes(Arc<BTreeSet<String>>),
+}
+
+impl Scope {
+    pub fn covers(&self, commune: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Communes(c) => c.contains(commune),
+        }
+    }
+
+    pub fn of(communes: impl IntoIterator<Item = String>) -> Scope {
+        Scope::Communes(Arc::new(communes.into_iter().collect()))
+    }
+}
 
 /// An authenticated user on one device (one token, one peer ID).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +38,8 @@ pub struct Principal {
     pub commune_id: Option<String>,
     pub peer_id: String,
     pub token_id: i64,
+    /// The communes under the user's node (for a member: their own).
+    pub scope: Scope,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,8 +50,9 @@ pub enum Access {
 }
 
 /// The access `p` has to the document `key`. Members write their own commune's progress and notes and
-/// read the org and plans; the aggregating level reads everything; administrators edit the org tree
-/// and plan editors (and administrators) edit plans, from their devices like anyone else.
+/// read the org and plans; the aggregating level reads the communes under its node (all of them
+/// from the top of the tree); administrators edit the org tree and plan editors (and
+/// administrators) edit plans, from their devices like anyone else.
 pub fn access(p: &Principal, key: &DocKey) -> Access {
     match key.kind {
         DocKind::Org if p.role == Role::Admin => Access::Write,
@@ -38,7 +64,12 @@ pub fn access(p: &Principal, key: &DocKey) -> Access {
                 Access::Write
             }
             Role::Member => Access::None,
-            Role::Admin | Role::Editor | Role::Viewer => Access::Read,
+            Role::Admin | Role::Editor | Role::Viewer
+                if key.commune().is_some_and(|c| p.scope.covers(c)) =>
+            {
+                Access::Read
+            }
+            Role::Admin | Role::Editor | Role::Viewer => Access::None,
             // A role this version does not know gets nothing it does not grant everyone.
             Role::Other(_) => Access::None,
         },
@@ -60,6 +91,7 @@ mod tests {
             commune_id: Some(commune.into()),
             peer_id: "p".into(),
             token_id: 1,
+            scope: Scope::of([commune.to_string()]),
         }
     }
 
@@ -76,6 +108,7 @@ mod tests {
         let v = Principal {
             role: Role::Viewer,
             commune_id: None,
+            scope: Scope::All,
             ..a
         };
         assert_eq!(access(&v, &DocKey::notes("b", q)), Access::Read);
@@ -101,5 +134,24 @@ mod tests {
         for key in [DocKey::org(), DocKey::plan("plan"), DocKey::notes("b", q)] {
             assert_eq!(access(&unknown, &key), Access::None);
         }
+
+        // A viewer of one branch reads nothing of another.
+        let branch = Principal {
+            role: Role::Viewer,
+            commune_id: None,
+            scope: Scope::of(["a".to_string()]),
+            ..member("a")
+        };
+        assert_eq!(access(&branch, &DocKey::notes("a", q)), Access::Read);
+        assert_eq!(
+            access(&branch, &DocKey::progress("plan", "a")),
+            Access::Read
+        );
+        assert_eq!(access(&branch, &DocKey::notes("b", q)), Access::None);
+        assert_eq!(
+            access(&branch, &DocKey::progress("plan", "b")),
+            Access::None
+        );
+        assert_eq!(access(&branch, &DocKey::plan("plan")), Access::Read);
     }
 }

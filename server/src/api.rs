@@ -240,7 +240,7 @@ pub async fn overview(
             "the overview is for the aggregating level",
         ));
     }
-    Ok(Json(OverviewResponse {
-        communes: st.db.overview()?,
-    }))
+    let mut communes = st.db.overview()?;
+    communes.retain(|c| p.scope.covers(&c.commune_id));
+    Ok(Json(OverviewResponse { communes }))
 }

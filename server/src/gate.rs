@@ -349,6 +349,7 @@ mod tests {
             commune_id: Some(commune.into()),
             peer_id: peer.into(),
             token_id: user_id,
+            scope: crate::access::Scope::of([commune.to_string()]),
         }
     }
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod gate;
 pub mod login_limit;
 pub mod net;
+pub mod office;
 pub mod plan_import;
 pub mod plan_publish;
 pub mod readmodel;

@@ -45,6 +45,17 @@ enum Command {
         #[command(subcommand)]
         command: PlanCommand,
     },
+    /// The read model (the office's tables, derived from the documents).
+    Readmodel {
+        #[command(subcommand)]
+        command: ReadmodelCommand,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum ReadmodelCommand {
+    /// Write every derived row again from the stored documents (the server must not be running).
+    Rebuild,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -56,6 +67,21 @@ enum PlanCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+async fn readmodel_rebuild(cfg: &Config) -> anyhow::Result<()> {
+    let db = cfg.data_dir.join("danvan.sqlite3");
+    // Starting on an empty folder would seed a new deployment: refuse instead.
+    anyhow::ensure!(db.exists(), "no database at {}", db.display());
+    let (state, _) = AppState::start(cfg).await.context("opening the data")?;
+    let started = std::time::Instant::now();
+    let docs = server::readmodel::rebuild(&state).await?;
+    state.shutdown().await;
+    println!(
+        "read model rebuilt from {docs} documents in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn plan_import(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
@@ -124,6 +150,12 @@ async fn main() -> anyhow::Result<()> {
         trusted_proxy_header: args.trusted_proxy_header,
         ..Config::new(args.listen, args.data_dir, args.dist)
     };
+    if let Some(Command::Readmodel {
+        command: ReadmodelCommand::Rebuild,
+    }) = &args.command
+    {
+        return readmodel_rebuild(&cfg).await;
+    }
     if !cfg.dist.join("index.html").exists() {
         tracing::warn!(dist = %cfg.dist.display(), "no built app here: run `cargo xtask dist` (the API still works)");
     }

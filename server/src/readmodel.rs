@@ -4,14 +4,27 @@
 //! what is durable, and a document whose content does not match its ID is never counted.
 
 use crate::AppState;
-use crate::db::DocRow;
+use crate::db::{DocRow, NotesChange, NotesDoc};
 use shared::schema;
 use shared::{DocKind, DocumentId};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// How notes documents were indexed since start: (whole, from the diff of one commit). Logged by
+/// benchmarks; the read model test checks that the diff path is the one taken.
+static WHOLE: AtomicU64 = AtomicU64::new(0);
+static INCREMENTAL: AtomicU64 = AtomicU64::new(0);
+
+pub fn update_counts() -> (u64, u64) {
+    (
+        WHOLE.load(Ordering::Relaxed),
+        INCREMENTAL.load(Ordering::Relaxed),
+    )
+}
+
 pub async fn run(st: AppState, mut rx: tokio::sync::mpsc::UnboundedReceiver<String>) {
-    backfill_blob_refs(&st).await;
+    index_unindexed(&st).await;
     while let Some(first) = rx.recv().await {
         // Coalesce a burst (a phone pushing a week of notes) into one refresh per document.
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -33,6 +46,15 @@ pub async fn refresh(st: &AppState, doc: &str) {
         tracing::warn!(doc, "stored document is not in the registry; not indexed");
         return;
     };
+    // What the notes rows were last indexed at: the next commit is applied from the diff.
+    let indexed: Option<Vec<automerge::ChangeHash>> = match key.kind {
+        DocKind::Notes => st.db.indexed_heads(doc).ok().flatten().map(|h| {
+            h.split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        }),
+        _ => None,
+    };
     // Everything derived in one pass over the durable document.
     let server = crate::clock::server_actor();
     let genesis = schema::genesis_actor(&key);
@@ -46,17 +68,46 @@ pub async fn refresh(st: &AppState, doc: &str) {
                 .get_changes_meta(&[])
                 .iter()
                 .any(|c| *c.actor != genesis && *c.actor != server);
+            // Only the notes a commit touched, when the last indexed heads are known.
+            let touched = match (kind, &indexed) {
+                (DocKind::Notes, Some(h)) => schema::changed_keys(am, kind, h),
+                _ => None,
+            };
             // Schema-violating entries are quarantined: kept in the document, left out of counts.
-            let bad = schema::check(am, kind);
+            let bad = match &touched {
+                Some(keys) => schema::check_keys(am, kind, keys),
+                None => schema::check(am, kind),
+            };
             let is_bad = |k: &str| bad.iter().any(|(b, _)| b == k);
             let derived = match kind {
                 DocKind::Notes => {
-                    let notes: Vec<_> = schema::read_notes(am)
-                        .into_iter()
-                        .filter(|n| !is_bad(&n.id))
-                        .collect();
-                    let photos = notes.iter().flat_map(|n| n.photos.clone()).collect();
-                    Derived::Notes(notes.len() as i64, photos)
+                    let heads = am
+                        .get_heads()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let change = match &touched {
+                        Some(keys) => {
+                            INCREMENTAL.fetch_add(1, Ordering::Relaxed);
+                            let (mut live, mut gone) = (Vec::new(), Vec::new());
+                            for k in keys {
+                                match schema::read_note(am, k).filter(|n| !is_bad(&n.id)) {
+                                    Some(n) => live.push(n),
+                                    None => gone.push(k.clone()),
+                                }
+                            }
+                            NotesChange::Some { live, gone }
+                        }
+                        None => NotesChange::Full({
+                            WHOLE.fetch_add(1, Ordering::Relaxed);
+                            schema::read_notes(am)
+                                .into_iter()
+                                .filter(|n| !is_bad(&n.id))
+                                .collect()
+                        }),
+                    };
+                    Derived::Notes(change, heads)
                 }
                 DocKind::Progress => Derived::Progress(
                     schema::read_progress(am)
@@ -72,10 +123,10 @@ pub async fn refresh(st: &AppState, doc: &str) {
                 ),
                 DocKind::Plan => Derived::Plan(schema::read_plan_header(am).title),
             };
-            (claimed, from_device, bad, derived)
+            (claimed, from_device, bad, touched, derived)
         })
         .await;
-    let Some((claimed, from_device, bad, derived)) = derived else {
+    let Some((claimed, from_device, bad, touched, derived)) = derived else {
         return;
     };
     if claimed.as_ref() != Some(&key) {
@@ -103,14 +154,26 @@ pub async fn refresh(st: &AppState, doc: &str) {
             "schema-violating entries quarantined"
         );
     }
-    if let Err(e) = st.db.set_quarantine(doc, &bad, crate::clock::now_ms()) {
+    let quarantined = match &touched {
+        Some(keys) => st
+            .db
+            .update_quarantine(doc, keys, &bad, crate::clock::now_ms()),
+        None => st.db.set_quarantine(doc, &bad, crate::clock::now_ms()),
+    };
+    if let Err(e) = quarantined {
         tracing::error!(doc, error = %e, "quarantine update failed");
     }
     let result = match derived {
-        Derived::Notes(n, photos) => st
-            .db
-            .set_note_count(&key.scope, &key.period, n)
-            .and_then(|()| st.db.set_blob_refs(doc, &photos)),
+        Derived::Notes(change, heads) => {
+            let d = NotesDoc {
+                doc_id: doc,
+                commune: &key.scope,
+                period: &key.period,
+            };
+            st.db
+                .apply_notes(&d, &change, &heads)
+                .and_then(|(_, photos)| st.db.set_blob_refs(doc, &photos))
+        }
         Derived::Progress(records) => match key.scope.split_once('/') {
             Some((plan, commune)) => st.db.set_progress(plan, commune, &records),
             None => Ok(()),
@@ -126,33 +189,46 @@ pub async fn refresh(st: &AppState, doc: &str) {
 
 /// What a document contributes to the read model.
 enum Derived {
-    /// The number of notes and the photos they reference (whose readers may read those blobs).
-    Notes(i64, Vec<String>),
+    /// What happened to the live notes, and the heads the document is now indexed at.
+    Notes(NotesChange, String),
     Progress(Vec<schema::ProgressRecord>),
     Org(Vec<schema::OrgNode>),
     Plan(String),
 }
 
-/// Photo references came into the read model after documents did: index every stored notes
-/// document once, so photos uploaded before keep their readers.
-async fn backfill_blob_refs(st: &AppState) {
-    const DONE: &str = "blob_refs_indexed";
-    if st.db.meta(DONE).ok().flatten().is_some() {
-        return;
-    }
+/// Notes documents stored before the read model had note rows (or before a `rebuild` cleared
+/// them) have no indexed heads: index each once, whole. Photo readers come with them.
+async fn index_unindexed(st: &AppState) {
     let docs = match st.db.documents() {
         Ok(d) => d,
         Err(e) => {
-            tracing::error!(error = %e, "listing documents for the photo index failed");
+            tracing::error!(error = %e, "listing documents for the read model failed");
             return;
         }
     };
     for d in docs.iter().filter(|d| d.kind == DocKind::Notes.as_str()) {
+        if matches!(st.db.indexed_heads(&d.doc_id), Ok(None)) {
+            refresh(st, &d.doc_id).await;
+        }
+    }
+}
+
+/// `danvan-server readmodel rebuild`: every derived row written again from the stored documents
+/// (org first, so communes exist before their notes; then plans, progress, notes). Gives the same
+/// rows as the incremental updates did — the read model test holds it to that.
+pub async fn rebuild(st: &AppState) -> Result<usize, crate::db::DbError> {
+    st.db.clear_read_model()?;
+    let mut docs = st.db.documents()?;
+    let order = |k: &str| {
+        ["org", "plan", "progress", "notes"]
+            .iter()
+            .position(|x| *x == k)
+    };
+    docs.sort_by_key(|d| order(&d.kind));
+    for d in &docs {
         refresh(st, &d.doc_id).await;
     }
-    if let Err(e) = st.db.set_meta(DONE, "1") {
-        tracing::error!(error = %e, "photo index not marked done");
-    }
+    Ok(docs.len())
 }
 
 /// The org tree an administrator edited → the node table (accounts hang on it; removed nodes stay,

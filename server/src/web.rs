@@ -3,7 +3,7 @@
 use crate::access::Principal;
 use crate::error::ApiError;
 use crate::net::ClientAddr;
-use crate::{AppState, MAX_SYNC_FRAME, api, auth, blobs};
+use crate::{AppState, MAX_SYNC_FRAME, api, auth, blobs, office};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -59,6 +59,9 @@ pub fn app(state: AppState) -> Router {
             get(api::durable_heads).post(api::durable_check),
         )
         .route("/api/overview", get(api::overview))
+        .route("/api/office/summary", get(office::summary))
+        .route("/api/office/notes", get(office::notes))
+        .route("/api/office/petitions", get(office::petitions))
         .route("/api/quarantine", get(api::quarantine))
         .route(
             "/api/plans/import",

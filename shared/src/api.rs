@@ -3,7 +3,8 @@
 //! same bodies as they look on the wire.
 
 use crate::ids::{DocKey, DocKind};
-use crate::vocab::{DocAccess, Recurrence, Role, SectionKind};
+use crate::schema::{Note, Participants};
+use crate::vocab::{DocAccess, PetitionStatus, Recurrence, Role, SectionKind};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::HashMap;
 
@@ -236,6 +237,110 @@ pub struct PublishResponse {
     pub plan_id: String,
     pub doc_id: String,
     pub summary: PublishSummary,
+}
+
+/// The filters of the office's endpoints (`/api/office/*`), as query parameters. Dates are
+/// `YYYY-MM-DD` (inclusive); without them, the current quarter.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OfficeQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub commune: Option<String>,
+    pub task: Option<String>,
+    /// Words that must all occur (accents and case ignored).
+    pub q: Option<String>,
+    /// A petition status (`/api/office/petitions`).
+    pub status: Option<PetitionStatus>,
+    pub offset: Option<u32>,
+    /// A commune without a device's change for this many days is stale (default 14).
+    pub stale_days: Option<u32>,
+}
+
+/// Petitions by follow-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PetitionCounts {
+    /// Received or in progress.
+    pub open: i64,
+    pub answered: i64,
+    /// Referred to the competent level.
+    pub referred: i64,
+}
+
+/// The figures of one commune (or of all in scope) over a period.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Figures {
+    pub notes: i64,
+    pub participants: Participants,
+    pub petitions: PetitionCounts,
+    pub photos: i64,
+}
+
+/// One commune in `GET /api/office/summary`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommuneSummary {
+    pub commune_id: String,
+    pub name: String,
+    pub figures: Figures,
+    /// Unix ms of the last change a device made to this commune's documents.
+    pub last_sync: Option<i64>,
+    /// The latest activity date of its notes (any period).
+    pub last_note: Option<String>,
+    /// No device change for `stale_days`, or no note in the period.
+    pub stale: bool,
+}
+
+/// `GET /api/office/summary`: the communes in the user's scope over a period, stale ones first.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OfficeSummary {
+    pub from: String,
+    pub to: String,
+    pub stale_days: u32,
+    /// The sums over `communes` (they add up: a test holds the server to it).
+    pub totals: Figures,
+    pub communes: Vec<CommuneSummary>,
+    /// Unix ms when these figures were read.
+    pub as_of: i64,
+}
+
+/// A note as the office reads it, with where it comes from.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OfficeNote {
+    pub doc_id: String,
+    pub commune_id: String,
+    pub commune_name: String,
+    pub note: Note,
+}
+
+/// `GET /api/office/notes`: notes in scope matching the filters, newest activity first, a page
+/// of at most [`OFFICE_PAGE`] from `offset`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OfficeNotes {
+    pub total: i64,
+    pub offset: u32,
+    pub notes: Vec<OfficeNote>,
+}
+
+/// The most rows an office list answers at once.
+pub const OFFICE_PAGE: u32 = 50;
+
+/// A petition in the register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PetitionEntry {
+    pub commune_id: String,
+    pub commune_name: String,
+    pub note_id: String,
+    pub activity_date: String,
+    pub text: String,
+    pub status: PetitionStatus,
+}
+
+/// `GET /api/office/petitions`: the petitions register (filters as for notes, plus `status`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OfficePetitions {
+    pub total: i64,
+    pub offset: u32,
+    pub petitions: Vec<PetitionEntry>,
 }
 
 /// `PUT /api/blobs/{sha256}` and `GET /api/blobs/{sha256}/status`: how far a photo's upload is.

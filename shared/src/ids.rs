@@ -174,6 +174,17 @@ impl Quarter {
         Some(Self::of_month(y, m))
     }
 
+    /// The first day, `YYYY-MM-DD`.
+    pub fn first_day(self) -> String {
+        format!("{:04}-{:02}-01", self.year, (self.q - 1) * 3 + 1)
+    }
+
+    /// The last day, `YYYY-MM-DD`.
+    pub fn last_day(self) -> String {
+        let m = u32::from(self.q) * 3;
+        format!("{:04}-{m:02}-{:02}", self.year, days_in_month(self.year, m))
+    }
+
     pub fn prev(self) -> Self {
         if self.q == 1 {
             Quarter {

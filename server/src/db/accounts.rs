@@ -2,7 +2,7 @@
 //! the device's peer ID, and the principal a token resolves to.
 
 use super::{Db, Result};
-use crate::access::{Principal, Role};
+use crate::access::{Principal, Role, Scope};
 use rusqlite::{OptionalExtension, params};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +105,7 @@ impl Db {
                             role: Role::parse(&r.get::<_, String>(6)?),
                             node_id: r.get(7)?,
                             commune_id: r.get(8)?,
+                            scope: Scope::All,
                         },
                     ))
                 },
@@ -114,16 +115,46 @@ impl Db {
         Ok(match row {
             None => TokenLookup::Unknown,
             Some((expires, _)) if expires <= now_ms => TokenLookup::Expired,
+            Some((_, p)) if p.role == Role::Member => TokenLookup::Valid(Principal {
+                scope: Scope::of(p.commune_id.clone()),
+                ..p
+            }),
+            // Only members are bound to a commune; the aggregating level sees its node's subtree.
             Some((_, p)) => TokenLookup::Valid(Principal {
-                // Only members are bound to a commune; the aggregating level sees them all.
-                commune_id: if p.role == Role::Member {
-                    p.commune_id
-                } else {
-                    None
-                },
+                commune_id: None,
+                scope: self.scope_of(&p.node_id)?,
                 ..p
             }),
         })
+    }
+
+    /// The communes under `node`: all of them from the top of the tree (a node without a parent);
+    /// under a commune, a hamlet or a unit, the commune it belongs to. Removed communes included:
+    /// their history stays readable.
+    pub fn scope_of(&self, node: &str) -> Result<Scope> {
+        let parent: Option<Option<String>> = self.with(|c| {
+            c.query_row("SELECT parent FROM org_nodes WHERE id = ?1", [node], |r| {
+                r.get(0)
+            })
+            .optional()
+        })?;
+        match parent {
+            None => Ok(Scope::of([])),
+            Some(None) => Ok(Scope::All),
+            Some(Some(_)) => {
+                let mut communes: Vec<String> = self.with(|c| {
+                    c.prepare(
+                        "WITH RECURSIVE sub(id) AS (
+                             SELECT ?1 UNION SELECT n.id FROM org_nodes n JOIN sub ON n.parent = sub.id)
+                         SELECT n.id FROM org_nodes n JOIN sub ON n.id = sub.id WHERE n.level = 'commune'",
+                    )?
+                    .query_map([node], |r| r.get(0))?
+                    .collect()
+                })?;
+                communes.extend(self.commune_of(node)?);
+                Ok(Scope::of(communes))
+            }
+        }
     }
 
     pub fn principal_by_peer(&self, peer_id: &str, now_ms: i64) -> Result<Option<Principal>> {

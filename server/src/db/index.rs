@@ -80,6 +80,32 @@ impl Db {
         Ok(())
     }
 
+    /// Replace the quarantine of the entries named by `keys` (the rest of the document is unchanged).
+    pub fn update_quarantine(
+        &self,
+        doc_id: &str,
+        keys: &std::collections::BTreeSet<String>,
+        bad: &[(String, String)],
+        now_ms: i64,
+    ) -> Result<()> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        for k in keys {
+            tx.execute(
+                "DELETE FROM quarantine WHERE doc_id = ?1 AND entry = ?2",
+                params![doc_id, k],
+            )?;
+        }
+        for (entry, reason) in bad {
+            tx.execute(
+                "INSERT OR REPLACE INTO quarantine(doc_id, entry, reason, first_seen) VALUES (?1, ?2, ?3, ?4)",
+                params![doc_id, entry, reason, now_ms],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     pub fn quarantine(&self) -> Result<Vec<QuarantineEntry>> {
         self.with(|c| {
             c.prepare(

@@ -5,13 +5,16 @@
 mod accounts;
 mod blobs;
 mod index;
+mod office;
 mod org;
 mod read_model;
 
 pub use accounts::{TokenLookup, UserRow};
 pub use blobs::{BlobChunk, BlobPut, BlobStats, BlobStatus, PARTIAL_QUOTA};
 pub use index::DocRow;
+pub use office::Filter;
 pub use org::NodeRow;
+pub use read_model::{NotesChange, NotesDoc};
 
 use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
@@ -170,8 +173,58 @@ DROP TABLE org_nodes;
 ALTER TABLE org_nodes_v2 RENAME TO org_nodes;
 "#;
 
+/// Version 3: the office's read model — a row per live note (every field and its folded text for
+/// search), its linked tasks, its petitions, and the heads each document was last indexed at (so
+/// the next commit is applied from Automerge's diff, not by reading the whole document again).
+const V3: &str = r#"
+CREATE TABLE rm_note_rows (
+    doc_id        TEXT NOT NULL,
+    note_id       TEXT NOT NULL,
+    commune       TEXT NOT NULL,
+    period        TEXT NOT NULL,
+    activity_date TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    content       TEXT NOT NULL,
+    results       TEXT NOT NULL,
+    task_ids      TEXT NOT NULL,
+    hamlet        TEXT,
+    activity_type TEXT,
+    unit          TEXT,
+    total         INTEGER NOT NULL,
+    women         INTEGER NOT NULL,
+    ethnic        INTEGER NOT NULL,
+    religious     INTEGER NOT NULL,
+    lat           REAL,
+    lon           REAL,
+    accuracy_m    REAL,
+    photos        TEXT NOT NULL,
+    author        TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    folded        TEXT NOT NULL,
+    PRIMARY KEY (doc_id, note_id)
+);
+CREATE INDEX rm_note_rows_commune ON rm_note_rows(commune, activity_date);
+CREATE INDEX rm_note_rows_date ON rm_note_rows(activity_date);
+CREATE TABLE rm_note_tasks (
+    doc_id  TEXT NOT NULL,
+    note_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    PRIMARY KEY (doc_id, note_id, task_id)
+);
+CREATE INDEX rm_note_tasks_task ON rm_note_tasks(task_id);
+CREATE TABLE rm_petitions (
+    doc_id  TEXT NOT NULL,
+    note_id TEXT NOT NULL,
+    idx     INTEGER NOT NULL,
+    text    TEXT NOT NULL,
+    status  TEXT NOT NULL,
+    PRIMARY KEY (doc_id, note_id, idx)
+);
+CREATE TABLE rm_doc_heads (doc_id TEXT PRIMARY KEY, heads TEXT NOT NULL);
+"#;
+
 /// Every step, in order; `PRAGMA user_version` records how many have run. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 #[derive(Debug, thiserror::Error)]
 #[error(

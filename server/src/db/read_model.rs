@@ -1,19 +1,203 @@
-//! The read model's tables: notes per commune and period, progress per task × commune × unit, and
-//! the overview of communes the aggregating level starts from.
+//! The read model's tables: a row per live note (with its tasks and petitions), notes per commune
+//! and period, progress per task × commune × unit, and the overview of communes the aggregating
+//! level starts from.
 
 use super::{Db, Result};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, Transaction, params};
 use shared::api::CommuneOverview;
+use shared::schema::Note;
+
+/// What a commit did to a notes document's live notes.
+pub enum NotesChange {
+    /// Every live note (the document was read whole): rows not listed are removed.
+    Full(Vec<Note>),
+    /// Only these keys changed: `live` are (re)written, `gone` removed (deleted, invalid, absent).
+    Some { live: Vec<Note>, gone: Vec<String> },
+}
+
+/// Where a notes document belongs.
+pub struct NotesDoc<'a> {
+    pub doc_id: &'a str,
+    pub commune: &'a str,
+    pub period: &'a str,
+}
+
+/// The words a search over a note looks at, folded (accent- and case-insensitive).
+fn folded(n: &Note) -> String {
+    let mut text = vec![n.title.as_str(), n.content.as_str(), n.results.as_str()];
+    text.extend(n.petitions.iter().map(|p| p.text.as_str()));
+    shared::text::fold(&text.join(" "))
+}
+
+fn remove_note(tx: &Transaction<'_>, doc_id: &str, note_id: &str) -> rusqlite::Result<()> {
+    for table in ["rm_note_rows", "rm_note_tasks", "rm_petitions"] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE doc_id = ?1 AND note_id = ?2"),
+            [doc_id, note_id],
+        )?;
+    }
+    Ok(())
+}
+
+fn write_note(tx: &Transaction<'_>, d: &NotesDoc<'_>, n: &Note) -> rusqlite::Result<()> {
+    remove_note(tx, d.doc_id, &n.id)?;
+    let p = n.participants;
+    tx.execute(
+        "INSERT INTO rm_note_rows(doc_id, note_id, commune, period, activity_date, title, content,
+             results, task_ids, hamlet, activity_type, unit, total, women, ethnic, religious, lat,
+             lon, accuracy_m, photos, author, created_at, folded)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+             ?19, ?20, ?21, ?22, ?23)",
+        params![
+            d.doc_id,
+            n.id,
+            d.commune,
+            d.period,
+            n.activity_date,
+            n.title,
+            n.content,
+            n.results,
+            n.task_ids.join(" "),
+            n.hamlet,
+            n.activity_type.as_ref().map(|t| t.as_str()),
+            n.unit,
+            p.total,
+            p.women,
+            p.ethnic_minority,
+            p.religious,
+            n.gps.map(|g| g.lat),
+            n.gps.map(|g| g.lon),
+            n.gps.map(|g| g.accuracy_m),
+            n.photos.join(" "),
+            n.author,
+            n.created_at,
+            folded(n),
+        ],
+    )?;
+    for t in &n.task_ids {
+        tx.execute(
+            "INSERT OR IGNORE INTO rm_note_tasks(doc_id, note_id, task_id) VALUES (?1, ?2, ?3)",
+            params![d.doc_id, n.id, t],
+        )?;
+    }
+    for (i, pe) in n.petitions.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO rm_petitions(doc_id, note_id, idx, text, status) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![d.doc_id, n.id, i as i64, pe.text, pe.status.as_str()],
+        )?;
+    }
+    Ok(())
+}
 
 impl Db {
-    pub fn set_note_count(&self, commune: &str, period: &str, notes: i64) -> Result<()> {
+    /// The heads a document was last indexed at (hex, space-separated), if it was.
+    pub fn indexed_heads(&self, doc_id: &str) -> Result<Option<String>> {
         self.with(|c| {
-            c.execute(
-                "INSERT INTO rm_notes(commune, period, notes) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(commune, period) DO UPDATE SET notes = ?3",
-                params![commune, period, notes],
+            c.query_row(
+                "SELECT heads FROM rm_doc_heads WHERE doc_id = ?1",
+                [doc_id],
+                |r| r.get(0),
             )
-            .map(|_| ())
+            .optional()
+        })
+    }
+
+    /// Apply what a commit did to a notes document, and record the heads it is now indexed at, in
+    /// one transaction. Returns the document's live notes count and the photos they reference.
+    pub fn apply_notes(
+        &self,
+        d: &NotesDoc<'_>,
+        change: &NotesChange,
+        heads: &str,
+    ) -> Result<(i64, Vec<String>)> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        match change {
+            NotesChange::Full(notes) => {
+                for table in ["rm_note_rows", "rm_note_tasks", "rm_petitions"] {
+                    tx.execute(
+                        &format!("DELETE FROM {table} WHERE doc_id = ?1"),
+                        [d.doc_id],
+                    )?;
+                }
+                for n in notes {
+                    write_note(&tx, d, n)?;
+                }
+            }
+            NotesChange::Some { live, gone } => {
+                for id in gone {
+                    remove_note(&tx, d.doc_id, id)?;
+                }
+                for n in live {
+                    write_note(&tx, d, n)?;
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO rm_doc_heads(doc_id, heads) VALUES (?1, ?2)
+             ON CONFLICT(doc_id) DO UPDATE SET heads = ?2",
+            [d.doc_id, heads],
+        )?;
+        let count: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM rm_note_rows WHERE doc_id = ?1",
+            [d.doc_id],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO rm_notes(commune, period, notes) VALUES (?1, ?2, ?3)
+             ON CONFLICT(commune, period) DO UPDATE SET notes = ?3",
+            params![d.commune, d.period, count],
+        )?;
+        let photos: Vec<String> = {
+            let mut st = tx.prepare("SELECT photos FROM rm_note_rows WHERE doc_id = ?1")?;
+            let rows = st.query_map([d.doc_id], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for r in rows {
+                out.extend(r?.split_whitespace().map(str::to_string));
+            }
+            out
+        };
+        tx.commit()?;
+        Ok((count, photos))
+    }
+
+    /// Every derived row of the notes read model, as sorted lines: what the read model test compares
+    /// between incremental updates and a rebuild.
+    pub fn read_model_dump(&self) -> Result<Vec<String>> {
+        self.with(|c| {
+            let mut out = Vec::new();
+            for (table, order) in [
+                ("rm_note_rows", "doc_id, note_id"),
+                ("rm_note_tasks", "doc_id, note_id, task_id"),
+                ("rm_petitions", "doc_id, note_id, idx"),
+                ("rm_notes", "commune, period"),
+                ("quarantine", "doc_id, entry"),
+            ] {
+                let mut st = c.prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;
+                let n = st.column_count();
+                // `first_seen` of a quarantined entry is when it was seen, not what it is.
+                let skip = st.column_index("first_seen").ok();
+                let mut rows = st.query([])?;
+                while let Some(r) = rows.next()? {
+                    let mut line = format!("{table}:");
+                    for i in (0..n).filter(|i| Some(*i) != skip) {
+                        line.push_str(&format!(" {:?}", r.get_ref(i)?));
+                    }
+                    out.push(line);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Forget every derived row, so `readmodel rebuild` writes them all again from the documents.
+    pub fn clear_read_model(&self) -> Result<()> {
+        self.with(|c| {
+            c.execute_batch(
+                "DELETE FROM rm_note_rows; DELETE FROM rm_note_tasks; DELETE FROM rm_petitions;
+                 DELETE FROM rm_doc_heads; DELETE FROM rm_notes; DELETE FROM rm_progress;
+                 DELETE FROM quarantine;",
+            )
         })
     }
 

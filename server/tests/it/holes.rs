@@ -38,8 +38,6 @@ fn proc_status(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-static HTTP: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(reqwest::Client::new);
-
 fn note_with_photo(id: &str, photo: &str) -> schema::Note {
     let q = server::clock::current_quarter();
     schema::Note {

@@ -5,6 +5,7 @@ mod api;
 mod blobs;
 mod common;
 mod holes;
+mod office;
 mod plan_import;
 mod plan_org;
 mod storage_faults;

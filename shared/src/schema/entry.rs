@@ -4,8 +4,9 @@
 use super::{SchemaError, container, keys, write};
 use crate::ids::DocKind;
 use automerge::transaction::Transaction;
-use automerge::{Automerge, ObjId, ObjType, ROOT, Value};
+use automerge::{Automerge, ChangeHash, ObjId, ObjType, PatchAction, Prop, ROOT, Value};
 use autosurgeon::{Hydrate, ReadDoc, Reconcile, hydrate_prop, reconcile_prop};
+use std::collections::BTreeSet;
 
 pub(crate) fn container_obj<D: ReadDoc>(doc: &D, kind: DocKind) -> Option<ObjId> {
     match doc.get(&ROOT, container(kind)).ok()?? {
@@ -46,11 +47,72 @@ pub fn read_entries<E: Entry, D: ReadDoc>(doc: &D) -> (Vec<E>, Vec<(String, Stri
 
 /// One entry by key, if it exists and hydrates.
 pub fn read_entry<E: Entry, D: ReadDoc>(doc: &D, key: &str) -> Option<E> {
+    read_entry_checked(doc, key)?.ok()
+}
+
+/// One entry by key: `None` if absent, else the entry or why it does not hydrate.
+pub(crate) fn read_entry_checked<E: Entry, D: ReadDoc>(
+    doc: &D,
+    key: &str,
+) -> Option<Result<E, String>> {
     let c = container_obj(doc, E::KIND)?;
     doc.get(&c, key).ok()??;
-    let mut e: E = hydrate_prop(doc, &c, key).ok()?;
-    e.set_key(key);
-    Some(e)
+    Some(
+        hydrate_prop::<_, E, _, _>(doc, &c, key)
+            .map(|mut e| {
+                e.set_key(key);
+                e
+            })
+            .map_err(|err| err.to_string()),
+    )
+}
+
+/// The keys of `kind`'s entries that changed between `before` and the document's current heads,
+/// from Automerge's diff: the cost follows the changes, not the size of the document (a commune's
+/// quarter of notes is not read again for one new note). `None` when only a full read can tell:
+/// `before` names changes this document does not have, or the container itself was replaced.
+pub fn changed_keys(
+    doc: &Automerge,
+    kind: DocKind,
+    before: &[ChangeHash],
+) -> Option<BTreeSet<String>> {
+    if before
+        .iter()
+        .any(|h| automerge::ReadDoc::get_change_by_hash(doc, h).is_none())
+    {
+        return None;
+    }
+    let c = container_obj(doc, kind)?;
+    let mut keys = BTreeSet::new();
+    for p in doc.diff(before, &doc.get_heads()) {
+        if p.obj == ROOT {
+            match &p.action {
+                PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key }
+                    if key == container(kind) =>
+                {
+                    return None;
+                }
+                _ => continue,
+            }
+        }
+        if p.obj == c {
+            match &p.action {
+                PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
+                    keys.insert(key.clone());
+                }
+                PatchAction::Increment {
+                    prop: Prop::Map(k), ..
+                }
+                | PatchAction::Conflict { prop: Prop::Map(k) } => {
+                    keys.insert(k.clone());
+                }
+                _ => return None,
+            }
+        } else if let Some((_, Prop::Map(k))) = p.path.iter().find(|(o, _)| *o == c) {
+            keys.insert(k.clone());
+        }
+    }
+    Some(keys)
 }
 
 /// Write `entry` into its container as part of `tx`: field by field, so concurrent edits of other

@@ -1,7 +1,7 @@
 //! Field notes (DESIGN §4): participants, petitions, position, and the checks a note passes before
 //! it is written (messages shown to the user, in Vietnamese).
 
-use super::entry::{Entry, container_obj, read_entries, reconcile_entry};
+use super::entry::{Entry, container_obj, read_entries, read_entry, reconcile_entry};
 use super::{SchemaError, hydrate as am, write};
 use crate::ids::DocKind;
 use crate::vocab::{ActivityType, PetitionStatus};
@@ -194,17 +194,26 @@ fn v1_task_ids<D: ReadDoc>(doc: &D, n: &mut Note) {
     }
 }
 
+/// A hydrated note as readers see it: `None` if deleted or invalid; version-1 links filled in.
+fn live<D: ReadDoc>(doc: &D, mut n: Note) -> Option<Note> {
+    if n.deleted || validate_note(&n).is_err() {
+        return None;
+    }
+    v1_task_ids(doc, &mut n);
+    Some(n)
+}
+
+/// One live note by key (as [`read_notes`] would list it), or `None`.
+pub fn read_note<D: ReadDoc>(doc: &D, key: &str) -> Option<Note> {
+    live(doc, read_entry::<Note, _>(doc, key)?)
+}
+
 /// The live (not deleted, schema-valid) notes of a notes document, newest activity first.
 pub fn read_notes<D: ReadDoc>(doc: &D) -> Vec<Note> {
-    let (good, bad) = read_entries::<Note, _>(doc);
-    let mut out: Vec<Note> = good
+    let mut out: Vec<Note> = read_entries::<Note, _>(doc)
+        .0
         .into_iter()
-        .filter(|n| !n.deleted && !bad.iter().any(|(k, _)| *k == n.id))
-        .filter(|n| validate_note(n).is_ok())
-        .map(|mut n| {
-            v1_task_ids(doc, &mut n);
-            n
-        })
+        .filter_map(|n| live(doc, n))
         .collect();
     out.sort_by(|a, b| (&b.activity_date, &b.id).cmp(&(&a.activity_date, &a.id)));
     out
@@ -242,5 +251,32 @@ mod tests {
             ..Participants::default()
         };
         assert!(validate_note(&n).unwrap_err().contains("lớn hơn"));
+    }
+
+    #[test]
+    fn changed_keys_name_exactly_the_notes_a_change_touched() {
+        use crate::schema::{changed_keys, update_entry};
+        let key = DocKey::notes("xa-ka-don", Quarter { year: 2026, q: 4 });
+        let mut doc = genesis_doc(&key).unwrap();
+        put_note(&mut doc, &note("01A", "a")).unwrap();
+        put_note(&mut doc, &note("01B", "b")).unwrap();
+        let before = doc.get_heads();
+        assert_eq!(
+            changed_keys(&doc, DocKind::Notes, &before),
+            Some(Default::default())
+        );
+        put_note(&mut doc, &note("01C", "c")).unwrap();
+        update_entry::<Note>(&mut doc, "01A", |n| n.title = "a2".into()).unwrap();
+        update_entry::<Note>(&mut doc, "01B", |n| n.deleted = true).unwrap();
+        let changed = changed_keys(&doc, DocKind::Notes, &before).unwrap();
+        assert_eq!(
+            changed.into_iter().collect::<Vec<_>>(),
+            ["01A", "01B", "01C"]
+        );
+        assert_eq!(read_note(&doc, "01B"), None, "a deleted note is not live");
+        assert_eq!(read_note(&doc, "01A").unwrap().title, "a2");
+        // Heads this document does not have: only a full read can tell.
+        let unknown = [automerge::ChangeHash([9; 32])];
+        assert_eq!(changed_keys(&doc, DocKind::Notes, &unknown), None);
     }
 }

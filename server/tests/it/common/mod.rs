@@ -80,7 +80,8 @@ pub struct Login {
 }
 
 /// One HTTP client for the whole process: a benchmark polls durable heads thousands of times.
-static HTTP: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(reqwest::Client::new);
+pub static HTTP: std::sync::LazyLock<reqwest::Client> =
+    std::sync::LazyLock::new(reqwest::Client::new);
 
 pub async fn login(base: &str, user: &str) -> Login {
     let res = HTTP

@@ -1,0 +1,342 @@
+//! The office's read model and endpoints over real SQLite: incremental updates give exactly the
+//! rows a rebuild gives (random edits, deletes, concurrent offline edits merged), the summary's
+//! totals add up to the registers, search ignores accents, and a viewer of one commune sees
+//! nothing of another.
+
+use crate::common::*;
+use automerge::Automerge;
+use rand::{Rng, SeedableRng};
+use shared::api::{OfficeNotes, OfficePetitions, OfficeSummary};
+use shared::schema::{self, Note, Participants, Petition};
+use shared::vocab::{ActivityType, PetitionStatus};
+use shared::{DocKey, Quarter};
+use std::time::Duration;
+
+const COMMUNE: &str = "xa-ka-don";
+
+fn note(id: &str, date: &str, title: &str, petitions: usize) -> Note {
+    Note {
+        id: id.into(),
+        activity_date: date.into(),
+        title: title.into(),
+        content: format!("Nội dung {title}: tuyên truyền công tác dân vận ở bon Đạ Tông"),
+        task_ids: vec!["t-ii-1".into()],
+        activity_type: Some(ActivityType::Propaganda),
+        participants: Participants {
+            total: 20,
+            women: 8,
+            ethnic_minority: 5,
+            religious: 2,
+        },
+        petitions: (0..petitions)
+            .map(|i| Petition {
+                text: format!("Kiến nghị {i} về đường giao thông"),
+                status: if i % 2 == 0 {
+                    PetitionStatus::Received
+                } else {
+                    PetitionStatus::Answered
+                },
+            })
+            .collect(),
+        author: "kadon".into(),
+        created_at: 1_795_700_000_000,
+        ..Note::default()
+    }
+}
+
+/// Wait until the read model has indexed the notes document at its durable heads.
+async fn settled(srv: &TestServer, key: &DocKey) {
+    let id = key.doc_id().to_string();
+    for _ in 0..200 {
+        let durable = srv
+            .state
+            .storage
+            .with_durable(id.clone(), |am| hex_heads(am).join(" "))
+            .await;
+        let indexed = srv.state.db.indexed_heads(&id).unwrap();
+        if durable.is_some()
+            && durable.as_deref().map(|d| {
+                let mut a: Vec<&str> = d.split(' ').collect();
+                a.sort();
+                a
+            }) == indexed.as_deref().map(|d| {
+                let mut a: Vec<&str> = d.split(' ').collect();
+                a.sort();
+                a
+            })
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the read model never caught up with {id}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_updates_give_the_rows_a_rebuild_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let quarter = server::clock::current_quarter();
+    let key = DocKey::notes(COMMUNE, quarter);
+    let date = quarter.first_day();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    let mut ids: Vec<String> = Vec::new();
+    let (_, incremental_before) = server::readmodel::update_counts();
+    for round in 0..60 {
+        let op = rng.random_range(0..10);
+        let change = match op {
+            // A new note.
+            0..=3 => {
+                let id = format!("01N{round:03}");
+                ids.push(id.clone());
+                let n = note(
+                    &id,
+                    &date,
+                    &format!("Ghi chép {round}"),
+                    rng.random_range(0..3),
+                );
+                srv.state
+                    .hub
+                    .change(&srv.state.storage, &key, move |d| {
+                        schema::put_note(d, &n).map(|_| ())
+                    })
+                    .await
+            }
+            // An edit of one field of an existing note.
+            4..=6 if !ids.is_empty() => {
+                let id = ids[rng.random_range(0..ids.len())].clone();
+                let title = format!("Sửa {round}");
+                srv.state
+                    .hub
+                    .change(&srv.state.storage, &key, move |d| {
+                        schema::update_entry::<Note>(d, &id, |n| n.title = title).map(|_| ())
+                    })
+                    .await
+            }
+            // A delete (tombstone).
+            7 if !ids.is_empty() => {
+                let id = ids[rng.random_range(0..ids.len())].clone();
+                srv.state
+                    .hub
+                    .change(&srv.state.storage, &key, move |d| {
+                        schema::update_entry::<Note>(d, &id, |n| n.deleted = true).map(|_| ())
+                    })
+                    .await
+            }
+            // Two phones edit the same note offline; their changes arrive together, merged.
+            _ if !ids.is_empty() => {
+                let id = ids[rng.random_range(0..ids.len())].clone();
+                let base = srv
+                    .state
+                    .storage
+                    .load_doc(key.doc_id().to_string())
+                    .await
+                    .unwrap();
+                let mut a = base.fork().with_actor(automerge::ActorId::random());
+                let mut b = base.fork().with_actor(automerge::ActorId::random());
+                schema::update_entry::<Note>(&mut a, &id, |n| n.content = format!("A {round}"))
+                    .unwrap();
+                schema::update_entry::<Note>(&mut b, &id, |n| {
+                    n.participants.total += 1;
+                    n.petitions.push(Petition {
+                        text: format!("Kiến nghị mới {round}"),
+                        status: PetitionStatus::InProgress,
+                    });
+                })
+                .unwrap();
+                a.merge(&mut b).unwrap();
+                srv.state
+                    .hub
+                    .change(&srv.state.storage, &key, move |d: &mut Automerge| {
+                        d.merge(&mut a).map(|_| ()).map_err(Into::into)
+                    })
+                    .await
+            }
+            _ => continue,
+        };
+        change.unwrap().unwrap();
+        if round % 7 == 0 {
+            settled(&srv, &key).await;
+        }
+    }
+    settled(&srv, &key).await;
+    let incremental = srv.state.db.read_model_dump().unwrap();
+    // (Counters are per process: other tests add to them too, but never take away.)
+    let (_, incremental_after) = server::readmodel::update_counts();
+    assert!(
+        incremental_after >= incremental_before + 5,
+        "commits were indexed from their diff: {incremental_before} → {incremental_after}"
+    );
+    assert!(
+        incremental
+            .iter()
+            .filter(|l| l.starts_with("rm_note_rows"))
+            .count()
+            > 10,
+        "the test wrote notes: {}",
+        incremental.len()
+    );
+    let docs = server::readmodel::rebuild(&srv.state).await.unwrap();
+    assert!(docs > 10);
+    let rebuilt = srv.state.db.read_model_dump().unwrap();
+    let diff: Vec<_> = incremental
+        .iter()
+        .filter(|l| !rebuilt.contains(l))
+        .chain(rebuilt.iter().filter(|l| !incremental.contains(l)))
+        .collect();
+    assert!(
+        diff.is_empty(),
+        "incremental and rebuilt rows differ: {diff:#?}"
+    );
+    srv.stop().await;
+}
+
+async fn get<T: serde::de::DeserializeOwned>(
+    srv: &TestServer,
+    token: &str,
+    path: &str,
+) -> (u16, Option<T>) {
+    let r = HTTP
+        .get(format!("{}{path}", srv.url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totals_add_up_search_ignores_accents_and_scope_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let quarter: Quarter = server::clock::current_quarter();
+    let key = DocKey::notes(COMMUNE, quarter);
+    let n = note("01SEARCH", &quarter.first_day(), "Họp dân vận ở bon", 3);
+    srv.state
+        .hub
+        .change(&srv.state.storage, &key, move |d| {
+            schema::put_note(d, &n).map(|_| ())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    settled(&srv, &key).await;
+
+    let huyen = login(&srv.url(), "huyen").await;
+    let (s, summary) = get::<OfficeSummary>(&srv, &huyen.token, "/api/office/summary").await;
+    assert_eq!(s, 200);
+    let summary = summary.unwrap();
+    assert!(summary.communes.len() >= 8, "{:?}", summary.communes.len());
+    // The totals are the sums of the registers behind them.
+    let (_, notes) = get::<OfficeNotes>(&srv, &huyen.token, "/api/office/notes").await;
+    let (_, petitions) = get::<OfficePetitions>(&srv, &huyen.token, "/api/office/petitions").await;
+    let (notes, petitions) = (notes.unwrap(), petitions.unwrap());
+    assert_eq!(summary.totals.notes, notes.total);
+    let p = summary.totals.petitions;
+    assert_eq!(p.open + p.answered + p.referred, petitions.total);
+    assert!(summary.totals.notes > 0);
+    let ka_don = summary
+        .communes
+        .iter()
+        .find(|c| c.commune_id == COMMUNE)
+        .unwrap();
+    assert!(ka_don.figures.notes >= 1 && ka_don.figures.participants.women >= 8);
+    // Stale communes come first.
+    let first_fresh = summary
+        .communes
+        .iter()
+        .position(|c| !c.stale)
+        .unwrap_or(summary.communes.len());
+    assert!(summary.communes[first_fresh..].iter().all(|c| !c.stale));
+
+    // Search without diacritics, every word must match.
+    let (_, found) = get::<OfficeNotes>(
+        &srv,
+        &huyen.token,
+        "/api/office/notes?q=dan%20van%20bon%20hop",
+    )
+    .await;
+    let found = found.unwrap();
+    assert!(
+        found.notes.iter().any(|n| n.note.id == "01SEARCH"),
+        "{found:?}"
+    );
+    assert_eq!(found.notes[0].commune_name, "Xã Ka Đơn");
+    assert_eq!(
+        found
+            .notes
+            .iter()
+            .find(|n| n.note.id == "01SEARCH")
+            .unwrap()
+            .note
+            .petitions
+            .len(),
+        3
+    );
+    let (_, none) = get::<OfficeNotes>(
+        &srv,
+        &huyen.token,
+        "/api/office/notes?q=dan%20van%20khongco",
+    )
+    .await;
+    assert_eq!(none.unwrap().total, 0);
+    let (s, _) = get::<OfficeNotes>(&srv, &huyen.token, "/api/office/notes?from=2026-13-01").await;
+    assert_eq!(s, 400);
+
+    // A viewer of one commune sees that commune and nothing of another, on every endpoint.
+    let hash = server::auth::hash_password("danvan-demo");
+    srv.state
+        .db
+        .create_user(
+            "xemkadon",
+            "Xem Ka Đơn",
+            &hash,
+            &shared::vocab::Role::Viewer,
+            COMMUNE,
+        )
+        .unwrap();
+    let branch = login(&srv.url(), "xemkadon").await;
+    let (_, summary) = get::<OfficeSummary>(&srv, &branch.token, "/api/office/summary").await;
+    let ids: Vec<String> = summary
+        .unwrap()
+        .communes
+        .into_iter()
+        .map(|c| c.commune_id)
+        .collect();
+    assert_eq!(ids, [COMMUNE]);
+    let (_, other) =
+        get::<OfficeNotes>(&srv, &branch.token, "/api/office/notes?commune=xa-lac-xuan").await;
+    assert_eq!(other.unwrap().total, 0);
+    let (_, all) = get::<OfficeNotes>(&srv, &branch.token, "/api/office/notes").await;
+    assert!(all.unwrap().notes.iter().all(|n| n.commune_id == COMMUNE));
+    let (_, pets) = get::<OfficePetitions>(&srv, &branch.token, "/api/office/petitions").await;
+    assert!(
+        pets.unwrap()
+            .petitions
+            .iter()
+            .all(|p| p.commune_id == COMMUNE)
+    );
+    let (_, overview) =
+        get::<shared::api::OverviewResponse>(&srv, &branch.token, "/api/overview").await;
+    let ids: Vec<String> = overview
+        .unwrap()
+        .communes
+        .into_iter()
+        .map(|c| c.commune_id)
+        .collect();
+    assert_eq!(ids, [COMMUNE]);
+    let (_, docs) = get::<shared::api::DocsResponse>(&srv, &branch.token, "/api/docs").await;
+    for d in docs.unwrap().docs {
+        let key = d.key().unwrap();
+        assert!(
+            key.commune().is_none_or(|c| c == COMMUNE),
+            "{key:?} listed to a viewer of {COMMUNE}"
+        );
+    }
+    // Members have no office.
+    let kadon = login(&srv.url(), "kadon").await;
+    let (s, _) = get::<OfficeSummary>(&srv, &kadon.token, "/api/office/summary").await;
+    assert_eq!(s, 403);
+    srv.stop().await;
+}
