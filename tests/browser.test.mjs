@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { chromiumPath, launchChromium, printPageLogs, saveScreenshots, watchPage } from './lib/browser.mjs';
+import { chromiumPath, launchChromium, pageErrors, printPageLogs, saveScreenshots, watchPage } from './lib/browser.mjs';
 import {
   DEMO_PASSWORD,
   distDir,
@@ -198,6 +198,8 @@ test('offline field day: notes recorded without the server reach the desk and ot
     log('desk shows 5 notes for xa-ka-don');
     await waitNotesListed(phone2, [...first, ...second], 10_000);
     log('second phone lists all 5 notes');
+    // A panic in the app aborts its wasm: whatever was checked above, the page is dead.
+    assert.deepEqual(pageErrors(), [], 'uncaught errors on the pages');
   } catch (err) {
     await saveScreenshots(pages, 'browser');
     printPageLogs();

@@ -16,7 +16,7 @@ import { PHONE, DESK, BADGE, TASK_ITEM, showTab, waitAppReady, badgeState, waitB
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { chromiumPath, launchChromium, printPageLogs, saveScreenshots, watchPage } from './lib/browser.mjs';
+import { chromiumPath, launchChromium, pageErrors, printPageLogs, saveScreenshots, watchPage } from './lib/browser.mjs';
 import {
   DEMO_PASSWORD,
   distDir,
@@ -122,7 +122,10 @@ async function scenario(prefix, body) {
     ctx.server = await startServer({ dataDir: ctx.dataDir, port: ctx.port, demo: true });
     log(`server at ${ctx.server.url}`);
     ctx.browser = await launchChromium();
+    const seen = new Set(pageErrors());
     await body(ctx);
+    // A panic in the app aborts its wasm: whatever the scenario checked, the page is dead.
+    assert.deepEqual(pageErrors().filter((e) => !seen.has(e)), [], 'uncaught errors on the pages');
   } catch (err) {
     await saveScreenshots(ctx.pages, prefix);
     printPageLogs();

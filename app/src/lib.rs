@@ -18,5 +18,7 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(start)]
 pub fn main() {
+    // A panic aborts the wasm; its message on the console is what a bug report can quote.
+    std::panic::set_hook(Box::new(|info| js::dom::console_error(&info.to_string())));
     leptos::mount::mount_to_body(common::frame::App);
 }

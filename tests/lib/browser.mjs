@@ -37,6 +37,13 @@ export async function launchChromium(options = {}) {
 const pageLogs = new Map();
 
 /** Record a page's console messages, page errors and failed requests under `name`. */
+/** Uncaught errors (a Rust panic aborts the wasm as one) seen on any watched page so far. */
+export function pageErrors() {
+  return [...pageLogs.entries()].flatMap(([name, lines]) =>
+    lines.filter((l) => l.includes(' pageerror: ') || l.includes('page crashed')).map((l) => `${name}: ${l}`),
+  );
+}
+
 export function watchPage(page, name) {
   const lines = [];
   pageLogs.set(name, lines);

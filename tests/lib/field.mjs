@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { chromiumPath, launchChromium, printPageLogs, saveScreenshots, watchPage } from './browser.mjs';
+import { chromiumPath, launchChromium, pageErrors, printPageLogs, saveScreenshots, watchPage } from './browser.mjs';
 import { PHONE, BADGE, NOTE_ITEM, TASK_ITEM, showTab, waitAppReady, badgeState, waitBadge, loginUi, waitTasks, ensureServiceWorker } from './app.mjs';
 export { PHONE, BADGE, NOTE_ITEM, TASK_ITEM, waitAppReady, badgeState, waitBadge, loginUi, waitTasks, ensureServiceWorker };
 import {
@@ -83,7 +83,11 @@ export async function scenario(prefix, body, options = {}) {
     ctx.server = await ctx.start();
     log(`[${prefix}] server at ${ctx.server.url}${ctx.dist ? ` serving ${ctx.dist}` : ''}`);
     ctx.browser = await launchChromium();
+    const seen = new Set(pageErrors());
     await body(ctx);
+    // A panic in the app aborts its wasm: whatever the scenario checked, the page is dead.
+    const errors = pageErrors().filter((e) => !seen.has(e));
+    assert.deepEqual(errors, [], 'uncaught errors on the pages');
     log(`[${prefix}] passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (err) {
     log(`[${prefix}] FAILED after ${((Date.now() - started) / 1000).toFixed(1)} s`);

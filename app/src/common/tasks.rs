@@ -311,13 +311,15 @@ fn ProgressForm(plan_id: String, task: Task, commune: String) -> impl IntoView {
         };
         let plan = plan_id.clone();
         spawn_local(async move {
-            match driver::save_progress(plan, record).await {
-                Ok(()) => message.set(Some((
+            // The form is redrawn when the record changes: its message is only tried.
+            let answer = match driver::save_progress(plan, record).await {
+                Ok(()) => (
                     true,
                     tr("Đã lưu tiến độ trên máy.", "Progress saved on this device.").into(),
-                ))),
-                Err(e) => message.set(Some((false, e))),
-            }
+                ),
+                Err(e) => (false, e),
+            };
+            message.try_set(Some(answer));
         });
     };
     let (f_unit, f_pct, f_remark, f_done) = (

@@ -44,11 +44,15 @@ pub fn NoteForm() -> impl IntoView {
         busy.set(true);
         spawn_local(async move {
             let res = driver::save_note(note).await;
-            busy.set(false);
+            // From here on the form may be gone (the user switched tabs during the save): its
+            // signals are only tried, never assumed.
+            busy.try_set(false);
             match res {
                 Ok(()) => start_next_note(ui, draft, loaded, message).await,
                 // The draft stays as it is: the user can save again.
-                Err(e) => message.set(Some((false, e))),
+                Err(e) => {
+                    message.try_set(Some((false, e)));
+                }
             }
         });
     };
@@ -88,24 +92,28 @@ fn restore_draft(draft: RwSignal<NoteDraft>, loaded: RwSignal<bool>, problem: Me
                 match kept {
                     Some(d) if !d.editing && ui.saved_draft.with_untracked(|s| *s == d.id) => {
                         // Already saved: start afresh (the autosave writes the fresh draft).
-                        draft.set(NoteDraft::fresh());
+                        draft.try_set(NoteDraft::fresh());
                     }
-                    Some(d) => draft.set(d),
+                    Some(d) => {
+                        draft.try_set(d);
+                    }
                     None => {}
                 }
-                loaded.set(true);
+                loaded.try_set(true);
             }
             // Autosave stays off: it would replace the kept draft that could not be read.
-            Err(e) => problem.set(Some((
-                false,
-                format!(
-                    "{} ({e}).",
-                    tr(
-                        "Không đọc được bản nháp trên máy: nội dung nhập chưa được tự động lưu",
-                        "Cannot read the draft on this device: what you type is not autosaved"
-                    )
-                ),
-            ))),
+            Err(e) => {
+                problem.try_set(Some((
+                    false,
+                    format!(
+                        "{} ({e}).",
+                        tr(
+                            "Không đọc được bản nháp trên máy: nội dung nhập chưa được tự động lưu",
+                            "Cannot read the draft on this device: what you type is not autosaved"
+                        )
+                    ),
+                )));
+            }
         }
         dom::set_body_attr("data-draft-ready", "true");
     });
@@ -118,13 +126,15 @@ fn autosave_draft(draft: RwSignal<NoteDraft>, loaded: RwSignal<bool>, problem: M
         let d = draft.get();
         if loaded.get_untracked() {
             spawn_local(async move {
+                // The form may be gone by the time the write ends (a save moves to the list).
                 match draft::store(&d).await {
                     Ok(()) => {
-                        if problem.with_untracked(Option::is_some) {
-                            problem.set(None);
+                        if problem.try_with_untracked(Option::is_some) == Some(true) {
+                            problem.try_set(None);
                         }
                     }
-                    Err(e) => problem.set(Some((
+                    Err(e) => {
+                        problem.try_set(Some((
                         false,
                         format!(
                             "{} ({e}).",
@@ -133,7 +143,8 @@ fn autosave_draft(draft: RwSignal<NoteDraft>, loaded: RwSignal<bool>, problem: M
                                 "Could not autosave the draft: do not close the page before saving"
                             )
                         ),
-                    ))),
+                    )));
+                    }
                 }
             });
         }
@@ -151,16 +162,16 @@ async fn start_next_note(
     // autosave are gone, and the next form must not reopen the saved note's draft (saving it
     // again would overwrite that note). A kept draft that could not be read stays as it is.
     let fresh = NoteDraft::fresh();
-    let saved = draft.with_untracked(|d| d.id.clone());
-    let stored = if loaded.get_untracked() {
+    let saved = draft.try_with_untracked(|d| d.id.clone()).flatten();
+    let stored = if loaded.try_get_untracked() == Some(true) {
         draft::store(&fresh).await
     } else {
         Ok(())
     };
-    draft.set(fresh);
+    draft.try_set(fresh);
     match stored {
         Ok(()) => {
-            message.set(Some((
+            message.try_set(Some((
                 true,
                 tr("Đã lưu trên máy.", "Saved on this device.").into(),
             )));
@@ -170,7 +181,7 @@ async fn start_next_note(
         // and the next form does not restore the saved note's draft as a new note.
         Err(e) => {
             ui.saved_draft.set(saved);
-            message.set(Some((
+            message.try_set(Some((
                 false,
                 format!(
                     "{} ({e}).",

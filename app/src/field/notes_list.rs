@@ -2,7 +2,7 @@
 //! at a time; each note with its edit and delete.
 
 use super::draft::{self, NoteDraft};
-use super::photos::{PhotoThumb, gps_text};
+use super::photos::PhotoThumb;
 use super::{Tab, go, my_commune};
 use crate::common::i18n::{en, t, tr};
 use crate::common::message::{Message, MessageLine};
@@ -186,16 +186,19 @@ fn NoteItem(note: Note) -> impl IntoView {
             // The form opens with what is kept on the device: only once the note is there.
             match draft::store(&d).await {
                 Ok(()) => go(Tab::New),
-                Err(e) => message.set(Some((
-                    false,
-                    format!(
-                        "{} ({e}).",
-                        tr(
-                            "Không mở được ghi chép để sửa",
-                            "Could not open the note for editing"
-                        )
-                    ),
-                ))),
+                // (The item may be gone by now: its message is only tried.)
+                Err(e) => {
+                    message.try_set(Some((
+                        false,
+                        format!(
+                            "{} ({e}).",
+                            tr(
+                                "Không mở được ghi chép để sửa",
+                                "Could not open the note for editing"
+                            )
+                        ),
+                    )));
+                }
             }
         });
     };
@@ -209,8 +212,9 @@ fn NoteItem(note: Note) -> impl IntoView {
         let mut n = for_delete.clone();
         n.deleted = true;
         spawn_local(async move {
+            // A deleted note leaves the list at once: its item may be gone by now.
             if let Err(e) = driver::save_note(n).await {
-                message.set(Some((
+                message.try_set(Some((
                     false,
                     format!(
                         "{} {e}",
@@ -240,7 +244,7 @@ fn NoteItem(note: Note) -> impl IntoView {
                     }).collect_view()}
                 </ul>
             })}
-            {note.gps.map(|g| view! { <div class="meta">{format!("GPS {}", gps_text(&g))}</div> })}
+            {note.gps.map(|g| view! { <div class="meta">{format!("GPS {}", g.text())}</div> })}
             {(!note.photos.is_empty()).then(|| view! {
                 <div class="photos">{note.photos.iter().map(|s| view! { <PhotoThumb sha=s.clone()/> }).collect_view()}</div>
             })}

@@ -87,28 +87,12 @@ pub fn location_field(draft: RwSignal<NoteDraft>, message: Message) -> impl Into
         <fieldset>
             <legend>{t("Vị trí (không bắt buộc)", "Location (optional)")}</legend>
             <p class="meta" data-testid="gps">{move || match draft.with(|d| d.gps) {
-                Some(g) => gps_text(&g),
+                Some(g) => g.text(),
                 None => tr("Chưa có vị trí.", "No position yet.").to_string(),
             }}</p>
             <button type="button" class="secondary" on:click=locate disabled=move || gps_busy.get()>{t("Lấy vị trí hiện tại", "Use my location")}</button>
         </fieldset>
     }
-}
-
-/// `11.81234, 108.51234 (± 12 m)`, formatted by hand: `{:.5}` pulls in the exact float formatter
-/// (several KB of download for two numbers).
-pub fn gps_text(g: &Gps) -> String {
-    fn deg(v: f64) -> String {
-        let n = (v * 100_000.0).round() as i64;
-        let sign = if n < 0 { "-" } else { "" };
-        format!("{sign}{}.{:05}", n.abs() / 100_000, n.abs() % 100_000)
-    }
-    format!(
-        "{}, {} (± {} m)",
-        deg(g.lat),
-        deg(g.lon),
-        g.accuracy_m.round() as i64
-    )
 }
 
 /// A photo from the device with its state: on the phone only, or uploaded.

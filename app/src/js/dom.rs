@@ -5,6 +5,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 /// Device time, ms since the Unix epoch.
+/// A value for a URL's query string (`encodeURIComponent`).
+pub fn encode_query(s: &str) -> String {
+    js_sys::encode_uri_component(s).into()
+}
+
 pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }

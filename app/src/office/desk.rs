@@ -113,7 +113,7 @@ pub fn Matrix() -> impl IntoView {
             view! {
                 <section class="card">
                     <h2>{plan.header.title.clone()}</h2>
-                    <div class="scroll">
+                    <div class="scroll" tabindex="0" role="region" aria-label=tr("Bảng nhiệm vụ theo xã", "Tasks by commune")>
                         <table class="matrix" data-testid="matrix">
                             <thead><tr><th scope="col">{t("Nhiệm vụ", "Task")}</th>{head}</tr></thead>
                             <tbody>{rows}</tbody>

@@ -1,9 +1,23 @@
-//! The office bundle (the aggregating level, at `/office/`): tabs for the overview, the plan editor
-//! and the org tree (the last two by role), and the loop that keeps the overview fresh.
+//! The office bundle (the aggregating level, at `/office/`): tabs for the overview, the communes'
+//! notes, the petitions register, the plan editor and the org tree (the last two by role), the
+//! filter the screens share, and the loop that keeps the figures fresh.
 
 pub mod desk;
+pub mod notes;
 pub mod org_admin;
+pub mod period;
+pub mod petitions;
 pub mod plan_editor;
+
+/// What the office's screens are looking at: one period, one commune (or all), some words.
+/// `tick` moves every 10 s so open screens ask again.
+#[derive(Clone, Copy)]
+pub struct Filter {
+    pub quarter: RwSignal<String>,
+    pub commune: RwSignal<String>,
+    pub words: RwSignal<String>,
+    pub tick: RwSignal<u32>,
+}
 
 use crate::common::i18n::t;
 use crate::common::state::Ui;
@@ -17,6 +31,8 @@ use shared::vocab::Role;
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {
     Overview,
+    Notes,
+    Petitions,
     Plans,
     Org,
 }
@@ -26,6 +42,23 @@ pub fn Desk() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let tab = RwSignal::new(Tab::Overview);
     let role = move || ui.session.with(|s| s.as_ref().map(|s| s.user.role.clone()));
+    let filter = Filter {
+        quarter: RwSignal::new(
+            period::recent_quarters()
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        ),
+        commune: RwSignal::new(String::new()),
+        words: RwSignal::new(String::new()),
+        tick: RwSignal::new(0),
+    };
+    provide_context(filter);
+    // A commune picked on the overview opens its notes.
+    let open_commune = Callback::new(move |id: String| {
+        filter.commune.set(id);
+        tab.set(Tab::Notes);
+    });
     spawn_local(async move {
         let mut n = 0u32;
         loop {
@@ -35,6 +68,7 @@ pub fn Desk() -> impl IntoView {
             // New communes' documents (their first progress, a new plan) appear in the list.
             if n.is_multiple_of(5) {
                 driver::refresh_docs().await;
+                filter.tick.update(|t| *t += 1);
             }
             n += 1;
             js::dom::sleep(2000).await;
@@ -52,6 +86,8 @@ pub fn Desk() -> impl IntoView {
         <p class="who">{move || ui.session.with(|s| s.as_ref().map(|s| s.user.display_name.clone()).unwrap_or_default())} <crate::common::login::Logout/></p>
         <nav class="tabs" role="tablist">
             {tab_button(Tab::Overview, ("Tổng hợp", "Overview"), "tab-overview")}
+            {tab_button(Tab::Notes, ("Ghi chép", "Notes"), "tab-notes")}
+            {tab_button(Tab::Petitions, ("Kiến nghị", "Petitions"), "tab-petitions")}
             <Show when=move || matches!(role(), Some(Role::Editor | Role::Admin))>
                 {tab_button(Tab::Plans, ("Kế hoạch", "Plans"), "tab-plans")}
             </Show>
@@ -60,7 +96,9 @@ pub fn Desk() -> impl IntoView {
             </Show>
         </nav>
         {move || match tab.get() {
-            Tab::Overview => view! { <desk::CommuneTable/> <desk::Matrix/> }.into_any(),
+            Tab::Overview => view! { <period::PeriodSummary on_commune=open_commune/> <desk::CommuneTable/> <desk::Matrix/> }.into_any(),
+            Tab::Notes => view! { <notes::NotesSearch/> }.into_any(),
+            Tab::Petitions => view! { <petitions::PetitionsRegister/> }.into_any(),
             Tab::Plans => view! { <plan_editor::PlanEditor/> }.into_any(),
             Tab::Org => view! { <org_admin::OrgAdmin/> }.into_any(),
         }}

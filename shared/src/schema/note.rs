@@ -57,6 +57,24 @@ pub struct Gps {
     pub accuracy_m: f64,
 }
 
+impl Gps {
+    /// `11.81234, 108.51234 (± 12 m)`, formatted by hand: `{:.5}` pulls in the exact float
+    /// formatter (several KB of the phone's download for two numbers).
+    pub fn text(&self) -> String {
+        fn deg(v: f64) -> String {
+            let n = (v * 100_000.0).round() as i64;
+            let sign = if n < 0 { "-" } else { "" };
+            format!("{sign}{}.{:05}", n.abs() / 100_000, n.abs() % 100_000)
+        }
+        format!(
+            "{}, {} (± {} m)",
+            deg(self.lat),
+            deg(self.lon),
+            self.accuracy_m.round() as i64
+        )
+    }
+}
+
 impl Hydrate for Gps {
     fn hydrate_map<D: ReadDoc>(doc: &D, obj: &ObjId) -> Result<Self, HydrateError> {
         let num = |k: &str| {

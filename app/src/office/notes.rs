@@ -1,0 +1,152 @@
+//! Notes across the communes under the user's node: accent-insensitive search (every word must
+//! match), by commune and period, newest first; each note whole — content, results, participants,
+//! petitions with their follow-up, photos from the server, position — a page at a time.
+
+use super::Filter;
+use super::period::{PeriodPicker, period_query};
+use crate::common::i18n::{t, tr};
+use crate::common::state::Ui;
+use crate::js;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::api::{OFFICE_PAGE, OfficeNote, OfficeNotes};
+use shared::ids::display_date;
+use shared::vocab::OrgLevel;
+
+/// The query string of the office's list endpoints for the current filter.
+pub fn list_query(filter: &Filter, offset: usize) -> String {
+    let mut q = period_query(&filter.quarter.get());
+    let words = filter.words.get();
+    if !words.trim().is_empty() {
+        q.push_str(&format!("&q={}", js::dom::encode_query(words.trim())));
+    }
+    let commune = filter.commune.get();
+    if !commune.is_empty() {
+        q.push_str(&format!("&commune={}", js::dom::encode_query(&commune)));
+    }
+    if offset > 0 {
+        q.push_str(&format!("&offset={offset}"));
+    }
+    q
+}
+
+/// The search box and the commune picker shared by the notes and petitions screens.
+#[component]
+pub fn ListFilters() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let filter = expect_context::<Filter>();
+    let communes = move || {
+        let mut v: Vec<(String, String)> = ui.org.with(|o| {
+            o.iter()
+                .filter(|n| n.level == OrgLevel::Commune)
+                .map(|n| (n.id.clone(), n.name.clone()))
+                .collect()
+        });
+        v.sort_by(|a, b| a.1.cmp(&b.1));
+        v
+    };
+    view! {
+        <div class="filters-row">
+            <PeriodPicker/>
+            <label for="office-commune">{t("Xã", "Commune")}</label>
+            <select id="office-commune" prop:value=move || filter.commune.get()
+                on:change=move |e| filter.commune.set(event_target_value(&e))>
+                <option value="">{t("Tất cả", "All")}</option>
+                {move || communes().into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+            </select>
+            <label for="office-search">{t("Tìm (không cần dấu)", "Search (accents optional)")}</label>
+            <input id="office-search" type="search" prop:value=move || filter.words.get()
+                on:change=move |e| filter.words.set(event_target_value(&e))/>
+        </div>
+    }
+}
+
+fn note_view(n: OfficeNote) -> impl IntoView {
+    let note = n.note;
+    let p = note.participants;
+    let kind = note.activity_type.as_ref().and_then(|k| k.labels());
+    view! {
+        <li class="note" data-testid="office-note" data-note-id=note.id.clone() data-commune-id=n.commune_id.clone()>
+            <div class="meta">
+                {format!("{} · {}", display_date(&note.activity_date), n.commune_name)}
+                {kind.map(|(vi, en_text)| view! { " · " {t(vi, en_text)} })}
+            </div>
+            <div class="title">{note.title.clone()}</div>
+            {(p.total > 0).then(|| view! {
+                <div class="meta">{move || format!("{} {} · {} {} · {} {} · {} {}",
+                    tr("Tham dự", "Participants"), p.total, tr("nữ", "women"), p.women,
+                    tr("DTTS", "ethnic minority"), p.ethnic_minority, tr("tôn giáo", "religious"), p.religious)}</div>
+            })}
+            <div class="content">{note.content.clone()}</div>
+            {(!note.results.is_empty()).then(|| view! { <div class="content"><strong>{t("Kết quả: ", "Results: ")}</strong>{note.results.clone()}</div> })}
+            {(!note.petitions.is_empty()).then(|| view! {
+                <ul class="petitions">
+                    {note.petitions.iter().map(|pe| {
+                        let st = pe.status.labels();
+                        view! { <li>{pe.text.clone()} {st.map(|(vi, en_text)| view! { <span class="status progress">{t(vi, en_text)}</span> })}</li> }
+                    }).collect_view()}
+                </ul>
+            })}
+            {note.gps.map(|g| view! { <div class="meta">{format!("GPS {}", g.text())}</div> })}
+            {(!note.photos.is_empty()).then(|| view! {
+                <div class="photos">
+                    {note.photos.iter().map(|sha| view! {
+                        <img src=format!("/api/blobs/{sha}") loading="lazy" alt=tr("Ảnh của ghi chép", "Photo of the note") width="96" height="96"/>
+                    }).collect_view()}
+                </div>
+            })}
+        </li>
+    }
+}
+
+#[component]
+pub fn NotesSearch() -> impl IntoView {
+    let filter = expect_context::<Filter>();
+    let page = RwSignal::new(None::<OfficeNotes>);
+    let error = RwSignal::new(false);
+    let load = move |offset: usize| {
+        let url = format!("/api/office/notes?{}", list_query(&filter, offset));
+        spawn_local(async move {
+            match js::get_json::<OfficeNotes>(&url).await {
+                Some(mut next) => {
+                    error.try_set(false);
+                    if offset > 0
+                        && let Some(prev) = page.try_get_untracked().flatten()
+                    {
+                        let mut notes = prev.notes;
+                        notes.append(&mut next.notes);
+                        next.notes = notes;
+                    }
+                    page.try_set(Some(next));
+                }
+                None => {
+                    error.try_set(true);
+                }
+            }
+        });
+    };
+    Effect::new(move |_| load(0));
+    view! {
+        <section class="card" data-testid="office-notes">
+            <h2>{t("Ghi chép của các xã", "The communes' notes")}</h2>
+            <ListFilters/>
+            <Show when=move || error.get()>
+                <p class="error">{t("Cần có mạng để tìm ghi chép.", "Searching notes needs a network connection.")}</p>
+            </Show>
+            {move || page.get().map(|p| {
+                let shown = p.notes.len();
+                let more = (shown as i64) < p.total;
+                view! {
+                    <p class="meta" data-testid="office-notes-count" data-count=p.total.to_string()>
+                        {move || format!("{} {}", p.total, tr("ghi chép", "notes"))}
+                    </p>
+                    <ul class="notes">{p.notes.into_iter().map(note_view).collect_view()}</ul>
+                    {more.then(|| view! {
+                        <button type="button" on:click=move |_| load(shown)>{t("Xem thêm", "Show more")}</button>
+                    })}
+                }
+            })}
+            <p class="hint">{move || format!("{} {OFFICE_PAGE} {}", tr("Mỗi lần hiện", "Shown"), tr("ghi chép.", "at a time."))}</p>
+        </section>
+    }
+}

@@ -1,0 +1,166 @@
+//! The office's period summary: the communes under the user's node over a quarter — notes,
+//! participants by group, petitions by follow-up, photos — stale communes first, each commune a
+//! link to its notes. The last answer is kept on the device, so the screen opens offline and says
+//! how old its figures are.
+
+use super::Filter;
+use crate::common::i18n::{t, tr};
+use crate::js;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::api::{Figures, OfficeSummary};
+use shared::ids::{display_date, display_datetime_vn};
+
+const CACHE_KEY: &str = "office-summary";
+
+/// The quarters the period picker offers: this one and the seven before it.
+pub fn recent_quarters() -> Vec<shared::Quarter> {
+    let (y, m, _) = shared::ids::vn_civil_date(js::dom::now_ms());
+    let mut q = shared::Quarter::of_month(y, m);
+    let mut out = Vec::new();
+    for _ in 0..8 {
+        out.push(q);
+        q = q.prev();
+    }
+    out
+}
+
+/// `?from=…&to=…` of the chosen quarter.
+pub fn period_query(quarter: &str) -> String {
+    match quarter.parse::<shared::Quarter>() {
+        Ok(q) => format!("from={}&to={}", q.first_day(), q.last_day()),
+        Err(()) => String::new(),
+    }
+}
+
+/// The quarter picker shared by the office's screens.
+#[component]
+pub fn PeriodPicker() -> impl IntoView {
+    let filter = expect_context::<Filter>();
+    view! {
+        <label for="office-period">{t("Kỳ báo cáo", "Period")}</label>
+        <select id="office-period" prop:value=move || filter.quarter.get()
+            on:change=move |e| filter.quarter.set(event_target_value(&e))>
+            {recent_quarters().into_iter().map(|q| {
+                let label = format!("Q{}/{}", q.q, q.year);
+                view! { <option value=q.to_string()>{move || format!("{} {label}", t("Quý", "Quarter")())}</option> }
+            }).collect_view()}
+        </select>
+    }
+}
+
+fn figures_view(f: &Figures) -> impl IntoView + use<> {
+    let p = f.participants;
+    let pe = f.petitions;
+    let photos = f.photos;
+    let notes = f.notes;
+    view! {
+        <dl class="figures" data-testid="office-figures">
+            <div><dt>{t("Ghi chép", "Notes")}</dt><dd data-testid="figure-notes">{notes}</dd></div>
+            <div><dt>{t("Người tham dự", "Participants")}</dt><dd data-testid="figure-participants">{p.total}</dd></div>
+            <div><dt>{t("Nữ", "Women")}</dt><dd>{p.women}</dd></div>
+            <div><dt>{t("Dân tộc thiểu số", "Ethnic minority")}</dt><dd>{p.ethnic_minority}</dd></div>
+            <div><dt>{t("Tôn giáo", "Religious")}</dt><dd>{p.religious}</dd></div>
+            <div><dt>{t("Kiến nghị chưa giải quyết", "Petitions open")}</dt><dd data-testid="figure-petitions-open">{pe.open}</dd></div>
+            <div><dt>{t("Đã giải quyết", "Answered")}</dt><dd>{pe.answered}</dd></div>
+            <div><dt>{t("Đã chuyển cấp trên", "Referred")}</dt><dd>{pe.referred}</dd></div>
+            <div><dt>{t("Ảnh", "Photos")}</dt><dd>{photos}</dd></div>
+        </dl>
+    }
+}
+
+#[component]
+pub fn PeriodSummary(on_commune: Callback<String>) -> impl IntoView {
+    let filter = expect_context::<Filter>();
+    let summary = RwSignal::new(None::<OfficeSummary>);
+    let offline = RwSignal::new(false);
+    // Asked again when the period changes, and every 10 s while the screen is open.
+    Effect::new(move |_| {
+        let quarter = filter.quarter.get();
+        filter.tick.track();
+        spawn_local(async move {
+            let url = format!("/api/office/summary?{}", period_query(&quarter));
+            match js::fetch("GET", &url, None).await {
+                Ok((200, body)) => {
+                    if let Ok(s) = serde_json::from_str::<OfficeSummary>(&body) {
+                        if let Err(e) = js::set_meta(CACHE_KEY, &body).await {
+                            js::dom::console_warn(&format!("office cache: {e}"));
+                        }
+                        summary.try_set(Some(s));
+                        offline.try_set(false);
+                    }
+                }
+                _ => {
+                    // No answer: show what was seen last, and say how old it is.
+                    offline.try_set(true);
+                    if summary.try_with_untracked(Option::is_none) == Some(true)
+                        && let Ok(Some(body)) = js::get_meta(CACHE_KEY).await
+                    {
+                        summary.try_set(serde_json::from_str(&body).ok());
+                    }
+                }
+            }
+        });
+    });
+    view! {
+        <section class="card" data-testid="period-summary">
+            <h2>{t("Tổng hợp theo kỳ", "Summary of the period")}</h2>
+            <PeriodPicker/>
+            {move || summary.get().map(|s| {
+                let stale: Vec<_> = s.communes.iter().filter(|c| c.stale).cloned().collect();
+                view! {
+                    <p class="meta" data-testid="office-as-of">
+                        {format!("{} {}–{} · {} {}", tr("Kỳ", "Period"), display_date(&s.from), display_date(&s.to),
+                            tr("số liệu lúc", "figures as of"), display_datetime_vn(s.as_of))}
+                        {move || offline.get().then(|| view! { <strong>{t(" (ngoại tuyến)", " (offline)")}</strong> })}
+                    </p>
+                    {figures_view(&s.totals)}
+                    {(!stale.is_empty()).then(|| view! {
+                        <h3>{t("Xã cần chú ý", "Communes needing attention")}</h3>
+                        <p class="hint">{format!("{} {} {}", tr("Không đồng bộ quá", "No sync for over"), s.stale_days, tr("ngày, hoặc chưa có ghi chép trong kỳ.", "days, or no note in the period."))}</p>
+                        <ul class="stale-list">
+                            {stale.into_iter().map(|c| {
+                                let id = c.commune_id.clone();
+                                view! {
+                                    <li data-testid="stale-commune" data-commune-id=c.commune_id.clone()>
+                                        <button type="button" class="link" on:click=move |_| on_commune.run(id.clone())>{c.name.clone()}</button>
+                                        {format!(" · {} {} · {} {}",
+                                            tr("đồng bộ lần cuối", "last sync"),
+                                            c.last_sync.map(display_datetime_vn).unwrap_or_else(|| tr("chưa có", "never").into()),
+                                            tr("ghi chép gần nhất", "last note"),
+                                            c.last_note.as_deref().map(display_date).unwrap_or_else(|| tr("chưa có", "none").into()))}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    })}
+                    <div class="scroll" tabindex="0" role="region" aria-label=tr("Bảng tổng hợp theo xã", "Table by commune")>
+                        <table class="overview" data-testid="period-table">
+                            <thead><tr>
+                                <th scope="col">{t("Xã", "Commune")}</th>
+                                <th scope="col">{t("Ghi chép", "Notes")}</th>
+                                <th scope="col">{t("Người tham dự", "Participants")}</th>
+                                <th scope="col">{t("Kiến nghị chưa giải quyết", "Open petitions")}</th>
+                                <th scope="col">{t("Ảnh", "Photos")}</th>
+                            </tr></thead>
+                            <tbody>
+                                {s.communes.into_iter().map(|c| {
+                                    let id = c.commune_id.clone();
+                                    view! {
+                                        <tr data-testid="period-row" data-commune-id=c.commune_id.clone() data-notes=c.figures.notes.to_string() class:stale=c.stale>
+                                            <th scope="row"><button type="button" class="link" on:click=move |_| on_commune.run(id.clone())>{c.name.clone()}</button></th>
+                                            <td>{c.figures.notes}</td>
+                                            <td>{c.figures.participants.total}</td>
+                                            <td>{c.figures.petitions.open}</td>
+                                            <td>{c.figures.photos}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+            })}
+        </section>
+    }
+}

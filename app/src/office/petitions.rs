@@ -1,0 +1,75 @@
+//! The petitions register across the communes under the user's node: what the people asked for,
+//! where and when, and how far it has been followed up — filtered like the notes.
+
+use super::Filter;
+use super::notes::{ListFilters, list_query};
+use crate::common::i18n::{t, tr};
+use crate::js;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::api::OfficePetitions;
+use shared::ids::display_date;
+use shared::vocab::PetitionStatus;
+
+#[component]
+pub fn PetitionsRegister() -> impl IntoView {
+    let filter = expect_context::<Filter>();
+    let status = RwSignal::new(String::new());
+    let page = RwSignal::new(None::<OfficePetitions>);
+    let error = RwSignal::new(false);
+    Effect::new(move |_| {
+        let mut url = format!("/api/office/petitions?{}", list_query(&filter, 0));
+        let s = status.get();
+        if !s.is_empty() {
+            url.push_str(&format!("&status={}", js::dom::encode_query(&s)));
+        }
+        spawn_local(async move {
+            let answer = js::get_json::<OfficePetitions>(&url).await;
+            error.try_set(answer.is_none());
+            if answer.is_some() {
+                page.try_set(answer);
+            }
+        });
+    });
+    view! {
+        <section class="card" data-testid="office-petitions">
+            <h2>{t("Sổ theo dõi kiến nghị", "Petitions register")}</h2>
+            <ListFilters/>
+            <label for="office-petition-status">{t("Tình trạng", "Follow-up")}</label>
+            <select id="office-petition-status" prop:value=move || status.get() on:change=move |e| status.set(event_target_value(&e))>
+                <option value="">{t("Tất cả", "All")}</option>
+                {PetitionStatus::ALL.iter().filter_map(|k| { let (vi, en_text) = k.labels()?; Some(view! { <option value=k.as_str()>{t(vi, en_text)}</option> }) }).collect_view()}
+            </select>
+            <Show when=move || error.get()>
+                <p class="error">{t("Cần có mạng để xem sổ kiến nghị.", "The register needs a network connection.")}</p>
+            </Show>
+            {move || page.get().map(|p| view! {
+                <p class="meta" data-testid="office-petitions-count" data-count=p.total.to_string()>{move || format!("{} {}", p.total, tr("kiến nghị", "petitions"))}</p>
+                <div class="scroll" tabindex="0" role="region" aria-label=tr("Sổ kiến nghị", "Petitions register")>
+                    <table class="overview">
+                        <thead><tr>
+                            <th scope="col">{t("Ngày", "Date")}</th>
+                            <th scope="col">{t("Xã", "Commune")}</th>
+                            <th scope="col">{t("Nội dung", "Petition")}</th>
+                            <th scope="col">{t("Tình trạng", "Follow-up")}</th>
+                        </tr></thead>
+                        <tbody>
+                            {p.petitions.into_iter().map(|e| {
+                                let st = e.status.labels();
+                                let raw = e.status.to_string();
+                                view! {
+                                    <tr data-testid="petition-row">
+                                        <td>{display_date(&e.activity_date)}</td>
+                                        <td>{e.commune_name.clone()}</td>
+                                        <td>{e.text.clone()}</td>
+                                        <td>{match st { Some((vi, en_text)) => t(vi, en_text)().to_string(), None => raw }}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            })}
+        </section>
+    }
+}

@@ -1,0 +1,104 @@
+// The aggregating level's workspace (office bundle at /office/) end to end: a real danvan-server
+// process and headless Chromium at 1366×900.
+//
+// A member saves a note with petitions offline and syncs; the office's period summary counts it,
+// the notes tab finds it without diacritics and shows it whole, the petitions register lists its
+// petitions; axe-core finds no serious violation on each office screen; with the network gone
+// the office reopens from its cache and says how old its figures are.
+//
+//   DANVAN_SERVER_BIN=../target/debug/danvan-server DANVAN_DIST=../target/dist \
+//   CHROMIUM=/usr/bin/chromium node --test office.test.mjs
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { watchPage } from './lib/browser.mjs';
+import { DESK } from './lib/app.mjs';
+import {
+  createNote,
+  ensureServiceWorker,
+  formatViolations,
+  log,
+  loginUi,
+  runAxeScrolled,
+  scenario,
+  signInPhone,
+  waitAppReady,
+  waitBadge,
+} from './lib/field.mjs';
+
+const COMMUNE = 'xa-ka-don';
+const TEST_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS || 180_000);
+
+async function axeClean(page, screen) {
+  const { violations, passes } = await runAxeScrolled(page);
+  assert.ok(passes > 10, `axe ran its rules on ${screen} (${passes} passed)`);
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (violations.length) process.stdout.write(`# axe on ${screen}:\n${formatViolations(violations)}\n`);
+  assert.equal(bad.length, 0, `serious axe violations on ${screen}`);
+}
+
+test('the office counts, finds and lists a member\'s note, and opens offline from its cache', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await scenario('office', async (ctx) => {
+    const { context: phoneCtx, page: phone } = await signInPhone(ctx, 'phone', 'kadon');
+    await phoneCtx.setOffline(true);
+    await createNote(phone, {
+      title: 'Họp dân vận khéo ở bon Đạ Tông',
+      content: 'Tuyên truyền Chỉ thị 18 cho bà con',
+      total: 30,
+      women: 12,
+      petitions: [{ text: 'Sửa đường liên thôn' }, { text: 'Hỗ trợ giống cà phê' }],
+    });
+    await phoneCtx.setOffline(false);
+    await waitBadge(phone, { unsynced: '0' }, 20_000);
+    log('member note synced');
+
+    const deskCtx = await ctx.browser.newContext(DESK);
+    const desk = await deskCtx.newPage();
+    watchPage(desk, 'office-desk');
+    ctx.pages.desk = desk;
+    await desk.goto(ctx.server.url);
+    await waitAppReady(desk);
+    await loginUi(desk, 'huyen');
+    const row = `[data-testid=period-row][data-commune-id=${COMMUNE}]`;
+    await desk.waitForSelector(`${row}[data-notes="1"]`, { timeout: 20_000 });
+    const figures = await desk.textContent('[data-testid=figure-notes]');
+    assert.ok(Number(figures) >= 1, `the period's notes figure: ${figures}`);
+    log('period summary counts the note');
+    await axeClean(desk, 'office overview');
+
+    // The commune's name opens its notes; the search ignores accents.
+    await desk.click(`${row} button`);
+    await desk.waitForSelector('[data-testid=office-notes]');
+    await desk.fill('#office-search', 'dan van kheo DA TONG');
+    await desk.press('#office-search', 'Enter');
+    const hit = desk.locator('[data-testid=office-note]', { hasText: 'Họp dân vận khéo' });
+    await hit.waitFor({ timeout: 10_000 });
+    const text = await hit.textContent();
+    assert.match(text, /Tuyên truyền Chỉ thị 18/);
+    assert.match(text, /Sửa đường liên thôn/);
+    assert.match(text, /Xã Ka Đơn/);
+    assert.equal(await desk.getAttribute('[data-testid=office-notes-count]', 'data-count'), '1');
+    log('notes tab finds the note without diacritics, whole');
+    await axeClean(desk, 'office notes');
+
+    await desk.click('[data-testid=tab-petitions]');
+    await desk.waitForSelector('[data-testid=petition-row]', { timeout: 10_000 });
+    const petitions = await desk.$$eval('[data-testid=petition-row]', (rs) => rs.map((r) => r.textContent));
+    assert.ok(petitions.some((p) => p.includes('Hỗ trợ giống cà phê')), petitions.join(' | '));
+    log('petitions register lists its petitions');
+    await axeClean(desk, 'office petitions');
+
+    // Offline: the office reopens from its cache and says how old the figures are.
+    await desk.click('[data-testid=tab-overview]');
+    await desk.waitForSelector('[data-testid=office-as-of]');
+    await ensureServiceWorker(desk);
+    await deskCtx.setOffline(true);
+    await desk.reload();
+    await waitAppReady(desk);
+    await desk.waitForSelector(`${row}[data-notes="1"]`, { timeout: 20_000 });
+    const asOf = await desk.textContent('[data-testid=office-as-of]');
+    assert.match(asOf, /số liệu lúc \d\d\/\d\d\/\d{4} \d\d:\d\d/);
+    assert.match(asOf, /ngoại tuyến/);
+    log(`offline office: ${asOf.trim()}`);
+  });
+});
