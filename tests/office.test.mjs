@@ -66,6 +66,12 @@ test('the office counts, finds and lists a member\'s note, and opens offline fro
     log('period summary counts the note');
     await axeClean(desk, 'office overview');
 
+    // A second note reaches the open desk by push (no reload; the fallback poll is 30 s away).
+    await createNote(phone, { title: 'Thăm hỏi gia đình chính sách', content: 'Tặng quà' });
+    await waitBadge(phone, { unsynced: '0' }, 20_000);
+    await desk.waitForSelector(`${row}[data-notes="2"]`, { timeout: 10_000 });
+    log('the desk updated by push');
+
     // The commune's name opens its notes; the search ignores accents.
     await desk.click(`${row} button`);
     await desk.waitForSelector('[data-testid=office-notes]');
@@ -95,7 +101,7 @@ test('the office counts, finds and lists a member\'s note, and opens offline fro
     await deskCtx.setOffline(true);
     await desk.reload();
     await waitAppReady(desk);
-    await desk.waitForSelector(`${row}[data-notes="1"]`, { timeout: 20_000 });
+    await desk.waitForSelector(`${row}[data-notes="2"]`, { timeout: 20_000 });
     const asOf = await desk.textContent('[data-testid=office-as-of]');
     assert.match(asOf, /số liệu lúc \d\d\/\d\d\/\d{4} \d\d:\d\d/);
     assert.match(asOf, /ngoại tuyến/);

@@ -101,6 +101,9 @@ pub struct Inner {
     pub hub: sync::SyncHub,
     pub limiter: login_limit::LoginLimiter,
     pub config: Config,
+    /// The commune whose figures changed, after each read-model update (`/api/office/events`).
+    /// A broadcast: a slow listener misses events and is told to read everything again.
+    pub office_changes: tokio::sync::broadcast::Sender<String>,
 }
 
 #[derive(Clone)]
@@ -134,6 +137,7 @@ impl AppState {
             hub,
             limiter: login_limit::LoginLimiter::default(),
             config: cfg.clone(),
+            office_changes: tokio::sync::broadcast::channel(256).0,
         }));
         tokio::spawn(readmodel::run(state.clone(), rx));
         tokio::spawn(blobs::expire_partial_uploads(state.clone()));

@@ -8,11 +8,15 @@ use crate::db::Filter;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
 use shared::api::{
     CommuneSummary, Figures, OFFICE_PAGE, OfficeNote, OfficeNotes, OfficePetitions, OfficeQuery,
     OfficeSummary,
 };
 use std::collections::HashMap;
+use std::convert::Infallible;
+use tokio::sync::broadcast::error::RecvError;
 
 /// How long a commune may go without a device's change before it is listed as stale.
 const STALE_DAYS: u32 = 14;
@@ -185,4 +189,28 @@ pub async fn petitions(
         offset,
         petitions,
     }))
+}
+
+/// `GET /api/office/events`: Server-Sent Events, one `change` (data: the commune) whenever the read
+/// model changed for a commune in the user's scope (an empty commune: something outside communes,
+/// or events were missed — read everything again). Replaces polling; the browser reconnects.
+pub async fn events(
+    State(st): State<AppState>,
+    p: Principal,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    require_office(&p)?;
+    let rx = st.office_changes.subscribe();
+    let stream = futures::stream::unfold((rx, p.scope), |(mut rx, scope)| async move {
+        loop {
+            let commune = match rx.recv().await {
+                Ok(c) if c.is_empty() || scope.covers(&c) => c,
+                Ok(_) => continue,
+                Err(RecvError::Lagged(_)) => String::new(),
+                Err(RecvError::Closed) => return None,
+            };
+            let event = Event::default().event("change").data(commune);
+            return Some((Ok(event), (rx, scope)));
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -182,8 +182,14 @@ pub async fn refresh(st: &AppState, doc: &str) {
         Derived::Plan(title) if !title.is_empty() => st.db.insert_plan(&key.scope, &title),
         Derived::Plan(_) => Ok(()),
     };
-    if let Err(e) = result {
-        tracing::error!(doc, error = %e, "read model update failed");
+    match result {
+        Err(e) => tracing::error!(doc, error = %e, "read model update failed"),
+        // Open office screens read again (nobody listening is not an error).
+        Ok(()) => {
+            let _ = st
+                .office_changes
+                .send(key.commune().unwrap_or_default().to_string());
+        }
     }
 }
 

@@ -62,6 +62,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/office/summary", get(office::summary))
         .route("/api/office/notes", get(office::notes))
         .route("/api/office/petitions", get(office::petitions))
+        .route("/api/office/events", get(office::events))
         .route("/api/quarantine", get(api::quarantine))
         .route(
             "/api/plans/import",

@@ -216,6 +216,10 @@ export function apply_update() {
 export function on_pwa_event(cb) {
   window.addEventListener('danvan-pwa', () => cb());
 }
+// Server-Sent Events (the browser reconnects by itself): `change` events' data to `cb`.
+export function server_events(url, cb) {
+  new EventSource(url).addEventListener('change', (e) => cb(e.data));
+}
 // Exports: a file the user saves (no server needed), and the text of a file the user picks.
 export function download(name, text) {
   const a = document.createElement('a');
@@ -283,6 +287,7 @@ extern "C" {
     async fn install_app() -> Result<JsValue, JsValue>;
     pub fn apply_update();
     fn on_pwa_event(cb: &Closure<dyn FnMut()>);
+    fn server_events(url: &str, cb: &Closure<dyn FnMut(String)>);
     #[wasm_bindgen(catch)]
     async fn read_file_text(input_id: &str) -> Result<JsValue, JsValue>;
 }
@@ -462,6 +467,13 @@ pub async fn install() -> bool {
         .ok()
         .and_then(|v| v.as_bool())
         .unwrap_or(false)
+}
+
+/// Call `f` with the data of each `change` event the server pushes at `url` (for the life of the page).
+pub fn on_server_events(url: &str, f: impl FnMut(String) + 'static) {
+    let cb = Closure::<dyn FnMut(String)>::new(f);
+    server_events(url, &cb);
+    cb.forget();
 }
 
 /// Call `f` whenever the install offer or a waiting update appears (for the life of the page).

@@ -10,7 +10,7 @@ pub mod petitions;
 pub mod plan_editor;
 
 /// What the office's screens are looking at: one period, one commune (or all), some words.
-/// `tick` moves every 10 s so open screens ask again.
+/// `tick` moves when the server says figures changed (or every 30 s), so open screens ask again.
 #[derive(Clone, Copy)]
 pub struct Filter {
     pub quarter: RwSignal<String>,
@@ -59,19 +59,33 @@ pub fn Desk() -> impl IntoView {
         filter.commune.set(id);
         tab.set(Tab::Notes);
     });
+    // The server pushes a `change` when a commune's figures move: screens read again then (and
+    // every 30 s, should the push be cut), never by polling every few seconds.
+    js::on_server_events("/api/office/events", move |_| {
+        filter.tick.try_update(|t| *t += 1);
+    });
     spawn_local(async move {
-        let mut n = 0u32;
+        let mut seen = u32::MAX;
+        let mut waited = 0u32;
         loop {
-            if let Some(o) = js::get_json::<OverviewResponse>("/api/overview").await {
-                ui.overview.set(o.communes);
-            }
-            // New communes' documents (their first progress, a new plan) appear in the list.
-            if n.is_multiple_of(5) {
+            // The desk lives as long as the page; should it go, so does this loop.
+            let Some(tick) = filter.tick.try_get_untracked() else {
+                break;
+            };
+            if tick != seen || waited >= 60 {
+                if waited >= 60 {
+                    filter.tick.try_update(|t| *t += 1);
+                }
+                seen = filter.tick.try_get_untracked().unwrap_or(tick);
+                waited = 0;
+                if let Some(o) = js::get_json::<OverviewResponse>("/api/overview").await {
+                    ui.overview.set(o.communes);
+                }
+                // New communes' documents (their first progress, a new plan) appear in the list.
                 driver::refresh_docs().await;
-                filter.tick.update(|t| *t += 1);
             }
-            n += 1;
-            js::dom::sleep(2000).await;
+            waited += 1;
+            js::dom::sleep(500).await;
         }
     });
     let tab_button =

@@ -340,3 +340,73 @@ async fn totals_add_up_search_ignores_accents_and_scope_holds() {
     assert_eq!(s, 403);
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_changes_reach_only_the_viewers_who_may_see_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let hash = server::auth::hash_password("danvan-demo");
+    srv.state
+        .db
+        .create_user(
+            "xemkadon",
+            "Xem Ka Đơn",
+            &hash,
+            &shared::vocab::Role::Viewer,
+            COMMUNE,
+        )
+        .unwrap();
+    let branch = login(&srv.url(), "xemkadon").await;
+    let mut events = HTTP
+        .get(format!("{}/api/office/events", srv.url()))
+        .bearer_auth(&branch.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    let quarter = server::clock::current_quarter();
+    let write = |commune: &'static str, id: &'static str| {
+        let key = DocKey::notes(commune, quarter);
+        let n = note(id, &quarter.first_day(), id, 0);
+        let st = srv.state.clone();
+        async move {
+            st.hub
+                .change(&st.storage, &key, move |d| {
+                    schema::put_note(d, &n).map(|_| ())
+                })
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    };
+    // Another commune's note: nothing arrives (only keep-alive comments, if any).
+    write("xa-lac-xuan", "01OTHER").await;
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(800);
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, events.chunk()).await {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!seen.contains("xa-lac-xuan"), "{seen}");
+    // Its own commune's note: a change event naming it.
+    write(COMMUNE, "01OWN").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !seen.contains(&format!("data: {COMMUNE}")) {
+        match tokio::time::timeout_at(deadline, events.chunk()).await {
+            Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("no event for {COMMUNE}: {other:?}; seen {seen:?}"),
+        }
+    }
+    assert!(seen.contains("event: change"), "{seen}");
+    assert!(!seen.contains("xa-lac-xuan"), "{seen}");
+    // Members have no events.
+    let kadon = login(&srv.url(), "kadon").await;
+    let r = HTTP
+        .get(format!("{}/api/office/events", srv.url()))
+        .bearer_auth(&kadon.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    drop(events);
+    srv.stop().await;
+}
