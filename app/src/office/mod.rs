@@ -67,11 +67,8 @@ pub fn Desk() -> impl IntoView {
     spawn_local(async move {
         let mut seen = u32::MAX;
         let mut waited = 0u32;
-        loop {
-            // The desk lives as long as the page; should it go, so does this loop.
-            let Some(tick) = filter.tick.try_get_untracked() else {
-                break;
-            };
+        // The desk lives as long as the page; should it go, so does this loop.
+        while let Some(tick) = filter.tick.try_get_untracked() {
             if tick != seen || waited >= 60 {
                 if waited >= 60 {
                     filter.tick.try_update(|t| *t += 1);
