@@ -94,6 +94,15 @@ test('the office counts, finds and lists a member\'s note, and opens offline fro
     log('petitions register lists its petitions');
     await axeClean(desk, 'office petitions');
 
+    // The chart beside the table, and a matrix cell that opens the commune's notes for its task.
+    await desk.click('[data-testid=tab-overview]');
+    const bar = await desk.waitForSelector('[data-testid=bar-chart] [data-testid=bar][data-value="2"]', { timeout: 10_000 });
+    assert.ok(bar, 'a bar for the commune with two notes');
+    await desk.click(`td[data-testid=matrix-cell][data-commune-id=${COMMUNE}] button`);
+    await desk.waitForSelector('[data-testid=office-task-filter]', { timeout: 10_000 });
+    assert.equal(await desk.inputValue('#office-commune'), COMMUNE);
+    log('a matrix cell opens the notes of its commune and task');
+
     // Offline: the office reopens from its cache and says how old the figures are.
     await desk.click('[data-testid=tab-overview]');
     await desk.waitForSelector('[data-testid=office-as-of]');

@@ -251,7 +251,8 @@ test('a unit records progress offline and the desk sees it', { timeout: TEST_TIM
           { cause: err },
         );
       });
-    await waitText(ours, /^Đang làm 40%$/, { what: `matrix cell ${COMMUNE} × ${T}` });
+    // The status words and percent, then when the unit recorded it (dd/mm).
+    await waitText(ours, /^Đang làm 40%\d\d\/\d\d$/, { what: `matrix cell ${COMMUNE} × ${T}` });
     log(`desk matrix: ${COMMUNE} × ${T} InProgress 40%`);
 
     // Demo communes' reports: Tu Tra finished the quarterly II.2 report.
@@ -263,7 +264,7 @@ test('a unit records progress offline and the desk sees it', { timeout: TEST_TIM
     ).catch(async (err) => {
       throw new Error(`xa-tu-tra × t-ii-2 is not done: ${await tuTra.getAttribute('data-status').catch(() => '?')}`, { cause: err });
     });
-    await waitText(tuTra, /^Xong (đúng|quá) hạn$/, { what: 'xa-tu-tra × t-ii-2' });
+    await waitText(tuTra, /^Xong (đúng|quá) hạn(\d\d\/\d\d)?$/, { what: 'xa-tu-tra × t-ii-2' });
     // Ka Đơn did not report II.2.
     assert.equal(await cell(COMMUNE, 't-ii-2').getAttribute('data-status'), 'NotStarted');
 

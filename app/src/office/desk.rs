@@ -42,6 +42,8 @@ pub fn CommuneTable() -> impl IntoView {
 #[component]
 pub fn Matrix() -> impl IntoView {
     let ui = expect_context::<Ui>();
+    // A cell opens that commune's notes linked to that task.
+    let open = expect_context::<super::OpenNotes>().0;
     let communes = move || {
         let mut v: Vec<(String, String)> = ui.org.with(|o| {
             o.iter()
@@ -77,6 +79,12 @@ pub fn Matrix() -> impl IntoView {
                     let rs = records(cid, &t.id);
                     let (a, p) = assess_task(t, &rs, now);
                     let pct = if p.percent > 0 && p.percent < 100 { format!(" {}%", p.percent) } else { String::new() };
+                    // When a unit last recorded progress here (Asia/Ho_Chi_Minh).
+                    let last = rs.iter().map(|r| r.at).max().filter(|at| *at > 0).map(|at| {
+                        let (_, m, d) = shared::ids::vn_civil_date(at);
+                        format!("{d:02}/{m:02}")
+                    });
+                    let (c2, t2) = (cid.clone(), t.id.clone());
                     let soon = match (a.due_soon, english) {
                         (false, _) => "",
                         (true, false) => " · sắp đến hạn",
@@ -86,7 +94,10 @@ pub fn Matrix() -> impl IntoView {
                         <td data-testid="matrix-cell" data-commune-id=cid.clone() data-task-id=t.id.clone()
                             data-status=format!("{:?}", a.status)
                             title=format!("{}: {}{soon}", cname, status_label(a.status))>
-                            <span class=a.status.css(a.due_soon)>{format!("{}{pct}", tr(a.status.short_vi(), a.status.short_en()))}</span>
+                            <button type="button" class="cell" on:click=move |_| open.run((c2.clone(), t2.clone()))>
+                                <span class=a.status.css(a.due_soon)>{format!("{}{pct}", tr(a.status.short_vi(), a.status.short_en()))}</span>
+                                {last.map(|d| view! { <span class="when">{d}</span> })}
+                            </button>
                         </td>
                     }.into_any()
                 }).collect_view();

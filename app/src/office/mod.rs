@@ -2,6 +2,7 @@
 //! notes, the petitions register, the plan editor and the org tree (the last two by role), the
 //! filter the screens share, and the loop that keeps the figures fresh.
 
+pub mod chart;
 pub mod desk;
 pub mod notes;
 pub mod org_admin;
@@ -9,12 +10,17 @@ pub mod period;
 pub mod petitions;
 pub mod plan_editor;
 
-/// What the office's screens are looking at: one period, one commune (or all), some words.
+/// Opens the notes of a commune for a task (a matrix cell's drill-down).
+#[derive(Clone, Copy)]
+pub struct OpenNotes(pub Callback<(String, String)>);
+
+/// What the office's screens are looking at: one period, one commune (or all), a task, some words.
 /// `tick` moves when the server says figures changed (or every 30 s), so open screens ask again.
 #[derive(Clone, Copy)]
 pub struct Filter {
     pub quarter: RwSignal<String>,
     pub commune: RwSignal<String>,
+    pub task: RwSignal<String>,
     pub words: RwSignal<String>,
     pub tick: RwSignal<u32>,
 }
@@ -50,6 +56,7 @@ pub fn Desk() -> impl IntoView {
                 .unwrap_or_default(),
         ),
         commune: RwSignal::new(String::new()),
+        task: RwSignal::new(String::new()),
         words: RwSignal::new(String::new()),
         tick: RwSignal::new(0),
     };
@@ -57,8 +64,16 @@ pub fn Desk() -> impl IntoView {
     // A commune picked on the overview opens its notes.
     let open_commune = Callback::new(move |id: String| {
         filter.commune.set(id);
+        filter.task.set(String::new());
         tab.set(Tab::Notes);
     });
+    provide_context(OpenNotes(Callback::new(
+        move |(commune, task): (String, String)| {
+            filter.commune.set(commune);
+            filter.task.set(task);
+            tab.set(Tab::Notes);
+        },
+    )));
     // The server pushes a `change` when a commune's figures move: screens read again then (and
     // every 30 s, should the push be cut), never by polling every few seconds.
     js::on_server_events("/api/office/events", move |_| {

@@ -24,6 +24,10 @@ pub fn list_query(filter: &Filter, offset: usize) -> String {
     if !commune.is_empty() {
         q.push_str(&format!("&commune={}", js::dom::encode_query(&commune)));
     }
+    let task = filter.task.get();
+    if !task.is_empty() {
+        q.push_str(&format!("&task={}", js::dom::encode_query(&task)));
+    }
     if offset > 0 {
         q.push_str(&format!("&offset={offset}"));
     }
@@ -57,6 +61,17 @@ pub fn ListFilters() -> impl IntoView {
             <label for="office-search">{t("Tìm (không cần dấu)", "Search (accents optional)")}</label>
             <input id="office-search" type="search" prop:value=move || filter.words.get()
                 on:change=move |e| filter.words.set(event_target_value(&e))/>
+            {move || {
+                let task = filter.task.get();
+                (!task.is_empty()).then(|| {
+                    let name = ui.tasks.with(|ts| ts.iter().find(|t| t.id == task).map(|t| format!("{} {}", t.number, t.title))).unwrap_or(task);
+                    view! {
+                        <p class="meta" data-testid="office-task-filter">{format!("{} {name} ", tr("Nhiệm vụ:", "Task:"))}
+                            <button type="button" class="link" on:click=move |_| filter.task.set(String::new())>{t("Bỏ lọc", "Clear")}</button>
+                        </p>
+                    }
+                })
+            }}
         </div>
     }
 }

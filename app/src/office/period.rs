@@ -134,6 +134,10 @@ pub fn PeriodSummary(on_commune: Callback<String>) -> impl IntoView {
                             }).collect_view()}
                         </ul>
                     })}
+                    <h3>{t("Ghi chép theo xã trong kỳ", "Notes per commune in the period")}</h3>
+                    <super::chart::BarChart
+                        title=tr("Biểu đồ số ghi chép theo xã (số liệu ở bảng dưới)", "Chart of notes per commune (numbers in the table below)").to_string()
+                        items=s.communes.iter().map(|c| (c.name.clone(), c.figures.notes)).collect()/>
                     <div class="scroll" tabindex="0" role="region" aria-label=tr("Bảng tổng hợp theo xã", "Table by commune")>
                         <table class="overview" data-testid="period-table">
                             <thead><tr>
