@@ -53,6 +53,13 @@ enum Task {
         #[arg(long, default_value_t = 100)]
         notes: u32,
     },
+    /// Build the office benchmark (release) and run it: generated read-model data, the office's
+    /// queries timed (docs/benchmarks.md).
+    BenchOffice {
+        /// Arguments for the benchmark (`--communes 150 --notes 2000 --tasks 40 --runs 30`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Build the PWA and the server, then take the app's screenshots (docs/screenshots/*.png) in
     /// headless Chromium against a fresh demo server.
     Screenshots {
@@ -99,6 +106,7 @@ fn main() -> Result<ExitCode> {
         )
         .map(|()| ExitCode::SUCCESS),
         Task::Bench { devices, notes } => bench(&ws, devices, notes).map(|()| ExitCode::SUCCESS),
+        Task::BenchOffice { args } => bench_office(&ws, &args).map(|()| ExitCode::SUCCESS),
         Task::Screenshots { out } => {
             screenshots::screenshots(&ws, &screenshots::ScreenshotOptions { out })
                 .map(|()| ExitCode::SUCCESS)
@@ -180,6 +188,23 @@ fn bench(ws: &Workspace, devices: u32, notes: u32) -> Result<()> {
         .args(["--devices", &devices.to_string()])
         .args(["--notes", &notes.to_string()]);
     ws.run(&mut cmd)
+}
+
+fn bench_office(ws: &Workspace, args: &[String]) -> Result<()> {
+    ws.run(ws.cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "server",
+        "--example",
+        "bench_office",
+    ]))?;
+    let exe_path = ws
+        .target
+        .join("release")
+        .join("examples")
+        .join(exe("bench_office"));
+    ws.run(ws.command(exe_path).args(args))
 }
 
 /// The server's exit status as our own, so scripts wrapping `cargo xtask run` see it.

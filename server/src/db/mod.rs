@@ -198,13 +198,21 @@ CREATE TABLE rm_note_rows (
     lon           REAL,
     accuracy_m    REAL,
     photos        TEXT NOT NULL,
+    photo_count   INTEGER NOT NULL,
+    -- The note's petitions by follow-up: open (received, in progress), answered, referred.
+    pet_open      INTEGER NOT NULL,
+    pet_answered  INTEGER NOT NULL,
+    pet_referred  INTEGER NOT NULL,
     author        TEXT NOT NULL,
     created_at    INTEGER NOT NULL,
     folded        TEXT NOT NULL,
     PRIMARY KEY (doc_id, note_id)
 );
 CREATE INDEX rm_note_rows_commune ON rm_note_rows(commune, activity_date);
-CREATE INDEX rm_note_rows_date ON rm_note_rows(activity_date);
+-- Covers the period summary: its sums are read from the index alone.
+CREATE INDEX rm_note_rows_figures
+    ON rm_note_rows(activity_date, commune, total, women, ethnic, religious, photo_count,
+                    pet_open, pet_answered, pet_referred);
 CREATE TABLE rm_note_tasks (
     doc_id  TEXT NOT NULL,
     note_id TEXT NOT NULL,
@@ -221,6 +229,8 @@ CREATE TABLE rm_petitions (
     PRIMARY KEY (doc_id, note_id, idx)
 );
 CREATE TABLE rm_doc_heads (doc_id TEXT PRIMARY KEY, heads TEXT NOT NULL);
+-- The latest activity date of each commune's notes, kept with every update (stale communes).
+CREATE TABLE rm_commune_last (commune TEXT PRIMARY KEY, last_note TEXT);
 "#;
 
 /// Every step, in order; `PRAGMA user_version` records how many have run. Append, never edit.

@@ -4,8 +4,9 @@
 
 use super::{Db, Result};
 use rusqlite::{OptionalExtension, Transaction, params};
-use shared::api::CommuneOverview;
+use shared::api::{CommuneOverview, PetitionCounts};
 use shared::schema::Note;
+use shared::vocab::PetitionStatus;
 
 /// What a commit did to a notes document's live notes.
 pub enum NotesChange {
@@ -39,15 +40,30 @@ fn remove_note(tx: &Transaction<'_>, doc_id: &str, note_id: &str) -> rusqlite::R
     Ok(())
 }
 
+/// A note's petitions by follow-up (the summary adds these up without reading the petitions).
+pub fn petition_counts(n: &Note) -> PetitionCounts {
+    let mut c = PetitionCounts::default();
+    for p in &n.petitions {
+        match p.status {
+            PetitionStatus::Answered => c.answered += 1,
+            PetitionStatus::Referred => c.referred += 1,
+            _ => c.open += 1,
+        }
+    }
+    c
+}
+
 fn write_note(tx: &Transaction<'_>, d: &NotesDoc<'_>, n: &Note) -> rusqlite::Result<()> {
     remove_note(tx, d.doc_id, &n.id)?;
+    let pets = petition_counts(n);
     let p = n.participants;
     tx.execute(
         "INSERT INTO rm_note_rows(doc_id, note_id, commune, period, activity_date, title, content,
              results, task_ids, hamlet, activity_type, unit, total, women, ethnic, religious, lat,
-             lon, accuracy_m, photos, author, created_at, folded)
+             lon, accuracy_m, photos, photo_count, pet_open, pet_answered, pet_referred, author,
+             created_at, folded)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-             ?19, ?20, ?21, ?22, ?23)",
+             ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
         params![
             d.doc_id,
             n.id,
@@ -69,6 +85,10 @@ fn write_note(tx: &Transaction<'_>, d: &NotesDoc<'_>, n: &Note) -> rusqlite::Res
             n.gps.map(|g| g.lon),
             n.gps.map(|g| g.accuracy_m),
             n.photos.join(" "),
+            n.photos.len() as i64,
+            pets.open,
+            pets.answered,
+            pets.referred,
             n.author,
             n.created_at,
             folded(n),
@@ -148,6 +168,13 @@ impl Db {
              ON CONFLICT(commune, period) DO UPDATE SET notes = ?3",
             params![d.commune, d.period, count],
         )?;
+        // One index lookup (commune, activity_date): deletes may lower it, so it is recomputed.
+        tx.execute(
+            "INSERT INTO rm_commune_last(commune, last_note)
+                 VALUES (?1, (SELECT MAX(activity_date) FROM rm_note_rows WHERE commune = ?1))
+             ON CONFLICT(commune) DO UPDATE SET last_note = excluded.last_note",
+            [d.commune],
+        )?;
         let photos: Vec<String> = {
             let mut st = tx.prepare("SELECT photos FROM rm_note_rows WHERE doc_id = ?1")?;
             let rows = st.query_map([d.doc_id], |r| r.get::<_, String>(0))?;
@@ -171,6 +198,7 @@ impl Db {
                 ("rm_note_tasks", "doc_id, note_id, task_id"),
                 ("rm_petitions", "doc_id, note_id, idx"),
                 ("rm_notes", "commune, period"),
+                ("rm_commune_last", "commune"),
                 ("quarantine", "doc_id, entry"),
             ] {
                 let mut st = c.prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;
@@ -196,6 +224,7 @@ impl Db {
             c.execute_batch(
                 "DELETE FROM rm_note_rows; DELETE FROM rm_note_tasks; DELETE FROM rm_petitions;
                  DELETE FROM rm_doc_heads; DELETE FROM rm_notes; DELETE FROM rm_progress;
+                 DELETE FROM rm_commune_last;
                  DELETE FROM quarantine;",
             )
         })

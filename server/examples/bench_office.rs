@@ -1,0 +1,240 @@
+//! Office benchmark: generated read-model data (150 communes, 40 tasks, 8 quarters, 2,000 notes
+//! per commune: 300,000 notes, ~2 petitions and 1 photo each) in a real SQLite file, then the
+//! office's queries timed as the endpoints run them. Prints one JSON object with the figures.
+//!
+//! `cargo xtask bench-office [-- --communes 150 --notes 2000]` (release build).
+
+use clap::Parser;
+use rand::{Rng, SeedableRng};
+use server::access::Scope;
+use server::db::{Db, Filter, NodeRow, NotesChange, NotesDoc};
+use shared::Quarter;
+use shared::api::OfficeQuery;
+use shared::schema::{Note, Participants, Petition};
+use shared::vocab::{ActivityType, OrgLevel, PetitionStatus};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value_t = 150)]
+    communes: usize,
+    /// Notes per commune, spread over 8 quarters.
+    #[arg(long, default_value_t = 2000)]
+    notes: usize,
+    #[arg(long, default_value_t = 40)]
+    tasks: usize,
+    /// Runs of each query.
+    #[arg(long, default_value_t = 30)]
+    runs: usize,
+}
+
+const WORDS: &[&str] = &[
+    "tuyên truyền",
+    "dân vận khéo",
+    "hộ gia đình",
+    "bon",
+    "thôn",
+    "đường giao thông",
+    "nước sạch",
+    "cà phê",
+    "hội nghị",
+    "vận động",
+    "an ninh",
+    "môi trường",
+    "người cao tuổi",
+    "học sinh",
+];
+
+fn note(rng: &mut impl Rng, id: String, date: String, tasks: usize) -> Note {
+    let text = |rng: &mut dyn rand::RngCore, n: usize| {
+        (0..n)
+            .map(|_| WORDS[rng.random_range(0..WORDS.len())])
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let total = rng.random_range(5..80);
+    Note {
+        id,
+        activity_date: date,
+        title: text(rng, 4),
+        content: text(rng, 30),
+        results: text(rng, 10),
+        task_ids: vec![format!("t-{}", rng.random_range(0..tasks))],
+        activity_type: Some(
+            ActivityType::ALL[rng.random_range(0..ActivityType::ALL.len())].clone(),
+        ),
+        participants: Participants {
+            total,
+            women: total / 2,
+            ethnic_minority: total / 4,
+            religious: total / 8,
+        },
+        petitions: (0..rng.random_range(0..5))
+            .map(|_| Petition {
+                text: text(rng, 8),
+                status: PetitionStatus::ALL[rng.random_range(0..4)].clone(),
+            })
+            .collect(),
+        photos: vec![format!("{:064x}", rng.random::<u128>())],
+        author: "bench".into(),
+        created_at: 1_795_000_000_000,
+        ..Note::default()
+    }
+}
+
+fn percentiles(mut v: Vec<Duration>) -> serde_json::Value {
+    v.sort();
+    let at = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1000.0;
+    serde_json::json!({ "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0) })
+}
+
+fn time(runs: usize, mut f: impl FnMut()) -> serde_json::Value {
+    let v = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    percentiles(v)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("danvan.sqlite3");
+    let db = Db::open(&path)?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(18);
+    db.upsert_node(&NodeRow {
+        id: "root".into(),
+        name: "Tỉnh".into(),
+        level: OrgLevel::Root,
+        parent: None,
+        removed: false,
+    })?;
+    let quarters: Vec<Quarter> = {
+        let mut q = Quarter { year: 2026, q: 4 };
+        let mut v = Vec::new();
+        for _ in 0..8 {
+            v.push(q);
+            q = q.prev();
+        }
+        v
+    };
+    let started = Instant::now();
+    for c in 0..args.communes {
+        let commune = format!("xa-{c:03}");
+        db.upsert_node(&NodeRow {
+            id: commune.clone(),
+            name: format!("Xã {c:03}"),
+            level: OrgLevel::Commune,
+            parent: Some("root".into()),
+            removed: false,
+        })?;
+        for (qi, q) in quarters.iter().enumerate() {
+            let per = args.notes / quarters.len();
+            let notes: Vec<Note> = (0..per)
+                .map(|i| {
+                    let day = 1 + (i % 28);
+                    let month = (q.q as usize - 1) * 3 + 1 + (i % 3);
+                    note(
+                        &mut rng,
+                        format!("01{c:03}{qi}{i:05}"),
+                        format!("{:04}-{month:02}-{day:02}", q.year),
+                        args.tasks,
+                    )
+                })
+                .collect();
+            let doc_id = format!("doc-{commune}-{q}");
+            let period = q.to_string();
+            db.apply_notes(
+                &NotesDoc {
+                    doc_id: &doc_id,
+                    commune: &commune,
+                    period: &period,
+                },
+                &NotesChange::Full(notes),
+                "",
+            )?;
+        }
+    }
+    let generated = started.elapsed();
+    let size = std::fs::metadata(&path)?.len()
+        + std::fs::metadata(dir.path().join("danvan.sqlite3-wal")).map_or(0, |m| m.len());
+
+    let q4 = quarters[0];
+    let (from, to) = (q4.first_day(), q4.last_day());
+    let all = Scope::All;
+    let query = |q: OfficeQuery| q;
+    let base = query(OfficeQuery::default());
+    let filter = |q| Filter {
+        query: q,
+        from: &from,
+        to: &to,
+        scope: &all,
+    };
+    let summary = time(args.runs, || {
+        db.office_figures(&filter(&base)).unwrap();
+        db.last_note_dates().unwrap();
+        db.overview().unwrap();
+    });
+    let notes_page = time(args.runs, || {
+        db.office_notes(&filter(&base), 0, 50).unwrap();
+    });
+    let search_q = OfficeQuery {
+        q: Some("dan van kheo ca phe".into()),
+        ..OfficeQuery::default()
+    };
+    let search = time(args.runs, || {
+        db.office_notes(&filter(&search_q), 0, 50).unwrap();
+    });
+    let drill_q = OfficeQuery {
+        commune: Some("xa-042".into()),
+        task: Some("t-7".into()),
+        ..OfficeQuery::default()
+    };
+    let drill = time(args.runs, || {
+        db.office_notes(&filter(&drill_q), 0, 50).unwrap();
+    });
+    let petitions = time(args.runs, || {
+        db.office_petitions(&filter(&base), None, 0, 50, |c| c.to_string())
+            .unwrap();
+    });
+    // One incoming note: the read model's share of a commit (the diff itself is not included).
+    let mut one = Vec::new();
+    for i in 0..args.runs {
+        let n = note(&mut rng, format!("02NEW{i:05}"), from.clone(), args.tasks);
+        let t = Instant::now();
+        db.apply_notes(
+            &NotesDoc {
+                doc_id: &format!("doc-xa-000-{q4}"),
+                commune: "xa-000",
+                period: &q4.to_string(),
+            },
+            &NotesChange::Some {
+                live: vec![n],
+                gone: vec![],
+            },
+            "",
+        )?;
+        one.push(t.elapsed());
+    }
+    let (total, _) = db.office_notes(&filter(&base), 0, 1)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({
+            "communes": args.communes,
+            "notes": args.communes * (args.notes / quarters.len()) * quarters.len(),
+            "notes_in_quarter": total,
+            "generate_rows_s": generated.as_secs_f64(),
+            "db_mib": size as f64 / 1_048_576.0,
+            "summary": summary,
+            "notes_page": notes_page,
+            "search": search,
+            "drill_down": drill,
+            "petitions": petitions,
+            "one_note_update": percentiles(one),
+        }))?
+    );
+    Ok(())
+}
