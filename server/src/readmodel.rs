@@ -23,8 +23,16 @@ pub fn update_counts() -> (u64, u64) {
     )
 }
 
+/// One writer of the read model at a time. An update reads the heads a document was indexed at,
+/// then writes rows and new heads; a `rebuild` clearing the tables between the two would leave
+/// the heads of rows that are gone (and the document never indexed again).
+static WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 pub async fn run(st: AppState, mut rx: tokio::sync::mpsc::UnboundedReceiver<String>) {
-    index_unindexed(&st).await;
+    {
+        let _one = WRITER.lock().await;
+        index_unindexed(&st).await;
+    }
     while let Some(first) = rx.recv().await {
         // Coalesce a burst (a phone pushing a week of notes) into one refresh per document.
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -32,6 +40,7 @@ pub async fn run(st: AppState, mut rx: tokio::sync::mpsc::UnboundedReceiver<Stri
         while let Ok(d) = rx.try_recv() {
             docs.insert(d);
         }
+        let _one = WRITER.lock().await;
         for d in docs {
             refresh(&st, &d).await;
         }
@@ -223,6 +232,7 @@ async fn index_unindexed(st: &AppState) {
 /// (org first, so communes exist before their notes; then plans, progress, notes). Gives the same
 /// rows as the incremental updates did — the read model test holds it to that.
 pub async fn rebuild(st: &AppState) -> Result<usize, crate::db::DbError> {
+    let _one = WRITER.lock().await;
     st.db.clear_read_model()?;
     let mut docs = st.db.documents()?;
     let order = |k: &str| {

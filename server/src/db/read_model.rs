@@ -209,7 +209,7 @@ impl Db {
                 while let Some(r) = rows.next()? {
                     let mut line = format!("{table}:");
                     for i in (0..n).filter(|i| Some(*i) != skip) {
-                        line.push_str(&format!(" {:?}", r.get_ref(i)?));
+                        line.push_str(&format!(" {:?}", r.get::<_, rusqlite::types::Value>(i)?));
                     }
                     out.push(line);
                 }

@@ -72,6 +72,15 @@ async fn settled(srv: &TestServer, key: &DocKey) {
     panic!("the read model never caught up with {id}");
 }
 
+/// [`settled`] for every stored notes document (the seeded ones are indexed in the background).
+async fn all_settled(srv: &TestServer) {
+    for d in srv.state.db.documents().unwrap() {
+        if let Some(key) = d.key().filter(|k| k.kind == shared::DocKind::Notes) {
+            settled(srv, &key).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_updates_give_the_rows_a_rebuild_gives() {
     let dir = tempfile::tempdir().unwrap();
@@ -159,7 +168,7 @@ async fn incremental_updates_give_the_rows_a_rebuild_gives() {
             settled(&srv, &key).await;
         }
     }
-    settled(&srv, &key).await;
+    all_settled(&srv).await;
     let incremental = srv.state.db.read_model_dump().unwrap();
     // (Counters are per process: other tests add to them too, but never take away.)
     let (_, incremental_after) = server::readmodel::update_counts();
@@ -409,4 +418,85 @@ async fn pushed_changes_reach_only_the_viewers_who_may_see_them() {
     assert_eq!(r.status(), 403);
     drop(events);
     srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rebuild_command_writes_the_same_rows_and_refuses_an_empty_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let key = DocKey::notes(COMMUNE, server::clock::current_quarter());
+    let n = note(
+        "01CLI",
+        &server::clock::current_quarter().first_day(),
+        "Ghi chép CLI",
+        2,
+    );
+    srv.state
+        .hub
+        .change(&srv.state.storage, &key, move |d| {
+            schema::put_note(d, &n).map(|_| ())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    settled(&srv, &key).await;
+    // (The seeded documents are indexed in the background at start: a rebuild settles them all.)
+    server::readmodel::rebuild(&srv.state).await.unwrap();
+    let before = srv.state.db.read_model_dump().unwrap();
+    assert!(
+        before
+            .iter()
+            .any(|l| l.contains("Ghi chép CLI") || l.contains("Ghi ch"))
+    );
+    srv.stop().await;
+
+    let bin = env!("CARGO_BIN_EXE_danvan-server");
+    let out = std::process::Command::new(bin)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["readmodel", "rebuild"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("read model rebuilt from"), "{said}");
+    let db = server::db::Db::open(&dir.path().join("danvan.sqlite3")).unwrap();
+    let after = db.read_model_dump().unwrap();
+    let differ = before.iter().filter(|l| !after.contains(l)).count()
+        + after.iter().filter(|l| !before.contains(l)).count();
+    let only_after: Vec<_> = after
+        .iter()
+        .filter(|l| !before.contains(l))
+        .take(5)
+        .collect();
+    let only_before: Vec<_> = before
+        .iter()
+        .filter(|l| !after.contains(l))
+        .take(5)
+        .collect();
+    assert_eq!(
+        differ,
+        0,
+        "{} rows before, {} after; only after: {only_after:#?}; only before: {only_before:#?}",
+        before.len(),
+        after.len()
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(bin)
+        .arg("--data-dir")
+        .arg(empty.path())
+        .args(["readmodel", "rebuild"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database"));
+    assert!(
+        !empty.path().join("danvan.sqlite3").exists(),
+        "nothing seeded"
+    );
 }
