@@ -98,6 +98,18 @@ test('the office counts, finds and lists a member\'s note, and opens offline fro
     await desk.click('[data-testid=tab-overview]');
     const bar = await desk.waitForSelector('[data-testid=bar-chart] [data-testid=bar][data-value="2"]', { timeout: 10_000 });
     assert.ok(bar, 'a bar for the commune with two notes');
+    // The matrix's filters: words (accents ignored) and a status narrow the task rows.
+    const rows = () => desk.$$eval('table[data-testid=matrix] tbody tr', (trs) => trs.length);
+    const all = await rows();
+    assert.ok(all > 5, `matrix rows: ${all}`);
+    await desk.fill('#matrix-words', 'khong co nhiem vu nay');
+    await desk.waitForFunction(() => document.querySelectorAll('table[data-testid=matrix] tbody tr').length === 0, null, { timeout: 5_000 });
+    await desk.fill('#matrix-words', '');
+    await desk.selectOption('#matrix-status', 'DoneOnTime');
+    await desk.waitForFunction((n) => document.querySelectorAll('table[data-testid=matrix] tbody tr').length < n, all, { timeout: 5_000 });
+    await desk.selectOption('#matrix-status', '');
+    await desk.waitForFunction((n) => document.querySelectorAll('table[data-testid=matrix] tbody tr').length === n, all, { timeout: 5_000 });
+    log('matrix filters narrow the rows');
     await desk.click(`td[data-testid=matrix-cell][data-commune-id=${COMMUNE}] button`);
     await desk.waitForSelector('[data-testid=office-task-filter]', { timeout: 10_000 });
     assert.equal(await desk.inputValue('#office-commune'), COMMUNE);

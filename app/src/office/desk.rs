@@ -9,7 +9,7 @@ use crate::common::tasks::{
 use leptos::prelude::*;
 use shared::ids::display_datetime_vn;
 use shared::schema::{ProgressRecord, Task};
-use shared::status::reported_in;
+use shared::status::{DeadlineStatus, reported_in};
 use shared::vocab::OrgLevel;
 
 #[component]
@@ -44,10 +44,17 @@ pub fn Matrix() -> impl IntoView {
     let ui = expect_context::<Ui>();
     // A cell opens that commune's notes linked to that task.
     let open = expect_context::<super::OpenNotes>().0;
+    let filter = expect_context::<super::Filter>();
+    // Rows: tasks whose number or title has these words (accents ignored), with at least one
+    // commune in this status; columns: the commune picked on the office's screens, or all.
+    let words = RwSignal::new(String::new());
+    let status = RwSignal::new(String::new());
     let communes = move || {
+        let only = filter.commune.get();
         let mut v: Vec<(String, String)> = ui.org.with(|o| {
             o.iter()
                 .filter(|n| n.level == OrgLevel::Commune && !n.removed)
+                .filter(|n| only.is_empty() || n.id == only)
                 .map(|n| (n.id.clone(), n.name.clone()))
                 .collect()
         });
@@ -68,8 +75,23 @@ pub fn Matrix() -> impl IntoView {
                 .map(|(_, r)| r)
                 .collect()
         };
+        let (words, status) = (words.get(), status.get());
+        let wanted = |t: &Task| {
+            shared::text::matches(&format!("{} {}", t.number, t.title), &words)
+                && (status.is_empty()
+                    || communes.iter().any(|(c, _)| {
+                        t.targets(c) && {
+                            let (a, _) = assess_task(t, &records(c, &t.id), now);
+                            if status == "due-soon" {
+                                a.due_soon
+                            } else {
+                                format!("{:?}", a.status) == status
+                            }
+                        }
+                    }))
+        };
         ui.plans.get().into_iter().map(|plan| {
-            let tasks: Vec<Task> = plan.tasks.iter().filter(|t| !t.removed).cloned().collect();
+            let tasks: Vec<Task> = plan.tasks.iter().filter(|t| !t.removed && wanted(t)).cloned().collect();
             let head = communes.iter().map(|(_, name)| view! { <th scope="col">{name.clone()}</th> }).collect_view();
             let rows = tasks.iter().map(|t| {
                 let cells = communes.iter().map(|(cid, cname)| {
@@ -134,5 +156,24 @@ pub fn Matrix() -> impl IntoView {
             }
         }).collect_view()
     };
-    view! { <div>{body}</div> }
+    let statuses = [
+        ("NotStarted", DeadlineStatus::NotStarted),
+        ("InProgress", DeadlineStatus::InProgress),
+        ("Overdue", DeadlineStatus::Overdue),
+        ("DoneOnTime", DeadlineStatus::DoneOnTime),
+        ("DoneLate", DeadlineStatus::DoneLate),
+    ];
+    view! {
+        <div class="filters-row card" data-testid="matrix-filters">
+            <label for="matrix-words">{t("Lọc nhiệm vụ", "Filter tasks")}</label>
+            <input id="matrix-words" type="search" prop:value=move || words.get() on:input=move |e| words.set(event_target_value(&e))/>
+            <label for="matrix-status">{t("Tình trạng", "Status")}</label>
+            <select id="matrix-status" prop:value=move || status.get() on:change=move |e| status.set(event_target_value(&e))>
+                <option value="">{t("Tất cả", "All")}</option>
+                {statuses.into_iter().map(|(v, s)| view! { <option value=v>{move || status_label(s)}</option> }).collect_view()}
+                <option value="due-soon">{t("Sắp đến hạn", "Due soon")}</option>
+            </select>
+        </div>
+        <div>{body}</div>
+    }
 }
