@@ -91,6 +91,7 @@ pub async fn summary(
         scope: &p.scope,
     };
     let figures = st.db.office_figures(&filter)?;
+    let activities = st.db.office_activities(&filter)?;
     let last_notes = st.db.last_note_dates()?;
     let mut communes: Vec<CommuneSummary> = st
         .db
@@ -124,6 +125,7 @@ pub async fn summary(
         stale_days,
         totals,
         communes,
+        activities,
         as_of: now,
     }))
 }

@@ -4,7 +4,7 @@
 
 use crate::ids::{DocKey, DocKind};
 use crate::schema::{Note, Participants};
-use crate::vocab::{DocAccess, PetitionStatus, Recurrence, Role, SectionKind};
+use crate::vocab::{ActivityType, DocAccess, PetitionStatus, Recurrence, Role, SectionKind};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::HashMap;
 
@@ -290,8 +290,19 @@ pub struct CommuneSummary {
     pub stale: bool,
 }
 
+/// Notes and participants of one activity type over a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityCount {
+    /// `None`: notes recorded without a type.
+    pub activity_type: Option<ActivityType>,
+    pub notes: i64,
+    pub participants: i64,
+}
+
 /// `GET /api/office/summary`: the communes in the user's scope over a period, stale ones first.
+/// (Fields a newer server adds may be missing from a copy an older one cached: they default.)
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct OfficeSummary {
     pub from: String,
     pub to: String,
@@ -299,6 +310,8 @@ pub struct OfficeSummary {
     /// The sums over `communes` (they add up: a test holds the server to it).
     pub totals: Figures,
     pub communes: Vec<CommuneSummary>,
+    /// The same notes by activity type, most notes first (they add up to `totals.notes`).
+    pub activities: Vec<ActivityCount>,
     /// Unix ms when these figures were read.
     pub as_of: i64,
 }

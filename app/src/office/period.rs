@@ -33,6 +33,17 @@ pub fn period_query(quarter: &str) -> String {
     }
 }
 
+/// An activity type's label in the device's language (read now), the word itself if unknown.
+fn activity_label(t: Option<&shared::vocab::ActivityType>) -> String {
+    match t {
+        None => tr("Chưa phân loại", "No type").to_string(),
+        Some(k) => match k.labels() {
+            Some((vi, en_text)) => tr(vi, en_text).to_string(),
+            None => k.to_string(),
+        },
+    }
+}
+
 /// The quarter picker shared by the office's screens.
 #[component]
 pub fn PeriodPicker() -> impl IntoView {
@@ -138,6 +149,22 @@ pub fn PeriodSummary(on_commune: Callback<String>) -> impl IntoView {
                     <super::chart::BarChart
                         title=tr("Biểu đồ số ghi chép theo xã (số liệu ở bảng dưới)", "Chart of notes per commune (numbers in the table below)").to_string()
                         items=s.communes.iter().map(|c| (c.name.clone(), c.figures.notes)).collect()/>
+                    <h3>{t("Hoạt động theo loại", "Activities by type")}</h3>
+                    <super::chart::BarChart
+                        title=tr("Biểu đồ số ghi chép theo loại hoạt động (số liệu ở bảng kèm theo)", "Chart of notes by activity type (numbers in the table beside it)").to_string()
+                        items=s.activities.iter().map(|a| (activity_label(a.activity_type.as_ref()), a.notes)).collect()/>
+                    <table class="overview" data-testid="activities-table">
+                        <thead><tr>
+                            <th scope="col">{t("Loại hoạt động", "Activity type")}</th>
+                            <th scope="col">{t("Ghi chép", "Notes")}</th>
+                            <th scope="col">{t("Người tham dự", "Participants")}</th>
+                        </tr></thead>
+                        <tbody>
+                            {s.activities.iter().map(|a| view! {
+                                <tr><th scope="row">{activity_label(a.activity_type.as_ref())}</th><td>{a.notes}</td><td>{a.participants}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
                     <div class="scroll" tabindex="0" role="region" aria-label=tr("Bảng tổng hợp theo xã", "Table by commune")>
                         <table class="overview" data-testid="period-table">
                             <thead><tr>

@@ -4,7 +4,7 @@
 use super::{Db, Result};
 use crate::access::Scope;
 use rusqlite::types::Value;
-use shared::api::{Figures, OfficeQuery, PetitionCounts, PetitionEntry};
+use shared::api::{ActivityCount, Figures, OfficeQuery, PetitionCounts, PetitionEntry};
 use shared::schema::{Gps, Note, Participants, Petition};
 use shared::vocab::{ActivityType, PetitionStatus};
 use std::collections::HashMap;
@@ -100,6 +100,27 @@ impl Db {
                 };
             }
             Ok(out)
+        })
+    }
+
+    /// Notes and participants per activity type over the filter, most notes first.
+    pub fn office_activities(&self, f: &Filter<'_>) -> Result<Vec<ActivityCount>> {
+        let (cond, params) = f.conditions();
+        self.with(|c| {
+            c.prepare(&format!(
+                "SELECT r.activity_type, COUNT(*), SUM(r.total) FROM rm_note_rows r WHERE {cond}
+                 GROUP BY r.activity_type ORDER BY COUNT(*) DESC, r.activity_type"
+            ))?
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                Ok(ActivityCount {
+                    activity_type: r
+                        .get::<_, Option<String>>(0)?
+                        .map(|t| ActivityType::parse(&t)),
+                    notes: r.get(1)?,
+                    participants: r.get(2)?,
+                })
+            })?
+            .collect()
         })
     }
 

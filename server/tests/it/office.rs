@@ -245,6 +245,13 @@ async fn totals_add_up_search_ignores_accents_and_scope_holds() {
     let p = summary.totals.petitions;
     assert_eq!(p.open + p.answered + p.referred, petitions.total);
     assert!(summary.totals.notes > 0);
+    let by_type: i64 = summary.activities.iter().map(|a| a.notes).sum();
+    assert_eq!(
+        by_type, summary.totals.notes,
+        "activities add up to the notes"
+    );
+    let people: i64 = summary.activities.iter().map(|a| a.participants).sum();
+    assert_eq!(people, summary.totals.participants.total);
     let ka_don = summary
         .communes
         .iter()
