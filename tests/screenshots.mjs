@@ -399,6 +399,33 @@ async function main() {
       await shoot(page, dir, name);
     }
 
+    // --- the aggregating level's workspace: period summary, notes, petitions ------------------------
+    for (const [suffix, options] of [
+      ['', PHONE],
+      ['-wide', WIDE],
+    ]) {
+      const { page } = await newPage(browser, pages, `office${suffix}`, options);
+      await login(page, url, 'huyen');
+      await page.waitForURL(/\/office\/?/, { timeout: 20_000 });
+      await expect(page, `[data-testid=period-row][data-commune-id=${COMMUNE}]`, 'period summary', { state: 'attached' });
+      await settleBadge(page, `office${suffix}`);
+      await scrollToTop(page, '[data-testid=period-summary]');
+      await shoot(page, dir, `office-summary${suffix}`);
+      await page.click('button[data-testid=tab-notes]');
+      await page.fill('#office-search', 'dan van');
+      await page.press('#office-search', 'Enter');
+      await expect(page, '[data-testid=office-note]', 'office notes');
+      await scrollToTop(page, '[data-testid=office-notes]');
+      await shoot(page, dir, `office-notes${suffix}`);
+      // The search is shared by the two lists: the register shows every petition of the period.
+      await page.fill('#office-search', '');
+      await page.press('#office-search', 'Enter');
+      await page.click('button[data-testid=tab-petitions]');
+      await expect(page, '[data-testid=petition-row]', 'petitions register');
+      await scrollToTop(page, '[data-testid=office-petitions]');
+      await shoot(page, dir, `office-petitions${suffix}`);
+    }
+
     // --- editor: a draft preview of the sample plan ------------------------------------------------
     {
       const { page } = await newPage(browser, pages, 'editor', PHONE);

@@ -4,7 +4,7 @@
 //! how old its figures are.
 
 use super::Filter;
-use crate::common::i18n::{t, tr};
+use crate::common::i18n::{en, t, tr};
 use crate::js;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -53,8 +53,8 @@ pub fn PeriodPicker() -> impl IntoView {
         <select id="office-period" prop:value=move || filter.quarter.get()
             on:change=move |e| filter.quarter.set(event_target_value(&e))>
             {recent_quarters().into_iter().map(|q| {
-                let label = format!("Q{}/{}", q.q, q.year);
-                view! { <option value=q.to_string()>{move || format!("{} {label}", t("Quý", "Quarter")())}</option> }
+                let (n, y) = (q.q, q.year);
+                view! { <option value=q.to_string()>{move || if en() { format!("Q{n}/{y}") } else { format!("Quý {n}/{y}") }}</option> }
             }).collect_view()}
         </select>
     }
