@@ -51,6 +51,13 @@ fn period(q: &OfficeQuery) -> Result<(String, String), ApiError> {
     Ok((from, to))
 }
 
+/// What a list request asks for, once the role is checked: the period and where the page starts.
+fn asked(p: &Principal, q: &OfficeQuery) -> Result<(String, String, u32), ApiError> {
+    require_office(p)?;
+    let (from, to) = period(q)?;
+    Ok((from, to, q.offset.unwrap_or(0)))
+}
+
 fn add(total: &mut Figures, f: &Figures) {
     total.notes += f.notes;
     total.participants.total += f.participants.total;
@@ -84,12 +91,7 @@ pub async fn summary(
     let (from, to) = period(&q)?;
     let stale_days = q.stale_days.unwrap_or(STALE_DAYS);
     let now = crate::clock::now_ms();
-    let filter = Filter {
-        query: &q,
-        from: &from,
-        to: &to,
-        scope: &p.scope,
-    };
+    let filter = Filter::new(&q, &from, &to, &p.scope);
     let figures = st.db.office_figures(&filter)?;
     let activities = st.db.office_activities(&filter)?;
     let last_notes = st.db.last_note_dates()?;
@@ -136,15 +138,8 @@ pub async fn notes(
     p: Principal,
     Query(q): Query<OfficeQuery>,
 ) -> Result<Json<OfficeNotes>, ApiError> {
-    require_office(&p)?;
-    let (from, to) = period(&q)?;
-    let offset = q.offset.unwrap_or(0);
-    let filter = Filter {
-        query: &q,
-        from: &from,
-        to: &to,
-        scope: &p.scope,
-    };
+    let (from, to, offset) = asked(&p, &q)?;
+    let filter = Filter::new(&q, &from, &to, &p.scope);
     let (total, rows) = st.db.office_notes(&filter, offset, OFFICE_PAGE)?;
     let names = commune_names(&st)?;
     Ok(Json(OfficeNotes {
@@ -171,15 +166,8 @@ pub async fn petitions(
     p: Principal,
     Query(q): Query<OfficeQuery>,
 ) -> Result<Json<OfficePetitions>, ApiError> {
-    require_office(&p)?;
-    let (from, to) = period(&q)?;
-    let offset = q.offset.unwrap_or(0);
-    let filter = Filter {
-        query: &q,
-        from: &from,
-        to: &to,
-        scope: &p.scope,
-    };
+    let (from, to, offset) = asked(&p, &q)?;
+    let filter = Filter::new(&q, &from, &to, &p.scope);
     let names = commune_names(&st)?;
     let (total, petitions) =
         st.db

@@ -30,7 +30,16 @@ fn like_escaped(word: &str) -> String {
     out
 }
 
-impl Filter<'_> {
+impl<'a> Filter<'a> {
+    pub fn new(query: &'a OfficeQuery, from: &'a str, to: &'a str, scope: &'a Scope) -> Self {
+        Filter {
+            query,
+            from,
+            to,
+            scope,
+        }
+    }
+
     /// The conditions on `rm_note_rows r`, and their parameters.
     fn conditions(&self) -> (String, Vec<Value>) {
         let mut sql = vec!["r.activity_date >= ? AND r.activity_date <= ?".to_string()];
