@@ -5,11 +5,14 @@
 
 use super::Filter;
 use crate::common::i18n::{en, t, tr};
+use crate::common::state::Ui;
+use crate::common::tasks::{assess_task, now_checked, status_label};
 use crate::js;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{Figures, OfficeSummary};
 use shared::ids::{display_date, display_datetime_vn};
+use shared::status::DeadlineStatus;
 
 const CACHE_KEY: &str = "office-summary";
 
@@ -80,8 +83,44 @@ fn figures_view(f: &Figures) -> impl IntoView + use<> {
     }
 }
 
+/// Each task × commune in scope by deadline status (and how many are due soon), from the plans
+/// and progress documents this device holds: the same statuses the matrix shows.
+fn task_statuses(ui: &Ui, communes: &[String]) -> (Vec<(DeadlineStatus, usize)>, usize) {
+    let (now, _) = now_checked();
+    let progress = ui.progress.get();
+    let mut counts: Vec<(DeadlineStatus, usize)> = [
+        DeadlineStatus::NotStarted,
+        DeadlineStatus::InProgress,
+        DeadlineStatus::Overdue,
+        DeadlineStatus::DoneOnTime,
+        DeadlineStatus::DoneLate,
+    ]
+    .into_iter()
+    .map(|s| (s, 0))
+    .collect();
+    let mut soon = 0;
+    for plan in ui.plans.get() {
+        for t in plan.tasks.iter().filter(|t| !t.removed) {
+            for c in communes.iter().filter(|c| t.targets(c)) {
+                let rs: Vec<_> = progress
+                    .iter()
+                    .filter(|(pc, r)| pc == c && r.task_id == t.id)
+                    .map(|(_, r)| r)
+                    .collect();
+                let (a, _) = assess_task(t, &rs, now);
+                if let Some(n) = counts.iter_mut().find(|(s, _)| *s == a.status) {
+                    n.1 += 1;
+                }
+                soon += usize::from(a.due_soon);
+            }
+        }
+    }
+    (counts, soon)
+}
+
 #[component]
 pub fn PeriodSummary(on_commune: Callback<String>) -> impl IntoView {
+    let ui = expect_context::<Ui>();
     let filter = expect_context::<Filter>();
     let summary = RwSignal::new(None::<OfficeSummary>);
     let offline = RwSignal::new(false);
@@ -126,6 +165,26 @@ pub fn PeriodSummary(on_commune: Callback<String>) -> impl IntoView {
                         {move || offline.get().then(|| view! { <strong>{t(" (ngoại tuyến)", " (offline)")}</strong> })}
                     </p>
                     {figures_view(&s.totals)}
+                    {
+                        let reporting = s.communes.iter().filter(|c| c.figures.notes > 0).count();
+                        let expected = s.communes.len();
+                        let ids: Vec<String> = s.communes.iter().map(|c| c.commune_id.clone()).collect();
+                        view! {
+                            <p class="meta" data-testid="communes-reporting" data-reporting=reporting.to_string() data-expected=expected.to_string()>
+                                {move || format!("{reporting}/{expected} {}", tr("xã có ghi chép trong kỳ", "communes with notes in the period"))}
+                            </p>
+                            <dl class="figures" data-testid="task-statuses">
+                                {move || {
+                                    let (counts, soon) = task_statuses(&ui, &ids);
+                                    counts.into_iter().map(|(s, n)| view! {
+                                        <div><dt>{status_label(s)}</dt><dd>{n}</dd></div>
+                                    }).chain(std::iter::once(view! {
+                                        <div><dt>{tr("Sắp đến hạn", "Due soon")}</dt><dd>{soon}</dd></div>
+                                    })).collect_view()
+                                }}
+                            </dl>
+                        }
+                    }
                     {(!stale.is_empty()).then(|| view! {
                         <h3>{t("Xã cần chú ý", "Communes needing attention")}</h3>
                         <p class="hint">{format!("{} {} {}", tr("Không đồng bộ quá", "No sync for over"), s.stale_days, tr("ngày, hoặc chưa có ghi chép trong kỳ.", "days, or no note in the period."))}</p>
