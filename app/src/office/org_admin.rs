@@ -103,13 +103,16 @@ fn NodeItem(node: OrgNode) -> AnyView {
         let mut updated = n.clone();
         updated.name = name.get_untracked().trim().to_string();
         spawn_local(async move {
-            match save(updated).await {
+            // The tree is redrawn from the document once the change lands: this node's own
+            // signals may be gone by then, so they are only tried.
+            let answer = match save(updated).await {
                 Ok(()) => {
-                    editing.set(false);
-                    message.set(Some((true, tr("Đã lưu tên.", "Name saved.").into())));
+                    editing.try_set(false);
+                    (true, tr("Đã lưu tên.", "Name saved.").into())
                 }
-                Err(e) => message.set(Some((false, e))),
-            }
+                Err(e) => (false, e),
+            };
+            message.try_set(Some(answer));
         });
     };
     let n = node.clone();
@@ -118,7 +121,7 @@ fn NodeItem(node: OrgNode) -> AnyView {
         updated.removed = !updated.removed;
         spawn_local(async move {
             if let Err(e) = save(updated).await {
-                message.set(Some((false, e)));
+                message.try_set(Some((false, e)));
             }
         });
     };
@@ -192,13 +195,14 @@ fn AddChild(parent: String, level: OrgLevel, label: (&'static str, &'static str)
             ..OrgNode::default()
         };
         spawn_local(async move {
-            match save(node).await {
+            let answer = match save(node).await {
                 Ok(()) => {
-                    name.set(String::new());
-                    message.set(Some((true, tr("Đã thêm.", "Added.").into())));
+                    name.try_set(String::new());
+                    (true, tr("Đã thêm.", "Added.").into())
                 }
-                Err(e) => message.set(Some((false, e))),
-            }
+                Err(e) => (false, e),
+            };
+            message.try_set(Some(answer));
         });
     };
     view! {
@@ -234,10 +238,11 @@ fn AddUnit(parent: String) -> impl IntoView {
             removed: false,
         };
         spawn_local(async move {
-            match save(node).await {
-                Ok(()) => message.set(Some((true, tr("Đã thêm đơn vị.", "Unit added.").into()))),
-                Err(e) => message.set(Some((false, e))),
-            }
+            let answer = match save(node).await {
+                Ok(()) => (true, tr("Đã thêm đơn vị.", "Unit added.").into()),
+                Err(e) => (false, e),
+            };
+            message.try_set(Some(answer));
         });
     };
     view! {

@@ -52,35 +52,34 @@ fn ImportPlan() -> impl IntoView {
         message.set(None);
         spawn_local(async move {
             let reply = js::upload("/api/plans/import", &text.get_untracked(), "plan-file").await;
-            busy.set(false);
-            match reply {
-                Ok((200, body)) => match serde_json::from_str::<PlanDraft>(&body) {
-                    Ok(d) => draft.set(Some(d)),
-                    Err(_) => message.set(Some((
-                        false,
-                        tr(
-                            "Máy chủ trả lời không hợp lệ.",
-                            "The server's reply is not valid.",
-                        )
-                        .into(),
-                    ))),
-                },
-                Ok((_, body)) => message.set(Some((
-                    false,
-                    format!(
-                        "{} {}",
-                        tr("Không đọc được kế hoạch:", "Could not read the plan:"),
-                        error_of(&body)
-                    ),
-                ))),
-                Err(_) => message.set(Some((
-                    false,
+            // The editor may have left this screen during the upload: its signals are only tried.
+            busy.try_set(false);
+            let outcome = match reply {
+                Ok((200, body)) => serde_json::from_str::<PlanDraft>(&body).map_err(|_| {
                     tr(
-                        "Cần có mạng để nhập kế hoạch.",
-                        "Importing a plan needs a network connection.",
+                        "Máy chủ trả lời không hợp lệ.",
+                        "The server's reply is not valid.",
                     )
-                    .into(),
-                ))),
+                    .to_string()
+                }),
+                Ok((_, body)) => Err(format!(
+                    "{} {}",
+                    tr("Không đọc được kế hoạch:", "Could not read the plan:"),
+                    error_of(&body)
+                )),
+                Err(_) => Err(tr(
+                    "Cần có mạng để nhập kế hoạch.",
+                    "Importing a plan needs a network connection.",
+                )
+                .to_string()),
+            };
+            match outcome {
+                Ok(d) => {
+                    draft.try_set(Some(d));
+                }
+                Err(m) => {
+                    message.try_set(Some((false, m)));
+                }
             }
         });
     };
@@ -94,7 +93,7 @@ fn ImportPlan() -> impl IntoView {
         };
         spawn_local(async move {
             let reply = js::upload(&url, &text.get_untracked(), "plan-file").await;
-            busy.set(false);
+            busy.try_set(false);
             match reply {
                 Ok((200, body)) => {
                     let s = serde_json::from_str::<PublishResponse>(&body)
@@ -111,26 +110,30 @@ fn ImportPlan() -> impl IntoView {
                             s.revision, s.tasks, s.added, s.updated, s.removed
                         )
                     };
-                    message.set(Some((true, summary)));
-                    draft.set(None);
+                    message.try_set(Some((true, summary)));
+                    draft.try_set(None);
                     driver::refresh_docs().await;
                 }
-                Ok((_, body)) => message.set(Some((
-                    false,
-                    format!(
-                        "{} {}",
-                        tr("Không xuất bản được:", "Could not publish:"),
-                        error_of(&body)
-                    ),
-                ))),
-                Err(_) => message.set(Some((
-                    false,
-                    tr(
-                        "Cần có mạng để xuất bản.",
-                        "Publishing needs a network connection.",
-                    )
-                    .into(),
-                ))),
+                Ok((_, body)) => {
+                    message.try_set(Some((
+                        false,
+                        format!(
+                            "{} {}",
+                            tr("Không xuất bản được:", "Could not publish:"),
+                            error_of(&body)
+                        ),
+                    )));
+                }
+                Err(_) => {
+                    message.try_set(Some((
+                        false,
+                        tr(
+                            "Cần có mạng để xuất bản.",
+                            "Publishing needs a network connection.",
+                        )
+                        .into(),
+                    )));
+                }
             }
         });
     };
@@ -344,17 +347,19 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
                 .map(|_| ())
             })
             .await;
-            match res {
-                Ok(()) => message.set(Some((
+            // The list is keyed by content: this editor is redrawn once the change lands.
+            let answer = match res {
+                Ok(()) => (
                     true,
                     tr(
                         "Đã lưu trên máy; sẽ gửi tới các xã khi có mạng.",
                         "Saved on this device; it will reach the communes once online.",
                     )
                     .into(),
-                ))),
-                Err(e) => message.set(Some((false, e))),
-            }
+                ),
+                Err(e) => (false, e),
+            };
+            message.try_set(Some(answer));
         });
     };
     let summary = {
