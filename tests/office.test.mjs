@@ -120,6 +120,12 @@ test('the office counts, finds and lists a member\'s note, and opens offline fro
     await desk.waitForSelector('[data-testid=office-task-filter]', { timeout: 10_000 });
     assert.equal(await desk.inputValue('#office-commune'), COMMUNE);
     log('a matrix cell opens the notes of its commune and task');
+    // A task's title opens its notes in every commune.
+    await desk.click('[data-testid=tab-overview]');
+    await desk.click('[data-testid=matrix-task] >> nth=0');
+    await desk.waitForSelector('[data-testid=office-task-filter]', { timeout: 10_000 });
+    assert.equal(await desk.inputValue('#office-commune'), '');
+    log('a task opens its notes in every commune');
 
     // Offline: the office reopens from its cache and says how old the figures are.
     await desk.click('[data-testid=tab-overview]');

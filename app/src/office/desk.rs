@@ -138,7 +138,14 @@ pub fn Matrix() -> impl IntoView {
                 });
                 view! {
                     <tr>
-                        <th scope="row"><span class="num">{t.number.clone()}</span> {t.title.clone()} {period}</th>
+                        <th scope="row">
+                            // The task's notes in every commune (its row already shows each one's status).
+                            <button type="button" class="cell" data-testid="matrix-task" on:click={
+                                let tid = t.id.clone();
+                                move |_| open.run((String::new(), tid.clone()))
+                            }><span class="num">{t.number.clone()}</span> {t.title.clone()}</button>
+                            {period}
+                        </th>
                         {cells}
                     </tr>
                 }
