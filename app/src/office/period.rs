@@ -204,6 +204,20 @@ pub fn PeriodSummary(on_commune: Callback<String>) -> impl IntoView {
                             }).collect_view()}
                         </ul>
                     })}
+                    <h3>{t("Người tham dự theo nhóm", "Participants by group")}</h3>
+                    {
+                        let p = s.totals.participants;
+                        view! {
+                            <super::chart::BarChart
+                                title=tr("Biểu đồ người tham dự theo nhóm (số liệu ở các ô phía trên)", "Chart of participants by group (numbers in the boxes above)").to_string()
+                                items=vec![
+                                    (tr("Tổng số", "Total").to_string(), p.total),
+                                    (tr("Nữ", "Women").to_string(), p.women),
+                                    (tr("Dân tộc thiểu số", "Ethnic minority").to_string(), p.ethnic_minority),
+                                    (tr("Tôn giáo", "Religious").to_string(), p.religious),
+                                ]/>
+                        }
+                    }
                     <h3>{t("Ghi chép theo xã trong kỳ", "Notes per commune in the period")}</h3>
                     <super::chart::BarChart
                         title=tr("Biểu đồ số ghi chép theo xã (số liệu ở bảng dưới)", "Chart of notes per commune (numbers in the table below)").to_string()
