@@ -66,9 +66,15 @@ test('the office counts, finds and lists a member\'s note, and opens offline fro
     const reporting = await desk.getAttribute('[data-testid=communes-reporting]', 'data-reporting');
     const expected = await desk.getAttribute('[data-testid=communes-reporting]', 'data-expected');
     assert.ok(Number(reporting) >= 1 && Number(expected) >= 8, `${reporting}/${expected} communes reporting`);
-    await desk.waitForFunction(() => document.querySelectorAll('[data-testid=task-statuses] dd').length === 6, null, { timeout: 10_000 });
-    const cells = await desk.$$eval('[data-testid=task-statuses] dd', (dds) => dds.slice(0, 5).reduce((a, d) => a + Number(d.textContent), 0));
-    assert.ok(cells > 0, `tasks × communes by status: ${cells}`);
+    // Counted from the plan and progress documents, which the desk receives by sync: wait for them.
+    await desk.waitForFunction(
+      () => {
+        const dds = [...document.querySelectorAll('[data-testid=task-statuses] dd')];
+        return dds.length === 6 && dds.slice(0, 5).reduce((a, d) => a + Number(d.textContent), 0) > 0;
+      },
+      null,
+      { timeout: 20_000 },
+    );
     log('period summary counts the note');
     await axeClean(desk, 'office overview');
 
