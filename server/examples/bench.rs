@@ -185,7 +185,7 @@ async fn main() -> anyhow::Result<()> {
                             durable,
                             {
                                 let hs: Vec<automerge::ChangeHash> = durable.as_ref().and_then(|v| v.as_array().cloned()).unwrap_or_default().iter().filter_map(|h| h.as_str()?.parse().ok()).collect();
-                                schema::unsynced_changes(doc, &hs)
+                                shared::unsynced::unsynced_changes(doc, &hs)
                             }
                         );
                     }

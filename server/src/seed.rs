@@ -411,7 +411,7 @@ async fn seed_demo_activity(
             let (y, m, d) = shared::ids::vn_civil_date(at);
             let hamlet = hamlets.get(i % hamlets.len().max(1));
             let note = schema::Note {
-                id: schema::ulid(at as u64, [(ci * 16 + i) as u8; 10]),
+                id: shared::ids::ulid(at as u64, [(ci * 16 + i) as u8; 10]),
                 activity_date: format!("{y:04}-{m:02}-{d:02}"),
                 title: format!(
                     "{title} — {}",

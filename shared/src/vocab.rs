@@ -11,6 +11,16 @@ use automerge::ObjId;
 use autosurgeon::{Hydrate, HydrateError, ReadDoc, Reconcile, Reconciler};
 use std::fmt;
 
+/// What every vocabulary offers generic code (pickers list [`Word::known`] with their labels).
+pub trait Word: Sized + 'static {
+    /// Every word this version knows, in the order pickers show them.
+    fn known() -> &'static [Self];
+    /// The wire form.
+    fn wire(&self) -> &str;
+    /// The Vietnamese and English labels of a known word.
+    fn labels(&self) -> Option<(&'static str, &'static str)>;
+}
+
 /// Declares a vocabulary: the enum, its wire strings and Vietnamese/English labels, and its
 /// conversions (serde, autosurgeon, `Display`), all from one table.
 macro_rules! vocab {
@@ -79,6 +89,18 @@ macro_rules! vocab {
                     $( $name::$variant => if en { $en } else { $vi }, )*
                     $name::Other(s) => s,
                 }
+            }
+        }
+
+        impl Word for $name {
+            fn known() -> &'static [Self] {
+                Self::ALL
+            }
+            fn wire(&self) -> &str {
+                self.as_str()
+            }
+            fn labels(&self) -> Option<(&'static str, &'static str)> {
+                $name::labels(self)
             }
         }
 

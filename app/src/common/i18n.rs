@@ -87,3 +87,14 @@ pub fn LangSwitch() -> impl IntoView {
         </button>
     }
 }
+
+/// The `<option>`s of a picker of domain words, labelled in the device's language.
+pub fn word_options<W: shared::vocab::Word>() -> impl IntoView {
+    W::known()
+        .iter()
+        .filter_map(|k| {
+            let (vi, en_text) = k.labels()?;
+            Some(view! { <option value=k.wire().to_string()>{t(vi, en_text)}</option> })
+        })
+        .collect_view()
+}

@@ -233,7 +233,7 @@ fn activity_fields(draft: RwSignal<NoteDraft>) -> impl IntoView {
         <select id="note-type" prop:value=move || draft.with(|d| d.activity_type.clone())
             on:change=move |e| { let v = event_target_value(&e); draft.update(|d| d.activity_type = v); }>
             <option value="">{t("— Chọn —", "— Choose —")}</option>
-            {ActivityType::ALL.iter().filter_map(|k| { let (vi, en_text) = k.labels()?; Some(view! { <option value=k.as_str()>{t(vi, en_text)}</option> }) }).collect_view()}
+            {crate::common::i18n::word_options::<ActivityType>()}
         </select>
         <label for="note-hamlet">{t("Thôn, bon, tổ dân phố", "Hamlet")}</label>
         <select id="note-hamlet" prop:value=move || draft.with(|d| d.hamlet.clone())
@@ -333,7 +333,7 @@ fn petitions(draft: RwSignal<NoteDraft>) -> impl IntoView {
                         <label for=sid.clone()>{t("Theo dõi giải quyết", "Follow-up")}</label>
                         <select id=sid.clone() prop:value=move || draft.with(|d| d.petitions.get(i).map(|p| p.status.to_string()).unwrap_or_default())
                             on:change=move |e| { let v = event_target_value(&e); draft.update(|d| if let Some(p) = d.petitions.get_mut(i) { p.status = PetitionStatus::parse(&v); }); }>
-                            {PetitionStatus::ALL.iter().filter_map(|k| { let (vi, en_text) = k.labels()?; Some(view! { <option value=k.as_str()>{t(vi, en_text)}</option> }) }).collect_view()}
+                            {crate::common::i18n::word_options::<PetitionStatus>()}
                         </select>
                         <button type="button" class="link" on:click=move |_| draft.update(|d| { if i < d.petitions.len() { d.petitions.remove(i); } })>
                             {t("Bỏ kiến nghị này", "Remove this petition")}

@@ -111,7 +111,7 @@ pub fn NotesList() -> impl IntoView {
                 <label for="filter-type">{t("Loại hoạt động", "Activity type")}</label>
                 <select id="filter-type" on:change=move |e| kind.set(event_target_value(&e)) prop:value=move || kind.get()>
                     <option value="">{t("Tất cả", "All")}</option>
-                    {ActivityType::ALL.iter().filter_map(|k| { let (vi, en_text) = k.labels()?; Some(view! { <option value=k.as_str()>{t(vi, en_text)}</option> }) }).collect_view()}
+                    {crate::common::i18n::word_options::<ActivityType>()}
                 </select>
                 <label for="filter-hamlet">{t("Thôn, bon", "Hamlet")}</label>
                 <select id="filter-hamlet" on:change=move |e| hamlet.set(event_target_value(&e)) prop:value=move || hamlet.get()>

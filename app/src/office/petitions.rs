@@ -38,7 +38,7 @@ pub fn PetitionsRegister() -> impl IntoView {
             <label for="office-petition-status">{t("Tình trạng", "Follow-up")}</label>
             <select id="office-petition-status" prop:value=move || status.get() on:change=move |e| status.set(event_target_value(&e))>
                 <option value="">{t("Tất cả", "All")}</option>
-                {PetitionStatus::ALL.iter().filter_map(|k| { let (vi, en_text) = k.labels()?; Some(view! { <option value=k.as_str()>{t(vi, en_text)}</option> }) }).collect_view()}
+                {crate::common::i18n::word_options::<PetitionStatus>()}
             </select>
             <Show when=move || error.get()>
                 <p class="error">{t("Cần có mạng để xem sổ kiến nghị.", "The register needs a network connection.")}</p>

@@ -449,7 +449,7 @@ fn TaskEditor(plan_id: String, task: Task) -> impl IntoView {
                     <label for=f_rec.clone()>{t("Định kỳ báo cáo", "Reporting period")}</label>
                     <select id=f_rec.clone() on:change=move |e| recurrence.set(event_target_value(&e)) prop:value=move || recurrence.get()>
                         <option value="">{t("Không định kỳ", "Not recurring")}</option>
-                        {Recurrence::ALL.iter().filter_map(|k| { let (vi, en_text) = k.labels()?; Some(view! { <option value=k.as_str()>{t(vi, en_text)}</option> }) }).collect_view()}
+                        {crate::common::i18n::word_options::<Recurrence>()}
                     </select>
                     <fieldset><legend>{t("Đơn vị chủ trì", "Lead units")}</legend>{checks(lead, lead_prefix.clone())}</fieldset>
                     <fieldset><legend>{t("Đơn vị phối hợp", "Coordinating units")}</legend>{checks(partners, partner_prefix.clone())}</fieldset>

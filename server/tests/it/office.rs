@@ -44,6 +44,22 @@ fn note(id: &str, date: &str, title: &str, petitions: usize) -> Note {
     }
 }
 
+/// A viewer whose node is one commune, logged in.
+async fn commune_viewer(srv: &TestServer) -> Login {
+    let hash = server::auth::hash_password("danvan-demo");
+    srv.state
+        .db
+        .create_user(
+            "xemkadon",
+            "Xem Ka Đơn",
+            &hash,
+            &shared::vocab::Role::Viewer,
+            COMMUNE,
+        )
+        .unwrap();
+    login(&srv.url(), "xemkadon").await
+}
+
 /// Wait until the read model has indexed the notes document at its durable heads.
 async fn settled(srv: &TestServer, key: &DocKey) {
     let id = key.doc_id().to_string();
@@ -301,18 +317,7 @@ async fn totals_add_up_search_ignores_accents_and_scope_holds() {
     assert_eq!(s, 400);
 
     // A viewer of one commune sees that commune and nothing of another, on every endpoint.
-    let hash = server::auth::hash_password("danvan-demo");
-    srv.state
-        .db
-        .create_user(
-            "xemkadon",
-            "Xem Ka Đơn",
-            &hash,
-            &shared::vocab::Role::Viewer,
-            COMMUNE,
-        )
-        .unwrap();
-    let branch = login(&srv.url(), "xemkadon").await;
+    let branch = commune_viewer(&srv).await;
     let (_, summary) = get::<OfficeSummary>(&srv, &branch.token, "/api/office/summary").await;
     let ids: Vec<String> = summary
         .unwrap()
@@ -361,18 +366,7 @@ async fn totals_add_up_search_ignores_accents_and_scope_holds() {
 async fn pushed_changes_reach_only_the_viewers_who_may_see_them() {
     let dir = tempfile::tempdir().unwrap();
     let srv = TestServer::start(dir.path(), 0).await;
-    let hash = server::auth::hash_password("danvan-demo");
-    srv.state
-        .db
-        .create_user(
-            "xemkadon",
-            "Xem Ka Đơn",
-            &hash,
-            &shared::vocab::Role::Viewer,
-            COMMUNE,
-        )
-        .unwrap();
-    let branch = login(&srv.url(), "xemkadon").await;
+    let branch = commune_viewer(&srv).await;
     let mut events = HTTP
         .get(format!("{}/api/office/events", srv.url()))
         .bearer_auth(&branch.token)

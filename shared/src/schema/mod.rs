@@ -36,9 +36,6 @@ pub use plan::{
     set_task_deadline,
 };
 pub use progress::{ProgressRecord, progress_history, put_progress, read_progress};
-// Until every caller uses their new homes.
-pub use crate::ids::ulid;
-pub use crate::unsynced::{oldest_unsynced, unsynced_changes};
 
 use crate::ids::{DocKey, DocKind};
 use automerge::transaction::{CommitOptions, Transactable, Transaction};

@@ -261,7 +261,7 @@ pub fn covered(doc: &automerge::Automerge, durable: &serde_json::Value, id: &Doc
         .iter()
         .filter_map(|h| h.as_str()?.parse().ok())
         .collect();
-    shared::schema::unsynced_changes(doc, &hashes) == 0
+    shared::unsynced::unsynced_changes(doc, &hashes) == 0
 }
 
 /// Runs the `#[ignore]`d test `name` alone in a fresh process of this test binary, and fails if it
