@@ -456,6 +456,16 @@ test('an administrator adds a hamlet and it reaches another device', { timeout: 
     await waitText(admin2.locator(`${nodeSel} .node-row strong`).first(), /^Thôn Đạ Tông$/, { what: 'hamlet on device 2' });
     log('second device lists the hamlet');
 
+    // --- a change landing from elsewhere keeps what the second device is typing -------------------
+    const typing = admin2.locator(`#add-hamlet-${COMMUNE}`);
+    await typing.fill('Thôn đang gõ');
+    const SECOND = `${COMMUNE}-bon-r-chai`;
+    await form.locator(`#add-hamlet-${COMMUNE}`).fill('Bon R Chai');
+    await form.locator('button[type=submit]').click();
+    await admin2.waitForSelector(`li[data-testid=org-node][data-node-id=${SECOND}]`, { state: 'attached', timeout: 15_000 });
+    assert.equal(await typing.inputValue(), 'Thôn đang gõ', 'the half-typed name survives the sync');
+    log('a sync landing on device 2 keeps its half-typed name');
+
     // --- a member never sees the org screen -------------------------------------------------------
     const { page: phone } = await signIn(ctx, 'phone', 'kadon', PHONE);
     await waitTasks(phone);

@@ -69,8 +69,10 @@ pub fn OrgAdmin() -> impl IntoView {
                 <p class="warn">{t("Chỉ quản trị viên được sửa cây tổ chức.", "Only administrators may edit the org tree.")}</p>
             </Show>
             <crate::common::message::MessageLine message=message testid="org-message"/>
+            // Keyed by the whole node: a change elsewhere in the tree (often a sync landing) keeps
+            // this node's forms and what is typed in them; only a node that changed is redrawn.
             <ul class="tree">
-                {move || roots().into_iter().map(|n| view! { <NodeItem node=n/> }).collect_view()}
+                <For each=roots key=|n| format!("{n:?}") let:n><NodeItem node=n/></For>
             </ul>
         </section>
     }
@@ -103,8 +105,8 @@ fn NodeItem(node: OrgNode) -> AnyView {
         let mut updated = n.clone();
         updated.name = name.get_untracked().trim().to_string();
         spawn_local(async move {
-            // The tree is redrawn from the document once the change lands: this node's own
-            // signals may be gone by then, so they are only tried.
+            // A renamed node is redrawn from the document once the change lands: its own
+            // signals are gone by then, so they are only tried.
             let answer = match save(updated).await {
                 Ok(()) => {
                     editing.try_set(false);
@@ -169,7 +171,7 @@ fn NodeItem(node: OrgNode) -> AnyView {
                 {can_have_units.then(|| view! { <AddUnit parent=node.id.clone()/> })}
             })}
             <ul class="tree">
-                {move || children().into_iter().map(|c| view! { <NodeItem node=c/> }).collect_view()}
+                <For each=children key=|c| format!("{c:?}") let:c><NodeItem node=c/></For>
             </ul>
         </li>
     }
