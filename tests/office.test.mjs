@@ -14,8 +14,15 @@ import assert from 'node:assert/strict';
 import { watchPage } from './lib/browser.mjs';
 import { DESK } from './lib/app.mjs';
 import {
+  FORM_PHOTO,
   createNote,
   ensureServiceWorker,
+  fillNote,
+  idbPhotos,
+  makeJpegs,
+  openNoteForm,
+  openTab,
+  saveNote,
   formatViolations,
   log,
   loginUi,
@@ -40,17 +47,41 @@ async function axeClean(page, screen) {
 test('the office counts, finds and lists a member\'s note, and opens offline from its cache', { timeout: TEST_TIMEOUT_MS }, async () => {
   await scenario('office', async (ctx) => {
     const { context: phoneCtx, page: phone } = await signInPhone(ctx, 'phone', 'kadon');
+    const [jpeg] = await makeJpegs(ctx.browser, [{ width: 640, height: 480, seed: 7 }]);
     await phoneCtx.setOffline(true);
-    await createNote(phone, {
+    // Offline: a note for the commune's first task, with petitions and a photo, and the unit's
+    // progress on that task.
+    await openNoteForm(phone);
+    const taskBox = await phone.waitForSelector('[id^=note-task-]', { state: 'attached', timeout: 10_000 });
+    const TASK = (await taskBox.getAttribute('id')).slice('note-task-'.length);
+    await fillNote(phone, {
       title: 'Họp dân vận khéo ở bon Đạ Tông',
       content: 'Tuyên truyền Chỉ thị 18 cho bà con',
       total: 30,
       women: 12,
+      tasks: [TASK],
       petitions: [{ text: 'Sửa đường liên thôn' }, { text: 'Hỗ trợ giống cà phê' }],
     });
+    await phone.setInputFiles('#note-photo', [{ name: 'hop.jpg', mimeType: 'image/jpeg', buffer: jpeg }]);
+    await phone.waitForSelector(`${FORM_PHOTO}`, { timeout: 20_000 });
+    await saveNote(phone, 'Họp dân vận khéo ở bon Đạ Tông');
+    await openTab(phone, 'tasks');
+    const item = phone.locator(`li[data-testid=task-item][data-task-id="${TASK}"]`);
+    await item.locator('button.task-head').click();
+    await phone.fill(`#p-${TASK}-pct`, '40');
+    await phone.fill(`#p-${TASK}-remark`, 'Đã họp 2 bon');
+    await item.locator('button[data-testid=save-progress]').click();
+    await item.locator('[data-testid=unit-progress]').first().waitFor({ timeout: 10_000 });
     await phoneCtx.setOffline(false);
     await waitBadge(phone, { unsynced: '0' }, 20_000);
-    log('member note synced');
+    // The photo is uploaded after the document syncs: wait until the server holds it.
+    for (let i = 0; ; i++) {
+      const photos = await idbPhotos(phone);
+      if (Object.values(photos).length === 1 && Object.values(photos).every((p) => p.uploaded)) break;
+      assert.ok(i < 100, `the photo uploads: ${JSON.stringify(photos)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    log(`member note (task ${TASK}, photo, 40 %) synced`);
 
     const deskCtx = await ctx.browser.newContext(DESK);
     const desk = await deskCtx.newPage();
@@ -76,7 +107,28 @@ test('the office counts, finds and lists a member\'s note, and opens offline fro
       { timeout: 20_000 },
     );
     log('period summary counts the note');
+    // The charts add up: the weekly line to the notes figure, one stacked bar per task.
+    const notesFigure = Number(await desk.textContent('[data-testid=figure-notes]'));
+    const weekly = await desk.$$eval('[data-testid=line-chart] [data-testid=point]', (ps) => ps.reduce((a, p) => a + Number(p.dataset.value), 0));
+    assert.equal(weekly, notesFigure, 'notes per week add up to the notes of the period');
+    const stacks = await desk.$$eval('[data-testid=stacked-chart] [data-testid=stack]', (gs) => gs.map((g) => Number(g.dataset.total)));
+    assert.ok(stacks.length > 5 && stacks.every((n) => n > 0), `a status bar per task: ${stacks.join(',')}`);
+    // A commune that went quiet is listed first, with its last sync and last note.
+    const stale = desk.locator('[data-testid=stale-commune]');
+    assert.ok((await stale.count()) >= 1, 'some demo commune has no note this quarter');
+    assert.match(await stale.first().textContent(), /đồng bộ lần cuối .* ghi chép gần nhất/);
     await axeClean(desk, 'office overview');
+    // Any range of days: one with no notes, then back to the quarter.
+    const quarter = await desk.inputValue('#office-period');
+    await desk.selectOption('#office-period', 'range');
+    await desk.fill('#office-from', '2020-01-01');
+    await desk.fill('#office-to', '2020-01-31');
+    await desk.waitForSelector(`${row}[data-notes="0"]`, { timeout: 10_000 });
+    assert.match(await desk.textContent('[data-testid=office-as-of]'), /01\/01\/2020–31\/01\/2020/);
+    assert.equal(await desk.textContent('[data-testid=figure-notes]'), '0');
+    await desk.selectOption('#office-period', quarter);
+    await desk.waitForSelector(`${row}[data-notes="1"]`, { timeout: 10_000 });
+    log('a range of days is a period too');
 
     // A second note reaches the open desk by push (no reload; the fallback poll is 30 s away).
     await createNote(phone, { title: 'Thăm hỏi gia đình chính sách', content: 'Tặng quà' });
@@ -121,17 +173,41 @@ test('the office counts, finds and lists a member\'s note, and opens offline fro
     await desk.waitForFunction((n) => document.querySelectorAll('table[data-testid=matrix] tbody tr').length < n, all, { timeout: 5_000 });
     await desk.selectOption('#matrix-status', '');
     await desk.waitForFunction((n) => document.querySelectorAll('table[data-testid=matrix] tbody tr').length === n, all, { timeout: 5_000 });
-    log('matrix filters narrow the rows');
-    await desk.click(`td[data-testid=matrix-cell][data-commune-id=${COMMUNE}] button`);
+    await desk.selectOption('#matrix-unit', 'mttq');
+    const mttq = await rows();
+    assert.ok(mttq > 0 && mttq < all, `the tasks led by or shared with Ủy ban MTTQ: ${mttq} of ${all}`);
+    await desk.selectOption('#matrix-unit', '');
+    await desk.selectOption('#matrix-sort', 'least-done');
+    assert.equal(await rows(), all, 'sorting keeps every row');
+    log(`matrix filters narrow the rows (unit mttq: ${mttq} of ${all})`);
+    // The cell of the member's task: the commune's records for it (who, when) and its notes.
+    await desk.click(`td[data-testid=matrix-cell][data-commune-id=${COMMUNE}][data-task-id="${TASK}"] button`);
     await desk.waitForSelector('[data-testid=office-task-filter]', { timeout: 10_000 });
     assert.equal(await desk.inputValue('#office-commune'), COMMUNE);
-    log('a matrix cell opens the notes of its commune and task');
+    const page = desk.locator(`[data-testid=commune-page][data-commune-id=${COMMUNE}]`);
+    const unit = page.locator('[data-testid=unit-progress]').first();
+    await unit.waitFor({ timeout: 10_000 });
+    assert.match(await unit.textContent(), /40%.*kadon/);
+    assert.equal(await page.locator('[data-testid=task-item]').count(), 1, 'only the cell\'s task');
+    assert.equal(await page.locator('[data-testid=progress-form]').count(), 0, 'the office reads, it does not record');
+    const drilled = desk.locator('[data-testid=office-note]', { hasText: 'Họp dân vận khéo' });
+    await drilled.waitFor({ timeout: 10_000 });
+    await desk.waitForFunction(
+      () => [...document.querySelectorAll('[data-testid=office-note] .photos img')].some((i) => i.complete && i.naturalWidth === 640),
+      null,
+      { timeout: 10_000 },
+    );
+    assert.match(await drilled.textContent(), /Người ghi: kadon/);
+    log('a matrix cell opens the commune\'s records and notes for its task, photo included');
+    await axeClean(desk, 'office drill-down');
     // A task's title opens its notes in every commune.
     await desk.click('[data-testid=tab-overview]');
     await desk.click('[data-testid=matrix-task] >> nth=0');
     await desk.waitForSelector('[data-testid=office-task-filter]', { timeout: 10_000 });
     assert.equal(await desk.inputValue('#office-commune'), '');
-    log('a task opens its notes in every commune');
+    const across = await desk.$$eval('[data-testid=task-page] [data-testid=task-commune]', (ls) => ls.length);
+    assert.ok(across >= 1, `the task's status in each commune: ${across}`);
+    log('a task opens its status and notes in every commune');
 
     // Offline: the office reopens from its cache and says how old the figures are.
     await desk.click('[data-testid=tab-overview]');

@@ -424,6 +424,12 @@ async function main() {
       await expect(page, '[data-testid=petition-row]', 'petitions register');
       await scrollToTop(page, '[data-testid=office-petitions]');
       await shoot(page, dir, `office-petitions${suffix}`);
+      // A matrix cell's drill-down: the commune's records for the task, and the notes behind them.
+      await page.click('button[data-testid=tab-overview]');
+      await page.click(`td[data-testid=matrix-cell][data-commune-id=${COMMUNE}][data-task-id=${PROGRESS_TASK}] button`);
+      await expect(page, `[data-testid=commune-page] [data-testid=unit-progress]`, 'drill-down records');
+      await scrollToTop(page, '[data-testid=commune-page]');
+      await shoot(page, dir, `office-drill${suffix}`);
     }
 
     // --- editor: a draft preview of the sample plan ------------------------------------------------

@@ -94,6 +94,7 @@ pub async fn summary(
     let filter = Filter::new(&q, &from, &to, &p.scope);
     let figures = st.db.office_figures(&filter)?;
     let activities = st.db.office_activities(&filter)?;
+    let weeks = st.db.office_weeks(&filter)?;
     let last_notes = st.db.last_note_dates()?;
     let mut communes: Vec<CommuneSummary> = st
         .db
@@ -128,6 +129,7 @@ pub async fn summary(
         totals,
         communes,
         activities,
+        weeks,
         as_of: now,
     }))
 }

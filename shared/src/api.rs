@@ -299,6 +299,14 @@ pub struct ActivityCount {
     pub participants: i64,
 }
 
+/// Notes whose activity date falls in one week.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeekCount {
+    /// The week's Monday (ISO date).
+    pub monday: String,
+    pub notes: i64,
+}
+
 /// `GET /api/office/summary`: the communes in the user's scope over a period, stale ones first.
 /// (Fields a newer server adds may be missing from a copy an older one cached: they default.)
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -312,6 +320,9 @@ pub struct OfficeSummary {
     pub communes: Vec<CommuneSummary>,
     /// The same notes by activity type, most notes first (they add up to `totals.notes`).
     pub activities: Vec<ActivityCount>,
+    /// The same notes by the week of their activity date, oldest first (weeks without a note
+    /// left out; they add up to `totals.notes`).
+    pub weeks: Vec<WeekCount>,
     /// Unix ms when these figures were read.
     pub as_of: i64,
 }

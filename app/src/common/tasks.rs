@@ -74,12 +74,19 @@ pub fn StatusChip(assessment: Assessment, percent: u8) -> impl IntoView {
     }
 }
 
-/// The tasks of the plans that target this commune, in plan order.
+/// The tasks of the plans that target this commune, in plan order. The aggregating level reads
+/// it `read_only` (no progress form: a unit records its own), and may ask for `only` one task,
+/// shown open.
 #[component]
-pub fn TaskList(commune: String) -> impl IntoView {
+pub fn TaskList(
+    commune: String,
+    #[prop(optional)] read_only: bool,
+    #[prop(optional, into)] only: Signal<Option<String>>,
+) -> impl IntoView {
     let ui = expect_context::<Ui>();
     let c = commune.clone();
     let rows = move || {
+        let only = only.get();
         ui.plans.with(|plans| {
             plans
                 .iter()
@@ -87,6 +94,7 @@ pub fn TaskList(commune: String) -> impl IntoView {
                     p.tasks
                         .iter()
                         .filter(|t| t.targets(&c))
+                        .filter(|t| only.as_ref().is_none_or(|o| *o == t.id))
                         .map(|t| (p.id.clone(), t.clone()))
                         .collect::<Vec<_>>()
                 })
@@ -104,7 +112,8 @@ pub fn TaskList(commune: String) -> impl IntoView {
             }}
             <ul class="tasks">
                 <For each=rows key=|(p, t)| format!("{p}/{t:?}") let:row>
-                    <TaskItem plan_id=row.0 task=row.1 commune=commune.clone()/>
+                    <TaskItem plan_id=row.0 task=row.1 commune=commune.clone() read_only=read_only
+                        open=only.get_untracked().is_some()/>
                 </For>
             </ul>
         </section>
@@ -112,9 +121,9 @@ pub fn TaskList(commune: String) -> impl IntoView {
 }
 
 #[component]
-fn TaskItem(plan_id: String, task: Task, commune: String) -> impl IntoView {
+fn TaskItem(plan_id: String, task: Task, commune: String, read_only: bool, open: bool) -> impl IntoView {
     let ui = expect_context::<Ui>();
-    let open = RwSignal::new(false);
+    let open = RwSignal::new(open);
     let t = task.clone();
     let c = commune.clone();
     let records = move || {
@@ -178,7 +187,7 @@ fn TaskItem(plan_id: String, task: Task, commune: String) -> impl IntoView {
             <div class="chips">{status}{recurring}</div>
             <Show when=move || open.get()>
                 <TaskDetail plan_id=plan_id.clone() task=task.clone() commune=commune.clone()
-                    lead=lead.clone() partners=partners.clone() deadline=deadline.clone()/>
+                    lead=lead.clone() partners=partners.clone() deadline=deadline.clone() read_only=read_only/>
             </Show>
         </li>
     }
@@ -192,6 +201,7 @@ fn TaskDetail(
     lead: String,
     partners: String,
     deadline: Option<String>,
+    read_only: bool,
 ) -> impl IntoView {
     let ui = expect_context::<Ui>();
     let tid = task.id.clone();
@@ -234,7 +244,7 @@ fn TaskDetail(
                 }).collect_view()}
             </ul>
             <History plan_id=plan_id.clone() task_id=task.id.clone() commune=commune.clone()/>
-            <ProgressForm plan_id=plan_id task=task commune=commune/>
+            {(!read_only).then(|| view! { <ProgressForm plan_id=plan_id task=task commune=commune/> })}
         </div>
     }
 }

@@ -37,3 +37,101 @@ pub fn BarChart(
         </svg>
     }
 }
+
+/// One bar per row, split into coloured parts that sum to the row's total (a status
+/// distribution); the words of each part are in the legend and in each part's tooltip.
+#[component]
+pub fn StackedBars(
+    title: String,
+    /// The parts' names and CSS classes, in drawing order.
+    parts: Vec<(String, &'static str)>,
+    /// Each row's label and its count per part.
+    rows: Vec<(String, Vec<i64>)>,
+) -> impl IntoView {
+    const ROW: i64 = 34;
+    const WIDTH: i64 = 600;
+    let height = ROW * rows.len() as i64 + 4;
+    let bars = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, counts))| {
+            let y = i as i64 * ROW;
+            let sum: i64 = counts.iter().sum();
+            let total = sum.max(1);
+            let mut x = 0;
+            let segs = counts
+                .iter()
+                .zip(&parts)
+                .filter(|(n, _)| **n > 0)
+                .map(|(n, (name, class))| {
+                    let w = n * WIDTH / total;
+                    let seg = view! {
+                        <rect x=x y=y + 16 width=w height="12" class=format!("seg {class}")>
+                            <title>{format!("{name}: {n}")}</title>
+                        </rect>
+                    };
+                    x += w;
+                    seg
+                })
+                .collect_view();
+            view! {
+                <g data-testid="stack" data-total=sum.to_string()>
+                    <text x="0" y=y + 12 class="bar-label">{label}</text>
+                    {segs}
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="chart" role="img" aria-label=title viewBox=format!("0 0 {WIDTH} {height}")
+            preserveAspectRatio="xMinYMin meet" data-testid="stacked-chart">
+            {bars}
+        </svg>
+        <ul class="legend">
+            {parts.into_iter().map(|(name, class)| view! { <li><span class=format!("swatch {class}")></span>{name}</li> }).collect_view()}
+        </ul>
+    }
+}
+
+/// A line over time: one point per `(label, value)`, oldest first; the first and last labels
+/// under the axis (the table beside it has every value).
+#[component]
+pub fn LineChart(title: String, points: Vec<(String, i64)>) -> impl IntoView {
+    const WIDTH: i64 = 600;
+    const HEIGHT: i64 = 160;
+    const TOP: i64 = 16;
+    let max = points.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
+    let n = points.len() as i64;
+    let x_of = |i: i64| if n > 1 { 8 + i * (WIDTH - 16) / (n - 1) } else { WIDTH / 2 };
+    let y_of = |v: i64| TOP + (HEIGHT - TOP) - v * (HEIGHT - TOP) / max;
+    let path = points
+        .iter()
+        .enumerate()
+        .map(|(i, (_, v))| format!("{},{}", x_of(i as i64), y_of(*v)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let dots = points
+        .iter()
+        .enumerate()
+        .map(|(i, (label, v))| {
+            view! {
+                <circle cx=x_of(i as i64) cy=y_of(*v) r="4" class="dot" data-testid="point" data-value=v.to_string()>
+                    <title>{format!("{label}: {v}")}</title>
+                </circle>
+            }
+        })
+        .collect_view();
+    let first = points.first().map(|(l, _)| l.clone()).unwrap_or_default();
+    let last = points.last().map(|(l, _)| l.clone()).unwrap_or_default();
+    view! {
+        <svg class="chart" role="img" aria-label=title viewBox=format!("0 0 {WIDTH} {}", HEIGHT + 24)
+            preserveAspectRatio="xMinYMin meet" data-testid="line-chart">
+            <text x="0" y="12" class="bar-value">{max}</text>
+            <line x1="0" y1=HEIGHT x2=WIDTH y2=HEIGHT class="axis"></line>
+            <polyline points=path class="line"></polyline>
+            {dots}
+            <text x="0" y=HEIGHT + 18 class="bar-label">{first}</text>
+            <text x=WIDTH y=HEIGHT + 18 class="bar-label" text-anchor="end">{last}</text>
+        </svg>
+    }
+}

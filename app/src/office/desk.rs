@@ -8,7 +8,7 @@ use crate::common::tasks::{
 };
 use leptos::prelude::*;
 use shared::ids::display_datetime_vn;
-use shared::schema::{ProgressRecord, Task};
+use shared::schema::{OrgNode, ProgressRecord, Task, UNIT_KINDS};
 use shared::status::{DeadlineStatus, reported_in};
 use shared::vocab::OrgLevel;
 
@@ -37,6 +37,38 @@ pub fn CommuneTable() -> impl IntoView {
     }
 }
 
+/// How the matrix orders a plan's tasks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sort {
+    Plan,
+    Overdue,
+    LeastDone,
+}
+
+impl Sort {
+    fn parse(s: &str) -> Sort {
+        match s {
+            "overdue" => Sort::Overdue,
+            "least-done" => Sort::LeastDone,
+            _ => Sort::Plan,
+        }
+    }
+}
+
+/// Whether `id` lies under `ancestor` in the org tree (itself included).
+fn is_under(org: &[OrgNode], id: &str, ancestor: &str) -> bool {
+    let mut at = Some(id.to_string());
+    // The depth bound keeps a cycle someone wrote into the tree from hanging the page.
+    for _ in 0..32 {
+        match at {
+            Some(ref x) if x == ancestor => return true,
+            Some(x) => at = org.iter().find(|n| n.id == x).and_then(|n| n.parent.clone()),
+            None => return false,
+        }
+    }
+    false
+}
+
 /// Tasks × communes: each cell the task's status in that commune (words, colour as a second cue);
 /// recurring duties also say how many communes reported this quarter.
 #[component]
@@ -49,15 +81,46 @@ pub fn Matrix() -> impl IntoView {
     // commune in this status; columns: the commune picked on the office's screens, or all.
     let words = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
+    // Tasks led by or shared with this unit kind; communes under this node of the tree.
+    let unit = RwSignal::new(String::new());
+    let group = RwSignal::new(String::new());
+    let sort = RwSignal::new(Sort::Plan);
+    // The communes in the user's scope: the server's overview lists only those; offline, before
+    // it answers, the org tree's communes.
     let communes = move || {
         let only = filter.commune.get();
-        let mut v: Vec<(String, String)> = ui.org.with(|o| {
+        let group = group.get();
+        let org = ui.org.get();
+        let mut v: Vec<(String, String)> = ui.overview.with(|o| {
             o.iter()
-                .filter(|n| n.level == OrgLevel::Commune && !n.removed)
-                .filter(|n| only.is_empty() || n.id == only)
-                .map(|n| (n.id.clone(), n.name.clone()))
+                .map(|c| (c.commune_id.clone(), c.name.clone()))
                 .collect()
         });
+        if v.is_empty() {
+            v = org
+                .iter()
+                .filter(|n| n.level == OrgLevel::Commune && !n.removed)
+                .map(|n| (n.id.clone(), n.name.clone()))
+                .collect();
+        }
+        v.retain(|(id, _)| {
+            (only.is_empty() || *id == only) && (group.is_empty() || is_under(&org, id, &group))
+        });
+        v.sort_by(|a, b| a.1.cmp(&b.1));
+        v
+    };
+    // Places that group communes (a district, a cluster, the root): any node above a commune.
+    let groups = move || {
+        let org = ui.org.get();
+        let mut v: Vec<(String, String)> = org
+            .iter()
+            .filter(|n| !n.removed && matches!(n.level, OrgLevel::Root | OrgLevel::Other(_)))
+            .filter(|n| {
+                org.iter()
+                    .any(|c| c.level == OrgLevel::Commune && is_under(&org, &c.id, &n.id))
+            })
+            .map(|n| (n.id.clone(), n.name.clone()))
+            .collect();
         v.sort_by(|a, b| a.1.cmp(&b.1));
         v
     };
@@ -75,9 +138,25 @@ pub fn Matrix() -> impl IntoView {
                 .map(|(_, r)| r)
                 .collect()
         };
-        let (words, status) = (words.get(), status.get());
+        let (words, status, unit, sort) = (words.get(), status.get(), unit.get(), sort.get());
+        // How many of the shown communes have this task in this state (for sorting).
+        let count = |t: &Task, done: bool| {
+            communes
+                .iter()
+                .filter(|(c, _)| t.targets(c))
+                .filter(|(c, _)| {
+                    let (a, _) = assess_task(t, &records(c, &t.id), now);
+                    if done {
+                        matches!(a.status, DeadlineStatus::DoneOnTime | DeadlineStatus::DoneLate)
+                    } else {
+                        a.status == DeadlineStatus::Overdue
+                    }
+                })
+                .count()
+        };
         let wanted = |t: &Task| {
             shared::text::matches(&format!("{} {}", t.number, t.title), &words)
+                && (unit.is_empty() || t.lead_units.contains(&unit) || t.partner_units.contains(&unit))
                 && (status.is_empty()
                     || communes.iter().any(|(c, _)| {
                         t.targets(c) && {
@@ -91,7 +170,12 @@ pub fn Matrix() -> impl IntoView {
                     }))
         };
         ui.plans.get().into_iter().map(|plan| {
-            let tasks: Vec<Task> = plan.tasks.iter().filter(|t| !t.removed && wanted(t)).cloned().collect();
+            let mut tasks: Vec<Task> = plan.tasks.iter().filter(|t| !t.removed && wanted(t)).cloned().collect();
+            match sort {
+                Sort::Plan => {}
+                Sort::Overdue => tasks.sort_by_key(|t| std::cmp::Reverse(count(t, false))),
+                Sort::LeastDone => tasks.sort_by_key(|t| count(t, true)),
+            }
             let head = communes.iter().map(|(_, name)| view! { <th scope="col">{name.clone()}</th> }).collect_view();
             let rows = tasks.iter().map(|t| {
                 let cells = communes.iter().map(|(cid, cname)| {
@@ -180,6 +264,23 @@ pub fn Matrix() -> impl IntoView {
                 {statuses.into_iter().map(|(v, s)| view! { <option value=v>{move || status_label(s)}</option> }).collect_view()}
                 <option value="due-soon">{t("Sắp đến hạn", "Due soon")}</option>
             </select>
+            <label for="matrix-unit">{t("Đơn vị", "Unit")}</label>
+            <select id="matrix-unit" prop:value=move || unit.get() on:change=move |e| unit.set(event_target_value(&e))>
+                <option value="">{t("Tất cả", "All")}</option>
+                {UNIT_KINDS.iter().map(|(k, vi, en_text)| view! { <option value=*k>{t(vi, en_text)}</option> }).collect_view()}
+            </select>
+            <label for="matrix-group">{t("Cụm, địa bàn", "Group of communes")}</label>
+            <select id="matrix-group" prop:value=move || group.get() on:change=move |e| group.set(event_target_value(&e))>
+                <option value="">{t("Tất cả", "All")}</option>
+                {move || groups().into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+            </select>
+            <label for="matrix-sort">{t("Sắp xếp", "Sort")}</label>
+            <select id="matrix-sort" on:change=move |e| sort.set(Sort::parse(&event_target_value(&e)))>
+                <option value="plan">{t("Theo thứ tự kế hoạch", "In plan order")}</option>
+                <option value="overdue">{t("Nhiều xã quá hạn trước", "Most communes overdue first")}</option>
+                <option value="least-done">{t("Ít xã hoàn thành trước", "Fewest communes done first")}</option>
+            </select>
+            <p class="hint">{t("Kỳ báo cáo chọn ở phần tổng hợp phía trên; trạng thái hạn tính đến hôm nay.", "The period is picked in the summary above; deadline statuses are as of today.")}</p>
         </div>
         <div>{body}</div>
     }

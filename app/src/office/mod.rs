@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod desk;
+pub mod drill;
 pub mod notes;
 pub mod org_admin;
 pub mod period;

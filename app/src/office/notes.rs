@@ -10,7 +10,7 @@ use crate::js;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{OFFICE_PAGE, OfficeNote, OfficeNotes};
-use shared::ids::display_date;
+use shared::ids::{display_date, display_datetime_vn};
 use shared::vocab::OrgLevel;
 
 /// The query string of the office's list endpoints for the current filter.
@@ -76,17 +76,41 @@ pub fn ListFilters() -> impl IntoView {
     }
 }
 
-fn note_view(n: OfficeNote) -> impl IntoView {
+/// A note whole: where and by whom, the tasks it is for, and everything recorded in it.
+fn note_view(ui: &Ui, n: OfficeNote) -> impl IntoView + use<> {
     let note = n.note;
     let p = note.participants;
     let kind = note.activity_type.as_ref().and_then(|k| k.labels());
+    let place = [note.hamlet.as_deref(), note.unit.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(|id| format!(" · {}", ui.node_name(id)))
+        .collect::<String>();
+    let tasks = ui.tasks.with_untracked(|ts| {
+        note.task_ids
+            .iter()
+            .map(|id| {
+                ts.iter()
+                    .find(|t| t.id == *id)
+                    .map_or_else(|| id.clone(), |t| format!("{} {}", t.number, t.title))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    });
+    let by = format!(
+        "{} {} · {}",
+        tr("Người ghi:", "Recorded by:"),
+        note.author,
+        display_datetime_vn(note.created_at)
+    );
     view! {
         <li class="note" data-testid="office-note" data-note-id=note.id.clone() data-commune-id=n.commune_id.clone()>
             <div class="meta">
-                {format!("{} · {}", display_date(&note.activity_date), n.commune_name)}
+                {format!("{} · {}{place}", display_date(&note.activity_date), n.commune_name)}
                 {kind.map(|(vi, en_text)| view! { " · " {t(vi, en_text)} })}
             </div>
             <div class="title">{note.title.clone()}</div>
+            {(!tasks.is_empty()).then(|| view! { <div class="meta" data-testid="office-note-tasks">{t("Nhiệm vụ: ", "Tasks: ")}{tasks}</div> })}
             {(p.total > 0).then(|| view! {
                 <div class="meta">{move || format!("{} {} · {} {} · {} {} · {} {}",
                     tr("Tham dự", "Participants"), p.total, tr("nữ", "women"), p.women,
@@ -106,16 +130,20 @@ fn note_view(n: OfficeNote) -> impl IntoView {
             {(!note.photos.is_empty()).then(|| view! {
                 <div class="photos">
                     {note.photos.iter().map(|sha| view! {
-                        <img src=format!("/api/blobs/{sha}") loading="lazy" alt=tr("Ảnh của ghi chép", "Photo of the note") width="96" height="96"/>
+                        <a href=format!("/api/blobs/{sha}") target="_blank" rel="noopener">
+                            <img src=format!("/api/blobs/{sha}") loading="lazy" alt=tr("Ảnh của ghi chép", "Photo of the note") width="96" height="96"/>
+                        </a>
                     }).collect_view()}
                 </div>
             })}
+            <div class="meta">{by}</div>
         </li>
     }
 }
 
 #[component]
 pub fn NotesSearch() -> impl IntoView {
+    let ui = expect_context::<Ui>();
     let filter = expect_context::<Filter>();
     let page = RwSignal::new(None::<OfficeNotes>);
     let error = RwSignal::new(false);
@@ -145,6 +173,7 @@ pub fn NotesSearch() -> impl IntoView {
         <section class="card" data-testid="office-notes">
             <h2>{t("Ghi chép của các xã", "The communes' notes")}</h2>
             <ListFilters/>
+            <super::drill::Drill/>
             <Show when=move || error.get()>
                 <p class="error">{t("Cần có mạng để tìm ghi chép.", "Searching notes needs a network connection.")}</p>
             </Show>
@@ -155,7 +184,7 @@ pub fn NotesSearch() -> impl IntoView {
                     <p class="meta" data-testid="office-notes-count" data-count=p.total.to_string()>
                         {move || format!("{} {}", p.total, tr("ghi chép", "notes"))}
                     </p>
-                    <ul class="notes">{p.notes.into_iter().map(note_view).collect_view()}</ul>
+                    <ul class="notes">{p.notes.into_iter().map(|n| note_view(&ui, n)).collect_view()}</ul>
                     {more.then(|| view! {
                         <button type="button" on:click=move |_| load(shown)>{t("Xem thêm", "Show more")}</button>
                     })}

@@ -28,12 +28,22 @@ pub fn recent_quarters() -> Vec<shared::Quarter> {
     out
 }
 
-/// `?from=…&to=…` of the chosen quarter.
-pub fn period_query(quarter: &str) -> String {
-    match quarter.parse::<shared::Quarter>() {
-        Ok(q) => format!("from={}&to={}", q.first_day(), q.last_day()),
-        Err(()) => String::new(),
+/// The period a filter holds: a quarter (`2026-Q4`) or a range of days (`2026-10-01..2026-11-15`).
+/// Inclusive ISO dates; `None` for anything else (the server then takes the current quarter).
+pub fn period_days(period: &str) -> Option<(String, String)> {
+    if let Ok(q) = period.parse::<shared::Quarter>() {
+        return Some((q.first_day(), q.last_day()));
     }
+    let (from, to) = period.split_once("..")?;
+    let valid = |d: &str| shared::ids::parse_iso_date(d).is_some();
+    (valid(from) && valid(to) && from <= to).then(|| (from.to_string(), to.to_string()))
+}
+
+/// `?from=…&to=…` of the chosen period.
+pub fn period_query(period: &str) -> String {
+    period_days(period)
+        .map(|(from, to)| format!("from={from}&to={to}"))
+        .unwrap_or_default()
 }
 
 /// An activity type's label in the device's language (read now), the word itself if unknown.
@@ -47,21 +57,84 @@ fn activity_label(t: Option<&shared::vocab::ActivityType>) -> String {
     }
 }
 
-/// The quarter picker shared by the office's screens.
+/// The period picker shared by the office's screens: a recent quarter, or any range of days.
 #[component]
 pub fn PeriodPicker() -> impl IntoView {
     let filter = expect_context::<Filter>();
+    const RANGE: &str = "range";
+    let is_range = move || filter.quarter.with(|p| p.contains(".."));
+    // The range being typed; it becomes the filter once both ends make a period.
+    let (from, to) = period_days(&filter.quarter.get_untracked()).unwrap_or_default();
+    let (from, to) = (RwSignal::new(from), RwSignal::new(to));
+    let apply = move || {
+        let range = format!("{}..{}", from.get_untracked(), to.get_untracked());
+        if period_days(&range).is_some() {
+            filter.quarter.set(range);
+        }
+    };
     view! {
         <label for="office-period">{t("Kỳ báo cáo", "Period")}</label>
-        <select id="office-period" prop:value=move || filter.quarter.get()
-            on:change=move |e| filter.quarter.set(event_target_value(&e))>
+        <select id="office-period" prop:value=move || if is_range() { RANGE.to_string() } else { filter.quarter.get() }
+            on:change=move |e| {
+                let v = event_target_value(&e);
+                if v == RANGE {
+                    // Start from the quarter that was shown.
+                    if let Some((f, t)) = period_days(&filter.quarter.get_untracked()) {
+                        from.set(f);
+                        to.set(t);
+                    }
+                    apply();
+                } else {
+                    filter.quarter.set(v);
+                }
+            }>
             {recent_quarters().into_iter().map(|q| {
                 let (n, y) = (q.q, q.year);
                 view! { <option value=q.to_string()>{move || if en() { format!("Q{n}/{y}") } else { format!("Quý {n}/{y}") }}</option> }
             }).collect_view()}
+            <option value=RANGE>{t("Khoảng ngày khác…", "Other dates…")}</option>
         </select>
+        <Show when=is_range>
+            <label for="office-from">{t("Từ ngày", "From")}</label>
+            <input id="office-from" type="date" prop:value=move || from.get()
+                on:change=move |e| { from.set(event_target_value(&e)); apply(); }/>
+            <label for="office-to">{t("đến ngày", "to")}</label>
+            <input id="office-to" type="date" prop:value=move || to.get()
+                on:change=move |e| { to.set(event_target_value(&e)); apply(); }/>
+        </Show>
     }
 }
+
+/// A commune's recurring duties not reported for the quarter (task numbers), once the quarter is
+/// nearly over: a quarterly report is due by its end, so earlier it is not yet missing.
+fn unreported(ui: &Ui, commune: &str, period: &str, now: i64) -> Vec<String> {
+    let Ok(q) = period.parse::<shared::Quarter>() else {
+        return Vec::new();
+    };
+    let due_from = shared::status::end_of_day_vn(&q.last_day()).unwrap_or(i64::MAX) - 15 * DAY_MS;
+    if now < due_from {
+        return Vec::new();
+    }
+    let progress = ui.progress.get();
+    ui.plans
+        .get()
+        .iter()
+        .flat_map(|p| p.tasks.iter())
+        .filter(|t| !t.removed && t.recurrence.is_some() && t.targets(commune))
+        .filter(|t| {
+            !shared::status::reported_in(
+                progress
+                    .iter()
+                    .filter(|(c, r)| c == commune && r.task_id == t.id)
+                    .map(|(_, r)| r),
+                q,
+            )
+        })
+        .map(|t| t.number.clone())
+        .collect()
+}
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 fn figures_view(f: &Figures) -> impl IntoView + use<> {
     let p = f.participants;
@@ -83,24 +156,26 @@ fn figures_view(f: &Figures) -> impl IntoView + use<> {
     }
 }
 
-/// Each task × commune in scope by deadline status (and how many are due soon), from the plans
-/// and progress documents this device holds: the same statuses the matrix shows.
-fn task_statuses(ui: &Ui, communes: &[String]) -> (Vec<(DeadlineStatus, usize)>, usize) {
+/// The deadline statuses in the order the office counts and draws them, with their colour class.
+const STATUSES: [(DeadlineStatus, &str); 5] = [
+    (DeadlineStatus::NotStarted, "todo"),
+    (DeadlineStatus::InProgress, "progress"),
+    (DeadlineStatus::Overdue, "overdue"),
+    (DeadlineStatus::DoneOnTime, "done"),
+    (DeadlineStatus::DoneLate, "late"),
+];
+
+/// Each task's communes in scope by deadline status (counts in [`STATUSES`] order), and how many
+/// are due soon, from the plans and progress documents this device holds: the same statuses the
+/// matrix shows.
+fn task_statuses(ui: &Ui, communes: &[String]) -> Vec<(String, Vec<i64>, i64)> {
     let (now, _) = now_checked();
     let progress = ui.progress.get();
-    let mut counts: Vec<(DeadlineStatus, usize)> = [
-        DeadlineStatus::NotStarted,
-        DeadlineStatus::InProgress,
-        DeadlineStatus::Overdue,
-        DeadlineStatus::DoneOnTime,
-        DeadlineStatus::DoneLate,
-    ]
-    .into_iter()
-    .map(|s| (s, 0))
-    .collect();
-    let mut soon = 0;
+    let mut rows = Vec::new();
     for plan in ui.plans.get() {
         for t in plan.tasks.iter().filter(|t| !t.removed) {
+            let mut counts = vec![0; STATUSES.len()];
+            let mut soon = 0;
             for c in communes.iter().filter(|c| t.targets(c)) {
                 let rs: Vec<_> = progress
                     .iter()
@@ -108,14 +183,15 @@ fn task_statuses(ui: &Ui, communes: &[String]) -> (Vec<(DeadlineStatus, usize)>,
                     .map(|(_, r)| r)
                     .collect();
                 let (a, _) = assess_task(t, &rs, now);
-                if let Some(n) = counts.iter_mut().find(|(s, _)| *s == a.status) {
-                    n.1 += 1;
+                if let Some(i) = STATUSES.iter().position(|(s, _)| *s == a.status) {
+                    counts[i] += 1;
                 }
-                soon += usize::from(a.due_soon);
+                soon += i64::from(a.due_soon);
             }
+            rows.push((t.number.clone(), counts, soon));
         }
     }
-    (counts, soon)
+    rows
 }
 
 #[component]
@@ -157,7 +233,14 @@ pub fn PeriodSummary(on_commune: Callback<String>) -> impl IntoView {
             <h2>{t("Tổng hợp theo kỳ", "Summary of the period")}</h2>
             <PeriodPicker/>
             {move || summary.get().map(|s| {
-                let stale: Vec<_> = s.communes.iter().filter(|c| c.stale).cloned().collect();
+                let (now, _) = now_checked();
+                let period = filter.quarter.get();
+                // Quiet communes (by the server), and those with a recurring duty not reported.
+                let mut stale: Vec<_> = s.communes.iter()
+                    .map(|c| (c.clone(), unreported(&ui, &c.commune_id, &period, now)))
+                    .filter(|(c, duties)| c.stale || !duties.is_empty())
+                    .collect();
+                stale.sort_by_key(|(c, _)| !c.stale);
                 view! {
                     <p class="meta" data-testid="office-as-of">
                         {format!("{} {}–{} · {} {}", tr("Kỳ", "Period"), display_date(&s.from), display_date(&s.to),
@@ -173,24 +256,33 @@ pub fn PeriodSummary(on_commune: Callback<String>) -> impl IntoView {
                             <p class="meta" data-testid="communes-reporting" data-reporting=reporting.to_string() data-expected=expected.to_string()>
                                 {move || format!("{reporting}/{expected} {}", tr("xã có ghi chép trong kỳ", "communes with notes in the period"))}
                             </p>
-                            <dl class="figures" data-testid="task-statuses">
-                                {move || {
-                                    let (counts, soon) = task_statuses(&ui, &ids);
-                                    counts.into_iter().map(|(s, n)| view! {
-                                        <div><dt>{status_label(s)}</dt><dd>{n}</dd></div>
-                                    }).chain(std::iter::once(view! {
+                            {move || {
+                                let rows = task_statuses(&ui, &ids);
+                                let soon: i64 = rows.iter().map(|r| r.2).sum();
+                                let sums = (0..STATUSES.len()).map(|i| rows.iter().map(|r| r.1[i]).sum::<i64>());
+                                view! {
+                                    <dl class="figures" data-testid="task-statuses">
+                                        {STATUSES.iter().zip(sums).map(|((s, _), n)| view! {
+                                            <div><dt>{status_label(*s)}</dt><dd>{n}</dd></div>
+                                        }).collect_view()}
                                         <div><dt>{tr("Sắp đến hạn", "Due soon")}</dt><dd>{soon}</dd></div>
-                                    })).collect_view()
-                                }}
-                            </dl>
+                                    </dl>
+                                    <h3>{t("Tình trạng từng nhiệm vụ ở các xã", "Each task's status across the communes")}</h3>
+                                    <super::chart::StackedBars
+                                        title=tr("Biểu đồ tình trạng từng nhiệm vụ ở các xã (chi tiết ở bảng nhiệm vụ theo xã)", "Chart of each task's status across the communes (details in the table of tasks by commune)").to_string()
+                                        parts=STATUSES.iter().map(|(s, class)| (status_label(*s).to_string(), *class)).collect()
+                                        rows=rows.into_iter().map(|(label, counts, _)| (label, counts)).collect()/>
+                                }
+                            }}
                         }
                     }
                     {(!stale.is_empty()).then(|| view! {
                         <h3>{t("Xã cần chú ý", "Communes needing attention")}</h3>
-                        <p class="hint">{format!("{} {} {}", tr("Không đồng bộ quá", "No sync for over"), s.stale_days, tr("ngày, hoặc chưa có ghi chép trong kỳ.", "days, or no note in the period."))}</p>
+                        <p class="hint">{format!("{} {} {}", tr("Không đồng bộ quá", "No sync for over"), s.stale_days, tr("ngày, chưa có ghi chép trong kỳ, hoặc chưa báo cáo nhiệm vụ định kỳ.", "days, no note in the period, or a recurring duty not reported."))}</p>
                         <ul class="stale-list">
-                            {stale.into_iter().map(|c| {
+                            {stale.into_iter().map(|(c, duties)| {
                                 let id = c.commune_id.clone();
+                                let duties = (!duties.is_empty()).then(|| format!(" · {} {}", tr("chưa báo cáo nhiệm vụ định kỳ", "recurring duty not reported:"), duties.join(", ")));
                                 view! {
                                     <li data-testid="stale-commune" data-commune-id=c.commune_id.clone()>
                                         <button type="button" class="link" on:click=move |_| on_commune.run(id.clone())>{c.name.clone()}</button>
@@ -199,6 +291,7 @@ pub fn PeriodSummary(on_commune: Callback<String>) -> impl IntoView {
                                             c.last_sync.map(display_datetime_vn).unwrap_or_else(|| tr("chưa có", "never").into()),
                                             tr("ghi chép gần nhất", "last note"),
                                             c.last_note.as_deref().map(display_date).unwrap_or_else(|| tr("chưa có", "none").into()))}
+                                        {duties}
                                     </li>
                                 }
                             }).collect_view()}
@@ -222,6 +315,19 @@ pub fn PeriodSummary(on_commune: Callback<String>) -> impl IntoView {
                     <super::chart::BarChart
                         title=tr("Biểu đồ số ghi chép theo xã (số liệu ở bảng dưới)", "Chart of notes per commune (numbers in the table below)").to_string()
                         items=s.communes.iter().map(|c| (c.name.clone(), c.figures.notes)).collect()/>
+                    <h3>{t("Ghi chép theo tuần", "Notes per week")}</h3>
+                    <super::chart::LineChart
+                        title=tr("Biểu đồ số ghi chép theo tuần (số liệu ở bảng kèm theo)", "Chart of notes per week (numbers in the table beside it)").to_string()
+                        points=s.weeks.iter().map(|w| (display_date(&w.monday), w.notes)).collect()/>
+                    <details>
+                        <summary>{t("Bảng số ghi chép theo tuần", "Table of notes per week")}</summary>
+                        <table class="overview" data-testid="weeks-table">
+                            <thead><tr><th scope="col">{t("Tuần bắt đầu", "Week of")}</th><th scope="col">{t("Ghi chép", "Notes")}</th></tr></thead>
+                            <tbody>
+                                {s.weeks.iter().map(|w| view! { <tr><th scope="row">{display_date(&w.monday)}</th><td>{w.notes}</td></tr> }).collect_view()}
+                            </tbody>
+                        </table>
+                    </details>
                     <h3>{t("Hoạt động theo loại", "Activities by type")}</h3>
                     <super::chart::BarChart
                         title=tr("Biểu đồ số ghi chép theo loại hoạt động (số liệu ở bảng kèm theo)", "Chart of notes by activity type (numbers in the table beside it)").to_string()

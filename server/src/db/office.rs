@@ -4,7 +4,7 @@
 use super::{Db, Result};
 use crate::access::Scope;
 use rusqlite::types::Value;
-use shared::api::{ActivityCount, Figures, OfficeQuery, PetitionCounts, PetitionEntry};
+use shared::api::{ActivityCount, Figures, OfficeQuery, PetitionCounts, PetitionEntry, WeekCount};
 use shared::schema::{Gps, Note, Participants, Petition};
 use shared::vocab::{ActivityType, PetitionStatus};
 use std::collections::HashMap;
@@ -127,6 +127,25 @@ impl Db {
                         .map(|t| ActivityType::parse(&t)),
                     notes: r.get(1)?,
                     participants: r.get(2)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    /// Notes per week of their activity date over the filter, oldest week first.
+    pub fn office_weeks(&self, f: &Filter<'_>) -> Result<Vec<WeekCount>> {
+        let (cond, params) = f.conditions();
+        self.with(|c| {
+            // The Monday on or before the date: back six days, then forward to a Monday.
+            c.prepare(&format!(
+                "SELECT date(r.activity_date, '-6 days', 'weekday 1') AS w, COUNT(*)
+                 FROM rm_note_rows r WHERE {cond} GROUP BY w ORDER BY w"
+            ))?
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                Ok(WeekCount {
+                    monday: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    notes: r.get(1)?,
                 })
             })?
             .collect()
