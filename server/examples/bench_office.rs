@@ -10,7 +10,8 @@ use server::access::Scope;
 use server::db::{Db, Filter, NodeRow, NotesChange, NotesDoc};
 use shared::Quarter;
 use shared::api::OfficeQuery;
-use shared::schema::{Note, Participants, Petition};
+use shared::schema::{self, Note, Participants, Petition};
+use shared::{DocKey, DocKind};
 use shared::vocab::{ActivityType, OrgLevel, PetitionStatus};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,9 @@ struct Args {
     /// Runs of each query.
     #[arg(long, default_value_t = 30)]
     runs: usize,
+    /// Write the rows directly only (no Automerge documents, no rebuild timing).
+    #[arg(long)]
+    rows_only: bool,
 }
 
 const WORDS: &[&str] = &[
@@ -122,6 +126,7 @@ fn main() -> anyhow::Result<()> {
         v
     };
     let started = Instant::now();
+    let mut docs: Vec<(String, String, String, Vec<u8>)> = Vec::new();
     for c in 0..args.communes {
         let commune = format!("xa-{c:03}");
         db.upsert_node(&NodeRow {
@@ -147,6 +152,14 @@ fn main() -> anyhow::Result<()> {
                 .collect();
             let doc_id = format!("doc-{commune}-{q}");
             let period = q.to_string();
+            if !args.rows_only {
+                // The same notes as an Automerge document, one change per note as phones write them.
+                let mut am = schema::genesis_doc(&DocKey::notes(&commune, *q))?;
+                for n in &notes {
+                    schema::put_note(&mut am, n)?;
+                }
+                docs.push((doc_id.clone(), commune.clone(), period.clone(), am.save()));
+            }
             db.apply_notes(
                 &NotesDoc {
                     doc_id: &doc_id,
@@ -159,6 +172,33 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let generated = started.elapsed();
+    // The rebuild's work per document, as `readmodel rebuild` does it after reading the stored
+    // bytes: load, check the schema, read the notes, write their rows.
+    let (rebuilt, doc_bytes) = if args.rows_only {
+        (None, 0)
+    } else {
+        let (before, _) = db.office_notes(&Filter::new(&OfficeQuery::default(), "0000-01-01", "9999-12-31", &Scope::All), 0, 1)?;
+        db.clear_read_model()?;
+        let t = Instant::now();
+        for (doc_id, commune, period, bytes) in &docs {
+            let am = automerge::Automerge::load(bytes)?;
+            let bad = schema::check(&am, DocKind::Notes);
+            let notes: Vec<Note> = schema::read_notes(&am)
+                .into_iter()
+                .filter(|n| !bad.iter().any(|(k, _)| *k == n.id))
+                .collect();
+            db.apply_notes(
+                &NotesDoc { doc_id, commune, period },
+                &NotesChange::Full(notes),
+                "",
+            )?;
+        }
+        let took = t.elapsed();
+        let (after, _) = db.office_notes(&Filter::new(&OfficeQuery::default(), "0000-01-01", "9999-12-31", &Scope::All), 0, 1)?;
+        assert_eq!(before, after, "the rebuild gives every note back");
+        (Some(took.as_secs_f64()), docs.iter().map(|d| d.3.len()).sum::<usize>())
+    };
+    drop(docs);
     let size = std::fs::metadata(&path)?.len()
         + std::fs::metadata(dir.path().join("danvan.sqlite3-wal")).map_or(0, |m| m.len());
 
@@ -175,6 +215,8 @@ fn main() -> anyhow::Result<()> {
     };
     let summary = time(args.runs, || {
         db.office_figures(&filter(&base)).unwrap();
+        db.office_activities(&filter(&base)).unwrap();
+        db.office_weeks(&filter(&base)).unwrap();
         db.last_note_dates().unwrap();
         db.overview().unwrap();
     });
@@ -226,7 +268,9 @@ fn main() -> anyhow::Result<()> {
             "communes": args.communes,
             "notes": args.communes * (args.notes / quarters.len()) * quarters.len(),
             "notes_in_quarter": total,
-            "generate_rows_s": generated.as_secs_f64(),
+            "generate_s": generated.as_secs_f64(),
+            "rebuild_from_documents_s": rebuilt,
+            "documents_mib": doc_bytes as f64 / 1_048_576.0,
             "db_mib": size as f64 / 1_048_576.0,
             "summary": summary,
             "notes_page": notes_page,

@@ -266,6 +266,21 @@ async fn totals_add_up_search_ignores_accents_and_scope_holds() {
         by_type, summary.totals.notes,
         "activities add up to the notes"
     );
+    let by_week: i64 = summary.weeks.iter().map(|w| w.notes).sum();
+    assert_eq!(by_week, summary.totals.notes, "weeks add up to the notes");
+    assert!(
+        summary.weeks.windows(2).all(|w| w[0].monday < w[1].monday),
+        "weeks oldest first, each once: {:?}",
+        summary.weeks
+    );
+    for w in &summary.weeks {
+        let (y, m, d) = shared::ids::parse_iso_date(&w.monday).expect("a date");
+        // Sakamoto's day of the week, 0 = Sunday.
+        let t = [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4];
+        let y = if m < 3 { y - 1 } else { y };
+        let dow = (y + y / 4 - y / 100 + y / 400 + t[m as usize - 1] + d as i32) % 7;
+        assert_eq!(dow, 1, "{} is a Monday", w.monday);
+    }
     let people: i64 = summary.activities.iter().map(|a| a.participants).sum();
     assert_eq!(people, summary.totals.participants.total);
     let ka_don = summary
