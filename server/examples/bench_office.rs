@@ -30,6 +30,13 @@ struct Args {
     /// Write the rows directly only (no Automerge documents, no rebuild timing).
     #[arg(long)]
     rows_only: bool,
+    /// Add the generated communes and rows to this existing database (e.g. a demo server's, for
+    /// the office's first-screen benchmark) instead of a fresh one.
+    #[arg(long)]
+    into: Option<std::path::PathBuf>,
+    /// The org node the generated communes sit under (created when the database is fresh).
+    #[arg(long, default_value = "root")]
+    parent: String,
 }
 
 const WORDS: &[&str] = &[
@@ -106,16 +113,21 @@ fn time(runs: usize, mut f: impl FnMut()) -> serde_json::Value {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("danvan.sqlite3");
+    let path = args
+        .into
+        .clone()
+        .unwrap_or_else(|| dir.path().join("danvan.sqlite3"));
     let db = Db::open(&path)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(18);
-    db.upsert_node(&NodeRow {
-        id: "root".into(),
-        name: "Tỉnh".into(),
-        level: OrgLevel::Root,
-        parent: None,
-        removed: false,
-    })?;
+    if args.into.is_none() {
+        db.upsert_node(&NodeRow {
+            id: args.parent.clone(),
+            name: "Tỉnh".into(),
+            level: OrgLevel::Root,
+            parent: None,
+            removed: false,
+        })?;
+    }
     let quarters: Vec<Quarter> = {
         let mut q = Quarter { year: 2026, q: 4 };
         let mut v = Vec::new();
@@ -133,7 +145,7 @@ fn main() -> anyhow::Result<()> {
             id: commune.clone(),
             name: format!("Xã {c:03}"),
             level: OrgLevel::Commune,
-            parent: Some("root".into()),
+            parent: Some(args.parent.clone()),
             removed: false,
         })?;
         for (qi, q) in quarters.iter().enumerate() {
@@ -200,7 +212,7 @@ fn main() -> anyhow::Result<()> {
     };
     drop(docs);
     let size = std::fs::metadata(&path)?.len()
-        + std::fs::metadata(dir.path().join("danvan.sqlite3-wal")).map_or(0, |m| m.len());
+        + std::fs::metadata(path.with_extension("sqlite3-wal")).map_or(0, |m| m.len());
 
     let q4 = quarters[0];
     let (from, to) = (q4.first_day(), q4.last_day());

@@ -54,9 +54,13 @@ enum Task {
         notes: u32,
     },
     /// Build the office benchmark (release) and run it: generated read-model data, the office's
-    /// queries timed (docs/benchmarks.md).
+    /// queries timed (docs/benchmarks.md). With `--browser`, the office's first screen in headless
+    /// Chromium at 4× CPU throttling against a server holding that data instead.
     BenchOffice {
-        /// Arguments for the benchmark (`--communes 150 --notes 2000 --tasks 40 --runs 30`).
+        #[arg(long)]
+        browser: bool,
+        /// Arguments for the benchmark (`--communes 150 --notes 2000 --tasks 40 --runs 30`; with
+        /// `--browser`: `--runs 5 --rate 4 --communes 150 --notes 2000`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -106,7 +110,9 @@ fn main() -> Result<ExitCode> {
         )
         .map(|()| ExitCode::SUCCESS),
         Task::Bench { devices, notes } => bench(&ws, devices, notes).map(|()| ExitCode::SUCCESS),
-        Task::BenchOffice { args } => bench_office(&ws, &args).map(|()| ExitCode::SUCCESS),
+        Task::BenchOffice { browser, args } => {
+            bench_office(&ws, browser, &args).map(|()| ExitCode::SUCCESS)
+        }
         Task::Screenshots { out } => {
             screenshots::screenshots(&ws, &screenshots::ScreenshotOptions { out })
                 .map(|()| ExitCode::SUCCESS)
@@ -190,7 +196,7 @@ fn bench(ws: &Workspace, devices: u32, notes: u32) -> Result<()> {
     ws.run(&mut cmd)
 }
 
-fn bench_office(ws: &Workspace, args: &[String]) -> Result<()> {
+fn bench_office(ws: &Workspace, browser: bool, args: &[String]) -> Result<()> {
     ws.run(ws.cargo().args([
         "build",
         "--release",
@@ -204,7 +210,11 @@ fn bench_office(ws: &Workspace, args: &[String]) -> Result<()> {
         .join("release")
         .join("examples")
         .join(exe("bench_office"));
-    ws.run(ws.command(exe_path).args(args))
+    if browser {
+        screenshots::bench_office_browser(ws, &exe_path, args)
+    } else {
+        ws.run(ws.command(exe_path).args(args))
+    }
 }
 
 /// The server's exit status as our own, so scripts wrapping `cargo xtask run` see it.

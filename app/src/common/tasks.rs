@@ -41,6 +41,21 @@ pub fn recurrence_label(r: &Recurrence) -> &'static str {
         })
 }
 
+/// Progress records by (commune, task): one pass, so a screen of every commune × every task does
+/// not scan all records per cell.
+pub fn records_by_cell(
+    progress: &[(String, ProgressRecord)],
+) -> std::collections::HashMap<(&str, &str), Vec<&ProgressRecord>> {
+    let mut map: std::collections::HashMap<(&str, &str), Vec<&ProgressRecord>> =
+        std::collections::HashMap::new();
+    for (c, r) in progress {
+        map.entry((c.as_str(), r.task_id.as_str()))
+            .or_default()
+            .push(r);
+    }
+    map
+}
+
 /// The status words in the device's language.
 pub fn status_label(s: shared::status::DeadlineStatus) -> &'static str {
     tr(s.label_vi(), s.label_en())

@@ -4,7 +4,7 @@
 use crate::common::i18n::{en, t, tr};
 use crate::common::state::Ui;
 use crate::common::tasks::{
-    assess_task, current_quarter, now_checked, recurrence_label, status_label,
+    assess_task, current_quarter, now_checked, records_by_cell, recurrence_label, status_label,
 };
 use leptos::prelude::*;
 use shared::ids::display_datetime_vn;
@@ -131,12 +131,9 @@ pub fn Matrix() -> impl IntoView {
         let (now, _) = now_checked();
         let quarter = current_quarter(now);
         let progress = ui.progress.get();
+        let cells = records_by_cell(&progress);
         let records = |c: &str, t: &str| -> Vec<&ProgressRecord> {
-            progress
-                .iter()
-                .filter(|(pc, r)| pc == c && r.task_id == t)
-                .map(|(_, r)| r)
-                .collect()
+            cells.get(&(c, t)).cloned().unwrap_or_default()
         };
         let (words, status, unit, sort) = (words.get(), status.get(), unit.get(), sort.get());
         // How many of the shown communes have this task in this state (for sorting).

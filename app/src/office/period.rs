@@ -6,13 +6,14 @@
 use super::Filter;
 use crate::common::i18n::{en, t, tr};
 use crate::common::state::Ui;
-use crate::common::tasks::{assess_task, now_checked, status_label};
+use crate::common::tasks::{assess_task, now_checked, records_by_cell, status_label};
 use crate::js;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{Figures, OfficeSummary};
 use shared::ids::{display_date, display_datetime_vn};
 use shared::status::DeadlineStatus;
+use std::collections::{HashMap, HashSet};
 
 const CACHE_KEY: &str = "office-summary";
 
@@ -105,33 +106,38 @@ pub fn PeriodPicker() -> impl IntoView {
     }
 }
 
-/// A commune's recurring duties not reported for the quarter (task numbers), once the quarter is
-/// nearly over: a quarterly report is due by its end, so earlier it is not yet missing.
-fn unreported(ui: &Ui, commune: &str, period: &str, now: i64) -> Vec<String> {
+/// Each commune's recurring duties not reported for the quarter (task numbers), once the quarter
+/// is nearly over: a quarterly report is due by its end, so earlier it is not yet missing. One
+/// pass over the plans and the progress records, whatever the number of communes.
+fn unreported(ui: &Ui, communes: &[String], period: &str, now: i64) -> HashMap<String, Vec<String>> {
+    let mut out = HashMap::new();
     let Ok(q) = period.parse::<shared::Quarter>() else {
-        return Vec::new();
+        return out;
     };
     let due_from = shared::status::end_of_day_vn(&q.last_day()).unwrap_or(i64::MAX) - 15 * DAY_MS;
     if now < due_from {
-        return Vec::new();
+        return out;
     }
-    let progress = ui.progress.get();
-    ui.plans
-        .get()
-        .iter()
-        .flat_map(|p| p.tasks.iter())
-        .filter(|t| !t.removed && t.recurrence.is_some() && t.targets(commune))
-        .filter(|t| {
-            !shared::status::reported_in(
-                progress
-                    .iter()
-                    .filter(|(c, r)| c == commune && r.task_id == t.id)
-                    .map(|(_, r)| r),
-                q,
-            )
-        })
-        .map(|t| t.number.clone())
-        .collect()
+    // (commune, task) pairs with a record made in the quarter.
+    let reported: HashSet<(String, String)> = ui.progress.with(|p| {
+        p.iter()
+            .filter(|(_, r)| shared::status::reported_in([r], q))
+            .map(|(c, r)| (c.clone(), r.task_id.clone()))
+            .collect()
+    });
+    ui.plans.with(|plans| {
+        for t in plans.iter().flat_map(|p| p.tasks.iter()) {
+            if t.removed || t.recurrence.is_none() {
+                continue;
+            }
+            for c in communes.iter().filter(|c| t.targets(c)) {
+                if !reported.contains(&(c.clone(), t.id.clone())) {
+                    out.entry(c.clone()).or_insert_with(Vec::new).push(t.number.clone());
+                }
+            }
+        }
+    });
+    out
 }
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -171,18 +177,17 @@ const STATUSES: [(DeadlineStatus, &str); 5] = [
 fn task_statuses(ui: &Ui, communes: &[String]) -> Vec<(String, Vec<i64>, i64)> {
     let (now, _) = now_checked();
     let progress = ui.progress.get();
+    let cells = records_by_cell(&progress);
     let mut rows = Vec::new();
     for plan in ui.plans.get() {
         for t in plan.tasks.iter().filter(|t| !t.removed) {
             let mut counts = vec![0; STATUSES.len()];
             let mut soon = 0;
             for c in communes.iter().filter(|c| t.targets(c)) {
-                let rs: Vec<_> = progress
-                    .iter()
-                    .filter(|(pc, r)| pc == c && r.task_id == t.id)
-                    .map(|(_, r)| r)
-                    .collect();
-                let (a, _) = assess_task(t, &rs, now);
+                let rs = cells
+                    .get(&(c.as_str(), t.id.as_str()))
+                    .map_or(&[][..], Vec::as_slice);
+                let (a, _) = assess_task(t, rs, now);
                 if let Some(i) = STATUSES.iter().position(|(s, _)| *s == a.status) {
                     counts[i] += 1;
                 }
@@ -236,8 +241,10 @@ pub fn PeriodSummary(on_commune: Callback<String>) -> impl IntoView {
                 let (now, _) = now_checked();
                 let period = filter.quarter.get();
                 // Quiet communes (by the server), and those with a recurring duty not reported.
+                let ids: Vec<String> = s.communes.iter().map(|c| c.commune_id.clone()).collect();
+                let mut duties = unreported(&ui, &ids, &period, now);
                 let mut stale: Vec<_> = s.communes.iter()
-                    .map(|c| (c.clone(), unreported(&ui, &c.commune_id, &period, now)))
+                    .map(|c| (c.clone(), duties.remove(&c.commune_id).unwrap_or_default()))
                     .filter(|(c, duties)| c.stale || !duties.is_empty())
                     .collect();
                 stale.sort_by_key(|(c, _)| !c.stale);
