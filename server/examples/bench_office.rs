@@ -11,8 +11,8 @@ use server::db::{Db, Filter, NodeRow, NotesChange, NotesDoc};
 use shared::Quarter;
 use shared::api::OfficeQuery;
 use shared::schema::{self, Note, Participants, Petition};
-use shared::{DocKey, DocKind};
 use shared::vocab::{ActivityType, OrgLevel, PetitionStatus};
+use shared::{DocKey, DocKind};
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
@@ -189,7 +189,16 @@ fn main() -> anyhow::Result<()> {
     let (rebuilt, doc_bytes) = if args.rows_only {
         (None, 0)
     } else {
-        let (before, _) = db.office_notes(&Filter::new(&OfficeQuery::default(), "0000-01-01", "9999-12-31", &Scope::All), 0, 1)?;
+        let (before, _) = db.office_notes(
+            &Filter::new(
+                &OfficeQuery::default(),
+                "0000-01-01",
+                "9999-12-31",
+                &Scope::All,
+            ),
+            0,
+            1,
+        )?;
         db.clear_read_model()?;
         let t = Instant::now();
         for (doc_id, commune, period, bytes) in &docs {
@@ -200,15 +209,31 @@ fn main() -> anyhow::Result<()> {
                 .filter(|n| !bad.iter().any(|(k, _)| *k == n.id))
                 .collect();
             db.apply_notes(
-                &NotesDoc { doc_id, commune, period },
+                &NotesDoc {
+                    doc_id,
+                    commune,
+                    period,
+                },
                 &NotesChange::Full(notes),
                 "",
             )?;
         }
         let took = t.elapsed();
-        let (after, _) = db.office_notes(&Filter::new(&OfficeQuery::default(), "0000-01-01", "9999-12-31", &Scope::All), 0, 1)?;
+        let (after, _) = db.office_notes(
+            &Filter::new(
+                &OfficeQuery::default(),
+                "0000-01-01",
+                "9999-12-31",
+                &Scope::All,
+            ),
+            0,
+            1,
+        )?;
         assert_eq!(before, after, "the rebuild gives every note back");
-        (Some(took.as_secs_f64()), docs.iter().map(|d| d.3.len()).sum::<usize>())
+        (
+            Some(took.as_secs_f64()),
+            docs.iter().map(|d| d.3.len()).sum::<usize>(),
+        )
     };
     drop(docs);
     let size = std::fs::metadata(&path)?.len()

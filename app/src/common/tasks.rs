@@ -136,7 +136,13 @@ pub fn TaskList(
 }
 
 #[component]
-fn TaskItem(plan_id: String, task: Task, commune: String, read_only: bool, open: bool) -> impl IntoView {
+fn TaskItem(
+    plan_id: String,
+    task: Task,
+    commune: String,
+    read_only: bool,
+    open: bool,
+) -> impl IntoView {
     let ui = expect_context::<Ui>();
     let open = RwSignal::new(open);
     let t = task.clone();

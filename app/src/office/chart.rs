@@ -102,7 +102,13 @@ pub fn LineChart(title: String, points: Vec<(String, i64)>) -> impl IntoView {
     const TOP: i64 = 16;
     let max = points.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
     let n = points.len() as i64;
-    let x_of = |i: i64| if n > 1 { 8 + i * (WIDTH - 16) / (n - 1) } else { WIDTH / 2 };
+    let x_of = |i: i64| {
+        if n > 1 {
+            8 + i * (WIDTH - 16) / (n - 1)
+        } else {
+            WIDTH / 2
+        }
+    };
     let y_of = |v: i64| TOP + (HEIGHT - TOP) - v * (HEIGHT - TOP) / max;
     let path = points
         .iter()

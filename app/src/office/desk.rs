@@ -62,7 +62,12 @@ fn is_under(org: &[OrgNode], id: &str, ancestor: &str) -> bool {
     for _ in 0..32 {
         match at {
             Some(ref x) if x == ancestor => return true,
-            Some(x) => at = org.iter().find(|n| n.id == x).and_then(|n| n.parent.clone()),
+            Some(x) => {
+                at = org
+                    .iter()
+                    .find(|n| n.id == x)
+                    .and_then(|n| n.parent.clone())
+            }
             None => return false,
         }
     }
@@ -144,7 +149,10 @@ pub fn Matrix() -> impl IntoView {
                 .filter(|(c, _)| {
                     let (a, _) = assess_task(t, &records(c, &t.id), now);
                     if done {
-                        matches!(a.status, DeadlineStatus::DoneOnTime | DeadlineStatus::DoneLate)
+                        matches!(
+                            a.status,
+                            DeadlineStatus::DoneOnTime | DeadlineStatus::DoneLate
+                        )
                     } else {
                         a.status == DeadlineStatus::Overdue
                     }
@@ -153,7 +161,9 @@ pub fn Matrix() -> impl IntoView {
         };
         let wanted = |t: &Task| {
             shared::text::matches(&format!("{} {}", t.number, t.title), &words)
-                && (unit.is_empty() || t.lead_units.contains(&unit) || t.partner_units.contains(&unit))
+                && (unit.is_empty()
+                    || t.lead_units.contains(&unit)
+                    || t.partner_units.contains(&unit))
                 && (status.is_empty()
                     || communes.iter().any(|(c, _)| {
                         t.targets(c) && {

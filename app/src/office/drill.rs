@@ -47,12 +47,19 @@ fn CommunePage(commune: String, only: Option<String>) -> impl IntoView {
     let c = commune.clone();
     let last_sync = move || {
         ui.overview
-            .with(|o| o.iter().find(|r| r.commune_id == c).and_then(|r| r.last_sync))
+            .with(|o| {
+                o.iter()
+                    .find(|r| r.commune_id == c)
+                    .and_then(|r| r.last_sync)
+            })
             .map(display_datetime_vn)
             .unwrap_or_else(|| tr("chưa có", "never").into())
     };
     let heading = if only.is_some() {
-        t("Tiến độ nhiệm vụ tại xã", "The task's progress in the commune")
+        t(
+            "Tiến độ nhiệm vụ tại xã",
+            "The task's progress in the commune",
+        )
     } else {
         t("Trang của xã", "The commune's page")
     };

@@ -109,7 +109,12 @@ pub fn PeriodPicker() -> impl IntoView {
 /// Each commune's recurring duties not reported for the quarter (task numbers), once the quarter
 /// is nearly over: a quarterly report is due by its end, so earlier it is not yet missing. One
 /// pass over the plans and the progress records, whatever the number of communes.
-fn unreported(ui: &Ui, communes: &[String], period: &str, now: i64) -> HashMap<String, Vec<String>> {
+fn unreported(
+    ui: &Ui,
+    communes: &[String],
+    period: &str,
+    now: i64,
+) -> HashMap<String, Vec<String>> {
     let mut out = HashMap::new();
     let Ok(q) = period.parse::<shared::Quarter>() else {
         return out;
@@ -132,7 +137,9 @@ fn unreported(ui: &Ui, communes: &[String], period: &str, now: i64) -> HashMap<S
             }
             for c in communes.iter().filter(|c| t.targets(c)) {
                 if !reported.contains(&(c.clone(), t.id.clone())) {
-                    out.entry(c.clone()).or_insert_with(Vec::new).push(t.number.clone());
+                    out.entry(c.clone())
+                        .or_insert_with(Vec::new)
+                        .push(t.number.clone());
                 }
             }
         }
