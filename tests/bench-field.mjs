@@ -24,6 +24,7 @@ import { CHROMIUM_ARGS, chromiumPath } from './lib/browser.mjs';
 import { DEMO_PASSWORD, distDir, printServerOutput, removeDir, startServer, tempDataDir } from './lib/server.mjs';
 import { vnToday } from './lib/ids.mjs';
 import { showTab } from './lib/app.mjs';
+import { parseOptions } from './lib/args.mjs';
 
 const PHONE = {
   viewport: { width: 360, height: 640 },
@@ -37,25 +38,11 @@ const TASK_ITEM = '[data-testid=task-item]';
 const FIRST_LOAD_BUDGET = 600_000;
 
 function parseArgs(argv) {
-  const o = { runs: 10, notes: 50, seedNotes: 30, rate: 4, json: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const num = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isFinite(v) || v < 0) throw new Error(`${a} needs a number`);
-      return v;
-    };
-    if (a === '--runs') o.runs = num();
-    else if (a === '--notes') o.notes = num();
-    else if (a === '--seed-notes') o.seedNotes = num();
-    else if (a === '--rate') o.rate = num();
-    else if (a === '--json') o.json = argv[++i];
-    else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench-field.mjs [--runs 10] [--notes 50] [--seed-notes 30] [--rate 4] [--json FILE]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
-  }
-  return o;
+  return parseOptions(
+    argv,
+    { runs: 10, notes: 50, seedNotes: 30, rate: 4, json: null },
+    'usage: node bench-field.mjs [--runs 10] [--notes 50] [--seed-notes 30] [--rate 4] [--json FILE]',
+  );
 }
 
 function log(msg) {

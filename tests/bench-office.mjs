@@ -21,24 +21,15 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, chromiumPath } from './lib/browser.mjs';
 import { DESK, loginUi } from './lib/app.mjs';
+import { parseOptions } from './lib/args.mjs';
 import { printServerOutput, removeDir, startServer, tempDataDir } from './lib/server.mjs';
 
 function parseArgs(argv) {
-  const o = { runs: 5, rate: 4, communes: 150, notes: 2000, benchBin: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const num = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isFinite(v) || v < 0) throw new Error(`${a} needs a number`);
-      return v;
-    };
-    if (a === '--runs') o.runs = num();
-    else if (a === '--rate') o.rate = num();
-    else if (a === '--communes') o.communes = num();
-    else if (a === '--notes') o.notes = num();
-    else if (a === '--bench-bin') o.benchBin = argv[++i];
-    else throw new Error(`unknown argument ${a}`);
-  }
+  const o = parseOptions(
+    argv,
+    { runs: 5, rate: 4, communes: 150, notes: 2000, benchBin: null },
+    'usage: node bench-office.mjs --bench-bin PATH [--runs 5] [--rate 4] [--communes 150] [--notes 2000]',
+  );
   if (!o.benchBin) throw new Error('--bench-bin PATH (the bench_office example) is required');
   return o;
 }

@@ -189,16 +189,9 @@ fn main() -> anyhow::Result<()> {
     let (rebuilt, doc_bytes) = if args.rows_only {
         (None, 0)
     } else {
-        let (before, _) = db.office_notes(
-            &Filter::new(
-                &OfficeQuery::default(),
-                "0000-01-01",
-                "9999-12-31",
-                &Scope::All,
-            ),
-            0,
-            1,
-        )?;
+        let everything = OfficeQuery::default();
+        let all_time = Filter::new(&everything, "0000-01-01", "9999-12-31", &Scope::All);
+        let (before, _) = db.office_notes(&all_time, 0, 1)?;
         db.clear_read_model()?;
         let t = Instant::now();
         for (doc_id, commune, period, bytes) in &docs {
@@ -219,16 +212,7 @@ fn main() -> anyhow::Result<()> {
             )?;
         }
         let took = t.elapsed();
-        let (after, _) = db.office_notes(
-            &Filter::new(
-                &OfficeQuery::default(),
-                "0000-01-01",
-                "9999-12-31",
-                &Scope::All,
-            ),
-            0,
-            1,
-        )?;
+        let (after, _) = db.office_notes(&all_time, 0, 1)?;
         assert_eq!(before, after, "the rebuild gives every note back");
         (
             Some(took.as_secs_f64()),

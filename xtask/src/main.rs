@@ -139,14 +139,7 @@ fn main() -> Result<ExitCode> {
 
 fn run(ws: &Workspace, extra: &[String]) -> Result<ExitCode> {
     let dist = dist::dist(ws)?;
-    ws.run(ws.cargo().args([
-        "build",
-        "-p",
-        "server",
-        "--release",
-        "--bin",
-        "danvan-server",
-    ]))?;
+    ws.build_server_release(&["--bin", "danvan-server"])?;
 
     let dist = ws.rel(&dist).to_string_lossy().into_owned();
     // The server's clap rejects a flag given twice, so a default is only added when the user
@@ -177,17 +170,7 @@ fn run(ws: &Workspace, extra: &[String]) -> Result<ExitCode> {
 }
 
 fn bench(ws: &Workspace, devices: u32, notes: u32) -> Result<()> {
-    ws.run(ws.cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "server",
-        "--bin",
-        "danvan-server",
-        "--example",
-        "bench",
-    ]))?;
-    let release = ws.target.join("release");
+    let release = ws.build_server_release(&["--bin", "danvan-server", "--example", "bench"])?;
     let mut cmd = ws.command(release.join("examples").join(exe("bench")));
     cmd.arg("--server-bin")
         .arg(release.join(exe("danvan-server")))
@@ -197,17 +180,8 @@ fn bench(ws: &Workspace, devices: u32, notes: u32) -> Result<()> {
 }
 
 fn bench_office(ws: &Workspace, browser: bool, args: &[String]) -> Result<()> {
-    ws.run(ws.cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "server",
-        "--example",
-        "bench_office",
-    ]))?;
     let exe_path = ws
-        .target
-        .join("release")
+        .build_server_release(&["--example", "bench_office"])?
         .join("examples")
         .join(exe("bench_office"));
     if browser {

@@ -47,6 +47,17 @@ impl Workspace {
         cmd
     }
 
+    /// `cargo build --release -p server` of the given targets (`--bin X`, `--example Y`); the
+    /// path of the release folder they land in.
+    pub fn build_server_release(&self, targets: &[&str]) -> Result<PathBuf> {
+        self.run(
+            self.cargo()
+                .args(["build", "--release", "-p", "server"])
+                .args(targets),
+        )?;
+        Ok(self.target.join("release"))
+    }
+
     /// Any other program, run in the workspace root.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = Command::new(program);

@@ -65,15 +65,9 @@ pub fn bench_field(ws: &Workspace, opts: &BenchOptions) -> Result<()> {
 pub fn bench_office_browser(ws: &Workspace, bench_bin: &Path, args: &[String]) -> Result<()> {
     let mut built = prepare(ws)?;
     // The server as it is deployed: a debug build's SQLite is several times slower.
-    ws.run(ws.cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "server",
-        "--bin",
-        "danvan-server",
-    ]))?;
-    built.server_bin = ws.target.join("release").join(exe("danvan-server"));
+    built.server_bin = ws
+        .build_server_release(&["--bin", "danvan-server"])?
+        .join(exe("danvan-server"));
     let mut cmd = node_script(ws, &built, "bench-office.mjs");
     cmd.arg("--bench-bin").arg(bench_bin).args(args);
     ws.run(&mut cmd)

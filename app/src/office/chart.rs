@@ -11,7 +11,6 @@ pub fn BarChart(
     items: Vec<(String, i64)>,
 ) -> impl IntoView {
     const ROW: i64 = 34;
-    const WIDTH: i64 = 600;
     let max = items.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
     let height = ROW * items.len() as i64 + 4;
     let bars = items
@@ -30,13 +29,21 @@ pub fn BarChart(
             }
         })
         .collect_view();
+    frame(title, "bar-chart", height, bars)
+}
+
+/// The `<svg>` every chart is drawn in: scaled to the width it gets, named for screen readers.
+fn frame(title: String, testid: &'static str, height: i64, body: impl IntoView) -> impl IntoView {
     view! {
         <svg class="chart" role="img" aria-label=title viewBox=format!("0 0 {WIDTH} {height}")
-            preserveAspectRatio="xMinYMin meet" data-testid="bar-chart">
-            {bars}
+            preserveAspectRatio="xMinYMin meet" data-testid=testid>
+            {body}
         </svg>
     }
 }
+
+/// The drawing width of every chart (the `<svg>` scales it to the screen).
+const WIDTH: i64 = 600;
 
 /// One bar per row, split into coloured parts that sum to the row's total (a status
 /// distribution); the words of each part are in the legend and in each part's tooltip.
@@ -49,7 +56,6 @@ pub fn StackedBars(
     rows: Vec<(String, Vec<i64>)>,
 ) -> impl IntoView {
     const ROW: i64 = 34;
-    const WIDTH: i64 = 600;
     let height = ROW * rows.len() as i64 + 4;
     let bars = rows
         .into_iter()
@@ -83,10 +89,7 @@ pub fn StackedBars(
         })
         .collect_view();
     view! {
-        <svg class="chart" role="img" aria-label=title viewBox=format!("0 0 {WIDTH} {height}")
-            preserveAspectRatio="xMinYMin meet" data-testid="stacked-chart">
-            {bars}
-        </svg>
+        {frame(title, "stacked-chart", height, bars)}
         <ul class="legend">
             {parts.into_iter().map(|(name, class)| view! { <li><span class=format!("swatch {class}")></span>{name}</li> }).collect_view()}
         </ul>
@@ -97,7 +100,6 @@ pub fn StackedBars(
 /// under the axis (the table beside it has every value).
 #[component]
 pub fn LineChart(title: String, points: Vec<(String, i64)>) -> impl IntoView {
-    const WIDTH: i64 = 600;
     const HEIGHT: i64 = 160;
     const TOP: i64 = 16;
     let max = points.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
@@ -129,15 +131,13 @@ pub fn LineChart(title: String, points: Vec<(String, i64)>) -> impl IntoView {
         .collect_view();
     let first = points.first().map(|(l, _)| l.clone()).unwrap_or_default();
     let last = points.last().map(|(l, _)| l.clone()).unwrap_or_default();
-    view! {
-        <svg class="chart" role="img" aria-label=title viewBox=format!("0 0 {WIDTH} {}", HEIGHT + 24)
-            preserveAspectRatio="xMinYMin meet" data-testid="line-chart">
-            <text x="0" y="12" class="bar-value">{max}</text>
-            <line x1="0" y1=HEIGHT x2=WIDTH y2=HEIGHT class="axis"></line>
-            <polyline points=path class="line"></polyline>
-            {dots}
-            <text x="0" y=HEIGHT + 18 class="bar-label">{first}</text>
-            <text x=WIDTH y=HEIGHT + 18 class="bar-label" text-anchor="end">{last}</text>
-        </svg>
-    }
+    let body = view! {
+        <text x="0" y="12" class="bar-value">{max}</text>
+        <line x1="0" y1=HEIGHT x2=WIDTH y2=HEIGHT class="axis"></line>
+        <polyline points=path class="line"></polyline>
+        {dots}
+        <text x="0" y=HEIGHT + 18 class="bar-label">{first}</text>
+        <text x=WIDTH y=HEIGHT + 18 class="bar-label" text-anchor="end">{last}</text>
+    };
+    frame(title, "line-chart", HEIGHT + 24, body)
 }
