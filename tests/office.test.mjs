@@ -129,6 +129,15 @@ test('the office counts, finds and lists a member\'s note, and opens offline fro
     await desk.selectOption('#office-period', quarter);
     await desk.waitForSelector(`${row}[data-notes="1"]`, { timeout: 10_000 });
     log('a range of days is a period too');
+    // A figure opens the list behind it: the open petitions, as many as it says.
+    const open = await desk.textContent('[data-testid=figure-petitions-open]');
+    assert.ok(Number(open) >= 2, `open petitions: ${open}`);
+    await desk.click('[data-testid=figure-petitions-open] button');
+    await desk.waitForSelector(`[data-testid=office-petitions-count][data-count="${open.trim()}"]`, { timeout: 10_000 });
+    assert.equal(await desk.inputValue('#office-petition-status'), 'open');
+    await desk.selectOption('#office-petition-status', '');
+    await desk.click('[data-testid=tab-overview]');
+    log(`the open-petitions figure opens its ${open.trim()} petitions`);
 
     // A second note reaches the open desk by push (no reload; the fallback poll is 30 s away).
     await createNote(phone, { title: 'Thăm hỏi gia đình chính sách', content: 'Tặng quà' });

@@ -260,7 +260,7 @@ fn main() -> anyhow::Result<()> {
         db.office_notes(&filter(&drill_q), 0, 50).unwrap();
     });
     let petitions = time(args.runs, || {
-        db.office_petitions(&filter(&base), None, 0, 50, |c| c.to_string())
+        db.office_petitions(&filter(&base), 0, 50, |c| c.to_string())
             .unwrap();
     });
     // One incoming note: the read model's share of a commit (the diff itself is not included).

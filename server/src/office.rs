@@ -171,11 +171,9 @@ pub async fn petitions(
     let (from, to, offset) = asked(&p, &q)?;
     let filter = Filter::new(&q, &from, &to, &p.scope);
     let names = commune_names(&st)?;
-    let (total, petitions) =
-        st.db
-            .office_petitions(&filter, q.status.as_ref(), offset, OFFICE_PAGE, |c| {
-                names.get(c).cloned().unwrap_or_else(|| c.to_string())
-            })?;
+    let (total, petitions) = st.db.office_petitions(&filter, offset, OFFICE_PAGE, |c| {
+        names.get(c).cloned().unwrap_or_else(|| c.to_string())
+    })?;
     Ok(Json(OfficePetitions {
         total,
         offset,

@@ -432,7 +432,7 @@ async fn seed_demo_activity(
                 petitions: (!petition.is_empty())
                     .then(|| schema::Petition {
                         text: petition.into(),
-                        status: if i % 2 == 0 { "moi" } else { "dang-xu-ly" }.into(),
+                        status: shared::vocab::PetitionStatus::ALL[i % 4].clone(),
                     })
                     .into_iter()
                     .collect(),

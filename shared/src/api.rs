@@ -252,6 +252,9 @@ pub struct OfficeQuery {
     pub q: Option<String>,
     /// A petition status (`/api/office/petitions`).
     pub status: Option<PetitionStatus>,
+    /// Only petitions still open: neither answered nor referred (`/api/office/petitions`; the
+    /// overview's "open" figure counts these).
+    pub open: Option<bool>,
     pub offset: Option<u32>,
     /// A commune without a device's change for this many days is stale (default 14).
     pub stale_days: Option<u32>,

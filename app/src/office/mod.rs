@@ -23,8 +23,15 @@ pub struct Filter {
     pub commune: RwSignal<String>,
     pub task: RwSignal<String>,
     pub words: RwSignal<String>,
+    /// The petitions register's follow-up filter: a status word, `open` (neither answered nor
+    /// referred), or empty for all.
+    pub petitions: RwSignal<String>,
     pub tick: RwSignal<u32>,
 }
+
+/// Opens one of the office's screens (a figure's link to the list behind it).
+#[derive(Clone, Copy)]
+pub struct Go(pub Callback<Tab>);
 
 use crate::common::i18n::t;
 use crate::common::state::Ui;
@@ -36,7 +43,7 @@ use shared::api::OverviewResponse;
 use shared::vocab::Role;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Tab {
+pub enum Tab {
     Overview,
     Notes,
     Petitions,
@@ -59,9 +66,11 @@ pub fn Desk() -> impl IntoView {
         commune: RwSignal::new(String::new()),
         task: RwSignal::new(String::new()),
         words: RwSignal::new(String::new()),
+        petitions: RwSignal::new(String::new()),
         tick: RwSignal::new(0),
     };
     provide_context(filter);
+    provide_context(Go(Callback::new(move |to: Tab| tab.set(to))));
     // A commune picked on the overview opens its notes.
     let open_commune = Callback::new(move |id: String| {
         filter.commune.set(id);

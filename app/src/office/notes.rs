@@ -34,6 +34,36 @@ pub fn list_query(filter: &Filter, offset: usize) -> String {
     q
 }
 
+/// Fetches a page of an office list: the first page (`offset` 0) replaces what `page` holds, a
+/// later one is joined to it with `join(shown, next)`; `error` says whether the fetch failed.
+pub fn load_page<T: serde::de::DeserializeOwned + Send + Sync + 'static>(
+    url: String,
+    offset: usize,
+    page: RwSignal<Option<T>>,
+    error: RwSignal<bool>,
+    join: fn(T, T) -> T,
+) {
+    spawn_local(async move {
+        match js::get_json::<T>(&url).await {
+            Some(next) => {
+                error.try_set(false);
+                let shown = if offset > 0 {
+                    page.try_update_untracked(Option::take).flatten()
+                } else {
+                    None
+                };
+                page.try_set(Some(match shown {
+                    Some(shown) => join(shown, next),
+                    None => next,
+                }));
+            }
+            None => {
+                error.try_set(true);
+            }
+        }
+    });
+}
+
 /// The search box and the commune picker shared by the notes and petitions screens.
 #[component]
 pub fn ListFilters() -> impl IntoView {
@@ -149,22 +179,11 @@ pub fn NotesSearch() -> impl IntoView {
     let error = RwSignal::new(false);
     let load = move |offset: usize| {
         let url = format!("/api/office/notes?{}", list_query(&filter, offset));
-        spawn_local(async move {
-            match js::get_json::<OfficeNotes>(&url).await {
-                Some(mut next) => {
-                    error.try_set(false);
-                    if offset > 0
-                        && let Some(prev) = page.try_get_untracked().flatten()
-                    {
-                        let mut notes = prev.notes;
-                        notes.append(&mut next.notes);
-                        next.notes = notes;
-                    }
-                    page.try_set(Some(next));
-                }
-                None => {
-                    error.try_set(true);
-                }
+        load_page(url, offset, page, error, |mut shown, mut next| {
+            shown.notes.append(&mut next.notes);
+            OfficeNotes {
+                notes: shown.notes,
+                ..next
             }
         });
     };

@@ -13,6 +13,7 @@ use leptos::task::spawn_local;
 use shared::api::{Figures, OfficeSummary};
 use shared::ids::{display_date, display_datetime_vn};
 use shared::status::DeadlineStatus;
+use shared::vocab::PetitionStatus;
 use std::collections::{HashMap, HashSet};
 
 const CACHE_KEY: &str = "office-summary";
@@ -149,22 +150,44 @@ fn unreported(
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// The period's figures, each a link to the list behind it (the notes, or the petitions register
+/// filtered by follow-up).
 fn figures_view(f: &Figures) -> impl IntoView + use<> {
+    let go = expect_context::<super::Go>().0;
+    let filter = expect_context::<Filter>();
     let p = f.participants;
     let pe = f.petitions;
-    let photos = f.photos;
-    let notes = f.notes;
+    let figure = move |(vi, en_text): (&'static str, &'static str),
+                       n: i64,
+                       testid: &'static str,
+                       to: Option<&'static str>| {
+        let open = move |_| match to {
+            None => {
+                filter.task.set(String::new());
+                go.run(super::Tab::Notes);
+            }
+            Some(follow_up) => {
+                filter.petitions.set(follow_up.to_string());
+                go.run(super::Tab::Petitions);
+            }
+        };
+        view! {
+            <div><dt>{t(vi, en_text)}</dt><dd data-testid=testid>
+                <button type="button" class="link figure" on:click=open>{n}</button>
+            </dd></div>
+        }
+    };
     view! {
         <dl class="figures" data-testid="office-figures">
-            <div><dt>{t("Ghi chép", "Notes")}</dt><dd data-testid="figure-notes">{notes}</dd></div>
-            <div><dt>{t("Người tham dự", "Participants")}</dt><dd data-testid="figure-participants">{p.total}</dd></div>
-            <div><dt>{t("Nữ", "Women")}</dt><dd>{p.women}</dd></div>
-            <div><dt>{t("Dân tộc thiểu số", "Ethnic minority")}</dt><dd>{p.ethnic_minority}</dd></div>
-            <div><dt>{t("Tôn giáo", "Religious")}</dt><dd>{p.religious}</dd></div>
-            <div><dt>{t("Kiến nghị chưa giải quyết", "Petitions open")}</dt><dd data-testid="figure-petitions-open">{pe.open}</dd></div>
-            <div><dt>{t("Đã giải quyết", "Answered")}</dt><dd>{pe.answered}</dd></div>
-            <div><dt>{t("Đã chuyển cấp trên", "Referred")}</dt><dd>{pe.referred}</dd></div>
-            <div><dt>{t("Ảnh", "Photos")}</dt><dd>{photos}</dd></div>
+            {figure(("Ghi chép", "Notes"), f.notes, "figure-notes", None)}
+            {figure(("Người tham dự", "Participants"), p.total, "figure-participants", None)}
+            {figure(("Nữ", "Women"), p.women, "figure-women", None)}
+            {figure(("Dân tộc thiểu số", "Ethnic minority"), p.ethnic_minority, "figure-ethnic", None)}
+            {figure(("Tôn giáo", "Religious"), p.religious, "figure-religious", None)}
+            {figure(("Kiến nghị chưa giải quyết", "Petitions open"), pe.open, "figure-petitions-open", Some("open"))}
+            {figure(("Đã giải quyết", "Answered"), pe.answered, "figure-petitions-answered", Some(PetitionStatus::Answered.as_str()))}
+            {figure(("Đã chuyển cấp trên", "Referred"), pe.referred, "figure-petitions-referred", Some(PetitionStatus::Referred.as_str()))}
+            {figure(("Ảnh", "Photos"), f.photos, "figure-photos", None)}
         </dl>
     }
 }

@@ -242,19 +242,25 @@ impl Db {
         Ok((total, notes))
     }
 
-    /// A page of the petitions register: petitions of the notes matching the filter (and status).
+    /// A page of the petitions register: petitions of the notes matching the filter (and its
+    /// status, or only the open ones).
     pub fn office_petitions(
         &self,
         f: &Filter<'_>,
-        status: Option<&PetitionStatus>,
         offset: u32,
         limit: u32,
         name: impl Fn(&str) -> String,
     ) -> Result<(i64, Vec<PetitionEntry>)> {
         let (mut cond, mut params) = f.conditions();
-        if let Some(s) = status {
+        if let Some(s) = &f.query.status {
             cond.push_str(" AND p.status = ?");
             params.push(s.as_str().to_string().into());
+        }
+        if f.query.open == Some(true) {
+            // The same split as the figures' counts (`petition_counts`).
+            cond.push_str(" AND p.status NOT IN (?, ?)");
+            params.push(PetitionStatus::Answered.as_str().to_string().into());
+            params.push(PetitionStatus::Referred.as_str().to_string().into());
         }
         // The notes drive (the period's index), each note's petitions by their key: CROSS JOIN
         // keeps SQLite from scanning every petition first.

@@ -260,6 +260,21 @@ async fn totals_add_up_search_ignores_accents_and_scope_holds() {
     assert_eq!(summary.totals.notes, notes.total);
     let p = summary.totals.petitions;
     assert_eq!(p.open + p.answered + p.referred, petitions.total);
+    assert!(p.open > 0 && p.answered + p.referred > 0, "{p:?}");
+    // Each petition figure is the count of the register behind its link.
+    for (query, want) in [
+        ("open=true", p.open),
+        ("status=da-giai-quyet", p.answered),
+        ("status=da-chuyen", p.referred),
+    ] {
+        let (_, page) = get::<OfficePetitions>(
+            &srv,
+            &huyen.token,
+            &format!("/api/office/petitions?{query}"),
+        )
+        .await;
+        assert_eq!(page.unwrap().total, want, "{query}");
+    }
     assert!(summary.totals.notes > 0);
     let by_type: i64 = summary.activities.iter().map(|a| a.notes).sum();
     assert_eq!(
