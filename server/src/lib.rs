@@ -16,6 +16,7 @@ pub mod plan_import;
 pub mod plan_publish;
 pub mod readmodel;
 pub mod registry;
+pub mod report;
 pub mod seed;
 pub mod serve;
 pub mod storage;
@@ -141,6 +142,7 @@ impl AppState {
         }));
         tokio::spawn(readmodel::run(state.clone(), rx));
         tokio::spawn(blobs::expire_partial_uploads(state.clone()));
+        tokio::spawn(report::take_due_cuts(state.clone()));
         Ok((state, lines))
     }
 

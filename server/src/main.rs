@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use server::{AppState, Config, app};
+use shared::api::ReportTarget;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +51,26 @@ enum Command {
         #[command(subcommand)]
         command: ReadmodelCommand,
     },
+    /// Write a quarterly report (the same code as the office's download; the server must not be
+    /// running on this data folder).
+    Report {
+        #[arg(long)]
+        plan: String,
+        /// A quarter, like 2026-Q4.
+        #[arg(long)]
+        period: String,
+        /// The org node the report is for.
+        #[arg(long)]
+        node: String,
+        /// docx or xlsx.
+        #[arg(long, default_value = "docx")]
+        format: String,
+        /// party (36-HD/VPTW) or front (91/HD-MTTW-BTT).
+        #[arg(long, default_value = "party")]
+        layout: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -81,6 +102,36 @@ async fn readmodel_rebuild(cfg: &Config) -> anyhow::Result<()> {
         "read model rebuilt from {docs} documents in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// `danvan-server report …`: the report file from the data folder, as the office downloads it.
+async fn report(
+    cfg: &Config,
+    t: ReportTarget,
+    format: &str,
+    layout: &str,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let db = cfg.data_dir.join("danvan.sqlite3");
+    anyhow::ensure!(db.exists(), "no database at {}", db.display());
+    let layout = match layout {
+        "party" => shared::api::ReportLayout::Party,
+        "front" => shared::api::ReportLayout::Front,
+        other => anyhow::bail!("unknown layout {other:?} (party or front)"),
+    };
+    let (state, _) = AppState::start(cfg).await.context("opening the data")?;
+    let written = async {
+        let r = server::report::resolve(&state, &t)?;
+        let header = server::report::read_state(&state, &r, None).await.0;
+        let settings = server::report::default_settings(&header, &r.node, layout);
+        server::report::file(&state, &r, format, Some(settings)).await
+    }
+    .await;
+    state.shutdown().await;
+    let (_, _, bytes) = written.map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    println!("{} ({} bytes)", out.display(), bytes.len());
     Ok(())
 }
 
@@ -155,6 +206,22 @@ async fn main() -> anyhow::Result<()> {
     }) = &args.command
     {
         return readmodel_rebuild(&cfg).await;
+    }
+    if let Some(Command::Report {
+        plan,
+        period,
+        node,
+        format,
+        layout,
+        out,
+    }) = &args.command
+    {
+        let t = ReportTarget {
+            plan: plan.clone(),
+            period: period.clone(),
+            node: node.clone(),
+        };
+        return report(&cfg, t, format, layout, out).await;
     }
     if !cfg.dist.join("index.html").exists() {
         tracing::warn!(dist = %cfg.dist.display(), "no built app here: run `cargo xtask dist` (the API still works)");

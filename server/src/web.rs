@@ -3,7 +3,7 @@
 use crate::access::Principal;
 use crate::error::ApiError;
 use crate::net::ClientAddr;
-use crate::{AppState, MAX_SYNC_FRAME, api, auth, blobs, office};
+use crate::{AppState, MAX_SYNC_FRAME, api, auth, blobs, office, report};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -63,6 +63,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/office/notes", get(office::notes))
         .route("/api/office/petitions", get(office::petitions))
         .route("/api/office/events", get(office::events))
+        .route("/api/reports", get(report::status))
+        .route("/api/reports/cut", post(report::cut))
+        .route("/api/reports/file", get(report::download))
         .route("/api/quarantine", get(api::quarantine))
         .route(
             "/api/plans/import",

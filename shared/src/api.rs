@@ -447,3 +447,130 @@ mod tests {
         );
     }
 }
+
+/// The official layout of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReportLayout {
+    /// Party committees and the Ban Dân vận (Hướng dẫn 36-HD/VPTW, 03/4/2018).
+    #[default]
+    Party,
+    /// Front committees (Hướng dẫn 91/HD-MTTW-BTT, state style).
+    Front,
+}
+
+/// What a report says about who issues it, to whom, and how it is laid out: prefilled by the
+/// server from the plan and the org tree, editable before download. Also the query of
+/// `GET /api/reports/file` (every field optional there).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReportSettings {
+    pub layout: ReportLayout,
+    /// The superior body, top left above the issuer (Party layout), e.g. "HUYỆN ỦY ĐẠ HUOAI".
+    pub superior: String,
+    /// The issuing body, e.g. "BAN DÂN VẬN" or "ỦY BAN MTTQ VIỆT NAM HUYỆN …".
+    pub issuer: String,
+    /// The number as written after "Số" (Party: "12-BC/BDVHU"; Front: "12/BC-MTTQ-BTT").
+    pub number: String,
+    /// The place of the date line ("Đạ Huoai, ngày … tháng … năm …").
+    pub place: String,
+    /// The date of signing, ISO; empty: the day the file is made.
+    pub date: String,
+    /// "Nơi nhận", one per line.
+    pub recipients: String,
+    /// "T/M BAN THƯỜNG VỤ", "T/M BAN THƯỜNG TRỰC", …
+    pub signer_mandate: String,
+    pub signer_position: String,
+    pub signer_name: String,
+    /// Page margins in millimetres (defaults: the rule's minimum top, bottom and left, its
+    /// minimum right: 20, 20, 30, 15 — 36-HD/VPTW §III and Nghị định 30/2020 Phụ lục I agree).
+    pub margin_top_mm: u32,
+    pub margin_bottom_mm: u32,
+    pub margin_left_mm: u32,
+    pub margin_right_mm: u32,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        ReportSettings {
+            layout: ReportLayout::Party,
+            superior: String::new(),
+            issuer: String::new(),
+            number: String::new(),
+            place: String::new(),
+            date: String::new(),
+            recipients: String::new(),
+            signer_mandate: String::new(),
+            signer_position: String::new(),
+            signer_name: String::new(),
+            margin_top_mm: 20,
+            margin_bottom_mm: 20,
+            margin_left_mm: 30,
+            margin_right_mm: 15,
+        }
+    }
+}
+
+/// Which report: a plan, a quarter (`2026-Q4`) and the org node it is for.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReportTarget {
+    pub plan: String,
+    pub period: String,
+    pub node: String,
+}
+
+/// `POST /api/reports/cut`: set the cut-off (chốt số liệu) of a report; `at` (Unix ms) in the
+/// future schedules it, in the past or absent takes it now.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CutRequest {
+    #[serde(flatten)]
+    pub target: ReportTarget,
+    pub at: Option<i64>,
+}
+
+/// A report's cut-off: when it is (or was) due, when it was taken, who set it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportCut {
+    pub due_at: i64,
+    pub taken_at: Option<i64>,
+    pub set_by: String,
+}
+
+/// `GET /api/reports?plan&period&node` (and the answer of a cut): the report's cut-off, its
+/// settings as prefilled, and what changed after the cut-off.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReportStatus {
+    pub node_name: String,
+    /// The end of the quarter: the default cut-off (Unix ms).
+    pub default_cut_at: i64,
+    pub cut: Option<ReportCut>,
+    pub settings: ReportSettings,
+    pub amendments: Vec<crate::report::Amendment>,
+}
+
+/// `GET /api/reports/file`: a report as .docx or .xlsx. (A query string: no `flatten`, which
+/// breaks typed fields in URL-encoded forms; the settings travel as one JSON parameter.)
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReportFileQuery {
+    pub plan: String,
+    pub period: String,
+    pub node: String,
+    /// `docx` (default) or `xlsx`.
+    pub format: String,
+    /// [`ReportSettings`] as JSON; absent: as the server prefills them.
+    pub settings: Option<String>,
+}
+
+impl ReportFileQuery {
+    pub fn target(&self) -> ReportTarget {
+        ReportTarget {
+            plan: self.plan.clone(),
+            period: self.period.clone(),
+            node: self.node.clone(),
+        }
+    }
+}

@@ -6,6 +6,7 @@ pub mod client;
 pub mod driver;
 pub mod export;
 pub mod ids;
+pub mod report;
 pub mod schema;
 pub mod status;
 pub mod text;

@@ -9,7 +9,7 @@ use crate::ids::{Quarter, parse_iso_date, vn_civil_date};
 const DAY_MS: i64 = 86_400_000;
 const VN_OFFSET_MS: i64 = 7 * 3_600_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DeadlineStatus {
     /// hoàn thành đúng hạn
     DoneOnTime,

@@ -1,5 +1,5 @@
 //! Installs what the build and tests need on a fresh Debian machine: the wasm32 rustup target,
-//! Chromium and binaryen from apt, and the npm packages of `tests/`.
+//! Chromium, LibreOffice, poppler, fonts and binaryen from apt, and the npm packages of `tests/`.
 
 use crate::process::{Workspace, is_root, which};
 use anyhow::{Context, Result, bail};
@@ -25,56 +25,78 @@ pub fn ensure_wasm_target(ws: &Workspace) -> Result<()> {
     ws.run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
 }
 
-/// Ensures Chromium (only if `need_chromium`) and, best effort, binaryen's `wasm-opt`.
+/// What the Rust tests need from apt, as (a file the package installs, the package): the
+/// report tests open the .docx with LibreOffice, read the PDF's text with poppler, and lay it out
+/// in Liberation Serif (metric-compatible with Times New Roman, which the reports name).
+const REPORT_TOOLS: &[(&str, &str)] = &[
+    ("/usr/bin/soffice", "libreoffice-writer-nogui"),
+    ("/usr/bin/pdftotext", "poppler-utils"),
+    (
+        "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
+        "fonts-liberation",
+    ),
+];
+
+/// Ensures the report tools, Chromium (only if `need_chromium`) and, best effort, binaryen's
+/// `wasm-opt`.
 ///
 /// binaryen is optional because `dist` works without wasm-opt, just with a bigger wasm; so any
-/// failure around it is a warning, while a missing Chromium is an error.
+/// failure around it is a warning, while a missing required package is an error.
 pub fn ensure_system_packages(ws: &Workspace, need_chromium: bool) -> Result<()> {
-    let want_chromium = need_chromium && !Path::new(CHROMIUM).exists();
+    let chromium = [(CHROMIUM, "chromium")];
+    let wanted = REPORT_TOOLS
+        .iter()
+        .chain(chromium.iter().filter(|_| need_chromium));
+    let missing: Vec<(&str, &str)> = wanted
+        .filter(|(path, _)| !Path::new(path).exists())
+        .copied()
+        .collect();
     let want_binaryen = which("wasm-opt").is_none();
-    if !want_chromium && !want_binaryen {
+    if missing.is_empty() && !want_binaryen {
         return Ok(());
     }
-
+    let packages: Vec<&str> = missing.iter().map(|(_, p)| *p).collect();
     let apt = match Apt::detect() {
         Ok(apt) => apt,
-        Err(err) if !want_chromium => {
+        Err(err) if missing.is_empty() => {
             eprintln!(
                 "warning: wasm-opt is missing and cannot be installed ({err:#}); continuing without it"
             );
             return Ok(());
         }
-        Err(err) => return Err(err.context(format!("{CHROMIUM} is missing"))),
+        Err(err) => return Err(err.context(format!("missing: {}", packages.join(", ")))),
     };
-
     if let Err(err) = ws.run(&mut apt.command(&["update"])) {
-        if want_chromium {
+        if !missing.is_empty() {
             return Err(err);
         }
         eprintln!("warning: {err:#}; continuing without wasm-opt");
         return Ok(());
     }
-
-    if want_chromium {
-        let result = if want_binaryen {
-            // One apt call for both, as a fresh machine needs both; if binaryen is the reason it
-            // failed (e.g. not packaged for this release), retry with Chromium alone.
-            ws.run(&mut apt.install(&["chromium", "binaryen"]))
-                .or_else(|err| {
-                    eprintln!("warning: {err:#}; retrying without binaryen");
-                    ws.run(&mut apt.install(&["chromium"]))
-                })
-        } else {
-            ws.run(&mut apt.install(&["chromium"]))
-        };
-        result?;
-        if !Path::new(CHROMIUM).exists() {
-            bail!("installed the chromium package but {CHROMIUM} still does not exist");
+    if missing.is_empty() {
+        if let Err(err) = ws.run(&mut apt.install(&["binaryen"])) {
+            eprintln!("warning: {err:#}");
         }
-    } else if let Err(err) = ws.run(&mut apt.install(&["binaryen"])) {
-        eprintln!("warning: {err:#}");
+    } else {
+        // One apt call for all, as a fresh machine needs all; if binaryen is the reason it failed
+        // (e.g. not packaged for this release), retry without it.
+        let mut all = packages.clone();
+        if want_binaryen {
+            all.push("binaryen");
+        }
+        ws.run(&mut apt.install(&all)).or_else(|err| {
+            if !want_binaryen {
+                return Err(err);
+            }
+            eprintln!("warning: {err:#}; retrying without binaryen");
+            ws.run(&mut apt.install(&packages))
+        })?;
+        for (path, package) in &missing {
+            if !Path::new(path).exists() {
+                bail!("installed {package} but {path} still does not exist");
+            }
+        }
     }
-
     if want_binaryen && which("wasm-opt").is_none() {
         eprintln!("warning: wasm-opt is still not on PATH; dist will ship the un-optimised wasm");
     }

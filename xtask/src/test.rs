@@ -22,7 +22,8 @@ pub fn test(ws: &Workspace, opts: &Options) -> Result<()> {
     }
 
     stages.run("wasm32 target", || ensure_wasm_target(ws))?;
-    // Chromium only matters to the browser stage; binaryen is still attempted for dist.
+    // Chromium only matters to the browser stage (the report tools to cargo test); binaryen is
+    // still attempted for dist.
     stages.run("system packages", || {
         ensure_system_packages(ws, !opts.no_browser)
     })?;

@@ -13,9 +13,6 @@ use shared::status::{Assessment, Progress, assess, merge_progress, reported_in, 
 use shared::vocab::OrgLevel;
 use shared::vocab::Recurrence;
 
-/// Days before a deadline from which a task shows "sắp đến hạn".
-pub const WARN_DAYS: i64 = 7;
-
 /// Now, by the device clock checked against the server time remembered at the last sync; and
 /// whether the device clock looks wrong.
 pub fn now_checked() -> (i64, bool) {
@@ -31,7 +28,10 @@ pub fn current_quarter(now: i64) -> Quarter {
 /// A task's status in one commune from that commune's progress records.
 pub fn assess_task(task: &Task, records: &[&ProgressRecord], now: i64) -> (Assessment, Progress) {
     let p = merge_progress(records.iter().copied(), &task.lead_units);
-    (assess(task.deadline.as_deref(), p, now, WARN_DAYS), p)
+    (
+        assess(task.deadline.as_deref(), p, now, shared::report::WARN_DAYS),
+        p,
+    )
 }
 
 pub fn recurrence_label(r: &Recurrence) -> &'static str {

@@ -8,6 +8,7 @@ mod index;
 mod office;
 mod org;
 mod read_model;
+mod reports;
 
 pub use accounts::{TokenLookup, UserRow};
 pub use blobs::{BlobChunk, BlobPut, BlobStats, BlobStatus, PARTIAL_QUOTA};
@@ -15,6 +16,7 @@ pub use index::DocRow;
 pub use office::Filter;
 pub use org::NodeRow;
 pub use read_model::{NotesChange, NotesDoc};
+pub use reports::CutRow;
 
 use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
@@ -233,8 +235,24 @@ CREATE TABLE rm_doc_heads (doc_id TEXT PRIMARY KEY, heads TEXT NOT NULL);
 CREATE TABLE rm_commune_last (commune TEXT PRIMARY KEY, last_note TEXT);
 "#;
 
+/// Report cut-offs (chốt số liệu): per plan, period and org node, the moment figures are frozen
+/// and, once it has passed, the heads of every document that feeds the report.
+const V4: &str = r#"
+CREATE TABLE report_cuts (
+    plan       TEXT NOT NULL,
+    period     TEXT NOT NULL,
+    node       TEXT NOT NULL,
+    due_at     INTEGER NOT NULL,
+    -- JSON {doc_id: [head, ...]}; NULL until the cut-off has been taken.
+    heads      TEXT,
+    taken_at   INTEGER,
+    set_by     TEXT NOT NULL,
+    PRIMARY KEY (plan, period, node)
+);
+"#;
+
 /// Every step, in order; `PRAGMA user_version` records how many have run. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 #[derive(Debug, thiserror::Error)]
 #[error(

@@ -4,9 +4,8 @@
 
 use super::{Db, Result};
 use rusqlite::{OptionalExtension, Transaction, params};
-use shared::api::{CommuneOverview, PetitionCounts};
+use shared::api::CommuneOverview;
 use shared::schema::Note;
-use shared::vocab::PetitionStatus;
 
 /// What a commit did to a notes document's live notes.
 pub enum NotesChange {
@@ -40,22 +39,10 @@ fn remove_note(tx: &Transaction<'_>, doc_id: &str, note_id: &str) -> rusqlite::R
     Ok(())
 }
 
-/// A note's petitions by follow-up (the summary adds these up without reading the petitions).
-pub fn petition_counts(n: &Note) -> PetitionCounts {
-    let mut c = PetitionCounts::default();
-    for p in &n.petitions {
-        match p.status {
-            PetitionStatus::Answered => c.answered += 1,
-            PetitionStatus::Referred => c.referred += 1,
-            _ => c.open += 1,
-        }
-    }
-    c
-}
-
 fn write_note(tx: &Transaction<'_>, d: &NotesDoc<'_>, n: &Note) -> rusqlite::Result<()> {
     remove_note(tx, d.doc_id, &n.id)?;
-    let pets = petition_counts(n);
+    // Kept on the row, so the summary adds them up without reading the petitions.
+    let pets = shared::report::petition_counts(n);
     let p = n.participants;
     tx.execute(
         "INSERT INTO rm_note_rows(doc_id, note_id, commune, period, activity_date, title, content,

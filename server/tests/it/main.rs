@@ -8,5 +8,6 @@ mod holes;
 mod office;
 mod plan_import;
 mod plan_org;
+mod report;
 mod storage_faults;
 mod sync_socket;

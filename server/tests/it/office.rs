@@ -44,59 +44,6 @@ fn note(id: &str, date: &str, title: &str, petitions: usize) -> Note {
     }
 }
 
-/// A viewer whose node is one commune, logged in.
-async fn commune_viewer(srv: &TestServer) -> Login {
-    let hash = server::auth::hash_password("danvan-demo");
-    srv.state
-        .db
-        .create_user(
-            "xemkadon",
-            "Xem Ka Đơn",
-            &hash,
-            &shared::vocab::Role::Viewer,
-            COMMUNE,
-        )
-        .unwrap();
-    login(&srv.url(), "xemkadon").await
-}
-
-/// Wait until the read model has indexed the notes document at its durable heads.
-async fn settled(srv: &TestServer, key: &DocKey) {
-    let id = key.doc_id().to_string();
-    for _ in 0..200 {
-        let durable = srv
-            .state
-            .storage
-            .with_durable(id.clone(), |am| hex_heads(am).join(" "))
-            .await;
-        let indexed = srv.state.db.indexed_heads(&id).unwrap();
-        if durable.is_some()
-            && durable.as_deref().map(|d| {
-                let mut a: Vec<&str> = d.split(' ').collect();
-                a.sort();
-                a
-            }) == indexed.as_deref().map(|d| {
-                let mut a: Vec<&str> = d.split(' ').collect();
-                a.sort();
-                a
-            })
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the read model never caught up with {id}");
-}
-
-/// [`settled`] for every stored notes document (the seeded ones are indexed in the background).
-async fn all_settled(srv: &TestServer) {
-    for d in srv.state.db.documents().unwrap() {
-        if let Some(key) = d.key().filter(|k| k.kind == shared::DocKind::Notes) {
-            settled(srv, &key).await;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_updates_give_the_rows_a_rebuild_gives() {
     let dir = tempfile::tempdir().unwrap();
@@ -216,21 +163,6 @@ async fn incremental_updates_give_the_rows_a_rebuild_gives() {
     srv.stop().await;
 }
 
-async fn get<T: serde::de::DeserializeOwned>(
-    srv: &TestServer,
-    token: &str,
-    path: &str,
-) -> (u16, Option<T>) {
-    let r = HTTP
-        .get(format!("{}{path}", srv.url()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.ok())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn totals_add_up_search_ignores_accents_and_scope_holds() {
     let dir = tempfile::tempdir().unwrap();
@@ -347,7 +279,7 @@ async fn totals_add_up_search_ignores_accents_and_scope_holds() {
     assert_eq!(s, 400);
 
     // A viewer of one commune sees that commune and nothing of another, on every endpoint.
-    let branch = commune_viewer(&srv).await;
+    let branch = commune_viewer(&srv, COMMUNE).await;
     let (_, summary) = get::<OfficeSummary>(&srv, &branch.token, "/api/office/summary").await;
     let ids: Vec<String> = summary
         .unwrap()
@@ -396,7 +328,7 @@ async fn totals_add_up_search_ignores_accents_and_scope_holds() {
 async fn pushed_changes_reach_only_the_viewers_who_may_see_them() {
     let dir = tempfile::tempdir().unwrap();
     let srv = TestServer::start(dir.path(), 0).await;
-    let branch = commune_viewer(&srv).await;
+    let branch = commune_viewer(&srv, COMMUNE).await;
     let mut events = HTTP
         .get(format!("{}/api/office/events", srv.url()))
         .bearer_auth(&branch.token)

@@ -285,3 +285,85 @@ pub fn alone(name: &str) {
         "{name} alone:\n{stdout}"
     );
 }
+
+/// A viewer whose node is one commune, logged in.
+pub async fn commune_viewer(srv: &TestServer, commune: &str) -> Login {
+    let hash = server::auth::hash_password("danvan-demo");
+    srv.state
+        .db
+        .create_user(
+            "xemkadon",
+            "Xem Ka Đơn",
+            &hash,
+            &shared::vocab::Role::Viewer,
+            commune,
+        )
+        .unwrap();
+    login(&srv.url(), "xemkadon").await
+}
+
+/// Wait until the read model has indexed the notes document at its durable heads.
+pub async fn settled(srv: &TestServer, key: &DocKey) {
+    let id = key.doc_id().to_string();
+    for _ in 0..200 {
+        let durable = srv
+            .state
+            .storage
+            .with_durable(id.clone(), |am| hex_heads(am).join(" "))
+            .await;
+        let indexed = srv.state.db.indexed_heads(&id).unwrap();
+        if durable.is_some()
+            && durable.as_deref().map(|d| {
+                let mut a: Vec<&str> = d.split(' ').collect();
+                a.sort();
+                a
+            }) == indexed.as_deref().map(|d| {
+                let mut a: Vec<&str> = d.split(' ').collect();
+                a.sort();
+                a
+            })
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the read model never caught up with {id}");
+}
+
+/// [`settled`] for every stored notes document of the communes this quarter and the last (the
+/// seeded ones are indexed in the background, and listed only once they are).
+pub async fn all_settled(srv: &TestServer) {
+    let quarter = server::clock::current_quarter();
+    for n in srv.state.db.nodes().unwrap() {
+        if n.level != shared::vocab::OrgLevel::Commune {
+            continue;
+        }
+        for q in [quarter, quarter.prev()] {
+            let key = DocKey::notes(&n.id, q);
+            let stored = srv
+                .state
+                .storage
+                .with_durable(key.doc_id().to_string(), |_| ())
+                .await;
+            if stored.is_some() {
+                settled(srv, &key).await;
+            }
+        }
+    }
+}
+
+/// GET `path` with a bearer token: the status and the body read as `T` (if it is one).
+pub async fn get<T: serde::de::DeserializeOwned>(
+    srv: &TestServer,
+    token: &str,
+    path: &str,
+) -> (u16, Option<T>) {
+    let r = HTTP
+        .get(format!("{}{path}", srv.url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.ok())
+}
