@@ -10,6 +10,7 @@
 //   CHROMIUM=/usr/bin/chromium node --test office.test.mjs
 
 import { test } from 'node:test';
+import { readFile } from 'node:fs/promises';
 import assert from 'node:assert/strict';
 import { watchPage } from './lib/browser.mjs';
 import { DESK } from './lib/app.mjs';
@@ -217,6 +218,28 @@ test('the office counts, finds and lists a member\'s note, and opens offline fro
     const across = await desk.$$eval('[data-testid=task-page] [data-testid=task-commune]', (ls) => ls.length);
     assert.ok(across >= 1, `the task's status in each commune: ${across}`);
     log('a task opens its status and notes in every commune');
+
+    // The quarterly report: cut the figures off now, download the .docx and the .xlsx.
+    await desk.click('[data-testid=tab-report]');
+    const cutLine = desk.locator('[data-testid=report-cut]');
+    await cutLine.waitFor({ timeout: 10_000 });
+    assert.equal(await cutLine.getAttribute('data-taken'), 'false', 'not cut off yet');
+    assert.equal(await desk.inputValue('#report-superior'), 'HUYỆN ỦY ĐƠN DƯƠNG', 'prefilled from the org tree');
+    await axeClean(desk, 'office report');
+    await desk.fill('#report-number', '07-BC/BDVHU');
+    await desk.click('[data-testid=cut-now]');
+    await desk.waitForSelector('[data-testid=report-cut][data-taken=true]', { timeout: 10_000 });
+    for (const [format, magic] of [
+      ['docx', 'PK'],
+      ['xlsx', 'PK'],
+    ]) {
+      const [download] = await Promise.all([desk.waitForEvent('download'), desk.click(`[data-testid=download-${format}]`)]);
+      assert.match(download.suggestedFilename(), new RegExp(`^bao-cao-.*\\.${format}$`));
+      const bytes = await readFile(await download.path());
+      assert.equal(bytes.subarray(0, 2).toString(), magic, `a ${format} (zip) file`);
+      assert.ok(bytes.length > 3000, `${format}: ${bytes.length} bytes`);
+    }
+    log('the report is cut off and downloads as .docx and .xlsx');
 
     // Offline: the office reopens from its cache and says how old the figures are.
     await desk.click('[data-testid=tab-overview]');

@@ -547,7 +547,9 @@ pub struct ReportStatus {
     /// The end of the quarter: the default cut-off (Unix ms).
     pub default_cut_at: i64,
     pub cut: Option<ReportCut>,
+    /// The settings prefilled for the Party layout, and for the Front's.
     pub settings: ReportSettings,
+    pub settings_front: ReportSettings,
     pub amendments: Vec<crate::report::Amendment>,
 }
 

@@ -377,6 +377,13 @@ pub async fn upload(url: &str, text: &str, file_input_id: &str) -> Result<(u16, 
 }
 
 /// GET a JSON document from our API; `None` unless it answered 200 with the expected shape.
+/// The message of an error answer (`shared::api::ErrorBody`), or the start of whatever came back.
+pub fn error_text(body: &str) -> String {
+    serde_json::from_str::<shared::api::ErrorBody>(body)
+        .map(|e| e.error)
+        .unwrap_or_else(|_| body.chars().take(200).collect())
+}
+
 pub async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Option<T> {
     match fetch("GET", url, None).await {
         Ok((200, body)) => serde_json::from_str(&body).ok(),

@@ -10,6 +10,7 @@ pub mod org_admin;
 pub mod period;
 pub mod petitions;
 pub mod plan_editor;
+pub mod report;
 
 /// Opens the notes of a commune for a task (a matrix cell's drill-down).
 #[derive(Clone, Copy)]
@@ -47,6 +48,7 @@ pub enum Tab {
     Overview,
     Notes,
     Petitions,
+    Report,
     Plans,
     Org,
 }
@@ -124,6 +126,7 @@ pub fn Desk() -> impl IntoView {
             {tab_button(Tab::Overview, ("Tổng hợp", "Overview"), "tab-overview")}
             {tab_button(Tab::Notes, ("Ghi chép", "Notes"), "tab-notes")}
             {tab_button(Tab::Petitions, ("Kiến nghị", "Petitions"), "tab-petitions")}
+            {tab_button(Tab::Report, ("Báo cáo", "Report"), "tab-report")}
             <Show when=move || matches!(role(), Some(Role::Editor | Role::Admin))>
                 {tab_button(Tab::Plans, ("Kế hoạch", "Plans"), "tab-plans")}
             </Show>
@@ -135,6 +138,7 @@ pub fn Desk() -> impl IntoView {
             Tab::Overview => view! { <period::PeriodSummary on_commune=open_commune/> <desk::CommuneTable/> <desk::Matrix/> }.into_any(),
             Tab::Notes => view! { <notes::NotesSearch/> }.into_any(),
             Tab::Petitions => view! { <petitions::PetitionsRegister/> }.into_any(),
+            Tab::Report => view! { <report::ReportScreen/> }.into_any(),
             Tab::Plans => view! { <plan_editor::PlanEditor/> }.into_any(),
             Tab::Org => view! { <org_admin::OrgAdmin/> }.into_any(),
         }}

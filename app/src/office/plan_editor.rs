@@ -9,17 +9,10 @@ use crate::js;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::DocKey;
-use shared::api::{ErrorBody, PlanDraft, PublishResponse, TaskDraft};
+use shared::api::{PlanDraft, PublishResponse, TaskDraft};
 use shared::schema::{self, Indicator, Task, UNIT_KINDS};
 use shared::vocab::OrgLevel;
 use shared::vocab::Recurrence;
-
-/// The message of an error answer (`shared::api::ErrorBody`), or the start of whatever came back.
-fn error_of(body: &str) -> String {
-    serde_json::from_str::<ErrorBody>(body)
-        .map(|e| e.error)
-        .unwrap_or_else(|_| body.chars().take(200).collect())
-}
 
 #[component]
 pub fn PlanEditor() -> impl IntoView {
@@ -65,7 +58,7 @@ fn ImportPlan() -> impl IntoView {
                 Ok((_, body)) => Err(format!(
                     "{} {}",
                     tr("Không đọc được kế hoạch:", "Could not read the plan:"),
-                    error_of(&body)
+                    js::error_text(&body)
                 )),
                 Err(_) => Err(tr(
                     "Cần có mạng để nhập kế hoạch.",
@@ -120,7 +113,7 @@ fn ImportPlan() -> impl IntoView {
                         format!(
                             "{} {}",
                             tr("Không xuất bản được:", "Could not publish:"),
-                            error_of(&body)
+                            js::error_text(&body)
                         ),
                     )));
                 }

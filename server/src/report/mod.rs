@@ -443,6 +443,7 @@ async fn status_of(st: &AppState, r: &Resolved) -> Result<ReportStatus, ApiError
             set_by: c.set_by,
         }),
         settings: default_settings(&header, &r.node, ReportLayout::Party),
+        settings_front: default_settings(&header, &r.node, ReportLayout::Front),
         amendments: amendments_of(st, r).await?,
     })
 }
