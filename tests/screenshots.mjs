@@ -11,11 +11,14 @@
 // The dates shown follow the clock; everything else is fixed.
 
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { launchChromium, chromiumPath, printPageLogs, saveScreenshots, watchPage } from './lib/browser.mjs';
 import {
   DEMO_PASSWORD,
+  login as apiLogin,
   distDir,
   printServerOutput,
   removeDir,
@@ -86,6 +89,23 @@ async function waitBadge(page, want, timeout = 15_000) {
  * Settle the page for a deterministic picture: no focus ring or caret, fonts loaded, two frames
  * painted, then write `name`.png (viewport only, so every phone picture is 720×1280).
  */
+/** A .docx's first page as LibreOffice lays it out (PDF, then PNG at 80 dpi via poppler). */
+async function renderFirstPage(docx, pngPath) {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'danvan-report-'));
+  try {
+    const file = path.join(work, 'report.docx');
+    await writeFile(file, docx);
+    const run = (cmd, args) => {
+      const r = spawnSync(cmd, args, { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.error}`);
+    };
+    run('soffice', [`-env:UserInstallation=file://${work}/profile`, '--headless', '--convert-to', 'pdf', '--outdir', work, file]);
+    run('pdftoppm', ['-png', '-r', '80', '-f', '1', '-l', '1', '-singlefile', path.join(work, 'report.pdf'), pngPath.replace(/\.png$/, '')]);
+  } finally {
+    await removeDir(work);
+  }
+}
+
 async function shoot(page, dir, name) {
   await page.evaluate(async () => {
     document.activeElement?.blur?.();
@@ -430,6 +450,30 @@ async function main() {
       await expect(page, `[data-testid=commune-page] [data-testid=unit-progress]`, 'drill-down records');
       await scrollToTop(page, '[data-testid=commune-page]');
       await shoot(page, dir, `office-drill${suffix}`);
+    }
+
+    // --- the quarterly report: the office's tab, and the .docx's first page in both layouts ---------
+    {
+      const { page } = await newPage(browser, pages, 'report', WIDE);
+      await login(page, url, 'huyen');
+      await page.waitForURL(/\/office\/?/, { timeout: 20_000 });
+      await page.click('button[data-testid=tab-report]');
+      await expect(page, '[data-testid=report-cut]', 'report screen');
+      await scrollToTop(page, '[data-testid=report-screen]');
+      await shoot(page, dir, 'office-report-wide');
+      const { token } = await apiLogin(url, 'huyen');
+      const target = `plan=kh-ct18-2022&period=${await page.inputValue('#report-period')}&node=huyen-demo`;
+      const status = await (await fetch(`${url}/api/reports?${target}`, { headers: { authorization: `Bearer ${token}` } })).json();
+      for (const [name, settings] of [
+        ['report-party', status.settings],
+        ['report-front', status.settings_front],
+      ]) {
+        const q = `${target}&format=docx&settings=${encodeURIComponent(JSON.stringify(settings))}`;
+        const res = await fetch(`${url}/api/reports/file?${q}`, { headers: { authorization: `Bearer ${token}` } });
+        if (res.status !== 200) throw new Error(`report ${name}: HTTP ${res.status}`);
+        await renderFirstPage(Buffer.from(await res.arrayBuffer()), path.join(dir, `${name}.png`));
+        log(`wrote ${path.join(dir, `${name}.png`)}`);
+      }
     }
 
     // --- editor: a draft preview of the sample plan ------------------------------------------------

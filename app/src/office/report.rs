@@ -151,6 +151,8 @@ pub fn ReportScreen() -> impl IntoView {
     };
     // The nodes a report can be for: the user's own, and each commune in its scope.
     let nodes = move || {
+        // Names come from the org tree, which may arrive after this screen opens.
+        ui.org.track();
         let mut v = vec![(node_of_user.clone(), ui.node_name(&node_of_user))];
         v.extend(
             ui.overview
