@@ -104,7 +104,11 @@ pub fn ReportScreen() -> impl IntoView {
                     status.try_set(None);
                     message.try_set(Some((
                         false,
-                        tr("Không tải được thông tin báo cáo (cần có mạng).", "Could not load the report (a network connection is needed).").into(),
+                        tr(
+                            "Không tải được thông tin báo cáo (cần có mạng).",
+                            "Could not load the report (a network connection is needed).",
+                        )
+                        .into(),
                     )));
                 }
             }
@@ -130,7 +134,10 @@ pub fn ReportScreen() -> impl IntoView {
                     if let Ok(s) = serde_json::from_str::<ReportStatus>(&text) {
                         status.try_set(Some(s));
                     }
-                    message.try_set(Some((true, tr("Đã lưu mốc chốt số liệu.", "Cut-off saved.").into())));
+                    message.try_set(Some((
+                        true,
+                        tr("Đã lưu mốc chốt số liệu.", "Cut-off saved.").into(),
+                    )));
                 }
                 Ok((_, text)) => {
                     message.try_set(Some((false, js::error_text(&text))));

@@ -195,6 +195,17 @@ fn grid(rows: Vec<Vec<String>>, widths: Vec<usize>, size: usize) -> Table {
     Table::new(rows).set_grid(widths)
 }
 
+/// An annex's heading on a new page: "PHỤ LỤC n" and its title.
+fn annex(doc: Docx, n: u32, title: &str) -> Docx {
+    doc.add_paragraph(
+        Paragraph::new()
+            .add_run(Run::new().add_break(BreakType::Page))
+            .add_run(run(format!("PHỤ LỤC {n}"), 14).bold())
+            .align(AlignmentType::Center),
+    )
+    .add_paragraph(centered(run(title, 14).bold()))
+}
+
 pub fn render(b: &Built) -> Result<Vec<u8>, ApiError> {
     let s = &b.settings;
     let r = &b.report;
@@ -390,15 +401,7 @@ pub fn render(b: &Built) -> Result<Vec<u8>, ApiError> {
         .add_table(signature(b, width));
 
     // Annex 1: communes × tasks.
-    doc = doc.add_paragraph(
-        Paragraph::new()
-            .add_run(Run::new().add_break(BreakType::Page))
-            .add_run(run("PHỤ LỤC 1", 14).bold())
-            .align(AlignmentType::Center),
-    );
-    doc = doc.add_paragraph(centered(
-        run("TÌNH HÌNH THỰC HIỆN NHIỆM VỤ THEO XÃ", 14).bold(),
-    ));
+    doc = annex(doc, 1, "TÌNH HÌNH THỰC HIỆN NHIỆM VỤ THEO XÃ");
     doc = doc.add_paragraph(centered(
         run(
             format!(
@@ -461,15 +464,7 @@ pub fn render(b: &Built) -> Result<Vec<u8>, ApiError> {
 
     // Annex 2: the previous period's changes after its cut-off.
     if !b.previous_amendments.is_empty() {
-        doc = doc.add_paragraph(
-            Paragraph::new()
-                .add_run(Run::new().add_break(BreakType::Page))
-                .add_run(run("PHỤ LỤC 2", 14).bold())
-                .align(AlignmentType::Center),
-        );
-        doc = doc.add_paragraph(centered(
-            run("THAY ĐỔI SỐ LIỆU KỲ TRƯỚC SAU KHI CHỐT", 14).bold(),
-        ));
+        doc = annex(doc, 2, "THAY ĐỔI SỐ LIỆU KỲ TRƯỚC SAU KHI CHỐT");
         let mut rows = vec![
             [
                 "Xã",
