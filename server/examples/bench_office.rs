@@ -5,15 +5,19 @@
 //! `cargo xtask bench-office [-- --communes 150 --notes 2000]` (release build).
 
 use clap::Parser;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use server::access::Scope;
 use server::db::{Db, Filter, NodeRow, NotesChange, NotesDoc};
 use shared::Quarter;
 use shared::api::OfficeQuery;
-use shared::schema::{self, Note, Participants, Petition};
-use shared::vocab::{ActivityType, OrgLevel, PetitionStatus};
+use shared::schema::{self, Note};
+use shared::vocab::OrgLevel;
 use shared::{DocKey, DocKind};
 use std::time::{Duration, Instant};
+
+#[path = "support/bench_data.rs"]
+mod bench_data;
+use bench_data::note;
 
 #[derive(Parser)]
 struct Args {
@@ -37,60 +41,6 @@ struct Args {
     /// The org node the generated communes sit under (created when the database is fresh).
     #[arg(long, default_value = "root")]
     parent: String,
-}
-
-const WORDS: &[&str] = &[
-    "tuyên truyền",
-    "dân vận khéo",
-    "hộ gia đình",
-    "bon",
-    "thôn",
-    "đường giao thông",
-    "nước sạch",
-    "cà phê",
-    "hội nghị",
-    "vận động",
-    "an ninh",
-    "môi trường",
-    "người cao tuổi",
-    "học sinh",
-];
-
-fn note(rng: &mut impl Rng, id: String, date: String, tasks: usize) -> Note {
-    let text = |rng: &mut dyn rand::RngCore, n: usize| {
-        (0..n)
-            .map(|_| WORDS[rng.random_range(0..WORDS.len())])
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let total = rng.random_range(5..80);
-    Note {
-        id,
-        activity_date: date,
-        title: text(rng, 4),
-        content: text(rng, 30),
-        results: text(rng, 10),
-        task_ids: vec![format!("t-{}", rng.random_range(0..tasks))],
-        activity_type: Some(
-            ActivityType::ALL[rng.random_range(0..ActivityType::ALL.len())].clone(),
-        ),
-        participants: Participants {
-            total,
-            women: total / 2,
-            ethnic_minority: total / 4,
-            religious: total / 8,
-        },
-        petitions: (0..rng.random_range(0..5))
-            .map(|_| Petition {
-                text: text(rng, 8),
-                status: PetitionStatus::ALL[rng.random_range(0..4)].clone(),
-            })
-            .collect(),
-        photos: vec![format!("{:064x}", rng.random::<u128>())],
-        author: "bench".into(),
-        created_at: 1_795_000_000_000,
-        ..Note::default()
-    }
 }
 
 fn percentiles(mut v: Vec<Duration>) -> serde_json::Value {

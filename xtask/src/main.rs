@@ -86,6 +86,10 @@ enum Task {
         /// CPU slowdown (CDP Emulation.setCPUThrottlingRate).
         #[arg(long, default_value_t = 4.0)]
         rate: f64,
+        /// Notes generated on the server for the member's commune this quarter before the phone
+        /// first logs in (a busy commune: `--server-notes 2000`); its first sync is timed.
+        #[arg(long, default_value_t = 0)]
+        server_notes: u32,
         /// Also write every figure as JSON to this file.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -122,6 +126,7 @@ fn main() -> Result<ExitCode> {
             notes,
             seed_notes,
             rate,
+            server_notes,
             json,
         } => screenshots::bench_field(
             &ws,
@@ -130,6 +135,7 @@ fn main() -> Result<ExitCode> {
                 notes,
                 seed_notes,
                 rate,
+                server_notes,
                 json,
             },
         )

@@ -25,6 +25,7 @@ pub struct BenchOptions {
     pub notes: u32,
     pub seed_notes: u32,
     pub rate: f64,
+    pub server_notes: u32,
     pub json: Option<PathBuf>,
 }
 
@@ -54,6 +55,15 @@ pub fn bench_field(ws: &Workspace, opts: &BenchOptions) -> Result<()> {
         .args(["--notes", &opts.notes.to_string()])
         .args(["--seed-notes", &opts.seed_notes.to_string()])
         .args(["--rate", &opts.rate.to_string()]);
+    if opts.server_notes > 0 {
+        let seed = ws
+            .build_server_release(&["--example", "seed_notes"])?
+            .join("examples")
+            .join(exe("seed_notes"));
+        cmd.args(["--server-notes", &opts.server_notes.to_string()])
+            .arg("--seed-bin")
+            .arg(seed);
+    }
     if let Some(json) = &opts.json {
         cmd.arg("--json").arg(std::env::current_dir()?.join(json));
     }
