@@ -68,10 +68,10 @@ function stats(xs) {
  * index.html names them), CSS, and the wasm-bindgen snippets; each file's .br sibling. */
 async function firstLoadFiles(dist) {
   const html = await readFile(path.join(dist, 'index.html'), 'utf8');
-  const js = html.match(/import init from '\/([^']+\.js)'/)?.[1];
-  const wasm = html.match(/module_or_path: '\/([^']+\.wasm)'/)?.[1];
-  if (!js || !wasm) throw new Error(`cannot find the entry JS/wasm in ${dist}/index.html`);
-  const files = ['index.html', js, wasm];
+  // <meta name="danvan-app" content="/app-….js" data-wasm="/app_bg-….wasm">, started by boot.js.
+  const meta = html.match(/<meta name="danvan-app" content="\/([^"]+\.js)" data-wasm="\/([^"]+\.wasm)">/);
+  if (!meta) throw new Error(`cannot find the entry JS/wasm in ${dist}/index.html`);
+  const files = ['index.html', 'boot.js', meta[1], meta[2]];
   async function walk(dir, rel = '') {
     for (const e of await readdir(dir, { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
