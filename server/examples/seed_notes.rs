@@ -104,17 +104,25 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))??;
         }
     }
-    let bytes = st
-        .storage
-        .with_durable(key.doc_id().to_string(), |am| am.save().len())
-        .await
-        .unwrap_or(0);
+    st.shutdown().await;
+    // Read back after the shutdown flushed every write: what a phone will find.
+    let (st, _) = AppState::start(&cfg).await?;
     let live = st
         .storage
         .with_durable(key.doc_id().to_string(), |am| schema::read_notes(am).len())
         .await
         .unwrap_or(0);
+    let bytes = st
+        .storage
+        .with_durable(key.doc_id().to_string(), |am| am.save().len())
+        .await
+        .unwrap_or(0);
     st.shutdown().await;
+    anyhow::ensure!(
+        live == args.notes - deleted,
+        "{live} live notes stored, {} expected",
+        args.notes - deleted
+    );
     println!(
         "{}",
         serde_json::json!({

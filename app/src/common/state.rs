@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use shared::api::{CommuneOverview, DocEntry, UserInfo};
 use shared::schema::{Note, OrgNode, PlanHeader, ProgressRecord, Task};
 use shared::vocab::Role;
+use std::sync::Arc;
 
 /// Who is logged in on this device. The token itself is an HttpOnly cookie the app never sees.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -81,7 +82,10 @@ pub struct Ui {
     pub online: RwSignal<bool>,
     pub unsynced: RwSignal<usize>,
     pub persistent: RwSignal<Option<bool>>,
-    pub notes: RwSignal<Vec<Note>>,
+    /// Shared, not copied: a save rebuilds the list from the notes it did not touch by reference.
+    pub notes: RwSignal<Vec<Arc<Note>>>,
+    /// Notes documents are still being read (a busy quarter takes a few seconds on a cheap phone).
+    pub notes_loading: RwSignal<bool>,
     /// The tasks of every plan on the device (removed ones included: screens filter).
     pub tasks: RwSignal<Vec<Task>>,
     pub plans: RwSignal<Vec<PlanView>>,
@@ -116,6 +120,7 @@ impl Ui {
             unsynced: RwSignal::new(0),
             persistent: RwSignal::new(None),
             notes: RwSignal::new(Vec::new()),
+            notes_loading: RwSignal::new(false),
             tasks: RwSignal::new(Vec::new()),
             plans: RwSignal::new(Vec::new()),
             progress: RwSignal::new(Vec::new()),

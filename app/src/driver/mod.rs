@@ -45,6 +45,8 @@ struct Driver {
     /// What each document showed at given heads: a refresh re-reads only documents that changed
     /// (saving a note must not re-read a year of notes).
     parsed: HashMap<DocumentId, (Vec<ChangeHash>, views::Parsed)>,
+    /// Notes documents being read a slice at a time (see `views::hydrate_notes`).
+    hydrating: std::collections::HashSet<DocumentId>,
     ui: Ui,
 }
 
@@ -96,6 +98,7 @@ pub async fn start(session: Session, ui: Ui) {
             nudge: Nudge::new(),
             unwritten: Vec::new(),
             parsed: HashMap::new(),
+            hydrating: Default::default(),
             ui,
         })
     });
@@ -108,6 +111,7 @@ pub async fn start(session: Session, ui: Ui) {
         let (y, m, _) = shared::ids::vn_civil_date(dom::now_ms());
         track(&DocKey::notes(c, Quarter::of_month(y, m)), true).await;
     }
+    // The first screen at once; notes documents are read in the background, a slice at a time.
     views::refresh();
     ui.ready.set(true);
     dom::set_body_attr("data-app-ready", "true");
@@ -143,8 +147,28 @@ pub async fn change(
     key: DocKey,
     f: impl FnOnce(&mut Automerge) -> Result<(), schema::SchemaError>,
 ) -> Result<(), String> {
+    change_entries(key, &[], f).await
+}
+
+/// [`change`] of a notes document's `entries` (by key): the screens' copy of the document is
+/// brought up to date from those entries alone, without comparing the whole document.
+async fn change_entries(
+    key: DocKey,
+    entries: &[String],
+    f: impl FnOnce(&mut Automerge) -> Result<(), schema::SchemaError>,
+) -> Result<(), String> {
     let id = track(&key, true).await;
-    let result = with(|d| d.client.change(&id, f));
+    let result = with(|d| {
+        let before = d.client.doc(&id).map(Automerge::get_heads);
+        let changed = d.client.change(&id, f);
+        if let Some(before) = before
+            && key.kind == shared::DocKind::Notes
+            && !entries.is_empty()
+        {
+            views::notes_touched(d, &id, &before, entries);
+        }
+        changed
+    });
     let (res, events) = result.flatten().ok_or(tr(
         "Không mở được tài liệu trên máy.",
         "Cannot open the document on this device.",
@@ -185,7 +209,8 @@ pub async fn save_note(note: schema::Note) -> Result<(), String> {
         "The activity date is not valid.",
     ))?;
     let key = DocKey::notes(&my_commune()?, quarter);
-    change(key, move |doc| schema::put_note(doc, &note)).await
+    let entry = [note.id.clone()];
+    change_entries(key, &entry, move |doc| schema::put_note(doc, &note)).await
 }
 
 /// Save one unit's progress on a task, in this commune's progress document of the plan.

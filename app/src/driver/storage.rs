@@ -17,6 +17,10 @@ const DURABLE_KEY: &str = "durable-heads";
 
 /// A document stored as more incremental chunks than this is compacted at start.
 const COMPACT_AFTER_CHUNKS: usize = 16;
+/// A document stored in several chunks adding up to more than this is compacted at start too:
+/// a busy quarter's first sync arrives as a few large chunks of raw changes (3 MB for 2,000
+/// notes, which save to 330 KB), slow to replay at every start.
+const COMPACT_AFTER_BYTES: usize = 256 * 1024;
 
 /// What start-up read from IndexedDB.
 pub(super) struct Loaded {
@@ -31,13 +35,16 @@ pub(super) struct Loaded {
 /// Read every stored chunk and the durable heads. A failed read is shown on the banner.
 pub(super) async fn load(ui: &Ui) -> Loaded {
     let mut docs: BTreeMap<String, Automerge> = BTreeMap::new();
-    let mut chunk_counts: BTreeMap<String, usize> = BTreeMap::new();
+    // Chunks and bytes per document.
+    let mut chunk_counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     // Nothing writes chunks before the driver exists: every chunk up to this key is loaded below.
     let upto = js::max_chunk_key().await;
     match js::all_chunks().await {
         Ok(chunks) => {
             for (doc, data) in chunks {
-                *chunk_counts.entry(doc.clone()).or_default() += 1;
+                let c = chunk_counts.entry(doc.clone()).or_default();
+                c.0 += 1;
+                c.1 += data.len();
                 let am = docs.entry(doc).or_default();
                 if let Err(e) = am.load_incremental(&data) {
                     dom::console_error(&format!(
@@ -57,7 +64,9 @@ pub(super) async fn load(ui: &Ui) -> Loaded {
     }
     let to_compact = chunk_counts
         .into_iter()
-        .filter(|(_, n)| *n > COMPACT_AFTER_CHUNKS)
+        .filter(|(_, (n, bytes))| {
+            *n > COMPACT_AFTER_CHUNKS || (*n > 1 && *bytes > COMPACT_AFTER_BYTES)
+        })
         .filter_map(|(d, _)| d.parse().ok())
         .collect();
     let docs = docs

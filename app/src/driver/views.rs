@@ -7,14 +7,86 @@ use leptos::prelude::Set;
 use shared::schema;
 use shared::unsynced::{oldest_unsynced, unsynced_changes};
 use shared::{DocKey, DocKind, DocumentId};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
 
 /// A document as the screens use it.
 #[derive(Clone)]
 pub(super) enum Parsed {
-    Notes(Vec<schema::Note>),
+    /// By entry key, so a change re-reads only the notes it touched (shared with the cache: the
+    /// map is copied once per refresh, into the list the screens get).
+    Notes(Rc<BTreeMap<String, Arc<schema::Note>>>),
     Plan(Box<schema::PlanHeader>, Vec<schema::Task>),
     Org(Vec<schema::OrgNode>),
     Progress(Vec<schema::ProgressRecord>),
+}
+
+/// After this device changed `entries` of a notes document whose screens' copy was read at
+/// `before`: read just those entries again and date the copy to the new heads. (If the copy is
+/// older than `before`, the next refresh compares the document instead.)
+pub(super) fn notes_touched(
+    d: &mut super::Driver,
+    id: &DocumentId,
+    before: &[automerge::ChangeHash],
+    entries: &[String],
+) {
+    let Some(doc) = d.client.doc(id) else {
+        return;
+    };
+    let Some((heads, Parsed::Notes(notes))) = d.parsed.get_mut(id) else {
+        return;
+    };
+    if heads.as_slice() != before {
+        return;
+    }
+    let notes = Rc::make_mut(notes);
+    for k in entries {
+        match schema::read_note(doc, k) {
+            Some(n) => notes.insert(k.clone(), Arc::new(n)),
+            None => notes.remove(k),
+        };
+    }
+    *heads = doc.get_heads();
+}
+
+/// Notes read per slice when a notes document is read whole: ~25 notes take ~50 ms on a slow
+/// phone, so input is handled between slices.
+const SLICE: usize = 25;
+
+/// Read a notes document in the background, a slice of notes at a time with the browser free to
+/// draw and answer taps in between (a busy quarter's 2,000 notes take seconds on a cheap phone;
+/// the first screen does not wait for them), then show them.
+async fn hydrate_notes(id: DocumentId) {
+    let start = with(|d| {
+        let doc = d.client.doc(&id)?;
+        Some((doc.get_heads(), schema::entry_keys(doc, DocKind::Notes)))
+    })
+    .flatten();
+    let Some((heads, keys)) = start else {
+        with(|d| d.hydrating.remove(&id));
+        return;
+    };
+    let mut notes = BTreeMap::new();
+    for slice in keys.chunks(SLICE) {
+        with(|d| {
+            if let Some(doc) = d.client.doc(&id) {
+                for k in slice {
+                    if let Some(n) = schema::read_note(doc, k) {
+                        notes.insert(k.clone(), Arc::new(n));
+                    }
+                }
+            }
+        });
+        crate::js::dom::sleep(0).await;
+    }
+    // Dated to the heads the reading started from: anything that changed meanwhile is read
+    // again from the diff by the refresh below.
+    with(|d| {
+        d.hydrating.remove(&id);
+        d.parsed.insert(id, (heads, Parsed::Notes(Rc::new(notes))));
+    });
+    refresh();
 }
 
 /// Rebuild what the screens show from the documents.
@@ -30,12 +102,49 @@ pub(super) fn refresh() {
             let Some(doc) = d.client.doc(&id) else {
                 continue;
             };
+            // A notes document not read yet is read in the background, never here.
+            if key.kind == DocKind::Notes && !d.parsed.contains_key(&id) {
+                if d.hydrating.insert(id) {
+                    wasm_bindgen_futures::spawn_local(hydrate_notes(id));
+                }
+                continue;
+            }
             let heads = doc.get_heads();
-            let parsed = match d.parsed.get(&id) {
-                Some((h, p)) if *h == heads => p.clone(),
+            let parsed = match d.parsed.remove(&id) {
+                Some((h, p)) if h == heads => {
+                    d.parsed.insert(id, (h, p.clone()));
+                    p
+                }
+                // A notes document read before: only the notes changed since are read again
+                // (Automerge's diff), so a save costs the same with 30 notes or 2,000.
+                Some((h, Parsed::Notes(mut notes))) if key.kind == DocKind::Notes => {
+                    match schema::changed_keys(doc, DocKind::Notes, &h) {
+                        Some(keys) => {
+                            // The cache held the only other handle: no copy is made here.
+                            let notes = Rc::make_mut(&mut notes);
+                            for k in keys {
+                                match schema::read_note(doc, &k) {
+                                    Some(n) => notes.insert(k, Arc::new(n)),
+                                    None => notes.remove(&k),
+                                };
+                            }
+                        }
+                        // Only a whole read can tell: in the background, as at start.
+                        None => {
+                            if d.hydrating.insert(id) {
+                                wasm_bindgen_futures::spawn_local(hydrate_notes(id));
+                            }
+                            continue;
+                        }
+                    }
+                    let p = Parsed::Notes(notes);
+                    d.parsed.insert(id, (heads, p.clone()));
+                    p
+                }
                 _ => {
                     let p = match key.kind {
-                        DocKind::Notes => Parsed::Notes(schema::read_notes(doc)),
+                        // Never reached: notes documents are read by `hydrate_notes`.
+                        DocKind::Notes => Parsed::Notes(Rc::default()),
                         DocKind::Plan => Parsed::Plan(
                             Box::new(schema::read_plan_header(doc)),
                             schema::read_tasks(doc),
@@ -48,7 +157,7 @@ pub(super) fn refresh() {
                 }
             };
             match parsed {
-                Parsed::Notes(n) => notes.extend(n),
+                Parsed::Notes(n) => notes.extend(n.values().cloned()),
                 Parsed::Plan(header, tasks) => plans.push(PlanView {
                     id: key.scope.clone(),
                     header: *header,
@@ -68,6 +177,7 @@ pub(super) fn refresh() {
         notes.sort_by(|a, b| (&b.activity_date, &b.id).cmp(&(&a.activity_date, &a.id)));
         plans.sort_by(|a, b| a.id.cmp(&b.id));
         d.ui.notes.set(notes);
+        d.ui.notes_loading.set(!d.hydrating.is_empty());
         d.ui.tasks
             .set(plans.iter().flat_map(|p| p.tasks.clone()).collect());
         d.ui.plans.set(plans);

@@ -33,6 +33,9 @@ pub fn NotesList() -> impl IntoView {
             .map(|s| s.user.username.clone())
             .unwrap_or_default()
     });
+    // A page of notes at a time: drawing a year of notes on every save would make saving slow.
+    let limit = RwSignal::new(PAGE);
+    // How many notes match, and the first page of them: only that page is copied and drawn.
     let shown = Memo::new(move |_| {
         let (q, tk, k, h, p, m) = (
             query.get(),
@@ -42,34 +45,30 @@ pub fn NotesList() -> impl IntoView {
             period.get(),
             mine.get(),
         );
+        let words = q.trim();
+        let limit = limit.get();
         ui.notes.with(|notes| {
-            notes
-                .iter()
-                .filter(|n| {
-                    let text = format!(
-                        "{} {} {} {}",
-                        n.title,
-                        n.content,
-                        n.results,
-                        n.petitions
-                            .iter()
-                            .map(|p| p.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    );
-                    shared::text::matches(&text, &q)
-                        && (tk.is_empty() || n.task_ids.contains(&tk))
-                        && (k.is_empty()
-                            || n.activity_type.as_ref().map(ActivityType::as_str)
-                                == Some(k.as_str()))
-                        && (h.is_empty() || n.hamlet.as_deref() == Some(h.as_str()))
-                        && (p.is_empty()
-                            || Quarter::of_iso_date(&n.activity_date).map(|q| q.to_string())
-                                == Some(p.clone()))
-                        && (!m || n.author == me)
-                })
-                .cloned()
-                .collect::<Vec<_>>()
+            let mut count = 0;
+            let mut page = Vec::new();
+            for n in notes {
+                let wanted = (tk.is_empty() || n.task_ids.contains(&tk))
+                    && (k.is_empty()
+                        || n.activity_type.as_ref().map(ActivityType::as_str) == Some(k.as_str()))
+                    && (h.is_empty() || n.hamlet.as_deref() == Some(h.as_str()))
+                    && (p.is_empty()
+                        || Quarter::of_iso_date(&n.activity_date).map(|q| q.to_string())
+                            == Some(p.clone()))
+                    && (!m || n.author == me)
+                    // The text is put together (and folded) only when there are words to find.
+                    && (words.is_empty() || shared::text::matches(&note_text(n), words));
+                if wanted {
+                    count += 1;
+                    if page.len() < limit {
+                        page.push(Note::clone(n));
+                    }
+                }
+            }
+            (count, page)
         })
     });
     let periods = move || {
@@ -92,9 +91,7 @@ pub fn NotesList() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
-    let count = move || shown.with(Vec::len);
-    // A page of notes at a time: drawing a year of notes on every save would make saving slow.
-    let limit = RwSignal::new(PAGE);
+    let count = move || shown.with(|s| s.0);
     view! {
         <section class="card">
             <h2>{t("Ghi chép", "Notes")}</h2>
@@ -128,12 +125,17 @@ pub fn NotesList() -> impl IntoView {
                     {t(" Chỉ ghi chép của tôi", " Only my notes")}
                 </label>
             </details>
+            <Show when=move || ui.notes_loading.get()>
+                <p class="meta" data-testid="notes-loading">{t("Đang đọc ghi chép trên máy…", "Reading the notes on this device…")}</p>
+            </Show>
             <p class="meta" data-testid="notes-count" data-count=move || count().to_string()>
                 {move || if en() { format!("{} notes", count()) } else { format!("{} ghi chép", count()) }}
             </p>
+            // Keyed by the whole note: a save redraws the note it changed, not the page.
             <ul class="notes">
-                {move || shown.with(|v| v.iter().take(limit.get()).cloned().collect::<Vec<_>>())
-                    .into_iter().map(|n| view! { <NoteItem note=n/> }).collect_view()}
+                <For each=move || shown.with(|s| s.1.clone()) key=|n| format!("{n:?}") let:n>
+                    <NoteItem note=n/>
+                </For>
             </ul>
             <Show when=move || { count() > limit.get() }>
                 <button type="button" class="secondary" data-testid="more-notes" on:click=move |_| limit.update(|l| *l += PAGE)>
@@ -142,6 +144,16 @@ pub fn NotesList() -> impl IntoView {
             </Show>
         </section>
     }
+}
+
+/// What the search looks in: title, content, results and petitions.
+fn note_text(n: &Note) -> String {
+    let mut text = format!("{} {} {}", n.title, n.content, n.results);
+    for p in &n.petitions {
+        text.push(' ');
+        text.push_str(&p.text);
+    }
+    text
 }
 
 #[component]

@@ -15,6 +15,14 @@ pub(crate) fn container_obj<D: ReadDoc>(doc: &D, kind: DocKind) -> Option<ObjId>
     }
 }
 
+/// The keys of `kind`'s entries, without reading them (a reader that hydrates a large document
+/// a slice at a time starts from these).
+pub fn entry_keys(doc: &Automerge, kind: DocKind) -> Vec<String> {
+    container_obj(doc, kind)
+        .map(|c| automerge::ReadDoc::keys(doc, &c).collect())
+        .unwrap_or_default()
+}
+
 /// An entry of a document: hydrated from its map, keyed by its ID.
 pub trait Entry: Hydrate + Reconcile + Sized {
     const KIND: DocKind;

@@ -28,7 +28,9 @@ mod plan;
 mod progress;
 
 pub use check::{check, check_keys};
-pub use entry::{Entry, changed_keys, put_entry, read_entries, read_entry, update_entry};
+pub use entry::{
+    Entry, changed_keys, entry_keys, put_entry, read_entries, read_entry, update_entry,
+};
 pub use note::{Gps, Note, Participants, Petition, put_note, read_note, read_notes, validate_note};
 pub use org::{OrgNode, UNIT_KINDS, put_org_node, read_org};
 pub use plan::{
