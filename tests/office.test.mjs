@@ -157,7 +157,8 @@ test('the office counts, finds and lists a member\'s note, and opens offline fro
     assert.match(text, /Tuyên truyền Chỉ thị 18/);
     assert.match(text, /Sửa đường liên thôn/);
     assert.match(text, /Xã Ka Đơn/);
-    assert.equal(await desk.getAttribute('[data-testid=office-notes-count]', 'data-count'), '1');
+    // (The commune's unfiltered page also holds the note: wait for the search's own answer.)
+    await desk.waitForSelector('[data-testid=office-notes-count][data-count="1"]', { timeout: 10_000 });
     log('notes tab finds the note without diacritics, whole');
     await axeClean(desk, 'office notes');
 
