@@ -116,9 +116,10 @@ pub(super) fn refresh() {
                     p
                 }
                 // A notes document read before: only the notes changed since are read again
-                // (Automerge's diff), so a save costs the same with 30 notes or 2,000.
+                // (named by the new changes' operations), so a save or a synced note costs the
+                // same with 30 notes or 2,000.
                 Some((h, Parsed::Notes(mut notes))) if key.kind == DocKind::Notes => {
-                    match schema::changed_keys(doc, DocKind::Notes, &h) {
+                    match schema::changed_keys_by_ops(doc, DocKind::Notes, &h) {
                         Some(keys) => {
                             // The cache held the only other handle: no copy is made here.
                             let notes = Rc::make_mut(&mut notes);

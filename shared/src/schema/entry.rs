@@ -15,6 +15,58 @@ pub(crate) fn container_obj<D: ReadDoc>(doc: &D, kind: DocKind) -> Option<ObjId>
     }
 }
 
+/// [`changed_keys`] from the changes themselves: each new change's operations name the objects
+/// they touch, and an entry is the ancestor right under the container. The cost follows the new
+/// changes, and it needs none of Automerge's diff machinery — which would add ~19 KB to the phone's
+/// download, where this runs. `None` when only a full read can tell (as [`changed_keys`]).
+pub fn changed_keys_by_ops(
+    doc: &Automerge,
+    kind: DocKind,
+    before: &[ChangeHash],
+) -> Option<BTreeSet<String>> {
+    if before
+        .iter()
+        .any(|h| automerge::ReadDoc::get_change_by_hash(doc, h).is_none())
+    {
+        return None;
+    }
+    let c = container_obj(doc, kind)?;
+    let container_id = c.to_string();
+    let mut keys = BTreeSet::new();
+    for change in doc.get_changes(before) {
+        for op in change.decode().operations {
+            let obj = op.obj.to_string();
+            let key = match &op.key {
+                automerge::legacy::Key::Map(k) => Some(k.to_string()),
+                automerge::legacy::Key::Seq(_) => None,
+            };
+            if obj == "_root" {
+                // The container replaced: everything may have changed.
+                if key.as_deref() == Some(container(kind)) {
+                    return None;
+                }
+                continue;
+            }
+            if obj == container_id {
+                keys.extend(key);
+                continue;
+            }
+            // Inside an entry (a field, a list of petitions…): the entry under the container.
+            let (id, _) = doc.import(&obj).ok()?;
+            let entry = automerge::ReadDoc::parents(doc, &id)
+                .ok()?
+                .find(|p| p.obj == c)
+                .and_then(|p| match p.prop {
+                    Prop::Map(k) => Some(k),
+                    Prop::Seq(_) => None,
+                });
+            // (An object elsewhere in the document is not an entry of this kind.)
+            keys.extend(entry);
+        }
+    }
+    Some(keys)
+}
+
 /// The keys of `kind`'s entries, without reading them (a reader that hydrates a large document
 /// a slice at a time starts from these).
 pub fn entry_keys(doc: &Automerge, kind: DocKind) -> Vec<String> {

@@ -29,7 +29,8 @@ mod progress;
 
 pub use check::{check, check_keys};
 pub use entry::{
-    Entry, changed_keys, entry_keys, put_entry, read_entries, read_entry, update_entry,
+    Entry, changed_keys, changed_keys_by_ops, entry_keys, put_entry, read_entries, read_entry,
+    update_entry,
 };
 pub use note::{Gps, Note, Participants, Petition, put_note, read_note, read_notes, validate_note};
 pub use org::{OrgNode, UNIT_KINDS, put_org_node, read_org};

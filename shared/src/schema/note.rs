@@ -272,6 +272,56 @@ mod tests {
     }
 
     #[test]
+    fn both_ways_of_naming_changed_notes_agree() {
+        use crate::schema::{changed_keys, changed_keys_by_ops, update_entry};
+        let key = DocKey::notes("xa-ka-don", Quarter { year: 2026, q: 4 });
+        let mut doc = genesis_doc(&key).unwrap();
+        for i in 0..20 {
+            put_note(&mut doc, &note(&format!("01N{i:02}"), "x")).unwrap();
+        }
+        let mut rng = 7u64;
+        for round in 0..40 {
+            let before = doc.get_heads();
+            // A few edits per round: new notes, fields (petitions are a list inside the note),
+            // deletes, and a merge of a concurrent fork.
+            for _ in 0..3 {
+                rng = rng
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let id = format!("01N{:02}", (rng >> 33) % 24);
+                match (rng >> 40) % 4 {
+                    0 => put_note(&mut doc, &note(&id, "new")).unwrap(),
+                    1 => update_entry::<Note>(&mut doc, &id, |n| n.title = format!("t{round}"))
+                        .map(|_| ())
+                        .unwrap_or(()),
+                    2 => update_entry::<Note>(&mut doc, &id, |n| {
+                        n.petitions.push(Petition {
+                            text: format!("p{round}"),
+                            ..Petition::default()
+                        })
+                    })
+                    .map(|_| ())
+                    .unwrap_or(()),
+                    _ => {
+                        let mut other = doc.fork().with_actor(automerge::ActorId::random());
+                        update_entry::<Note>(&mut other, &id, |n| n.deleted = true)
+                            .map(|_| ())
+                            .unwrap_or(());
+                        doc.merge(&mut other).unwrap();
+                    }
+                }
+            }
+            assert_eq!(
+                changed_keys_by_ops(&doc, DocKind::Notes, &before),
+                changed_keys(&doc, DocKind::Notes, &before),
+                "round {round}"
+            );
+        }
+        let unknown = [automerge::ChangeHash([9; 32])];
+        assert_eq!(changed_keys_by_ops(&doc, DocKind::Notes, &unknown), None);
+    }
+
+    #[test]
     fn changed_keys_name_exactly_the_notes_a_change_touched() {
         use crate::schema::{changed_keys, update_entry};
         let key = DocKey::notes("xa-ka-don", Quarter { year: 2026, q: 4 });
