@@ -170,14 +170,7 @@ async fn totals_add_up_search_ignores_accents_and_scope_holds() {
     let quarter: Quarter = server::clock::current_quarter();
     let key = DocKey::notes(COMMUNE, quarter);
     let n = note("01SEARCH", &quarter.first_day(), "Họp dân vận ở bon", 3);
-    srv.state
-        .hub
-        .change(&srv.state.storage, &key, move |d| {
-            schema::put_note(d, &n).map(|_| ())
-        })
-        .await
-        .unwrap()
-        .unwrap();
+    put_note(&srv, &key, n).await;
     settled(&srv, &key).await;
 
     let huyen = login(&srv.url(), "huyen").await;
@@ -394,14 +387,7 @@ async fn the_rebuild_command_writes_the_same_rows_and_refuses_an_empty_folder() 
         "Ghi chép CLI",
         2,
     );
-    srv.state
-        .hub
-        .change(&srv.state.storage, &key, move |d| {
-            schema::put_note(d, &n).map(|_| ())
-        })
-        .await
-        .unwrap()
-        .unwrap();
+    put_note(&srv, &key, n).await;
     settled(&srv, &key).await;
     // (The seeded documents are indexed in the background at start: a rebuild settles them all.)
     server::readmodel::rebuild(&srv.state).await.unwrap();

@@ -208,14 +208,7 @@ async fn a_cut_report_keeps_its_figures_and_later_edits_are_amendments() {
         .unwrap();
     let notes_key = DocKey::notes(COMMUNE, quarter);
     let n = late_note(quarter);
-    srv.state
-        .hub
-        .change(&srv.state.storage, &notes_key, move |d| {
-            schema::put_note(d, &n)
-        })
-        .await
-        .unwrap()
-        .unwrap();
+    put_note(&srv, &notes_key, n).await;
     let record = ProgressRecord {
         task_id: before.report.tasks[0].task.id.clone(),
         unit: "mttq".into(),

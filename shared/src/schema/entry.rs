@@ -24,13 +24,7 @@ pub fn changed_keys_by_ops(
     kind: DocKind,
     before: &[ChangeHash],
 ) -> Option<BTreeSet<String>> {
-    if before
-        .iter()
-        .any(|h| automerge::ReadDoc::get_change_by_hash(doc, h).is_none())
-    {
-        return None;
-    }
-    let c = container_obj(doc, kind)?;
+    let c = readable_since(doc, kind, before)?;
     let container_id = c.to_string();
     let mut keys = BTreeSet::new();
     for change in doc.get_changes(before) {
@@ -65,6 +59,18 @@ pub fn changed_keys_by_ops(
         }
     }
     Some(keys)
+}
+
+/// `kind`'s container, if `doc` holds every change in `before` (else only a full read can tell
+/// what changed since).
+fn readable_since(doc: &Automerge, kind: DocKind, before: &[ChangeHash]) -> Option<ObjId> {
+    if before
+        .iter()
+        .any(|h| automerge::ReadDoc::get_change_by_hash(doc, h).is_none())
+    {
+        return None;
+    }
+    container_obj(doc, kind)
 }
 
 /// The keys of `kind`'s entries, without reading them (a reader that hydrates a large document
@@ -136,13 +142,7 @@ pub fn changed_keys(
     kind: DocKind,
     before: &[ChangeHash],
 ) -> Option<BTreeSet<String>> {
-    if before
-        .iter()
-        .any(|h| automerge::ReadDoc::get_change_by_hash(doc, h).is_none())
-    {
-        return None;
-    }
-    let c = container_obj(doc, kind)?;
+    let c = readable_since(doc, kind, before)?;
     let mut keys = BTreeSet::new();
     for p in doc.diff(before, &doc.get_heads()) {
         if p.obj == ROOT {

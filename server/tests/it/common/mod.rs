@@ -367,3 +367,15 @@ pub async fn get<T: serde::de::DeserializeOwned>(
     let status = r.status().as_u16();
     (status, r.json().await.ok())
 }
+
+/// Write a note through the server's hub (as a device's change would land), durably.
+pub async fn put_note(srv: &TestServer, key: &DocKey, n: shared::schema::Note) {
+    srv.state
+        .hub
+        .change(&srv.state.storage, key, move |d| {
+            shared::schema::put_note(d, &n)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+}
