@@ -25,6 +25,7 @@ import { CHROMIUM_ARGS, chromiumPath } from './lib/browser.mjs';
 import { DEMO_PASSWORD, distDir, printServerOutput, removeDir, startServer, tempDataDir } from './lib/server.mjs';
 import { vnToday } from './lib/ids.mjs';
 import { showTab } from './lib/app.mjs';
+import { slowLink } from './lib/slowlink.mjs';
 import { parseOptions } from './lib/args.mjs';
 
 const PHONE = {
@@ -56,6 +57,12 @@ function pct(xs, p) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
+/** The median of each app mark over runs (a mark missing from a run is left out of its median). */
+function markStats(runs) {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r.marks || {})))];
+  return Object.fromEntries(names.map((n) => [n, stats(runs.map((r) => r.marks?.[n]).filter((v) => v !== undefined)).p50]));
+}
+
 function stats(xs) {
   const r = (v) => (v === null ? null : Math.round(v * 10) / 10);
   return { n: xs.length, p50: r(pct(xs, 50)), p90: r(pct(xs, 90)), min: r(Math.min(...xs)), max: r(Math.max(...xs)) };
@@ -195,6 +202,13 @@ async function readProbe(page, timeout = 60_000) {
     controlled: !!navigator.serviceWorker?.controller,
     online: document.querySelector('[data-testid=sync-badge]')?.getAttribute('data-online'),
     tasks: document.querySelectorAll('[data-testid=task-item]').length,
+    // The app's own marks (performance.mark 'danvan:…'): where the start's time went.
+    marks: Object.fromEntries(
+      performance
+        .getEntriesByType('mark')
+        .filter((m) => m.name.startsWith('danvan:'))
+        .map((m) => [m.name.slice(7), Math.round(m.startTime)]),
+    ),
   }));
 }
 
@@ -206,6 +220,106 @@ async function login(page, url) {
   await page.click('button[data-testid=login]');
   await showTab(page, 'tasks', 30_000);
   await page.waitForSelector(TASK_ITEM, { timeout: 30_000 });
+}
+
+/** A 3G link as issue 16 defines it: 750 kbps down, 300 ms round trip (and 250 kbps up). */
+const SLOW_3G = { downKbps: 750, upKbps: 250, rttMs: 300 };
+
+/**
+ * After an offline start with a busy quarter (still throttled): open the notes tab and time it
+ * until the first page is drawn and every note counted; then search the quarter for the notes the
+ * generator edited ("Đã cập nhật kết quả", typed without accents) and time it until the count shows
+ * exactly those; then the tab's memory.
+ */
+async function notesAndSearch(page, profile) {
+  const timed = await page.evaluate(async () => {
+    const until = (pred) =>
+      new Promise((resolve) => {
+        const check = () => {
+          if (!pred()) return false;
+          mo.disconnect();
+          resolve(performance.now());
+          return true;
+        };
+        const mo = new MutationObserver(check);
+        mo.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+        const poll = () => check() || setTimeout(poll, 4);
+        poll();
+      });
+    const count = () => Number(document.querySelector('[data-testid=notes-count]')?.getAttribute('data-count') ?? -1);
+    const t0 = performance.now();
+    document.querySelector('[data-testid=nav-notes]').click();
+    const tFirst = await until(() => !!document.querySelector('[data-testid=note-item]'));
+    const t1 = await until(
+      () => !!document.querySelector('[data-testid=note-item]') && !document.querySelector('[data-testid=notes-loading]'),
+    );
+    const listed = count();
+    const input = document.querySelector('#note-search');
+    const t2 = performance.now();
+    input.value = 'da cap nhat ket qua';
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    const t3 = await until(() => count() !== listed);
+    const marks = Object.fromEntries(
+      performance
+        .getEntriesByType('mark')
+        .filter((m) => m.name.startsWith('danvan:notes'))
+        .map((m) => [m.name.slice(7), Math.round(m.startTime - t0)]),
+    );
+    return { notes_tab_first_ms: tFirst - t0, notes_tab_ms: t1 - t0, notes_listed: listed, search_ms: t3 - t2, search_found: count(), notes_marks: marks };
+  });
+  return { ...timed, memory: await tabMemory(page, profile) };
+}
+
+/**
+ * The tab's memory: the JS heap (DevTools) and the proportional set size of the browser's renderer
+ * processes (the page's, with its wasm memory, and the service worker's), from /proc.
+ */
+async function tabMemory(page, profile) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  await cdp.detach();
+  const heap = metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? null;
+  const procs = spawnSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/))
+    .filter(Boolean)
+    .map(([, pid, ppid, args]) => ({ pid: Number(pid), ppid: Number(ppid), args }));
+  const browser = procs.find((p) => p.args.includes(`--user-data-dir=${profile}`) && !p.args.includes('--type='));
+  const mine = new Set(browser ? [browser.pid] : []);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) if (mine.has(p.ppid) && !mine.has(p.pid)) (mine.add(p.pid), (grew = true));
+  }
+  let pss = 0;
+  for (const p of procs.filter((p) => mine.has(p.pid) && p.args.includes('--type=renderer'))) {
+    const rollup = await readFile(`/proc/${p.pid}/smaps_rollup`, 'utf8').catch(() => '');
+    pss += Number(rollup.match(/^Pss:\s+(\d+) kB/m)?.[1] ?? 0) * 1024;
+  }
+  return { js_heap_bytes: heap, renderer_pss_bytes: browser ? pss : null };
+}
+
+/** Open the notes tab and wait until it lists `n` notes. */
+async function waitNotesListed(page, n) {
+  await showTab(page, 'notes', 120_000);
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('[data-testid=notes-count]')?.getAttribute('data-count') ?? 0) >= n,
+    n,
+    { timeout: 300_000, polling: 250 },
+  );
+}
+
+/** Count the WebSocket frames the page receives (and their payload bytes), from now on. */
+async function countSyncFrames(context, page) {
+  const cdp = await context.newCDPSession(page);
+  const seen = { frames: 0, bytes: 0 };
+  cdp.on('Network.webSocketFrameReceived', ({ response }) => {
+    seen.frames++;
+    // Binary frames (opcode 2) come base64-encoded.
+    seen.bytes += response.opcode === 2 ? Buffer.from(response.payloadData, 'base64').length : response.payloadData.length;
+  });
+  await cdp.send('Network.enable');
+  return seen;
 }
 
 async function ensureServiceWorker(page) {
@@ -470,20 +584,49 @@ async function main() {
     phone.context.removeAllListeners('requestfinished');
     log(`first visit measured: page ${result.first_visit_measured.page_bytes} B, service worker ${result.first_visit_measured.service_worker_bytes} B`);
 
+    const frames = await countSyncFrames(phone.context, phone.page);
     const loginAt = Date.now();
     await login(phone.page, url);
     if (result.server_notes) {
       // The first sync of a busy quarter: until every generated note is listed.
       const want = result.server_notes.live;
-      await showTab(phone.page, 'notes');
-      await phone.page.waitForFunction(
-        (n) => Number(document.querySelector('[data-testid=notes-count]')?.getAttribute('data-count') ?? 0) >= n,
-        want,
-        { timeout: 300_000, polling: 250 },
-      );
-      result.first_sync = { notes: want, ms: Date.now() - loginAt, document_bytes: result.server_notes.document_bytes };
-      log(`first sync of ${want} notes: ${result.first_sync.ms} ms (unthrottled, local network)`);
+      await waitNotesListed(phone.page, want);
+      result.first_sync = {
+        notes: want,
+        ms: Date.now() - loginAt,
+        document_bytes: result.server_notes.document_bytes,
+        ws_frames_received: frames.frames,
+        ws_bytes_received: frames.bytes,
+      };
+      log(`first sync of ${want} notes: ${result.first_sync.ms} ms (unthrottled, local network), ${frames.frames} frames, ${frames.bytes} B received`);
       await showTab(phone.page, 'tasks');
+
+      // The same over a slow link, on a new phone (its own profile): the app's files, then the login
+      // and the quarter's notes.
+      const link = await slowLink(url, SLOW_3G);
+      const fresh = await launch(await mkdtemp(path.join(os.tmpdir(), 'danvan-bench-3g-')));
+      try {
+        await fresh.page.goto(link.url, { timeout: 120_000 });
+        await fresh.page.waitForSelector('body[data-app-ready]', { state: 'attached', timeout: 120_000 });
+        const appBytes = link.stats.down;
+        link.reset();
+        const t0 = Date.now();
+        await login(fresh.page, link.url);
+        await waitNotesListed(fresh.page, want);
+        result.first_sync_3g = {
+          link: SLOW_3G,
+          notes: want,
+          ms: Date.now() - t0,
+          bytes_received: link.stats.down,
+          bytes_sent: link.stats.up,
+          app_bytes_before_login: appBytes,
+          document_bytes: result.server_notes.document_bytes,
+        };
+        log(`first sync over a slow link: ${JSON.stringify(result.first_sync_3g)}`);
+      } finally {
+        await fresh.context.close();
+        await link.close();
+      }
     }
     await ensureServiceWorker(phone.page);
     await showTab(phone.page, 'tasks');
@@ -549,6 +692,7 @@ async function main() {
         if (i === 0 && result.throttle_check.cold_loop_ms_throttled === undefined) {
           result.throttle_check.cold_loop_ms_throttled = Math.round((await calibrate(p.page)).ms);
         }
+        if (opts.serverNotes > 0) Object.assign(r, await notesAndSearch(p.page, profile));
         runs.push({ ...r, launch_ms: launched });
         await p.context.close();
         phone = null;
@@ -556,7 +700,25 @@ async function main() {
       return runs;
     };
     const colds = await coldRuns(opts.runs);
-    log(`cold starts: interactive ${JSON.stringify(stats(colds.map((r) => r.interactive)))}`);
+    log(`cold starts: interactive ${JSON.stringify(stats(colds.map((r) => r.interactive)))}, marks ${JSON.stringify(markStats(colds))}`);
+    if (opts.serverNotes > 0) {
+      const want = result.server_notes.live;
+      for (const r of colds) {
+        // Never a faster number from less data: every note listed, the search finds exactly the edited.
+        if (r.notes_listed !== want || r.search_found !== result.server_notes.edited) {
+          throw new Error(`notes tab listed ${r.notes_listed} (want ${want}), search found ${r.search_found} (want ${result.server_notes.edited})`);
+        }
+      }
+      result.notes_offline = {
+        notes_tab_first_note_ms: stats(colds.map((r) => r.notes_tab_first_ms)),
+        notes_tab_ms: stats(colds.map((r) => r.notes_tab_ms)),
+        marks_p50: markStats(colds.map((r) => ({ marks: r.notes_marks }))),
+        search_ms: stats(colds.map((r) => r.search_ms)),
+        js_heap_bytes: stats(colds.map((r) => r.memory.js_heap_bytes)),
+        renderer_pss_bytes: stats(colds.map((r) => r.memory.renderer_pss_bytes)),
+      };
+      log(`notes and search after a cold start: ${JSON.stringify(result.notes_offline)}`);
+    }
 
     // b) saving notes offline, throttled then not (a new browser on the profile, still offline)
     phone = await launch(profile);
@@ -593,6 +755,7 @@ async function main() {
       interactive_ms: stats(runs.map((r) => r.interactive)),
       click_to_detail_ms: stats(runs.map((r) => r.interactive - r.clickAt)),
       tasks_listed: runs[0]?.tasks,
+      marks_p50: markStats(runs),
     });
     result.start_offline = {
       definition:
@@ -654,7 +817,17 @@ function report(r) {
       `${n.throttled.rate}× ${JSON.stringify(n.throttled.breakdown_p50)}; 1× ${JSON.stringify(n.unthrottled.breakdown_p50)}`,
     ...(r.first_sync
       ? [
-          `d) first sync of a busy quarter: ${r.first_sync.notes} notes (document ${r.first_sync.document_bytes} B saved) listed ${r.first_sync.ms} ms after login (1× CPU, local network)`,
+          `d) first sync of a busy quarter: ${r.first_sync.notes} notes (document ${r.first_sync.document_bytes} B saved) listed ${r.first_sync.ms} ms after login (1× CPU, local network; ${r.first_sync.ws_frames_received} frames, ${r.first_sync.ws_bytes_received} B received)`,
+          ...(r.notes_offline
+            ? [
+                `e) after a cold start, ${r.cpu_throttle_rate}× (median / p90): notes tab to its first note ${r.notes_offline.notes_tab_first_note_ms.p50} / ${r.notes_offline.notes_tab_first_note_ms.p90} ms, to all ${r.data.notes} notes read ${r.notes_offline.notes_tab_ms.p50} / ${r.notes_offline.notes_tab_ms.p90} ms; search ${r.notes_offline.search_ms.p50} / ${r.notes_offline.search_ms.p90} ms [target ≤ 100 ms: ${verdict(r.notes_offline.search_ms.p50 <= 100)}]; memory: renderer PSS ${kb(r.notes_offline.renderer_pss_bytes.p50)}, JS heap ${kb(r.notes_offline.js_heap_bytes.p50)} [target ≤ 150 MB: ${verdict(r.notes_offline.renderer_pss_bytes.p50 <= 150e6)}]`,
+              ]
+            : []),
+          ...(r.first_sync_3g
+            ? [
+                `   over a slow link (${r.first_sync_3g.link.downKbps} kbps down, ${r.first_sync_3g.link.rttMs} ms RTT), a new phone: listed ${r.first_sync_3g.ms} ms after login, ${r.first_sync_3g.bytes_received} B received (${(r.first_sync_3g.bytes_received / r.first_sync_3g.document_bytes).toFixed(2)}× the document), ${r.first_sync_3g.bytes_sent} B sent; the app's files before: ${r.first_sync_3g.app_bytes_before_login} B  [target ≤ 20 s: ${verdict(r.first_sync_3g.ms <= 20_000)}]`,
+              ]
+            : []),
         ]
       : []),
     `c) first load (brotli): ${r.first_load.files.map((f) => `${f.file} ${f.br}`).join(', ')}; total ${r.first_load.total} B = ${kb(r.first_load.total)}  [budget 600 KB: ${verdict(r.first_load.total <= FIRST_LOAD_BUDGET)}]`,

@@ -20,5 +20,6 @@ use wasm_bindgen::prelude::*;
 pub fn main() {
     // A panic aborts the wasm; its message on the console is what a bug report can quote.
     std::panic::set_hook(Box::new(|info| js::dom::console_error(&info.to_string())));
+    js::dom::mark("danvan:wasm-start");
     leptos::mount::mount_to_body(common::frame::App);
 }

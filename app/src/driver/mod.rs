@@ -47,6 +47,13 @@ struct Driver {
     parsed: HashMap<DocumentId, (Vec<ChangeHash>, views::Parsed)>,
     /// Notes documents being read a slice at a time (see `views::hydrate_notes`).
     hydrating: std::collections::HashSet<DocumentId>,
+    /// Notes documents read from IndexedDB at start but not loaded yet: their chunks. See `start`.
+    deferred: HashMap<DocumentId, Vec<Vec<u8>>>,
+    /// The start's chunk key up to which a deferred document is compacted once loaded (when it is
+    /// stored as too many chunks); see `storage::compact`.
+    compact_deferred: Option<(std::collections::HashSet<DocumentId>, f64)>,
+    /// What the screens were last given (see `views::refresh`).
+    shown: views::Shown,
     ui: Ui,
 }
 
@@ -79,13 +86,36 @@ fn with<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
     DRIVER.with(|d| d.borrow_mut().as_mut().map(f))
 }
 
-/// Load every local document, then show them; only then touch the network.
+/// Load the local documents, then show them; only then touch the network.
+///
+/// Notes documents are read from IndexedDB but not loaded: a busy quarter's notes take about a
+/// second to load on a cheap phone, and the first screen (tasks, statuses) needs none of them. They
+/// are loaded when something needs them: the notes list, a save, a sync, an export.
 pub async fn start(session: Session, ui: Ui) {
     let mut client = SyncClient::new(session.peer_id.clone());
-    let loaded = storage::load(&ui).await;
+    let mut notes_docs: std::collections::HashSet<String> = session
+        .docs
+        .iter()
+        .filter_map(|d| d.key())
+        .filter(|k| k.kind == DocKind::Notes)
+        .map(|k| k.doc_id().to_string())
+        .collect();
+    let this_quarter = session.user.commune_id.as_ref().map(|c| {
+        let (y, m, _) = shared::ids::vn_civil_date(dom::now_ms());
+        DocKey::notes(c, Quarter::of_month(y, m))
+    });
+    if let Some(k) = &this_quarter {
+        notes_docs.insert(k.doc_id().to_string());
+    }
+    let loaded = storage::load(&ui, |doc| notes_docs.contains(doc)).await;
     for (id, am) in loaded.docs {
         client.add_loaded(id, am);
     }
+    let deferred: HashMap<DocumentId, Vec<Vec<u8>>> = loaded.deferred.into_iter().collect();
+    let (compact_now, compact_later) = loaded
+        .to_compact
+        .into_iter()
+        .partition::<Vec<_>, _>(|id| !deferred.contains_key(id));
     DRIVER.with(|d| {
         *d.borrow_mut() = Some(Driver {
             client,
@@ -99,20 +129,31 @@ pub async fn start(session: Session, ui: Ui) {
             unwritten: Vec::new(),
             parsed: HashMap::new(),
             hydrating: Default::default(),
+            deferred,
+            compact_deferred: loaded
+                .upto
+                .map(|upto| (compact_later.into_iter().collect(), upto)),
+            shown: Default::default(),
             ui,
         })
     });
-    for doc in &session.docs {
-        if let Some(key) = doc.key() {
-            track(&key, doc.writable()).await;
+    let keys = session
+        .docs
+        .iter()
+        .filter_map(|doc| Some((doc.key()?, doc.writable())))
+        .chain(this_quarter.map(|k| (k, true)));
+    for (key, writable) in keys {
+        let id = key.doc_id();
+        // A deferred document is known by its key until loaded; tracking it now would load it.
+        if with(|d| d.deferred.contains_key(&id)) == Some(true) {
+            with(|d| d.keys.insert(id, key));
+        } else {
+            track(&key, writable).await;
         }
-    }
-    if let Some(c) = &session.user.commune_id {
-        let (y, m, _) = shared::ids::vn_civil_date(dom::now_ms());
-        track(&DocKey::notes(c, Quarter::of_month(y, m)), true).await;
     }
     // The first screen at once; notes documents are read in the background, a slice at a time.
     views::refresh();
+    dom::mark("danvan:views");
     ui.ready.set(true);
     dom::set_body_attr("data-app-ready", "true");
     let persisted = js::persist().await;
@@ -124,13 +165,52 @@ pub async fn start(session: Session, ui: Ui) {
     socket::connect();
     poll_loop();
     if let Some(upto) = loaded.upto {
-        storage::compact(loaded.to_compact, upto).await;
+        storage::compact(compact_now, upto).await;
     }
+}
+
+/// Load a document left unloaded at start (see [`start`]), if it still is; when connected, its sync
+/// starts at once.
+fn load_deferred(id: &DocumentId) {
+    let Some(chunks) = with(|d| d.deferred.remove(id)).flatten() else {
+        return;
+    };
+    let am = storage::load_chunks(&chunks);
+    dom::mark("danvan:notes-loaded");
+    let (events, compact) = with(|d| {
+        d.client.add_loaded(*id, am);
+        let events = if d.client.is_connected() {
+            d.client.resync(id)
+        } else {
+            Vec::new()
+        };
+        let compact = d
+            .compact_deferred
+            .as_mut()
+            .and_then(|(ids, upto)| ids.remove(id).then_some(*upto));
+        (events, compact)
+    })
+    .unwrap_or_default();
+    handle(events);
+    if let Some(upto) = compact {
+        spawn_local(storage::compact(vec![*id], upto));
+    }
+}
+
+/// Load every document left unloaded at start, one per task with the browser free to draw in
+/// between, then show them (the notes list opened, the server connected, an export).
+pub async fn load_notes() {
+    while let Some(id) = with(|d| d.deferred.keys().next().copied()).flatten() {
+        dom::after_paint().await;
+        load_deferred(&id);
+    }
+    views::refresh();
 }
 
 /// Track a document; writable ones get their genesis so they can be written offline.
 async fn track(key: &DocKey, create: bool) -> DocumentId {
     let id = key.doc_id();
+    load_deferred(&id);
     let events = with(|d| {
         d.keys.insert(id, key.clone());
         d.client.track(key, create).1
@@ -243,6 +323,7 @@ fn handle(events: Vec<Event>) {
                     d.backoff.reset();
                     d.ui.online.set(true);
                 });
+                spawn_local(load_notes());
                 spawn_local(after_connect());
             }
             Event::DocChanged(id) => changed.push(id),

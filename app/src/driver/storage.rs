@@ -25,6 +25,8 @@ const COMPACT_AFTER_BYTES: usize = 256 * 1024;
 /// What start-up read from IndexedDB.
 pub(super) struct Loaded {
     pub docs: Vec<(DocumentId, Automerge)>,
+    /// Documents read but not parsed yet (notes): their stored chunks, in write order.
+    pub deferred: Vec<(DocumentId, Vec<Vec<u8>>)>,
     /// Documents stored as so many chunks that they start slowly (each save added one).
     pub to_compact: Vec<DocumentId>,
     /// The newest chunk's key at start: every chunk up to it is in `docs`.
@@ -32,25 +34,27 @@ pub(super) struct Loaded {
     pub durable: HashMap<String, Vec<ChangeHash>>,
 }
 
-/// Read every stored chunk and the durable heads. A failed read is shown on the banner.
-pub(super) async fn load(ui: &Ui) -> Loaded {
+/// Read every stored chunk and the durable heads, and load the documents, except those `defer`
+/// names: their chunks are returned as they are, for [`load_chunks`] when needed. A failed read is
+/// shown on the banner.
+pub(super) async fn load(ui: &Ui, defer: impl Fn(&str) -> bool) -> Loaded {
     let mut docs: BTreeMap<String, Automerge> = BTreeMap::new();
+    let mut deferred: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
     // Chunks and bytes per document.
     let mut chunk_counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     // Nothing writes chunks before the driver exists: every chunk up to this key is loaded below.
     let upto = js::max_chunk_key().await;
     match js::all_chunks().await {
         Ok(chunks) => {
+            dom::mark("danvan:chunks-read");
             for (doc, data) in chunks {
                 let c = chunk_counts.entry(doc.clone()).or_default();
                 c.0 += 1;
                 c.1 += data.len();
-                let am = docs.entry(doc).or_default();
-                if let Err(e) = am.load_incremental(&data) {
-                    dom::console_error(&format!(
-                        "chunk of {} does not load: {e}",
-                        am.get_heads().len()
-                    ));
+                if defer(&doc) {
+                    deferred.entry(doc).or_default().push(data);
+                } else {
+                    load_chunk(docs.entry(doc).or_default(), &data);
                 }
             }
         }
@@ -62,6 +66,7 @@ pub(super) async fn load(ui: &Ui) -> Loaded {
             )
         ))),
     }
+    dom::mark("danvan:docs-loaded");
     let to_compact = chunk_counts
         .into_iter()
         .filter(|(_, (n, bytes))| {
@@ -73,11 +78,36 @@ pub(super) async fn load(ui: &Ui) -> Loaded {
         .into_iter()
         .filter_map(|(id, am)| Some((id.parse().ok()?, am)))
         .collect();
+    let deferred = deferred
+        .into_iter()
+        .filter_map(|(id, chunks)| Some((id.parse().ok()?, chunks)))
+        .collect();
     Loaded {
         docs,
+        deferred,
         to_compact,
         upto,
         durable: load_durable().await,
+    }
+}
+
+/// A document from its stored chunks (see [`Loaded::deferred`]).
+pub(super) fn load_chunks(chunks: &[Vec<u8>]) -> Automerge {
+    let mut am = Automerge::new();
+    for data in chunks {
+        load_chunk(&mut am, data);
+    }
+    am
+}
+
+/// Add one stored chunk to a document. A chunk that does not load is reported and skipped: the
+/// rest of the document (and its other chunks) still opens.
+fn load_chunk(am: &mut Automerge, data: &[u8]) {
+    if let Err(e) = am.load_incremental(data) {
+        dom::console_error(&format!(
+            "chunk of {} does not load: {e}",
+            am.get_heads().len()
+        ));
     }
 }
 

@@ -9,6 +9,7 @@ use shared::export::{ExportDoc, ExportFile, ExportPhoto};
 
 /// Everything this device holds, as an export file's text.
 pub async fn export_all() -> Result<String, String> {
+    super::load_notes().await;
     let (docs, by) = with(|d| {
         let docs: Vec<ExportDoc> = d
             .keys

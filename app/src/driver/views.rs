@@ -3,11 +3,11 @@
 
 use super::with;
 use crate::common::state::PlanView;
-use leptos::prelude::Set;
+use leptos::prelude::{GetUntracked, Set};
 use shared::schema;
 use shared::unsynced::{oldest_unsynced, unsynced_changes};
 use shared::{DocKey, DocKind, DocumentId};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -53,10 +53,13 @@ pub(super) fn notes_touched(
 /// Notes read per slice when a notes document is read whole: ~25 notes take ~50 ms on a slow
 /// phone, so input is handled between slices.
 const SLICE: usize = 25;
+/// While a notes document is read whole, what has been read is shown every this many notes.
+const SHOW_EVERY: usize = 200;
 
 /// Read a notes document in the background, a slice of notes at a time with the browser free to
 /// draw and answer taps in between (a busy quarter's 2,000 notes take seconds on a cheap phone;
-/// the first screen does not wait for them), then show them.
+/// the first screen does not wait for them), then show them. Newest keys first (note IDs start
+/// with their creation time), and shown as they come, so the top of the list appears at once.
 async fn hydrate_notes(id: DocumentId) {
     let start = with(|d| {
         let doc = d.client.doc(&id)?;
@@ -68,7 +71,7 @@ async fn hydrate_notes(id: DocumentId) {
         return;
     };
     let mut notes = BTreeMap::new();
-    for slice in keys.chunks(SLICE) {
+    for (i, slice) in keys.rchunks(SLICE).enumerate() {
         with(|d| {
             if let Some(doc) = d.client.doc(&id) {
                 for k in slice {
@@ -76,6 +79,9 @@ async fn hydrate_notes(id: DocumentId) {
                         notes.insert(k.clone(), Arc::new(n));
                     }
                 }
+            }
+            if (i + 1) % (SHOW_EVERY / SLICE) == 0 {
+                show_partly_read(d, &id, &notes);
             }
         });
         crate::js::dom::sleep(0).await;
@@ -86,7 +92,40 @@ async fn hydrate_notes(id: DocumentId) {
         d.hydrating.remove(&id);
         d.parsed.insert(id, (heads, Parsed::Notes(Rc::new(notes))));
     });
+    crate::js::dom::mark("danvan:notes-read");
     refresh();
+}
+
+/// Show the notes of a document read so far, with those of the notes documents already read.
+/// (Not kept as read: the next refresh shows the last complete reads.)
+fn show_partly_read(
+    d: &super::Driver,
+    id: &DocumentId,
+    partial: &BTreeMap<String, Arc<schema::Note>>,
+) {
+    let mut notes: Vec<Arc<schema::Note>> = partial.values().cloned().collect();
+    for (other, (_, parsed)) in &d.parsed {
+        if let (true, Parsed::Notes(n)) = (other != id, parsed) {
+            notes.extend(n.values().cloned());
+        }
+    }
+    sort_notes(&mut notes);
+    d.ui.notes.set(notes);
+}
+
+/// The notes list's order: newest activity first.
+fn sort_notes(notes: &mut [Arc<schema::Note>]) {
+    notes.sort_by(|a, b| (&b.activity_date, &b.id).cmp(&(&a.activity_date, &a.id)));
+}
+
+/// Per kind of document, the (document, heads, writable) the screens' data was last built from.
+pub(super) type Shown = BTreeMap<DocKind, Vec<(DocumentId, Vec<automerge::ChangeHash>, bool)>>;
+
+fn heads_of(
+    parsed: &HashMap<DocumentId, (Vec<automerge::ChangeHash>, Parsed)>,
+    id: &DocumentId,
+) -> Vec<automerge::ChangeHash> {
+    parsed.get(id).map(|(h, _)| h.clone()).unwrap_or_default()
 }
 
 /// Rebuild what the screens show from the documents.
@@ -97,6 +136,9 @@ pub(super) fn refresh() {
         let mut org = Vec::new();
         let mut progress = Vec::new();
         let mut org_writable = false;
+        // Which document versions each screen's data comes from: a signal is set only when they
+        // differ from the last refresh (a saved note must not redraw the task list).
+        let mut used: Shown = BTreeMap::new();
         let ids: Vec<(DocumentId, DocKey)> = d.keys.iter().map(|(i, k)| (*i, k.clone())).collect();
         for (id, key) in ids {
             let Some(doc) = d.client.doc(&id) else {
@@ -157,6 +199,9 @@ pub(super) fn refresh() {
                     p
                 }
             };
+            used.entry(key.kind)
+                .or_default()
+                .push((id, heads_of(&d.parsed, &id), d.writable(&id)));
             match parsed {
                 Parsed::Notes(n) => notes.extend(n.values().cloned()),
                 Parsed::Plan(header, tasks) => plans.push(PlanView {
@@ -175,18 +220,36 @@ pub(super) fn refresh() {
                 }
             }
         }
-        notes.sort_by(|a, b| (&b.activity_date, &b.id).cmp(&(&a.activity_date, &a.id)));
-        plans.sort_by(|a, b| a.id.cmp(&b.id));
-        d.ui.notes.set(notes);
-        d.ui.notes_loading.set(!d.hydrating.is_empty());
-        d.ui.tasks
-            .set(plans.iter().flat_map(|p| p.tasks.clone()).collect());
-        d.ui.plans.set(plans);
-        d.ui.org.set(org);
-        d.ui.org_writable.set(org_writable);
-        d.ui.progress.set(progress);
+        let changed = |kind: DocKind| used.get(&kind) != d.shown.get(&kind);
+        if changed(DocKind::Notes) {
+            sort_notes(&mut notes);
+            d.ui.notes.set(notes);
+        }
+        let loading = !d.hydrating.is_empty() || !d.deferred.is_empty();
+        if d.ui.notes_loading.get_untracked() != loading {
+            d.ui.notes_loading.set(loading);
+        }
+        if changed(DocKind::Plan) {
+            plans.sort_by(|a, b| a.id.cmp(&b.id));
+            d.ui.tasks
+                .set(plans.iter().flat_map(|p| p.tasks.clone()).collect());
+            d.ui.plans.set(plans);
+        }
+        if changed(DocKind::Org) {
+            d.ui.org.set(org);
+            d.ui.org_writable.set(org_writable);
+        }
+        if changed(DocKind::Progress) {
+            d.ui.progress.set(progress);
+        }
+        d.shown = used;
         // Only documents this device writes can hold its unsynced work: what arrived from the
         // server (a desk's read-only copies, another phone's notes) is not this device's to count.
+        // While a notes document is not loaded yet the count is not known: it is left as it was
+        // rather than shown too low.
+        if !d.deferred.is_empty() {
+            return;
+        }
         let (mut unsynced, mut oldest) = (0usize, None::<i64>);
         for id in d.client.doc_ids().filter(|id| d.writable(id)) {
             let Some(doc) = d.client.doc(id) else {

@@ -18,6 +18,8 @@ use shared::vocab::{ActivityType, PetitionStatus};
 #[component]
 pub fn NoteForm() -> impl IntoView {
     let ui = expect_context::<Ui>();
+    // Saving needs the notes document: it loads while the note is typed, not on the save.
+    spawn_local(crate::driver::load_notes());
     let draft = RwSignal::new(NoteDraft::fresh());
     // Whether the kept draft was read: until then nothing is written over it.
     let loaded = RwSignal::new(false);
@@ -158,40 +160,31 @@ async fn start_next_note(
     loaded: RwSignal<bool>,
     message: Message,
 ) {
-    // Store the fresh draft BEFORE leaving the form: once the tab changes this form and its
-    // autosave are gone, and the next form must not reopen the saved note's draft (saving it
-    // again would overwrite that note). A kept draft that could not be read stays as it is.
+    // The saved note's ID is remembered first, so no later form reopens the kept draft of that
+    // note as a new one (saving it again would overwrite the note), whether or not the fresh draft
+    // below gets stored.
     let fresh = NoteDraft::fresh();
-    let saved = draft.try_with_untracked(|d| d.id.clone()).flatten();
-    let stored = if loaded.try_get_untracked() == Some(true) {
-        draft::store(&fresh).await
-    } else {
-        Ok(())
-    };
-    draft.try_set(fresh);
-    match stored {
-        Ok(()) => {
-            message.try_set(Some((
-                true,
-                tr("Đã lưu trên máy.", "Saved on this device.").into(),
-            )));
-            go(Tab::Notes);
-        }
-        // Stay on the form, so the user reads this; its autosave tries the fresh draft again,
-        // and the next form does not restore the saved note's draft as a new note.
-        Err(e) => {
-            ui.saved_draft.set(saved);
-            message.try_set(Some((
-                false,
-                format!(
-                    "{} ({e}).",
-                    tr(
-                        "Đã lưu trên máy, nhưng chưa làm mới được bản nháp",
-                        "Saved on this device, but the draft could not be reset"
-                    )
-                ),
-            )));
-        }
+    ui.saved_draft
+        .set(draft.try_with_untracked(|d| d.id.clone()).flatten());
+    draft.try_set(fresh.clone());
+    message.try_set(Some((
+        true,
+        tr("Đã lưu trên máy.", "Saved on this device.").into(),
+    )));
+    go(Tab::Notes);
+    // The list shows the note without waiting for this write; a form opened later reads the
+    // kept draft after it (IndexedDB orders the two). A kept draft that could not be read is left
+    // as it is.
+    if loaded.try_get_untracked() == Some(true)
+        && let Err(e) = draft::store(&fresh).await
+    {
+        ui.banner.set(Some(format!(
+            "{} ({e}).",
+            tr(
+                "Đã lưu trên máy, nhưng chưa làm mới được bản nháp",
+                "Saved on this device, but the draft could not be reset"
+            )
+        )));
     }
 }
 

@@ -17,11 +17,15 @@ use shared::vocab::ActivityType;
 use shared::vocab::OrgLevel;
 
 const PAGE: usize = 30;
+/// Notes drawn when the list opens: more than a phone's screen holds.
+const FIRST: usize = 8;
 
 /// The notes of my commune: accent-insensitive search ("dan van" finds "dân vận") and filters.
 #[component]
 pub fn NotesList() -> impl IntoView {
     let ui = expect_context::<Ui>();
+    // The notes documents are loaded when first needed, which may be now.
+    spawn_local(driver::load_notes());
     let query = RwSignal::new(String::new());
     let task = RwSignal::new(String::new());
     let kind = RwSignal::new(String::new());
@@ -34,7 +38,12 @@ pub fn NotesList() -> impl IntoView {
             .unwrap_or_default()
     });
     // A page of notes at a time: drawing a year of notes on every save would make saving slow.
-    let limit = RwSignal::new(PAGE);
+    // The first screenful is drawn first, the rest of the page once it is on screen.
+    let limit = RwSignal::new(FIRST);
+    spawn_local(async move {
+        dom::after_paint().await;
+        limit.try_update(|l| *l = (*l).max(PAGE));
+    });
     // How many notes match, and the first page of them: only that page is copied and drawn.
     let shown = Memo::new(move |_| {
         let (q, tk, k, h, p, m) = (
@@ -45,7 +54,7 @@ pub fn NotesList() -> impl IntoView {
             period.get(),
             mine.get(),
         );
-        let words = q.trim();
+        let words = shared::text::Query::new(&q);
         let limit = limit.get();
         ui.notes.with(|notes| {
             let mut count = 0;
@@ -60,7 +69,7 @@ pub fn NotesList() -> impl IntoView {
                             == Some(p.clone()))
                     && (!m || n.author == me)
                     // The text is put together (and folded) only when there are words to find.
-                    && (words.is_empty() || shared::text::matches(&note_text(n), words));
+                    && (words.is_empty() || words.matches(&note_text(n)));
                 if wanted {
                     count += 1;
                     if page.len() < limit {

@@ -4,14 +4,26 @@
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-/// Device time, ms since the Unix epoch.
 /// A value for a URL's query string (`encodeURIComponent`).
 pub fn encode_query(s: &str) -> String {
     js_sys::encode_uri_component(s).into()
 }
 
+/// Device time, ms since the Unix epoch.
 pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = performance, js_name = mark)]
+    fn performance_mark(name: &str);
+}
+
+/// A named point in the page's timeline (`performance.mark`), for profiles and `bench-field`:
+/// where a start's time goes.
+pub fn mark(name: &str) {
+    performance_mark(name);
 }
 
 fn storage() -> Result<web_sys::Storage, String> {
@@ -115,6 +127,18 @@ pub fn set_timeout(f: impl FnOnce() + 'static, ms: u32) {
 
 pub async fn sleep(ms: u32) {
     let p = js_sys::Promise::new(&mut |resolve, _| timeout(&resolve, ms));
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}
+
+/// Resolves once the browser has drawn the current state (the task after the next frame): a long
+/// piece of work awaited after this runs with its "please wait" already on screen.
+pub async fn after_paint() {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        let next = Closure::once_into_js(move || timeout(&resolve, 0));
+        if let Some(w) = web_sys::window() {
+            let _ = w.request_animation_frame(next.unchecked_ref());
+        }
+    });
     let _ = wasm_bindgen_futures::JsFuture::from(p).await;
 }
 

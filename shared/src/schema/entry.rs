@@ -1,6 +1,7 @@
 //! Entries of a document (notes, tasks, org nodes, progress records): read each from its map,
 //! skip the ones that do not hydrate, and write them back field by field.
 
+use super::scan::Scanned;
 use super::{SchemaError, container, keys, write};
 use crate::ids::DocKind;
 use automerge::transaction::Transaction;
@@ -100,7 +101,7 @@ pub fn read_entries<E: Entry, D: ReadDoc>(doc: &D) -> (Vec<E>, Vec<(String, Stri
     };
     let (mut good, mut bad) = (Vec::new(), Vec::new());
     for key in keys(doc, &c) {
-        match hydrate_prop::<_, E, _, _>(doc, &c, key.as_str()) {
+        match hydrate_prop::<_, E, _, _>(&Scanned::new(doc), &c, key.as_str()) {
             Ok(mut e) => {
                 e.set_key(&key);
                 good.push(e);
@@ -124,7 +125,7 @@ pub(crate) fn read_entry_checked<E: Entry, D: ReadDoc>(
     let c = container_obj(doc, E::KIND)?;
     doc.get(&c, key).ok()??;
     Some(
-        hydrate_prop::<_, E, _, _>(doc, &c, key)
+        hydrate_prop::<_, E, _, _>(&Scanned::new(doc), &c, key)
             .map(|mut e| {
                 e.set_key(key);
                 e

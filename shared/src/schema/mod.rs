@@ -26,6 +26,7 @@ mod note;
 mod org;
 mod plan;
 mod progress;
+mod scan;
 
 pub use check::{check, check_keys};
 pub use entry::{
