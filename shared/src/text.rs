@@ -47,11 +47,12 @@ impl Query {
 
     /// Whether every word occurs in `text`, ignoring case and accents.
     pub fn matches(&self, text: &str) -> bool {
-        if self.0.is_empty() {
-            return true;
-        }
-        let text = fold(text);
-        self.0.iter().all(|w| text.contains(w.as_str()))
+        self.0.is_empty() || self.matches_folded(&fold(text))
+    }
+
+    /// [`Query::matches`] for a text folded beforehand (with [`fold`]).
+    pub fn matches_folded(&self, folded: &str) -> bool {
+        self.0.iter().all(|w| folded.contains(w.as_str()))
     }
 }
 

@@ -4,24 +4,34 @@
 use crate::schema::{doc_key_of, genesis_actor};
 use automerge::{Automerge, ChangeHash};
 
-/// How many changes of `doc` are not yet covered by the server's durable heads.
+/// What of a document the server has not made durable yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsynced {
+    /// How many changes are not covered by the server's durable heads.
+    pub changes: usize,
+    /// When (Unix seconds, as recorded in each change) the oldest of them was made. Changes
+    /// written without a time (an editor's plan or org edit) record 0 and are skipped.
+    pub oldest: Option<i64>,
+}
+
+/// What of `doc` the server's durable heads do not cover, in one walk of the change graph.
 ///
 /// Heads the device does not know yet (the server has changes we have not received) say nothing about
 /// our changes and are ignored. The genesis change carries no user data and is never counted.
+pub fn unsynced(doc: &Automerge, durable_heads: &[ChangeHash]) -> Unsynced {
+    let times = unsynced_times(doc, durable_heads);
+    Unsynced {
+        changes: times.len(),
+        oldest: times.into_iter().filter(|t| *t > 0).min(),
+    }
+}
+
+/// How many changes of `doc` are not yet covered by the server's durable heads (see [`unsynced`]).
 pub fn unsynced_changes(doc: &Automerge, durable_heads: &[ChangeHash]) -> usize {
-    unsynced_times(doc, durable_heads).len()
+    unsynced(doc, durable_heads).changes
 }
 
-/// When (Unix seconds, as recorded in each change) the oldest change not yet durable was made.
-/// Changes written without a time (an editor's plan or org edit) record 0 and are skipped.
-pub fn oldest_unsynced(doc: &Automerge, durable_heads: &[ChangeHash]) -> Option<i64> {
-    unsynced_times(doc, durable_heads)
-        .into_iter()
-        .filter(|t| *t > 0)
-        .min()
-}
-
-/// The times of the changes [`unsynced_changes`] counts.
+/// The times of the changes [`unsynced`] counts.
 fn unsynced_times(doc: &Automerge, durable_heads: &[ChangeHash]) -> Vec<i64> {
     let known: Vec<ChangeHash> = durable_heads
         .iter()

@@ -35,10 +35,15 @@ pub fn test(ws: &Workspace, opts: &Options) -> Result<()> {
     stages.run("cargo test", || cargo_test(ws))?;
     stages.run("dist", || dist(ws).map(drop))?;
     stages.run("server build", || {
-        ws.run(
-            ws.cargo()
-                .args(["build", "-p", "server", "--bin", "danvan-server"]),
-        )
+        ws.run(ws.cargo().args([
+            "build",
+            "-p",
+            "server",
+            "--bin",
+            "danvan-server",
+            "--example",
+            "seed_notes",
+        ]))
     })?;
     if opts.no_browser {
         stages.skip("browser tests", "--no-browser");
@@ -71,11 +76,18 @@ fn browser_tests(ws: &Workspace) -> Result<()> {
     }
 
     let server_bin = ws.target.join("debug").join(exe("danvan-server"));
+    // A busy quarter's notes for the volume test (tests/volume.test.mjs).
+    let seed_bin = ws
+        .target
+        .join("debug")
+        .join("examples")
+        .join(exe("seed_notes"));
     let dist_dir = ws.target.join("dist");
     let node_test = || {
         let mut cmd = ws.command("node");
         cmd.current_dir(&tests_dir)
             .env("DANVAN_SERVER_BIN", &server_bin)
+            .env("DANVAN_SEED_BIN", &seed_bin)
             .env("DANVAN_DIST", &dist_dir)
             .env("CHROMIUM", CHROMIUM)
             .arg("--test");

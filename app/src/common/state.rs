@@ -74,6 +74,36 @@ pub fn unit_kind_label(kind: &str) -> String {
         )
 }
 
+/// A note as the notes list holds it: with its searchable text folded once, when read, so a search
+/// over a busy quarter folds only what is typed.
+#[derive(Debug, PartialEq)]
+pub struct ListedNote {
+    pub note: Note,
+    /// Title, content, results and petitions, folded (`shared::text::fold`).
+    pub folded: String,
+}
+
+impl ListedNote {
+    pub fn new(note: Note) -> ListedNote {
+        let mut text = format!("{} {} {}", note.title, note.content, note.results);
+        for p in &note.petitions {
+            text.push(' ');
+            text.push_str(&p.text);
+        }
+        ListedNote {
+            folded: shared::text::fold(&text),
+            note,
+        }
+    }
+}
+
+impl std::ops::Deref for ListedNote {
+    type Target = Note;
+    fn deref(&self) -> &Note {
+        &self.note
+    }
+}
+
 /// Every signal the screens read. `Copy`, so handlers can capture it freely.
 #[derive(Clone, Copy)]
 pub struct Ui {
@@ -83,7 +113,7 @@ pub struct Ui {
     pub unsynced: RwSignal<usize>,
     pub persistent: RwSignal<Option<bool>>,
     /// Shared, not copied: a save rebuilds the list from the notes it did not touch by reference.
-    pub notes: RwSignal<Vec<Arc<Note>>>,
+    pub notes: RwSignal<Vec<Arc<ListedNote>>>,
     /// Notes documents are still being read (a busy quarter takes a few seconds on a cheap phone).
     pub notes_loading: RwSignal<bool>,
     /// The tasks of every plan on the device (removed ones included: screens filter).

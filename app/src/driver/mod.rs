@@ -54,6 +54,8 @@ struct Driver {
     compact_deferred: Option<(std::collections::HashSet<DocumentId>, f64)>,
     /// What the screens were last given (see `views::refresh`).
     shown: views::Shown,
+    /// The unsynced counts last kept in localStorage (see `views::refresh`).
+    unsynced_kept: String,
     ui: Ui,
 }
 
@@ -134,6 +136,7 @@ pub async fn start(session: Session, ui: Ui) {
                 .upto
                 .map(|upto| (compact_later.into_iter().collect(), upto)),
             shown: Default::default(),
+            unsynced_kept: String::new(),
             ui,
         })
     });
@@ -156,6 +159,9 @@ pub async fn start(session: Session, ui: Ui) {
     dom::mark("danvan:views");
     ui.ready.set(true);
     dom::set_body_attr("data-app-ready", "true");
+    if NOTES_WANTED.with(|w| w.replace(false)) {
+        spawn_local(load_notes());
+    }
     let persisted = js::persist().await;
     ui.persistent.set(Some(persisted));
     ui.last_sync
@@ -197,9 +203,19 @@ fn load_deferred(id: &DocumentId) {
     }
 }
 
+thread_local! {
+    /// The notes were asked for before the driver started (a reload on the notes tab): `start`
+    /// loads them once the first screen is up.
+    static NOTES_WANTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Load every document left unloaded at start, one per task with the browser free to draw in
 /// between, then show them (the notes list opened, the server connected, an export).
 pub async fn load_notes() {
+    if with(|_| ()).is_none() {
+        NOTES_WANTED.with(|w| w.set(true));
+        return;
+    }
     while let Some(id) = with(|d| d.deferred.keys().next().copied()).flatten() {
         dom::after_paint().await;
         load_deferred(&id);

@@ -2,10 +2,10 @@
 //! progress, and the count of this device's changes the server has not yet made durable.
 
 use super::with;
-use crate::common::state::PlanView;
+use crate::common::state::{ListedNote, PlanView};
 use leptos::prelude::{GetUntracked, Set};
 use shared::schema;
-use shared::unsynced::{oldest_unsynced, unsynced_changes};
+use shared::unsynced::unsynced;
 use shared::{DocKey, DocKind, DocumentId};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 pub(super) enum Parsed {
     /// By entry key, so a change re-reads only the notes it touched (shared with the cache: the
     /// map is copied once per refresh, into the list the screens get).
-    Notes(Rc<BTreeMap<String, Arc<schema::Note>>>),
+    Notes(Rc<BTreeMap<String, Arc<ListedNote>>>),
     Plan(Box<schema::PlanHeader>, Vec<schema::Task>),
     Org(Vec<schema::OrgNode>),
     Progress(Vec<schema::ProgressRecord>),
@@ -43,7 +43,7 @@ pub(super) fn notes_touched(
     let notes = Rc::make_mut(notes);
     for k in entries {
         match schema::read_note(doc, k) {
-            Some(n) => notes.insert(k.clone(), Arc::new(n)),
+            Some(n) => notes.insert(k.clone(), Arc::new(ListedNote::new(n))),
             None => notes.remove(k),
         };
     }
@@ -71,23 +71,42 @@ async fn hydrate_notes(id: DocumentId) {
         return;
     };
     let mut notes = BTreeMap::new();
+    let mut heads = heads;
+    let read = |doc: &automerge::Automerge, k: &String, notes: &mut BTreeMap<_, _>| {
+        match schema::read_note(doc, k) {
+            Some(n) => notes.insert(k.clone(), Arc::new(ListedNote::new(n))),
+            None => notes.remove(k),
+        };
+    };
     for (i, slice) in keys.rchunks(SLICE).enumerate() {
         with(|d| {
-            if let Some(doc) = d.client.doc(&id) {
-                for k in slice {
-                    if let Some(n) = schema::read_note(doc, k) {
-                        notes.insert(k.clone(), Arc::new(n));
-                    }
-                }
+            let Some(doc) = d.client.doc(&id) else {
+                return;
+            };
+            for k in slice {
+                read(doc, k, &mut notes);
             }
-            if (i + 1) % (SHOW_EVERY / SLICE) == 0 {
+            // A note saved (or synced) meanwhile is read now and shown at once: the user who
+            // saved it is looking at the list for it.
+            let mut show = (i + 1) % (SHOW_EVERY / SLICE) == 0;
+            let now = doc.get_heads();
+            if now != heads
+                && let Some(changed) = schema::changed_keys_by_ops(doc, DocKind::Notes, &heads)
+            {
+                for k in &changed {
+                    read(doc, k, &mut notes);
+                }
+                heads = now;
+                show = true;
+            }
+            if show {
                 show_partly_read(d, &id, &notes);
             }
         });
         crate::js::dom::sleep(0).await;
     }
-    // Dated to the heads the reading started from: anything that changed meanwhile is read
-    // again from the diff by the refresh below.
+    // Dated to the heads last caught up with: anything that changed since is read again by the
+    // refresh below.
     with(|d| {
         d.hydrating.remove(&id);
         d.parsed.insert(id, (heads, Parsed::Notes(Rc::new(notes))));
@@ -101,9 +120,9 @@ async fn hydrate_notes(id: DocumentId) {
 fn show_partly_read(
     d: &super::Driver,
     id: &DocumentId,
-    partial: &BTreeMap<String, Arc<schema::Note>>,
+    partial: &BTreeMap<String, Arc<ListedNote>>,
 ) {
-    let mut notes: Vec<Arc<schema::Note>> = partial.values().cloned().collect();
+    let mut notes: Vec<Arc<ListedNote>> = partial.values().cloned().collect();
     for (other, (_, parsed)) in &d.parsed {
         if let (true, Parsed::Notes(n)) = (other != id, parsed) {
             notes.extend(n.values().cloned());
@@ -114,9 +133,13 @@ fn show_partly_read(
 }
 
 /// The notes list's order: newest activity first.
-fn sort_notes(notes: &mut [Arc<schema::Note>]) {
+fn sort_notes(notes: &mut [Arc<ListedNote>]) {
     notes.sort_by(|a, b| (&b.activity_date, &b.id).cmp(&(&a.activity_date, &a.id)));
 }
+
+/// Where each writable document's unsynced count (and oldest change) is kept, for the badge
+/// while a notes document is not loaded: document ID → (changes, oldest Unix seconds).
+const UNSYNCED_KEY: &str = "danvan.unsynced";
 
 /// Per kind of document, the (document, heads, writable) the screens' data was last built from.
 pub(super) type Shown = BTreeMap<DocKind, Vec<(DocumentId, Vec<automerge::ChangeHash>, bool)>>;
@@ -167,7 +190,7 @@ pub(super) fn refresh() {
                             let notes = Rc::make_mut(&mut notes);
                             for k in keys {
                                 match schema::read_note(doc, &k) {
-                                    Some(n) => notes.insert(k, Arc::new(n)),
+                                    Some(n) => notes.insert(k, Arc::new(ListedNote::new(n))),
                                     None => notes.remove(&k),
                                 };
                             }
@@ -245,12 +268,17 @@ pub(super) fn refresh() {
         d.shown = used;
         // Only documents this device writes can hold its unsynced work: what arrived from the
         // server (a desk's read-only copies, another phone's notes) is not this device's to count.
-        // While a notes document is not loaded yet the count is not known: it is left as it was
-        // rather than shown too low.
-        if !d.deferred.is_empty() {
-            return;
-        }
-        let (mut unsynced, mut oldest) = (0usize, None::<i64>);
+        // A notes document not loaded yet counts what it counted when last loaded, kept in
+        // localStorage: nothing changes it while unloaded (a change or a sync loads it first), and
+        // the badge must never say "synced" over notes it has not looked at.
+        let kept: BTreeMap<String, (usize, Option<i64>)> = if d.deferred.is_empty() {
+            BTreeMap::new()
+        } else {
+            crate::js::dom::local_get(UNSYNCED_KEY)
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default()
+        };
+        let mut per_doc = BTreeMap::new();
         for id in d.client.doc_ids().filter(|id| d.writable(id)) {
             let Some(doc) = d.client.doc(id) else {
                 continue;
@@ -260,12 +288,30 @@ pub(super) fn refresh() {
                 .get(&id.to_string())
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
-            unsynced += unsynced_changes(doc, heads);
-            if let Some(t) = oldest_unsynced(doc, heads) {
-                oldest = Some(oldest.map_or(t, |o: i64| o.min(t)));
+            let u = unsynced(doc, heads);
+            per_doc.insert(id.to_string(), (u.changes, u.oldest));
+        }
+        for id in d.deferred.keys().filter(|id| d.writable(id)) {
+            let id = id.to_string();
+            let counted = kept.get(&id).copied().unwrap_or_default();
+            per_doc.insert(id, counted);
+        }
+        let count: usize = per_doc.values().map(|(n, _)| n).sum();
+        let oldest = per_doc.values().filter_map(|(_, t)| *t).min();
+        if d.deferred.is_empty() {
+            let text = serde_json::to_string(&per_doc).unwrap_or_default();
+            if text != d.unsynced_kept {
+                crate::js::dom::local_keep(UNSYNCED_KEY, &text);
+                d.unsynced_kept = text;
             }
         }
-        d.ui.unsynced.set(unsynced);
-        d.ui.oldest_unsynced.set(oldest.map(|s| s * 1000));
+        // Set only when they change: the badge is not redrawn by every save.
+        if d.ui.unsynced.get_untracked() != count {
+            d.ui.unsynced.set(count);
+        }
+        let oldest = oldest.map(|s| s * 1000);
+        if d.ui.oldest_unsynced.get_untracked() != oldest {
+            d.ui.oldest_unsynced.set(oldest);
+        }
     });
 }

@@ -50,7 +50,7 @@ pub fn NoteForm() -> impl IntoView {
             // signals are only tried, never assumed.
             busy.try_set(false);
             match res {
-                Ok(()) => start_next_note(ui, draft, loaded, message).await,
+                Ok(()) => start_next_note(ui, draft, loaded).await,
                 // The draft stays as it is: the user can save again.
                 Err(e) => {
                     message.try_set(Some((false, e)));
@@ -154,23 +154,15 @@ fn autosave_draft(draft: RwSignal<NoteDraft>, loaded: RwSignal<bool>, problem: M
 }
 
 /// After a save: a fresh draft (new note ID), then the notes list.
-async fn start_next_note(
-    ui: Ui,
-    draft: RwSignal<NoteDraft>,
-    loaded: RwSignal<bool>,
-    message: Message,
-) {
+async fn start_next_note(ui: Ui, draft: RwSignal<NoteDraft>, loaded: RwSignal<bool>) {
     // The saved note's ID is remembered first, so no later form reopens the kept draft of that
     // note as a new one (saving it again would overwrite the note), whether or not the fresh draft
     // below gets stored.
     let fresh = NoteDraft::fresh();
     ui.saved_draft
         .set(draft.try_with_untracked(|d| d.id.clone()).flatten());
-    draft.try_set(fresh.clone());
-    message.try_set(Some((
-        true,
-        tr("Đã lưu trên máy.", "Saved on this device.").into(),
-    )));
+    // The form is left as it is (it goes away with the tab): clearing it first would redraw
+    // every field for nothing while the user waits to see the note listed.
     go(Tab::Notes);
     // The list shows the note without waiting for this write; a form opened later reads the
     // kept draft after it (IndexedDB orders the two). A kept draft that could not be read is left

@@ -40,10 +40,15 @@ pub fn NotesList() -> impl IntoView {
     // A page of notes at a time: drawing a year of notes on every save would make saving slow.
     // The first screenful is drawn first, the rest of the page once it is on screen.
     let limit = RwSignal::new(FIRST);
-    spawn_local(async move {
-        dom::after_paint().await;
-        limit.try_update(|l| *l = (*l).max(PAGE));
-    });
+    // On opening and on every new search or filter: the first screenful, then the page.
+    let first_screen = move || {
+        limit.set(FIRST);
+        spawn_local(async move {
+            dom::after_paint().await;
+            limit.try_update(|l| *l = (*l).max(PAGE));
+        });
+    };
+    first_screen();
     // How many notes match, and the first page of them: only that page is copied and drawn.
     let shown = Memo::new(move |_| {
         let (q, tk, k, h, p, m) = (
@@ -68,12 +73,11 @@ pub fn NotesList() -> impl IntoView {
                         || Quarter::of_iso_date(&n.activity_date).map(|q| q.to_string())
                             == Some(p.clone()))
                     && (!m || n.author == me)
-                    // The text is put together (and folded) only when there are words to find.
-                    && (words.is_empty() || words.matches(&note_text(n)));
+                    && words.matches_folded(&n.folded);
                 if wanted {
                     count += 1;
                     if page.len() < limit {
-                        page.push(Note::clone(n));
+                        page.push(Note::clone(&n.note));
                     }
                 }
             }
@@ -106,31 +110,31 @@ pub fn NotesList() -> impl IntoView {
             <h2>{t("Ghi chép", "Notes")}</h2>
             <label for="note-search">{t("Tìm kiếm", "Search")}</label>
             <input id="note-search" type="search" placeholder=t("VD: dan van, hop dan", "e.g. dan van")
-                prop:value=move || query.get() on:input=move |e| query.set(event_target_value(&e))/>
+                prop:value=move || query.get() on:input=move |e| { first_screen(); query.set(event_target_value(&e)) }/>
             <details class="filters">
                 <summary>{t("Lọc", "Filters")}</summary>
                 <label for="filter-task">{t("Nhiệm vụ", "Task")}</label>
-                <select id="filter-task" on:change=move |e| task.set(event_target_value(&e)) prop:value=move || task.get()>
+                <select id="filter-task" on:change=move |e| { first_screen(); task.set(event_target_value(&e)) } prop:value=move || task.get()>
                     <option value="">{t("Tất cả", "All")}</option>
                     {move || ui.tasks.get().into_iter().filter(|t| !t.removed).map(|t| view! { <option value=t.id.clone()>{format!("{} {}", t.number, t.title)}</option> }).collect_view()}
                 </select>
                 <label for="filter-type">{t("Loại hoạt động", "Activity type")}</label>
-                <select id="filter-type" on:change=move |e| kind.set(event_target_value(&e)) prop:value=move || kind.get()>
+                <select id="filter-type" on:change=move |e| { first_screen(); kind.set(event_target_value(&e)) } prop:value=move || kind.get()>
                     <option value="">{t("Tất cả", "All")}</option>
                     {crate::common::i18n::word_options::<ActivityType>()}
                 </select>
                 <label for="filter-hamlet">{t("Thôn, bon", "Hamlet")}</label>
-                <select id="filter-hamlet" on:change=move |e| hamlet.set(event_target_value(&e)) prop:value=move || hamlet.get()>
+                <select id="filter-hamlet" on:change=move |e| { first_screen(); hamlet.set(event_target_value(&e)) } prop:value=move || hamlet.get()>
                     <option value="">{t("Tất cả", "All")}</option>
                     {move || hamlets().into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
                 </select>
                 <label for="filter-period">{t("Quý", "Quarter")}</label>
-                <select id="filter-period" on:change=move |e| period.set(event_target_value(&e)) prop:value=move || period.get()>
+                <select id="filter-period" on:change=move |e| { first_screen(); period.set(event_target_value(&e)) } prop:value=move || period.get()>
                     <option value="">{t("Tất cả", "All")}</option>
                     {move || periods().into_iter().map(|q| view! { <option value=q.to_string()>{format!("{} {}/{}", tr("Quý", "Q"), q.q, q.year)}</option> }).collect_view()}
                 </select>
                 <label class="check" for="filter-mine">
-                    <input id="filter-mine" type="checkbox" prop:checked=move || mine.get() on:change=move |e| mine.set(event_target_checked(&e))/>
+                    <input id="filter-mine" type="checkbox" prop:checked=move || mine.get() on:change=move |e| { first_screen(); mine.set(event_target_checked(&e)) }/>
                     {t(" Chỉ ghi chép của tôi", " Only my notes")}
                 </label>
             </details>
@@ -153,16 +157,6 @@ pub fn NotesList() -> impl IntoView {
             </Show>
         </section>
     }
-}
-
-/// What the search looks in: title, content, results and petitions.
-fn note_text(n: &Note) -> String {
-    let mut text = format!("{} {} {}", n.title, n.content, n.results);
-    for p in &n.petitions {
-        text.push(' ');
-        text.push_str(&p.text);
-    }
-    text
 }
 
 #[component]
@@ -198,7 +192,16 @@ fn NoteItem(note: Note) -> impl IntoView {
             }
         }
     });
-    let message: Message = RwSignal::new(None);
+    // The note just saved from the form says so here, where the form sent the user.
+    let just_saved = ui
+        .saved_draft
+        .with_untracked(|s| s.as_deref() == Some(note.id.as_str()));
+    let message: Message = RwSignal::new(just_saved.then(|| {
+        (
+            true,
+            tr("Đã lưu trên máy.", "Saved on this device.").to_string(),
+        )
+    }));
     let for_edit = note.clone();
     let for_delete = note.clone();
     let edit = move |_| {
