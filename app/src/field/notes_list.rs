@@ -18,7 +18,7 @@ use shared::vocab::OrgLevel;
 
 const PAGE: usize = 30;
 /// Notes drawn when the list opens: more than a phone's screen holds.
-const FIRST: usize = 8;
+const FIRST: usize = 4;
 
 /// The notes of my commune: accent-insensitive search ("dan van" finds "dân vận") and filters.
 #[component]
