@@ -54,8 +54,10 @@ struct Driver {
     compact_deferred: Option<(std::collections::HashSet<DocumentId>, f64)>,
     /// What the screens were last given (see `views::refresh`).
     shown: views::Shown,
-    /// The unsynced counts last kept in localStorage (see `views::refresh`).
+    /// The unsynced counts last kept in localStorage (see `views::count_unsynced`).
     unsynced_kept: String,
+    /// A count of unsynced changes is scheduled (see `views::refresh`).
+    counting: bool,
     ui: Ui,
 }
 
@@ -137,6 +139,7 @@ pub async fn start(session: Session, ui: Ui) {
                 .map(|upto| (compact_later.into_iter().collect(), upto)),
             shown: Default::default(),
             unsynced_kept: String::new(),
+            counting: false,
             ui,
         })
     });
@@ -216,11 +219,15 @@ pub async fn load_notes() {
         NOTES_WANTED.with(|w| w.set(true));
         return;
     }
+    let mut loaded = false;
     while let Some(id) = with(|d| d.deferred.keys().next().copied()).flatten() {
         dom::after_paint().await;
         load_deferred(&id);
+        loaded = true;
     }
-    views::refresh();
+    if loaded {
+        views::refresh();
+    }
 }
 
 /// Track a document; writable ones get their genesis so they can be written offline.

@@ -266,52 +266,66 @@ pub(super) fn refresh() {
             d.ui.progress.set(progress);
         }
         d.shown = used;
-        // Only documents this device writes can hold its unsynced work: what arrived from the
-        // server (a desk's read-only copies, another phone's notes) is not this device's to count.
-        // A notes document not loaded yet counts what it counted when last loaded, kept in
-        // localStorage: nothing changes it while unloaded (a change or a sync loads it first), and
-        // the badge must never say "synced" over notes it has not looked at.
-        let kept: BTreeMap<String, (usize, Option<i64>)> = if d.deferred.is_empty() {
-            BTreeMap::new()
-        } else {
-            crate::js::dom::local_get(UNSYNCED_KEY)
-                .and_then(|s| serde_json::from_str(&s).ok())
-                .unwrap_or_default()
-        };
-        let mut per_doc = BTreeMap::new();
-        for id in d.client.doc_ids().filter(|id| d.writable(id)) {
-            let Some(doc) = d.client.doc(id) else {
-                continue;
-            };
-            let heads = d
-                .durable
-                .get(&id.to_string())
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            let u = unsynced(doc, heads);
-            per_doc.insert(id.to_string(), (u.changes, u.oldest));
-        }
-        for id in d.deferred.keys().filter(|id| d.writable(id)) {
-            let id = id.to_string();
-            let counted = kept.get(&id).copied().unwrap_or_default();
-            per_doc.insert(id, counted);
-        }
-        let count: usize = per_doc.values().map(|(n, _)| n).sum();
-        let oldest = per_doc.values().filter_map(|(_, t)| *t).min();
-        if d.deferred.is_empty() {
-            let text = serde_json::to_string(&per_doc).unwrap_or_default();
-            if text != d.unsynced_kept {
-                crate::js::dom::local_keep(UNSYNCED_KEY, &text);
-                d.unsynced_kept = text;
-            }
-        }
-        // Set only when they change: the badge is not redrawn by every save.
-        if d.ui.unsynced.get_untracked() != count {
-            d.ui.unsynced.set(count);
-        }
-        let oldest = oldest.map(|s| s * 1000);
-        if d.ui.oldest_unsynced.get_untracked() != oldest {
-            d.ui.oldest_unsynced.set(oldest);
+        // The badge's count after the screens: a walk of each document's change graph that a
+        // save need not wait for. Refreshes in a row count once.
+        if !d.counting {
+            d.counting = true;
+            wasm_bindgen_futures::spawn_local(async {
+                crate::js::dom::after_paint().await;
+                with(count_unsynced);
+            });
         }
     });
+}
+
+/// Count this device's changes the server has not made durable, for the badge.
+fn count_unsynced(d: &mut super::Driver) {
+    d.counting = false;
+    // Only documents this device writes can hold its unsynced work: what arrived from the
+    // server (a desk's read-only copies, another phone's notes) is not this device's to count.
+    // A notes document not loaded yet counts what it counted when last loaded, kept in
+    // localStorage: nothing changes it while unloaded (a change or a sync loads it first), and
+    // the badge must never say "synced" over notes it has not looked at.
+    let kept: BTreeMap<String, (usize, Option<i64>)> = if d.deferred.is_empty() {
+        BTreeMap::new()
+    } else {
+        crate::js::dom::local_get(UNSYNCED_KEY)
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default()
+    };
+    let mut per_doc = BTreeMap::new();
+    for id in d.client.doc_ids().filter(|id| d.writable(id)) {
+        let Some(doc) = d.client.doc(id) else {
+            continue;
+        };
+        let heads = d
+            .durable
+            .get(&id.to_string())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let u = unsynced(doc, heads);
+        per_doc.insert(id.to_string(), (u.changes, u.oldest));
+    }
+    for id in d.deferred.keys().filter(|id| d.writable(id)) {
+        let id = id.to_string();
+        let counted = kept.get(&id).copied().unwrap_or_default();
+        per_doc.insert(id, counted);
+    }
+    let count: usize = per_doc.values().map(|(n, _)| n).sum();
+    let oldest = per_doc.values().filter_map(|(_, t)| *t).min();
+    if d.deferred.is_empty() {
+        let text = serde_json::to_string(&per_doc).unwrap_or_default();
+        if text != d.unsynced_kept {
+            crate::js::dom::local_keep(UNSYNCED_KEY, &text);
+            d.unsynced_kept = text;
+        }
+    }
+    // Set only when they change: the badge is not redrawn by every save.
+    if d.ui.unsynced.get_untracked() != count {
+        d.ui.unsynced.set(count);
+    }
+    let oldest = oldest.map(|s| s * 1000);
+    if d.ui.oldest_unsynced.get_untracked() != oldest {
+        d.ui.oldest_unsynced.set(oldest);
+    }
 }

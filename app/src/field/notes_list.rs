@@ -85,12 +85,15 @@ pub fn NotesList() -> impl IntoView {
         })
     });
     let periods = move || {
+        // By month first (a quarter has thousands of notes and three months).
         let mut v: Vec<Quarter> = ui.notes.with(|n| {
-            n.iter()
-                .filter_map(|n| Quarter::of_iso_date(&n.activity_date))
+            let months: std::collections::BTreeSet<&str> =
+                n.iter().filter_map(|n| n.activity_date.get(..7)).collect();
+            months
+                .iter()
+                .filter_map(|m| Quarter::of_iso_date(&format!("{m}-01")))
                 .collect()
         });
-        v.sort();
         v.dedup();
         v.reverse();
         v
