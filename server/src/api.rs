@@ -211,6 +211,7 @@ pub async fn publish_plan(
         .map_err(ApiError::Internal)?
         .map_err(|e| ApiError::Internal(e.into()))?;
     tracing::info!(plan = %plan_id, by = %p.username, ?summary, "plan published");
+    crate::admin::audit(&st, &p.username, "plan-published", &plan_id, "", "");
     Ok(Json(PublishResponse {
         doc_id: key.doc_id().to_string(),
         plan_id,

@@ -112,6 +112,7 @@ impl From<Refusal> for ApiError {
 pub async fn login(
     State(st): State<AppState>,
     ClientAddr(addr): ClientAddr,
+    headers: axum::http::HeaderMap,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body?;
@@ -138,11 +139,25 @@ pub async fn login(
     let Some(user) = user.filter(|_| ok) else {
         // Not the username: it is often a password typed into the wrong field.
         tracing::info!(%addr, "login failed");
+        crate::admin::audit(&st, "", "login-failed", &username, "", &addr.to_string());
         return Err(ApiError::Unauthorized(
             "sai tên đăng nhập hoặc mật khẩu / wrong username or password",
         ));
     };
     attempt.succeeded();
+    if st.db.admin_user(user.id)?.is_some_and(|u| u.disabled) {
+        crate::admin::audit(
+            &st,
+            &username,
+            "login-refused",
+            &username,
+            "account disabled",
+            &addr.to_string(),
+        );
+        return Err(ApiError::Forbidden(
+            "tài khoản đã bị khóa; hãy liên hệ quản trị viên / this account is disabled; ask your administrator",
+        ));
+    }
     let token = random_hex(32);
     let peer_id = format!("dv-u{}-{}", user.id, random_hex(6));
     let now = crate::clock::now_ms();
@@ -155,6 +170,27 @@ pub async fn login(
         )));
     };
     tracing::info!(user = %username, peer = %peer_id, "login");
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(200).collect::<String>())
+            .unwrap_or_default()
+    };
+    st.db.describe_token(
+        p.token_id,
+        &header("user-agent"),
+        &header("x-danvan-version"),
+        &addr.to_string(),
+    )?;
+    crate::admin::audit(
+        &st,
+        &username,
+        "login",
+        &peer_id,
+        &header("user-agent"),
+        &addr.to_string(),
+    );
     let cookie = format!(
         "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
         TOKEN_LIFETIME_MS / 1000,
@@ -170,8 +206,20 @@ pub async fn login(
 }
 
 /// Ends this device's login: the token stops working and the device's open sync sockets close.
-pub async fn logout(State(st): State<AppState>, p: Principal) -> Result<Response, ApiError> {
+pub async fn logout(
+    State(st): State<AppState>,
+    p: Principal,
+    ClientAddr(addr): ClientAddr,
+) -> Result<Response, ApiError> {
     st.db.delete_token(p.token_id)?;
+    crate::admin::audit(
+        &st,
+        &p.username,
+        "logout",
+        &p.peer_id,
+        "",
+        &addr.to_string(),
+    );
     st.hub.connections().close_peer(&p.peer_id, "logged out");
     let cookie = format!(
         "{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
@@ -264,7 +312,13 @@ impl FromRequestParts<AppState> for Principal {
             .db
             .lookup_token(&token_hash(&token), crate::clock::now_ms())?
         {
-            TokenLookup::Valid(p) => Ok(p),
+            TokenLookup::Valid(p) => {
+                // When and where each device was last seen, for the administrator's device list.
+                let Ok(ClientAddr(addr)) = ClientAddr::from_request_parts(parts, st).await;
+                st.db
+                    .token_seen(p.token_id, crate::clock::now_ms(), &addr.to_string())?;
+                Ok(p)
+            }
             TokenLookup::Expired => Err(ApiError::Unauthorized("token expired; log in again")),
             TokenLookup::Unknown => Err(ApiError::Unauthorized("invalid or revoked token")),
         }

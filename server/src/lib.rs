@@ -2,6 +2,7 @@
 //! (samod over WebSocket) into SQLite, keeping a read model for the aggregating level.
 
 pub mod access;
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod blobs;

@@ -3,7 +3,7 @@
 use crate::access::Principal;
 use crate::error::ApiError;
 use crate::net::ClientAddr;
-use crate::{AppState, MAX_SYNC_FRAME, api, auth, blobs, office, report};
+use crate::{AppState, MAX_SYNC_FRAME, admin, api, auth, blobs, office, report};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -53,6 +53,21 @@ pub fn app(state: AppState) -> Router {
         .route("/api/login", post(auth::login))
         .route("/api/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
+        .route("/api/password", post(admin::change_password))
+        .route(
+            "/api/admin/users",
+            get(admin::users).post(admin::create_user),
+        )
+        .route("/api/admin/users/{id}", post(admin::edit_user))
+        .route(
+            "/api/admin/users/{id}/password",
+            post(admin::reset_password),
+        )
+        .route(
+            "/api/admin/devices/{token_id}/revoke",
+            post(admin::revoke_device),
+        )
+        .route("/api/admin/audit", get(admin::audit_log))
         .route("/api/docs", get(api::docs))
         .route(
             "/api/durable-heads",

@@ -401,6 +401,128 @@ fn known_kind<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DocKind>, D::Err
     Ok(DocKind::parse(&s))
 }
 
+// --- Accounts and devices (the admin's screens) -----------------------------------------------------
+
+/// One device a user is logged in on: one token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub token_id: i64,
+    pub peer_id: String,
+    /// The browser's `User-Agent` at login, as sent.
+    pub user_agent: String,
+    /// The app version the device said it runs at login (`x-danvan-version`), if any.
+    pub app_version: String,
+    /// Unix milliseconds.
+    pub first_seen: i64,
+    /// Unix milliseconds of the last request (kept to the minute); `None` if none since login.
+    pub last_seen: Option<i64>,
+    pub last_addr: String,
+    pub expires_at: i64,
+}
+
+/// A user as an administrator sees them (never their password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUser {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub node_id: String,
+    /// The unit a member works for (an org kind such as `hoi-nong-dan`), if any.
+    pub unit: Option<String>,
+    pub disabled: bool,
+    pub devices: Vec<Device>,
+}
+
+/// `GET /api/admin/users`: the users under the administrator's node.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AdminUsers {
+    pub users: Vec<AdminUser>,
+}
+
+/// `POST /api/admin/users`: a new user; the answer holds a one-time password, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub node_id: String,
+    #[serde(default)]
+    pub unit: Option<String>,
+}
+
+/// `POST /api/admin/users/{id}`: what to change (absent fields stay; `unit: ""` clears the unit).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UserEdit {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub role: Option<Role>,
+    #[serde(default)]
+    pub node_id: Option<String>,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// The answer to a user's creation or password reset: the one-time password, shown once and
+/// never stored in clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OneTimePassword {
+    pub user: AdminUser,
+    pub password: String,
+}
+
+/// `POST /api/password`: a user changes their own password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChange {
+    pub old: String,
+    pub new: String,
+}
+
+/// The answer to a password change: how many other devices were signed out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChanged {
+    pub signed_out: usize,
+}
+
+/// One entry of the audit log: who did what to what, from where. Never a password or note text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    /// Unix milliseconds, server clock.
+    pub at: i64,
+    /// The user who acted (for a failed login: empty).
+    pub actor: String,
+    /// `login`, `login-failed`, `logout`, `user-created`, `user-changed`, `password-reset`,
+    /// `password-changed`, `device-revoked`, `plan-published`.
+    pub action: String,
+    /// What it was done to (a username, a device's peer ID, a plan).
+    pub target: String,
+    pub detail: String,
+    pub addr: String,
+}
+
+/// `GET /api/admin/audit?action=&actor=&offset=`: newest first, a page of at most [`AUDIT_PAGE`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AuditLog {
+    pub total: i64,
+    pub offset: u32,
+    pub entries: Vec<AuditEntry>,
+}
+
+/// The most audit entries answered at once.
+pub const AUDIT_PAGE: u32 = 100;
+
+/// The audit log's filters.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub action: Option<String>,
+    pub actor: Option<String>,
+    pub offset: Option<u32>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,7 +91,7 @@ impl Db {
                 "SELECT t.id, t.peer_id, t.expires_at, u.id, u.username, u.display_name, u.role, u.node_id,
                         CASE n.level WHEN 'commune' THEN n.id WHEN 'hamlet' THEN n.parent END
                  FROM tokens t JOIN users u ON u.id = t.user_id JOIN org_nodes n ON n.id = u.node_id
-                 WHERE t.token_hash = ?1",
+                 WHERE t.token_hash = ?1 AND u.disabled = 0",
                 [token_hash],
                 |r| {
                     Ok((

@@ -3,6 +3,7 @@
 //! belong to [`crate::storage`].)
 
 mod accounts;
+mod admin;
 mod blobs;
 mod index;
 mod office;
@@ -11,6 +12,7 @@ mod read_model;
 mod reports;
 
 pub use accounts::{TokenLookup, UserRow};
+pub use admin::{Audit, UserChange};
 pub use blobs::{BlobChunk, BlobPut, BlobStats, BlobStatus, PARTIAL_QUOTA};
 pub use index::DocRow;
 pub use office::Filter;
@@ -251,8 +253,29 @@ CREATE TABLE report_cuts (
 );
 "#;
 
+/// Accounts administration: a member's unit, disabled users, what each device said at login and
+/// when it was last seen, and the audit log (who did what; never a password or a note's text).
+const V5: &str = r#"
+ALTER TABLE users ADD COLUMN unit TEXT;
+ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN app_version TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN last_seen INTEGER;
+ALTER TABLE tokens ADD COLUMN last_addr TEXT NOT NULL DEFAULT '';
+CREATE TABLE audit_log (
+    id     INTEGER PRIMARY KEY,
+    at     INTEGER NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '',
+    addr   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_action ON audit_log(action, id);
+"#;
+
 /// Every step, in order; `PRAGMA user_version` records how many have run. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 #[derive(Debug, thiserror::Error)]
 #[error(

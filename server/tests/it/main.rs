@@ -1,6 +1,7 @@
 //! The server's integration tests, one binary (so helpers are shared and the suite links once):
 //! router tests with `oneshot`, real sockets on 127.0.0.1, real SQLite files in temp dirs.
 
+mod admin;
 mod api;
 mod blobs;
 mod common;

@@ -379,3 +379,14 @@ pub async fn put_note(srv: &TestServer, key: &DocKey, n: shared::schema::Note) {
         .unwrap()
         .unwrap();
 }
+
+/// The device's sync socket is closed by the server (not merely idle), within a second of `since`.
+pub async fn closed_within_a_second(device: &mut Device, since: std::time::Instant) {
+    let open = device.pump_until(|_| false, Duration::from_secs(2)).await;
+    assert!(!open, "the socket must be closed, not idle");
+    assert!(
+        since.elapsed() < Duration::from_secs(1),
+        "closed after {:?}",
+        since.elapsed()
+    );
+}
