@@ -93,7 +93,16 @@ pub fn user_info(p: &Principal) -> UserInfo {
         role: p.role.clone(),
         node_id: p.node_id.clone(),
         commune_id: p.commune_id.clone(),
+        unit: None,
     }
+}
+
+/// [`user_info`] with what only the database knows (the user's unit).
+fn user_info_full(st: &AppState, p: &Principal) -> Result<UserInfo, ApiError> {
+    Ok(UserInfo {
+        unit: st.db.user_unit(p.user_id)?,
+        ..user_info(p)
+    })
 }
 
 /// A dummy hash verified when the username is unknown, so timing does not reveal which usernames exist.
@@ -200,7 +209,7 @@ pub async fn login(
         token,
         peer_id,
         expires_at,
-        user: user_info(&p),
+        user: user_info_full(&st, &p)?,
     };
     Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
 }
@@ -228,11 +237,11 @@ pub async fn logout(
     Ok(([(SET_COOKIE, cookie)], Json(LogoutResponse { ok: true })).into_response())
 }
 
-pub async fn me(p: Principal) -> Json<MeResponse> {
-    Json(MeResponse {
-        user: user_info(&p),
+pub async fn me(State(st): State<AppState>, p: Principal) -> Result<Json<MeResponse>, ApiError> {
+    Ok(Json(MeResponse {
+        user: user_info_full(&st, &p)?,
         peer_id: p.peer_id,
-    })
+    }))
 }
 
 /// Where a request's token came from.

@@ -24,6 +24,9 @@ pub struct UserInfo {
     pub node_id: String,
     /// The commune a member works in; `None` for the aggregating level.
     pub commune_id: Option<String>,
+    /// The unit a member works for (an org kind such as `hoi-nong-dan`): forms start with it.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 /// The answer to a login: a device token (also set as a cookie) and the device's peer ID.

@@ -32,7 +32,9 @@ pub fn Logout() -> impl IntoView {
         });
     };
     view! {
-        <button class="link" type="button" on:click=click disabled=move || { ui.unsynced.get() > 0 }
+        // Signed out by the server, the device can log in again: its data stays in IndexedDB and
+        // syncs under the new login.
+        <button class="link" type="button" on:click=click disabled=move || { ui.unsynced.get() > 0 && !ui.signed_out.get() }
             title=move || { if ui.unsynced.get() > 0 { tr("Còn thay đổi chưa đồng bộ", "Some changes are not synced yet") } else { "" } }>
             {t("Đăng xuất", "Log out")}
         </button>

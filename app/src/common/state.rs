@@ -108,6 +108,9 @@ impl std::ops::Deref for ListedNote {
 #[derive(Clone, Copy)]
 pub struct Ui {
     pub session: RwSignal<Option<Session>>,
+    /// The server no longer accepts this device's login (revoked, password changed, account
+    /// disabled or expired): sync stops, the data stays, export and a new login remain.
+    pub signed_out: RwSignal<bool>,
     pub ready: RwSignal<bool>,
     pub online: RwSignal<bool>,
     pub unsynced: RwSignal<usize>,
@@ -144,6 +147,7 @@ pub struct Ui {
 impl Ui {
     pub fn new() -> Self {
         Ui {
+            signed_out: RwSignal::new(false),
             session: RwSignal::new(None),
             ready: RwSignal::new(false),
             online: RwSignal::new(false),

@@ -296,7 +296,14 @@ fn ProgressForm(plan_id: String, task: Task, commune: String) -> impl IntoView {
         }
         v
     };
-    let first = units().first().map(|u| u.0.clone()).unwrap_or_default();
+    // The member's own unit when their account names one of these; else the first.
+    let mine = ui
+        .session
+        .with_untracked(|s| s.as_ref().and_then(|s| s.user.unit.clone()));
+    let first = mine
+        .filter(|m| units().iter().any(|(k, _)| k == m))
+        .or_else(|| units().first().map(|u| u.0.clone()))
+        .unwrap_or_default();
     let unit = RwSignal::new(first);
     let percent = RwSignal::new(String::from("0"));
     let remark = RwSignal::new(String::new());

@@ -54,17 +54,7 @@ pub(super) async fn refresh_heads() {
                 views::refresh();
             }
         }
-        Ok((401, _)) => {
-            with(|d| {
-                d.ui.banner.set(Some(
-                    tr(
-                        "Phiên đăng nhập đã hết hạn: hãy đăng nhập lại. Dữ liệu trên máy vẫn được giữ.",
-                        "The login has expired: log in again. The data on this device is kept.",
-                    )
-                    .into(),
-                ))
-            });
-        }
+        Ok((401, _)) => signed_out(),
         Ok(_) => {}
         Err(_) => {
             if with(|d| d.socket.is_some()) == Some(true) {
@@ -104,4 +94,32 @@ pub(super) fn nudge_if_stuck() {
         }
     });
     handle(events.unwrap_or_default());
+}
+
+/// Whether the server still accepts this device's login (`GET /api/me`). A 401 puts the app in
+/// its signed-out state; no answer at all (offline) counts as still signed in.
+pub(super) async fn still_signed_in() -> bool {
+    match js::fetch("GET", "/api/me", None).await {
+        Ok((401, _)) => {
+            signed_out();
+            false
+        }
+        _ => true,
+    }
+}
+
+/// The server no longer accepts this device's login: said plainly, sync stopped, nothing on the
+/// device touched (its unsynced work can still be exported, or synced after a new login).
+fn signed_out() {
+    with(|d| {
+        d.ui.signed_out.set(true);
+        d.ui.banner.set(Some(
+            tr(
+                "Thiết bị này đã bị đăng xuất (đăng nhập hết hạn, đổi mật khẩu, bị thu hồi hoặc tài khoản bị khóa). Dữ liệu trên máy vẫn được giữ: hãy xuất tệp dữ liệu ở mục Đồng bộ, rồi đăng nhập lại.",
+                "This device has been signed out (login expired, password changed, device revoked or account disabled). The data on this device is kept: export it from the Sync tab, then log in again.",
+            )
+            .into(),
+        ));
+    });
+    super::socket::close();
 }

@@ -58,6 +58,8 @@ struct Driver {
     unsynced_kept: String,
     /// A count of unsynced changes is scheduled (see `views::refresh`).
     counting: bool,
+    /// When the server was last asked whether this device is still signed in (`socket::on_close`).
+    signed_in_checked: f64,
     ui: Ui,
 }
 
@@ -140,6 +142,7 @@ pub async fn start(session: Session, ui: Ui) {
             shown: Default::default(),
             unsynced_kept: String::new(),
             counting: false,
+            signed_in_checked: 0.0,
             ui,
         })
     });

@@ -5,7 +5,7 @@
 use super::{handle, with};
 use crate::js::dom;
 use crate::js::socket::Socket;
-use leptos::prelude::Set;
+use leptos::prelude::{GetUntracked, Set};
 
 /// Open the WebSocket unless one is open or opening.
 pub(super) fn connect() {
@@ -43,9 +43,32 @@ fn on_message(bytes: Vec<u8>) {
     handle(events);
 }
 
+/// How often failed connection attempts ask the server whether this device is still signed in.
+const SIGNED_IN_CHECK_MS: f64 = 30_000.0;
+
 fn on_close() {
+    // A socket closed by the server, or attempts that keep failing, may mean this device's login
+    // ended (revoked, password changed): the server is asked — at once for a socket that was up,
+    // at most every 30 s for failed attempts (a flaky 2G link fails often).
+    let now = js_sys::Date::now();
+    let ask = with(|d| {
+        let ask = d.client.is_connected() || now - d.signed_in_checked >= SIGNED_IN_CHECK_MS;
+        if ask {
+            d.signed_in_checked = now;
+        }
+        ask
+    }) == Some(true);
     close();
-    schedule_reconnect();
+    if ask {
+        wasm_bindgen_futures::spawn_local(async {
+            if !super::durable::still_signed_in().await {
+                return;
+            }
+            schedule_reconnect();
+        });
+    } else {
+        schedule_reconnect();
+    }
 }
 
 /// Forget the current socket (the sync client starts afresh on the next one).
@@ -61,8 +84,11 @@ pub(super) fn close() {
     }
 }
 
-/// Try again after the backoff's next wait.
+/// Try again after the backoff's next wait (never once the server has signed this device out).
 pub(super) fn schedule_reconnect() {
+    if with(|d| d.ui.signed_out.get_untracked()) == Some(true) {
+        return;
+    }
     let Some(delay) = with(|d| d.backoff.next_delay(random())) else {
         return;
     };

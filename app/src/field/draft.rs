@@ -51,10 +51,12 @@ pub struct NoteDraft {
 }
 
 impl NoteDraft {
-    pub fn fresh() -> Self {
+    /// A new note's draft: today, a new ID, and the member's unit (if their account names one).
+    pub fn fresh(unit: Option<&str>) -> Self {
         NoteDraft {
             id: Some(new_note_id()),
             activity_date: today_iso(),
+            unit: unit.unwrap_or_default().to_string(),
             ..NoteDraft::default()
         }
     }

@@ -20,7 +20,7 @@ pub fn NoteForm() -> impl IntoView {
     let ui = expect_context::<Ui>();
     // Saving needs the notes document: it loads while the note is typed, not on the save.
     spawn_local(crate::driver::load_notes());
-    let draft = RwSignal::new(NoteDraft::fresh());
+    let draft = RwSignal::new(NoteDraft::fresh(my_unit(&ui).as_deref()));
     // Whether the kept draft was read: until then nothing is written over it.
     let loaded = RwSignal::new(false);
     let message: Message = RwSignal::new(None);
@@ -79,7 +79,7 @@ pub fn NoteForm() -> impl IntoView {
             <MessageLine message=message testid="note-message" alert=true/>
             <button type="submit" data-testid="save-note" disabled=move || busy.get()>{t("Lưu ghi chép", "Save note")}</button>
             <Show when=editing>
-                <button type="button" class="secondary" on:click=move |_| { draft.set(NoteDraft::fresh()); }>{t("Hủy sửa", "Cancel editing")}</button>
+                <button type="button" class="secondary" on:click=move |_| { draft.set(NoteDraft::fresh(my_unit(&ui).as_deref())); }>{t("Hủy sửa", "Cancel editing")}</button>
             </Show>
         </form>
     }
@@ -94,7 +94,7 @@ fn restore_draft(draft: RwSignal<NoteDraft>, loaded: RwSignal<bool>, problem: Me
                 match kept {
                     Some(d) if !d.editing && ui.saved_draft.with_untracked(|s| *s == d.id) => {
                         // Already saved: start afresh (the autosave writes the fresh draft).
-                        draft.try_set(NoteDraft::fresh());
+                        draft.try_set(NoteDraft::fresh(my_unit(&ui).as_deref()));
                     }
                     Some(d) => {
                         draft.try_set(d);
@@ -158,7 +158,7 @@ async fn start_next_note(ui: Ui, draft: RwSignal<NoteDraft>, loaded: RwSignal<bo
     // The saved note's ID is remembered first, so no later form reopens the kept draft of that
     // note as a new one (saving it again would overwrite the note), whether or not the fresh draft
     // below gets stored.
-    let fresh = NoteDraft::fresh();
+    let fresh = NoteDraft::fresh(my_unit(&ui).as_deref());
     ui.saved_draft
         .set(draft.try_with_untracked(|d| d.id.clone()).flatten());
     // The form is left as it is (it goes away with the tab): clearing it first would redraw
@@ -332,4 +332,10 @@ fn petitions(draft: RwSignal<NoteDraft>) -> impl IntoView {
             </button>
         </fieldset>
     }
+}
+
+/// The unit the member's account names, which a new note starts with.
+fn my_unit(ui: &Ui) -> Option<String> {
+    ui.session
+        .with_untracked(|s| s.as_ref().and_then(|s| s.user.unit.clone()))
 }

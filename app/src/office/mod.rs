@@ -2,6 +2,7 @@
 //! notes, the petitions register, the plan editor and the org tree (the last two by role), the
 //! filter the screens share, and the loop that keeps the figures fresh.
 
+pub mod accounts;
 pub mod chart;
 pub mod desk;
 pub mod drill;
@@ -51,6 +52,7 @@ pub enum Tab {
     Report,
     Plans,
     Org,
+    Accounts,
 }
 
 #[component]
@@ -132,6 +134,7 @@ pub fn Desk() -> impl IntoView {
             </Show>
             <Show when=move || role() == Some(Role::Admin)>
                 {tab_button(Tab::Org, ("Tổ chức", "Organisation"), "tab-org")}
+                {tab_button(Tab::Accounts, ("Tài khoản", "Accounts"), "tab-accounts")}
             </Show>
         </nav>
         {move || match tab.get() {
@@ -141,6 +144,7 @@ pub fn Desk() -> impl IntoView {
             Tab::Report => view! { <report::ReportScreen/> }.into_any(),
             Tab::Plans => view! { <plan_editor::PlanEditor/> }.into_any(),
             Tab::Org => view! { <org_admin::OrgAdmin/> }.into_any(),
+            Tab::Accounts => view! { <accounts::AccountsAdmin/> }.into_any(),
         }}
     }
 }

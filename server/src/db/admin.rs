@@ -81,6 +81,15 @@ impl Db {
         })
     }
 
+    /// The unit a user works for, if any.
+    pub fn user_unit(&self, id: i64) -> Result<Option<String>> {
+        self.with(|c| {
+            c.query_row("SELECT unit FROM users WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map(Option::flatten)
+        })
+    }
+
     pub fn admin_user(&self, id: i64) -> Result<Option<AdminUser>> {
         Ok(self.admin_users()?.into_iter().find(|u| u.id == id))
     }

@@ -1,0 +1,111 @@
+// Accounts and devices (issue 12) end to end: a real danvan-server process and headless Chromium.
+//
+// An administrator (office bundle, 1366×900) creates a member of the Farmers' Union; the member logs
+// in on a phone (360×640) with the one-time password, and a new note starts with their unit; offline
+// they record a note; the administrator revokes the phone; back online the phone says it is signed
+// out, stops syncing, keeps the note and still exports it; the audit log lists the login and the
+// revocation.
+//
+//   DANVAN_SERVER_BIN=../target/debug/danvan-server DANVAN_DIST=../target/dist \
+//   CHROMIUM=/usr/bin/chromium node --test accounts.test.mjs
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { watchPage } from './lib/browser.mjs';
+import { DESK } from './lib/app.mjs';
+import { apiGet, login } from './lib/server.mjs';
+import { fillNote, loginUi, openNoteForm, openPhone, openTab, saveNote, scenario, waitAppReady, waitTasks } from './lib/field.mjs';
+
+test('an admin creates a member, the member records offline, the admin revokes the phone, which keeps and exports its note', { timeout: 300_000 }, () =>
+  scenario('accounts', async (ctx) => {
+    const deskCtx = await ctx.browser.newContext(DESK);
+    const desk = await deskCtx.newPage();
+    watchPage(desk, 'accounts-desk');
+    ctx.pages.desk = desk;
+    await desk.goto(ctx.server.url);
+    await waitAppReady(desk);
+    await loginUi(desk, 'admin');
+    await desk.click('button[data-testid=tab-accounts]', { timeout: 20_000 });
+    await desk.waitForSelector('[data-testid=user-row][data-username=kadon]', { timeout: 20_000 });
+
+    // A member of the Farmers' Union of Xã Ka Đơn; the one-time password is shown once.
+    await desk.fill('#user-name', 'nongdan.kadon');
+    await desk.fill('#user-display', 'Chi hội Nông dân xã Ka Đơn');
+    await desk.selectOption('#user-role', 'member');
+    await desk.selectOption('#user-node', 'xa-ka-don');
+    await desk.selectOption('#user-unit', 'hoi-nong-dan');
+    await desk.click('button[data-testid=create-user]');
+    await desk.waitForSelector('[data-testid=accounts-message].ok', { timeout: 10_000 });
+    const shown = await desk.textContent('[data-testid=accounts-message]');
+    const password = shown.match(/nongdan\.kadon: ([a-z0-9]{12})/)?.[1];
+    assert.ok(password, `a one-time password in: ${shown}`);
+    await desk.waitForSelector('[data-testid=user-row][data-username="nongdan.kadon"]');
+
+    // The member's phone: logged in with it; a new note starts with their unit.
+    const { context, page } = await openPhone(ctx, 'phone');
+    await page.goto(ctx.server.url);
+    await waitAppReady(page);
+    await page.fill('#username', 'nongdan.kadon');
+    await page.fill('#password', password);
+    await page.click('button[data-testid=login]');
+    await waitTasks(page);
+    await openNoteForm(page);
+    assert.equal(await page.inputValue('#note-unit'), 'hoi-nong-dan', 'the note form starts with the member unit');
+
+    // Offline, a note; then the administrator revokes the phone.
+    await context.setOffline(true);
+    const title = 'Họp chi hội bàn giống cà phê mới';
+    await fillNote(page, { title, content: 'Ba mươi hội viên đăng ký.' });
+    await saveNote(page, title, { timeout: 15_000 });
+    await desk.reload();
+    await waitAppReady(desk);
+    await desk.click('button[data-testid=tab-accounts]', { timeout: 20_000 });
+    const row = desk.locator('[data-testid=user-row][data-username="nongdan.kadon"]');
+    await row.locator('[data-testid=device]').first().waitFor({ timeout: 10_000 });
+    assert.equal(await row.locator('[data-testid=device]').count(), 1);
+    await row.locator('[data-testid=revoke-device]').click();
+    await desk.waitForSelector('[data-testid=accounts-message].ok', { timeout: 10_000 });
+    await row.locator('[data-testid=device]').first().waitFor({ state: 'detached', timeout: 10_000 });
+
+    // Back online, the phone learns it is signed out: said plainly, within seconds; the note stays.
+    const t0 = Date.now();
+    await context.setOffline(false);
+    await page.waitForFunction(() => /đăng xuất/.test(document.querySelector('p.banner[role=alert]')?.textContent ?? ''), null, {
+      timeout: 45_000,
+      polling: 200,
+    });
+    const banner = await page.textContent('p.banner[role=alert]');
+    assert.match(banner, /Dữ liệu trên máy vẫn được giữ/);
+    assert.match(banner, /xuất tệp/);
+    const took = Date.now() - t0;
+    await openTab(page, 'notes');
+    await page.waitForSelector(`[data-testid=note-item] >> text=${title}`, { timeout: 10_000 });
+
+    // …and still exports it.
+    await openTab(page, 'sync');
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.click('button[data-testid=export]')]);
+    const file = path.join(ctx.scratch, download.suggestedFilename());
+    await download.saveAs(file);
+    const exported = JSON.parse(await readFile(file, 'utf8'));
+    assert.equal(exported.exported_by, 'nongdan.kadon');
+    assert.ok(exported.docs.some((d) => d.kind === 'notes'), 'the export holds the notes document');
+
+    // The server never got the note (the phone was revoked before it synced)…
+    const huyen = await login(ctx.server.url, 'huyen');
+    const notes = await apiGet(ctx.server.url, '/api/office/notes?commune=xa-ka-don', huyen.token);
+    assert.ok(!notes.notes.some((n) => n.note.title === title), 'a revoked phone does not sync');
+
+    // …and the audit log lists the login and the revocation.
+    await desk.reload();
+    await waitAppReady(desk);
+    await desk.click('button[data-testid=tab-accounts]', { timeout: 20_000 });
+    await desk.waitForSelector('[data-testid=audit-entry][data-action=device-revoked]', { timeout: 10_000 });
+    const entries = await desk.$$eval('[data-testid=audit-entry]', (rows) => rows.map((r) => [r.dataset.action, r.textContent]));
+    assert.ok(entries.some(([a, text]) => a === 'login' && text.includes('nongdan.kadon')), 'the login is logged');
+    assert.ok(entries.some(([a, text]) => a === 'user-created' && text.includes('nongdan.kadon')), 'the creation is logged');
+    assert.ok(!entries.some(([, text]) => text.includes(password)), 'no password in the log');
+    process.stdout.write(`# [accounts] the phone showed it was signed out ${took} ms after coming back online\n`);
+  }),
+);
