@@ -19,8 +19,10 @@ use sha2::{Digest, Sha256};
 use shared::api::{LoginRequest, LoginResponse, LogoutResponse, MeResponse, UserInfo};
 
 pub const COOKIE_NAME: &str = "danvan_token";
-/// A phone may stay offline for weeks; the token outlives that, and an admin can revoke it.
-pub const TOKEN_LIFETIME_MS: i64 = 180 * 24 * 3600 * 1000;
+pub use crate::db::{RENEW_GRACE_MS, TOKEN_LIFETIME_MS};
+/// The cookie outlives the token (whose end moves on with use, see [`TOKEN_LIFETIME_MS`]): 400
+/// days, the most Chromium keeps a cookie.
+const COOKIE_MAX_AGE_S: i64 = 400 * 24 * 3600;
 
 pub fn hash_password(password: &str) -> String {
     let mut salt = [0u8; 16];
@@ -202,7 +204,7 @@ pub async fn login(
     );
     let cookie = format!(
         "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
-        TOKEN_LIFETIME_MS / 1000,
+        COOKIE_MAX_AGE_S,
         st.cookie_flags()
     );
     let body = LoginResponse {

@@ -15,6 +15,13 @@ pub struct UserRow {
     pub node_id: String,
 }
 
+/// A device's login lasts this long after its last use: each day it is used moves the end on.
+pub const TOKEN_LIFETIME_MS: i64 = 180 * DAY_MS;
+/// A token past its end still renews on its next use within this long (a phone offline for
+/// months keeps its login when it comes back); after that the device logs in again.
+pub const RENEW_GRACE_MS: i64 = 180 * DAY_MS;
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
 /// How a presented token resolved.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TokenLookup {
@@ -114,7 +121,17 @@ impl Db {
         })?;
         Ok(match row {
             None => TokenLookup::Unknown,
-            Some((expires, _)) if expires <= now_ms => TokenLookup::Expired,
+            Some((expires, _)) if expires + RENEW_GRACE_MS <= now_ms => TokenLookup::Expired,
+            // Used: the end moves on (written at most once a day per device).
+            Some((expires, p)) if expires < now_ms + TOKEN_LIFETIME_MS - DAY_MS => {
+                self.with(|c| {
+                    c.execute(
+                        "UPDATE tokens SET expires_at = ?2 WHERE id = ?1",
+                        params![p.token_id, now_ms + TOKEN_LIFETIME_MS],
+                    )
+                })?;
+                return self.lookup_token(token_hash, now_ms);
+            }
             Some((_, p)) if p.role == Role::Member => TokenLookup::Valid(Principal {
                 scope: Scope::of(p.commune_id.clone()),
                 ..p

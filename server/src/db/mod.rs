@@ -11,7 +11,7 @@ mod org;
 mod read_model;
 mod reports;
 
-pub use accounts::{TokenLookup, UserRow};
+pub use accounts::{RENEW_GRACE_MS, TOKEN_LIFETIME_MS, TokenLookup, UserRow};
 pub use admin::{Audit, UserChange};
 pub use blobs::{BlobChunk, BlobPut, BlobStats, BlobStatus, PARTIAL_QUOTA};
 pub use index::DocRow;

@@ -319,3 +319,87 @@ async fn changing_ones_password_signs_out_the_other_devices() {
     assert_eq!(login_with(&srv, "kadon", "mật khẩu mới 2026").await.0, 200);
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_renew_with_use_and_after_months_offline_but_not_when_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let (near, offline, abandoned, revoked) = (
+        login(&srv.url(), "kadon").await,
+        login(&srv.url(), "kadon").await,
+        login(&srv.url(), "kadon").await,
+        login(&srv.url(), "kadon").await,
+    );
+    // The devices' ends, set in the real database file as time would have moved them.
+    let db = rusqlite::Connection::open(dir.path().join("danvan.sqlite3")).unwrap();
+    let day = 24 * 3600 * 1000;
+    let now = server::clock::now_ms();
+    let set = |peer: &str, end: i64| {
+        db.execute(
+            "UPDATE tokens SET expires_at = ?2 WHERE peer_id = ?1",
+            rusqlite::params![peer, end],
+        )
+        .unwrap();
+    };
+    let end = |peer: &str| -> i64 {
+        db.query_row(
+            "SELECT expires_at FROM tokens WHERE peer_id = ?1",
+            [peer],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    set(&near.peer_id, now + day);
+    set(&offline.peer_id, now - 30 * day);
+    set(&abandoned.peer_id, now - 200 * day);
+    set(&revoked.peer_id, now - 30 * day);
+    let admin = login(&srv.url(), "admin").await;
+    let token_id: i64 = db
+        .query_row(
+            "SELECT id FROM tokens WHERE peer_id = ?1",
+            [&revoked.peer_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let (s, _) = post(
+        &srv,
+        &admin.token,
+        &format!("/api/admin/devices/{token_id}/revoke"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(s, 200);
+
+    // Used near its end: renewed for the whole lifetime.
+    assert_eq!(
+        get::<serde_json::Value>(&srv, &near.token, "/api/docs")
+            .await
+            .0,
+        200
+    );
+    assert!(end(&near.peer_id) >= now + 179 * day);
+    // Past its end after a month offline: the reconnect renews it.
+    let mut phone = Device::connect(srv.addr, &offline).await;
+    phone.track(&DocKey::org(), false).await;
+    assert!(
+        phone
+            .pump_until(|_| false, Duration::from_millis(300))
+            .await,
+        "the socket stays open"
+    );
+    assert!(end(&offline.peer_id) >= now + 179 * day);
+    // Unused for a year, or revoked: log in again.
+    let (s, e) = get::<serde_json::Value>(&srv, &abandoned.token, "/api/docs").await;
+    assert_eq!(s, 401, "{e:?}");
+    assert_eq!(
+        get::<serde_json::Value>(&srv, &revoked.token, "/api/docs")
+            .await
+            .0,
+        401
+    );
+    assert!(
+        open_ws(srv.addr, &revoked.token).await.is_err(),
+        "no socket for a revoked device"
+    );
+    srv.stop().await;
+}

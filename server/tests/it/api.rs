@@ -143,7 +143,8 @@ async fn authentication_and_bad_input() {
         "the demo district has eight communes"
     );
 
-    // An expired token is refused with its own message; a logged-out token is refused.
+    // A token expired beyond its renewal grace is refused with its own message; a logged-out
+    // token is refused.
     let user = srv.state.db.user_by_name("kadon").unwrap().unwrap();
     let now = server::clock::now_ms();
     srv.state
@@ -152,8 +153,8 @@ async fn authentication_and_bad_input() {
             user.id,
             &server::auth::token_hash("old-token"),
             "dv-old",
-            now - 10_000,
-            now - 1,
+            now - server::auth::TOKEN_LIFETIME_MS - server::auth::RENEW_GRACE_MS,
+            now - server::auth::RENEW_GRACE_MS - 1,
         )
         .unwrap();
     let (s, _, body) = send(&router, get("/api/docs", Some("old-token"))).await;
