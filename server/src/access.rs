@@ -40,6 +40,21 @@ pub struct Principal {
     pub token_id: i64,
     /// The communes under the user's node (for a member: their own).
     pub scope: Scope,
+    /// An administrator or plan editor who also holds the viewer role: only then do they read the
+    /// communes' notes and progress (least privilege).
+    pub also_viewer: bool,
+}
+
+impl Principal {
+    /// Whether this user reads the communes' work (notes, progress, the figures made of them) in
+    /// their scope: viewers, and administrators and editors who also hold the viewer role.
+    pub fn reads_communes(&self) -> bool {
+        match self.role {
+            Role::Viewer => true,
+            Role::Admin | Role::Editor => self.also_viewer,
+            Role::Member | Role::Other(_) => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,7 +80,7 @@ pub fn access(p: &Principal, key: &DocKey) -> Access {
             }
             Role::Member => Access::None,
             Role::Admin | Role::Editor | Role::Viewer
-                if key.commune().is_some_and(|c| p.scope.covers(c)) =>
+                if p.reads_communes() && key.commune().is_some_and(|c| p.scope.covers(c)) =>
             {
                 Access::Read
             }
@@ -92,6 +107,7 @@ mod tests {
             peer_id: "p".into(),
             token_id: 1,
             scope: Scope::of([commune.to_string()]),
+            also_viewer: false,
         }
     }
 
@@ -120,13 +136,25 @@ mod tests {
         };
         assert_eq!(access(&e, &DocKey::plan("plan")), Access::Write);
         assert_eq!(access(&e, &DocKey::org()), Access::Read);
-        assert_eq!(access(&e, &DocKey::notes("b", q)), Access::Read);
+        // Least privilege: editors and administrators read the communes' work only as viewers too.
+        assert_eq!(access(&e, &DocKey::notes("b", q)), Access::None);
+        assert_eq!(access(&e, &DocKey::progress("plan", "b")), Access::None);
+        let e_viewer = Principal {
+            also_viewer: true,
+            ..e.clone()
+        };
+        assert_eq!(access(&e_viewer, &DocKey::notes("b", q)), Access::Read);
         let admin = Principal {
             role: Role::Admin,
             ..v
         };
         assert_eq!(access(&admin, &DocKey::org()), Access::Write);
-        assert_eq!(access(&admin, &DocKey::notes("b", q)), Access::Read);
+        assert_eq!(access(&admin, &DocKey::notes("b", q)), Access::None);
+        let admin_viewer = Principal {
+            also_viewer: true,
+            ..admin.clone()
+        };
+        assert_eq!(access(&admin_viewer, &DocKey::notes("b", q)), Access::Read);
         let unknown = Principal {
             role: Role::Other("auditor".into()),
             ..admin

@@ -160,15 +160,14 @@ pub async fn create_user(
     let id = st
         .db
         .create_user(&username, name, &hash, &req.role, &req.node_id)?;
-    if let Some(u) = &req.unit {
-        st.db.change_user(
-            id,
-            &UserChange {
-                unit: Some(Some(u)),
-                ..Default::default()
-            },
-        )?;
-    }
+    st.db.change_user(
+        id,
+        &UserChange {
+            unit: req.unit.as_deref().map(Some),
+            also_viewer: Some(req.also_viewer),
+            ..Default::default()
+        },
+    )?;
     let detail = format!("role {} at {}", req.role.as_str(), req.node_id);
     audit(
         &st,
@@ -227,6 +226,7 @@ pub async fn edit_user(
             node_id: req.node_id.as_deref(),
             unit,
             disabled: req.disabled,
+            also_viewer: req.also_viewer,
         },
     )?;
     // Who changed what: role, node, unit, state — never a password.
@@ -246,6 +246,15 @@ pub async fn edit_user(
             u.unwrap_or("-")
         ));
     }
+    if let Some(v) = req.also_viewer
+        && v != user.also_viewer
+    {
+        what.push(if v {
+            "viewer role added".into()
+        } else {
+            "viewer role removed".into()
+        });
+    }
     if let Some(d) = req.disabled
         && d != user.disabled
     {
@@ -257,7 +266,8 @@ pub async fn edit_user(
     }
     // A disabled user, or one moved or given another role, logs in again: their devices' tokens
     // carry the old scope.
-    if req.disabled == Some(true) || role != user.role || node != user.node_id {
+    let reads_changed = req.also_viewer.is_some_and(|v| v != user.also_viewer);
+    if req.disabled == Some(true) || role != user.role || node != user.node_id || reads_changed {
         let ended = end_logins(&st, id, None, "account changed by an administrator")?;
         what.push(format!("{ended} device(s) signed out"));
     }

@@ -236,9 +236,9 @@ pub async fn overview(
     State(st): State<AppState>,
     p: Principal,
 ) -> Result<Json<OverviewResponse>, ApiError> {
-    if !matches!(p.role, Role::Admin | Role::Editor | Role::Viewer) {
+    if !p.reads_communes() {
         return Err(ApiError::Forbidden(
-            "the overview is for the aggregating level",
+            "the overview is for viewers of the aggregating level",
         ));
     }
     let mut communes = st.db.overview()?;

@@ -96,6 +96,7 @@ pub fn user_info(p: &Principal) -> UserInfo {
         node_id: p.node_id.clone(),
         commune_id: p.commune_id.clone(),
         unit: None,
+        reads_communes: p.reads_communes(),
     }
 }
 

@@ -350,6 +350,7 @@ mod tests {
             peer_id: peer.into(),
             token_id: user_id,
             scope: crate::access::Scope::of([commune.to_string()]),
+            also_viewer: false,
         }
     }
 

@@ -27,6 +27,10 @@ pub struct UserInfo {
     /// The unit a member works for (an org kind such as `hoi-nong-dan`): forms start with it.
     #[serde(default)]
     pub unit: Option<String>,
+    /// Whether the user reads the communes' work (viewers; administrators and editors only when
+    /// they also hold the viewer role): the office shows its figures only then.
+    #[serde(default)]
+    pub reads_communes: bool,
 }
 
 /// The answer to a login: a device token (also set as a cookie) and the device's peer ID.
@@ -433,6 +437,8 @@ pub struct AdminUser {
     pub node_id: String,
     /// The unit a member works for (an org kind such as `hoi-nong-dan`), if any.
     pub unit: Option<String>,
+    /// An administrator or editor who also holds the viewer role (reads the communes' work).
+    pub also_viewer: bool,
     pub disabled: bool,
     pub devices: Vec<Device>,
 }
@@ -452,6 +458,8 @@ pub struct NewUser {
     pub node_id: String,
     #[serde(default)]
     pub unit: Option<String>,
+    #[serde(default)]
+    pub also_viewer: bool,
 }
 
 /// `POST /api/admin/users/{id}`: what to change (absent fields stay; `unit: ""` clears the unit).
@@ -467,6 +475,8 @@ pub struct UserEdit {
     pub unit: Option<String>,
     #[serde(default)]
     pub disabled: Option<bool>,
+    #[serde(default)]
+    pub also_viewer: Option<bool>,
 }
 
 /// The answer to a user's creation or password reset: the one-time password, shown once and

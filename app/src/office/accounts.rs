@@ -158,6 +158,7 @@ fn NewUserForm(
     let role = RwSignal::new(String::from("member"));
     let node = RwSignal::new(String::new());
     let unit = RwSignal::new(String::new());
+    let also_viewer = RwSignal::new(false);
     let nodes = move || {
         ui.org.with(|o| {
             o.iter()
@@ -174,6 +175,7 @@ fn NewUserForm(
             role: Role::parse(&role.get_untracked()),
             node_id: node.get_untracked(),
             unit: Some(unit.get_untracked()).filter(|u| !u.is_empty()),
+            also_viewer: also_viewer.get_untracked(),
         };
         spawn_local(async move {
             let body = serde_json::to_string(&req).unwrap_or_default();
@@ -208,6 +210,10 @@ fn NewUserForm(
                 <option value="">{t("Không", "None")}</option>
                 {UNIT_KINDS.iter().map(|(k, vi, en_text)| view! { <option value=*k>{t(vi, en_text)}</option> }).collect_view()}
             </select>
+            <label class="check" for="user-viewer">
+                <input id="user-viewer" type="checkbox" prop:checked=move || also_viewer.get() on:change=move |e| also_viewer.set(event_target_checked(&e))/>
+                {t(" Quản trị, biên tập: cũng xem số liệu các xã", " Administrators, editors: also see the communes' figures")}
+            </label>
             <button type="submit" data-testid="create-user">{t("Tạo tài khoản", "Create account")}</button>
         </form>
     }
@@ -245,6 +251,26 @@ fn UserRow(
             );
         }
     };
+    let viewer = {
+        let u = user.clone();
+        move |_| {
+            let edit = UserEdit {
+                also_viewer: Some(!u.also_viewer),
+                ..UserEdit::default()
+            };
+            let ok = tr(
+                "Đã đổi quyền xem số liệu; người dùng đăng nhập lại.",
+                "Viewing rights changed; the user logs in again.",
+            );
+            act(
+                "POST",
+                format!("/api/admin/users/{}", u.id),
+                serde_json::to_string(&edit).ok(),
+                ok.into(),
+            );
+        }
+    };
+    let staff = matches!(user.role, Role::Admin | Role::Editor);
     let for_reset = user.clone();
     let devices = user.devices.clone();
     view! {
@@ -258,6 +284,11 @@ fn UserRow(
                 <button type="button" class="link" data-testid="lock-user" on:click=lock>
                     {if user.disabled { t("Mở khóa", "Unlock") } else { t("Khóa", "Lock") }}
                 </button>
+                {staff.then(|| view! {
+                    <button type="button" class="link" data-testid="toggle-viewer" on:click=viewer>
+                        {if user.also_viewer { t("Bỏ quyền xem số liệu", "Remove viewing rights") } else { t("Cho xem số liệu", "Allow viewing figures") }}
+                    </button>
+                })}
                 <button type="button" class="link" data-testid="reset-password" on:click=move |_| reset(for_reset.clone())>
                     {t("Đặt lại mật khẩu", "Reset password")}
                 </button>

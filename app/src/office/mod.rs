@@ -58,8 +58,20 @@ pub enum Tab {
 #[component]
 pub fn Desk() -> impl IntoView {
     let ui = expect_context::<Ui>();
-    let tab = RwSignal::new(Tab::Overview);
     let role = move || ui.session.with(|s| s.as_ref().map(|s| s.user.role.clone()));
+    // Least privilege: the communes' figures only for viewers (an administrator or editor who
+    // also holds the viewer role); the others start on the screen they work in.
+    let reads = move || ui.session.with(reads_communes);
+    let first = match (
+        ui.session.with_untracked(reads_communes),
+        ui.session
+            .with_untracked(|s| s.as_ref().map(|s| s.user.role.clone())),
+    ) {
+        (true, _) => Tab::Overview,
+        (false, Some(Role::Admin)) => Tab::Accounts,
+        (false, _) => Tab::Plans,
+    };
+    let tab = RwSignal::new(first);
     let filter = Filter {
         quarter: RwSignal::new(
             period::recent_quarters()
@@ -125,10 +137,12 @@ pub fn Desk() -> impl IntoView {
     view! {
         <p class="who">{move || ui.session.with(|s| s.as_ref().map(|s| s.user.display_name.clone()).unwrap_or_default())} <crate::common::login::Logout/></p>
         <nav class="tabs" role="tablist">
-            {tab_button(Tab::Overview, ("Tổng hợp", "Overview"), "tab-overview")}
-            {tab_button(Tab::Notes, ("Ghi chép", "Notes"), "tab-notes")}
-            {tab_button(Tab::Petitions, ("Kiến nghị", "Petitions"), "tab-petitions")}
-            {tab_button(Tab::Report, ("Báo cáo", "Report"), "tab-report")}
+            <Show when=reads>
+                {tab_button(Tab::Overview, ("Tổng hợp", "Overview"), "tab-overview")}
+                {tab_button(Tab::Notes, ("Ghi chép", "Notes"), "tab-notes")}
+                {tab_button(Tab::Petitions, ("Kiến nghị", "Petitions"), "tab-petitions")}
+                {tab_button(Tab::Report, ("Báo cáo", "Report"), "tab-report")}
+            </Show>
             <Show when=move || matches!(role(), Some(Role::Editor | Role::Admin))>
                 {tab_button(Tab::Plans, ("Kế hoạch", "Plans"), "tab-plans")}
             </Show>
@@ -147,4 +161,11 @@ pub fn Desk() -> impl IntoView {
             Tab::Accounts => view! { <accounts::AccountsAdmin/> }.into_any(),
         }}
     }
+}
+
+/// Whether the session's user reads the communes' work (see `UserInfo::reads_communes`; a session
+/// kept from before that field is a viewer's if its role says so).
+fn reads_communes(s: &Option<crate::common::state::Session>) -> bool {
+    s.as_ref()
+        .is_some_and(|s| s.user.reads_communes || s.user.role == Role::Viewer)
 }

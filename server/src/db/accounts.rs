@@ -96,7 +96,7 @@ impl Db {
         let row = self.with(|c| {
             c.query_row(
                 "SELECT t.id, t.peer_id, t.expires_at, u.id, u.username, u.display_name, u.role, u.node_id,
-                        CASE n.level WHEN 'commune' THEN n.id WHEN 'hamlet' THEN n.parent END
+                        CASE n.level WHEN 'commune' THEN n.id WHEN 'hamlet' THEN n.parent END, u.also_viewer
                  FROM tokens t JOIN users u ON u.id = t.user_id JOIN org_nodes n ON n.id = u.node_id
                  WHERE t.token_hash = ?1 AND u.disabled = 0",
                 [token_hash],
@@ -113,6 +113,7 @@ impl Db {
                             node_id: r.get(7)?,
                             commune_id: r.get(8)?,
                             scope: Scope::All,
+                            also_viewer: r.get::<_, i64>(9)? != 0,
                         },
                     ))
                 },

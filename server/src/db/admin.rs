@@ -26,6 +26,7 @@ pub struct UserChange<'a> {
     /// `Some(None)` clears the unit.
     pub unit: Option<Option<&'a str>>,
     pub disabled: Option<bool>,
+    pub also_viewer: Option<bool>,
 }
 
 /// How often a device's last-seen time is written: at most once a minute per device.
@@ -37,7 +38,7 @@ impl Db {
         self.with(|c| {
             let mut users: Vec<AdminUser> = c
                 .prepare(
-                    "SELECT id, username, display_name, role, node_id, unit, disabled FROM users ORDER BY username",
+                    "SELECT id, username, display_name, role, node_id, unit, disabled, also_viewer FROM users ORDER BY username",
                 )?
                 .query_map([], |r| {
                     Ok(AdminUser {
@@ -48,6 +49,7 @@ impl Db {
                         node_id: r.get(4)?,
                         unit: r.get(5)?,
                         disabled: r.get::<_, i64>(6)? != 0,
+                        also_viewer: r.get::<_, i64>(7)? != 0,
                         devices: Vec::new(),
                     })
                 })?
@@ -123,6 +125,12 @@ impl Db {
             if let Some(v) = ch.disabled {
                 n += tx.execute(
                     "UPDATE users SET disabled = ?2 WHERE id = ?1",
+                    params![id, v],
+                )?;
+            }
+            if let Some(v) = ch.also_viewer {
+                n += tx.execute(
+                    "UPDATE users SET also_viewer = ?2 WHERE id = ?1",
                     params![id, v],
                 )?;
             }

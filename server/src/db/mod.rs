@@ -253,11 +253,13 @@ CREATE TABLE report_cuts (
 );
 "#;
 
-/// Accounts administration: a member's unit, disabled users, what each device said at login and
+/// Accounts administration: a member's unit, disabled users, administrators and editors who also
+/// hold the viewer role (only they read the communes' work), what each device said at login and
 /// when it was last seen, and the audit log (who did what; never a password or a note's text).
 const V5: &str = r#"
 ALTER TABLE users ADD COLUMN unit TEXT;
 ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN also_viewer INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tokens ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
 ALTER TABLE tokens ADD COLUMN app_version TEXT NOT NULL DEFAULT '';
 ALTER TABLE tokens ADD COLUMN last_seen INTEGER;

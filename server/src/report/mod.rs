@@ -7,7 +7,7 @@ pub mod docx;
 pub mod xlsx;
 
 use crate::AppState;
-use crate::access::{Principal, Role, Scope};
+use crate::access::{Principal, Scope};
 use crate::db::{CutRow, NodeRow};
 use crate::error::ApiError;
 use automerge::{Automerge, ChangeHash};
@@ -86,8 +86,10 @@ pub fn resolve(st: &AppState, t: &ReportTarget) -> Result<Resolved, ApiError> {
 
 /// The aggregating level, and only for a node inside its part of the tree.
 fn allowed(st: &AppState, p: &Principal, node: &str) -> Result<(), ApiError> {
-    if !matches!(p.role, Role::Admin | Role::Editor | Role::Viewer) {
-        return Err(ApiError::Forbidden("reports are for the aggregating level"));
+    if !p.reads_communes() {
+        return Err(ApiError::Forbidden(
+            "reports are for viewers of the aggregating level",
+        ));
     }
     let inside = match (&p.scope, st.db.scope_of(node)?) {
         (Scope::All, _) => true,

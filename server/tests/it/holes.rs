@@ -357,10 +357,37 @@ async fn authorization_matrix_over_real_sockets_and_http() {
         .await;
     owner.pump(Duration::from_millis(500)).await;
 
+    // An administrator who also holds the viewer role.
+    let hash = server::auth::hash_password("danvan-demo");
+    let id = srv
+        .state
+        .db
+        .create_user(
+            "qtxem",
+            "Quản trị và xem",
+            &hash,
+            &shared::vocab::Role::Admin,
+            "huyen-demo",
+        )
+        .unwrap();
+    srv.state
+        .db
+        .change_user(
+            id,
+            &server::db::UserChange {
+                also_viewer: Some(true),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+
     // Expected access per (user, document): the rule as a table. r = read, w = read and write.
-    let table: [(&str, [&str; 4]); 6] = [
-        ("admin", ["w", "w", "r", "r"]),
-        ("bientap", ["r", "w", "r", "r"]),
+    // Least privilege: administrators and plan editors read the communes' progress and notes only
+    // when they also hold the viewer role.
+    let table: [(&str, [&str; 4]); 7] = [
+        ("admin", ["w", "w", "-", "-"]),
+        ("qtxem", ["w", "w", "r", "r"]),
+        ("bientap", ["r", "w", "-", "-"]),
         ("huyen", ["r", "r", "r", "r"]),
         ("kadon2", ["r", "r", "w", "w"]),
         ("lacxuan", ["r", "r", "-", "-"]),
