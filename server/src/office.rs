@@ -147,21 +147,23 @@ pub async fn notes(
     let filter = Filter::new(&q, &from, &to, &p.scope);
     let (total, rows) = st.db.office_notes(&filter, offset, OFFICE_PAGE)?;
     let names = commune_names(&st)?;
+    let mut notes = Vec::with_capacity(rows.len());
+    for (doc_id, commune, note) in rows {
+        notes.push(OfficeNote {
+            received_at: st.db.received_at(&doc_id, &note.id)?,
+            doc_id,
+            commune_name: names
+                .get(&commune)
+                .cloned()
+                .unwrap_or_else(|| commune.clone()),
+            commune_id: commune,
+            note,
+        });
+    }
     Ok(Json(OfficeNotes {
         total,
         offset,
-        notes: rows
-            .into_iter()
-            .map(|(doc_id, commune, note)| OfficeNote {
-                doc_id,
-                commune_name: names
-                    .get(&commune)
-                    .cloned()
-                    .unwrap_or_else(|| commune.clone()),
-                commune_id: commune,
-                note,
-            })
-            .collect(),
+        notes,
     }))
 }
 

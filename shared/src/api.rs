@@ -344,6 +344,10 @@ pub struct OfficeNote {
     pub commune_id: String,
     pub commune_name: String,
     pub note: Note,
+    /// When the server first received the note (its own clock, Unix ms); the device's time is
+    /// `note.created_at`.
+    #[serde(default)]
+    pub received_at: Option<i64>,
 }
 
 /// `GET /api/office/notes`: notes in scope matching the filters, newest activity first, a page

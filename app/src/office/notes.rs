@@ -127,8 +127,21 @@ fn note_view(ui: &Ui, n: OfficeNote) -> impl IntoView + use<> {
             .collect::<Vec<_>>()
             .join("; ")
     });
+    // The server's own receipt time beside the device's, where they disagree by more than a day
+    // (a wrong clock, or a note kept offline for long).
+    let received = n
+        .received_at
+        .filter(|r| (r - note.created_at).abs() > 24 * 3600 * 1000)
+        .map(|r| {
+            format!(
+                " · {} {}",
+                tr("máy chủ nhận", "received by the server"),
+                display_datetime_vn(r)
+            )
+        })
+        .unwrap_or_default();
     let by = format!(
-        "{} {} · {}",
+        "{} {} · {}{received}",
         tr("Người ghi:", "Recorded by:"),
         note.author,
         display_datetime_vn(note.created_at)

@@ -255,7 +255,8 @@ CREATE TABLE report_cuts (
 
 /// Accounts administration: a member's unit, disabled users, administrators and editors who also
 /// hold the viewer role (only they read the communes' work), what each device said at login and
-/// when it was last seen, and the audit log (who did what; never a password or a note's text).
+/// when it was last seen, the audit log (who did what; never a password or a note's text), and
+/// when the server first received each note and progress record.
 const V5: &str = r#"
 ALTER TABLE users ADD COLUMN unit TEXT;
 ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
@@ -274,6 +275,14 @@ CREATE TABLE audit_log (
     addr   TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX audit_log_action ON audit_log(action, id);
+-- When the server first stored each note and each version of a progress record, by its own clock
+-- (a device's clock can be wrong or set back). Not part of the read model: a rebuild keeps it.
+CREATE TABLE received (
+    doc_id TEXT NOT NULL,
+    entry  TEXT NOT NULL,
+    at     INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, entry)
+);
 "#;
 
 /// Every step, in order; `PRAGMA user_version` records how many have run. Append, never edit.

@@ -39,8 +39,24 @@ fn remove_note(tx: &Transaction<'_>, doc_id: &str, note_id: &str) -> rusqlite::R
     Ok(())
 }
 
+/// Record when the server first saw an entry (a note, a version of a progress record); later
+/// sightings keep the first time.
+fn received(tx: &Transaction<'_>, doc_id: &str, entry: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO received(doc_id, entry, at) VALUES (?1, ?2, ?3)",
+        params![doc_id, entry, crate::clock::now_ms()],
+    )
+    .map(|_| ())
+}
+
+/// A progress record's version as the receipts name it: task, unit and the device's time.
+fn progress_entry(r: &shared::schema::ProgressRecord) -> String {
+    format!("{}/{}/{}", r.task_id, r.unit, r.at)
+}
+
 fn write_note(tx: &Transaction<'_>, d: &NotesDoc<'_>, n: &Note) -> rusqlite::Result<()> {
     remove_note(tx, d.doc_id, &n.id)?;
+    received(tx, d.doc_id, &n.id)?;
     // Kept on the row, so the summary adds them up without reading the petitions.
     let pets = shared::report::petition_counts(n);
     let p = n.participants;
@@ -97,6 +113,18 @@ fn write_note(tx: &Transaction<'_>, d: &NotesDoc<'_>, n: &Note) -> rusqlite::Res
 }
 
 impl Db {
+    /// When the server first received an entry of a document (see `received`), if it did.
+    pub fn received_at(&self, doc_id: &str, entry: &str) -> Result<Option<i64>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT at FROM received WHERE doc_id = ?1 AND entry = ?2",
+                [doc_id, entry],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
     /// The heads a document was last indexed at (hex, space-separated), if it was.
     pub fn indexed_heads(&self, doc_id: &str) -> Result<Option<String>> {
         self.with(|c| {
@@ -230,7 +258,9 @@ impl Db {
             "DELETE FROM rm_progress WHERE plan = ?1 AND commune = ?2",
             [plan, commune],
         )?;
+        let doc_id = shared::DocKey::progress(plan, commune).doc_id().to_string();
         for r in records {
+            received(&tx, &doc_id, &progress_entry(r))?;
             tx.execute(
                 "INSERT OR REPLACE INTO rm_progress(plan, commune, task, unit, percent, done_at, by, at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

@@ -451,3 +451,50 @@ async fn the_rebuild_command_writes_the_same_rows_and_refuses_an_empty_folder() 
         "nothing seeded"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_records_when_it_received_each_note_beside_the_devices_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let quarter: Quarter = server::clock::current_quarter();
+    let key = DocKey::notes(COMMUNE, quarter);
+    let t0 = server::clock::now_ms();
+    // A note whose device claims it was written five days ago (kept offline, or a wrong clock).
+    let mut n = note("01LATE", &quarter.first_day(), "Ghi chép gửi muộn", 0);
+    n.created_at = t0 - 5 * 24 * 3600 * 1000;
+    put_note(&srv, &key, n.clone()).await;
+    settled(&srv, &key).await;
+    let huyen = login(&srv.url(), "huyen").await;
+    let (_, notes) = get::<OfficeNotes>(&srv, &huyen.token, "/api/office/notes?q=gui%20muon").await;
+    let found = notes
+        .unwrap()
+        .notes
+        .into_iter()
+        .find(|x| x.note.id == "01LATE")
+        .unwrap();
+    let received = found.received_at.expect("a receipt time");
+    assert!(
+        received >= t0 && received <= server::clock::now_ms(),
+        "{received} vs {t0}"
+    );
+    assert_eq!(
+        found.note.created_at, n.created_at,
+        "the device's time is kept as it said"
+    );
+
+    // A later edit keeps the first receipt; a rebuild of the read model keeps it too.
+    n.results = "Đã bổ sung".into();
+    put_note(&srv, &key, n).await;
+    settled(&srv, &key).await;
+    let doc = key.doc_id().to_string();
+    assert_eq!(
+        srv.state.db.received_at(&doc, "01LATE").unwrap(),
+        Some(received)
+    );
+    srv.state.db.clear_read_model().unwrap();
+    assert_eq!(
+        srv.state.db.received_at(&doc, "01LATE").unwrap(),
+        Some(received)
+    );
+    srv.stop().await;
+}
