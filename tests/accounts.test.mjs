@@ -4,7 +4,8 @@
 // in on a phone (360×640) with the one-time password, and a new note starts with their unit; offline
 // they record a note; the administrator revokes the phone; back online the phone says it is signed
 // out, stops syncing, keeps the note and still exports it; the audit log lists the login and the
-// revocation.
+// revocation. An export sealed with a passphrase holds no readable note text; another phone opens it
+// only with the passphrase (a wrong one changes nothing).
 //
 //   DANVAN_SERVER_BIN=../target/debug/danvan-server DANVAN_DIST=../target/dist \
 //   CHROMIUM=/usr/bin/chromium node --test accounts.test.mjs
@@ -16,7 +17,20 @@ import path from 'node:path';
 import { watchPage } from './lib/browser.mjs';
 import { DESK } from './lib/app.mjs';
 import { apiGet, login } from './lib/server.mjs';
-import { fillNote, loginUi, openNoteForm, openPhone, openTab, saveNote, scenario, waitAppReady, waitTasks } from './lib/field.mjs';
+import {
+  createNote,
+  fillNote,
+  loginUi,
+  openNoteForm,
+  openPhone,
+  openTab,
+  saveNote,
+  scenario,
+  signInPhone,
+  waitAppReady,
+  waitNotesExactly,
+  waitTasks,
+} from './lib/field.mjs';
 
 test('an admin creates a member, the member records offline, the admin revokes the phone, which keeps and exports its note', { timeout: 300_000 }, () =>
   scenario('accounts', async (ctx) => {
@@ -107,5 +121,47 @@ test('an admin creates a member, the member records offline, the admin revokes t
     assert.ok(entries.some(([a, text]) => a === 'user-created' && text.includes('nongdan.kadon')), 'the creation is logged');
     assert.ok(!entries.some(([, text]) => text.includes(password)), 'no password in the log');
     process.stdout.write(`# [accounts] the phone showed it was signed out ${took} ms after coming back online\n`);
+  }),
+);
+
+test('an export sealed with a passphrase: unreadable without it, refused with a wrong one, imported with it', { timeout: 300_000 }, () =>
+  scenario('sealed', async (ctx) => {
+    const { context: ca, page: a } = await signInPhone(ctx, 'a', 'kadon');
+    const { page: b } = await signInPhone(ctx, 'b', 'kadon2');
+    await ca.setOffline(true);
+    const title = 'Thăm hộ bà Ka Thị Hoa, đề nghị sửa nhà';
+    await createNote(a, { title, content: 'Bà Hoa 78 tuổi, nhà dột; kiến nghị hỗ trợ sửa nhà.' });
+
+    await openTab(a, 'sync');
+    await a.fill('#file-passphrase', 'mùa mưa 2026');
+    const [download] = await Promise.all([a.waitForEvent('download', { timeout: 30_000 }), a.click('button[data-testid=export]')]);
+    const file = path.join(ctx.scratch, download.suggestedFilename());
+    await download.saveAs(file);
+    const sealed = await readFile(file, 'utf8');
+    const envelope = JSON.parse(sealed);
+    assert.equal(envelope.format, 'danvan-sealed-1');
+    for (const words of [title, 'Ka Thị Hoa', 'sửa nhà', 'kadon']) assert.ok(!sealed.includes(words), `"${words}" readable in the sealed file`);
+
+    // Phone B: without the passphrase, or with a wrong one, nothing is imported.
+    await openTab(b, 'sync');
+    for (const pass of ['', 'mùa khô 2026']) {
+      await b.fill('#file-passphrase', pass);
+      await b.setInputFiles('#import-file', file);
+      await b.click('button[data-testid=import]');
+      const msg = b.locator('[data-testid=import-message]');
+      await msg.waitFor({ state: 'visible', timeout: 20_000 });
+      assert.equal(await msg.getAttribute('class'), 'error', `refused with ${JSON.stringify(pass)}`);
+      assert.match(await msg.textContent(), /Sai mật khẩu/);
+      await openTab(b, 'notes');
+      await waitNotesExactly(b, [], { what: 'phone B after a refused import' });
+      await openTab(b, 'sync');
+    }
+    // With it: imported.
+    await b.fill('#file-passphrase', 'mùa mưa 2026');
+    await b.setInputFiles('#import-file', file);
+    await b.click('button[data-testid=import]');
+    await b.waitForSelector('[data-testid=import-message].ok', { timeout: 20_000 });
+    await openTab(b, 'notes');
+    await waitNotesExactly(b, [title], { what: 'phone B after the import' });
   }),
 );

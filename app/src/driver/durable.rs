@@ -115,8 +115,8 @@ fn signed_out() {
         d.ui.signed_out.set(true);
         d.ui.banner.set(Some(
             tr(
-                "Thiết bị này đã bị đăng xuất (đăng nhập hết hạn, đổi mật khẩu, bị thu hồi hoặc tài khoản bị khóa). Dữ liệu trên máy vẫn được giữ: hãy xuất tệp dữ liệu ở mục Đồng bộ, rồi đăng nhập lại.",
-                "This device has been signed out (login expired, password changed, device revoked or account disabled). The data on this device is kept: export it from the Sync tab, then log in again.",
+                "Máy này đã bị đăng xuất. Dữ liệu trên máy vẫn được giữ: hãy xuất tệp ở mục Đồng bộ, rồi đăng nhập lại.",
+                "This device was signed out. Its data is kept: export it from the Sync tab, then log in again.",
             )
             .into(),
         ));

@@ -29,6 +29,9 @@ fn age(ms: i64) -> String {
 pub fn SyncScreen() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let message = RwSignal::new(None::<(bool, String)>);
+    // A passphrase seals the exported file (citizens' names and petitions travel over Zalo or
+    // USB) and opens a sealed one on import.
+    let passphrase = RwSignal::new(String::new());
     spawn_local(driver::refresh_photos());
     let export = move |_| {
         spawn_local(async move {
@@ -40,7 +43,11 @@ pub fn SyncScreen() -> impl IntoView {
                             .map(|s| s.user.username.clone())
                             .unwrap_or_default()
                     });
-                    js::save_file(&format!("danvan-{who}-{y:04}{m:02}{d:02}.json"), &text);
+                    let name = format!("danvan-{who}-{y:04}{m:02}{d:02}.json");
+                    if let Err(e) = js::save_file(&name, &text, &passphrase.get_untracked()).await {
+                        message.set(Some((false, e)));
+                        return;
+                    }
                     message.set(Some((
                         true,
                         tr(
@@ -56,7 +63,9 @@ pub fn SyncScreen() -> impl IntoView {
     };
     let import = move |_| {
         spawn_local(async move {
-            match js::chosen_file_text("import-file").await {
+            // A sealed file is opened with the passphrase; without it, or with a wrong one,
+            // nothing changes.
+            match js::chosen_file_text("import-file", &passphrase.get_untracked()).await {
                 Ok(Some(text)) => match driver::transfer::import_file(&text).await {
                     Ok((merged, skipped, photos)) => message.set(Some((true, if en() {
                         format!("Imported: {merged} documents, {photos} photos ({skipped} documents not yours to write, skipped).")
@@ -101,6 +110,8 @@ pub fn SyncScreen() -> impl IntoView {
             <h2>{t("Chuyển dữ liệu bằng tệp", "Move data with a file")}</h2>
             <p class="hint">{t("Khi không có mạng: xuất toàn bộ dữ liệu trên máy ra tệp, chép sang máy khác (USB, Zalo, Bluetooth) rồi nhập vào. Nhập nhiều lần cũng không bị trùng.",
                 "Without a network: export everything on this device to a file, copy it to another device and import it there. Importing twice changes nothing.")}</p>
+            <label for="file-passphrase">{t("Mật khẩu bảo vệ tệp (nên dùng)", "Passphrase to seal the file (recommended)")}</label>
+            <input id="file-passphrase" type="password" autocomplete="new-password" prop:value=move || passphrase.get() on:input=move |e| passphrase.set(event_target_value(&e))/>
             <button type="button" data-testid="export" on:click=export>{t("Xuất dữ liệu ra tệp", "Export to a file")}</button>
             <label for="import-file">{t("Tệp để nhập", "File to import")}</label>
             <input id="import-file" type="file" accept=".json,application/json"/>

@@ -221,18 +221,24 @@ export function server_events(url, cb) {
   new EventSource(url).addEventListener('change', (e) => cb(e.data));
 }
 // Exports: a file the user saves (no server needed), and the text of a file the user picks.
-export function download(name, text) {
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+// Sealing with a passphrase lives in /seal.js, loaded only when a file is sealed or opened (it is
+// not part of the phone's first load; the service worker precaches it).
+const seal = () => import('/seal.js');
+export function download(name, text, pass) {
+  return (pass ? seal().then(m => m.seal(text, pass)) : Promise.resolve(text)).then(t => {
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([t], { type: 'application/json' }));
+    a.download = name;
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  });
 }
-export function read_file_text(input_id) {
+export function read_file_text(input_id, pass) {
   const input = document.getElementById(input_id);
   const f = input && input.files && input.files[0];
-  return f ? f.text() : Promise.resolve(null);
+  return (f ? f.text() : Promise.resolve(null)).then(t =>
+    t && t.startsWith('{"format":"danvan-sealed-1"') ? seal().then(m => m.unseal(t, pass)) : t);
 }
 export function http_upload(url, text, file_input_id) {
   const init = { method: 'POST', credentials: 'same-origin', headers: {} };
@@ -279,7 +285,8 @@ extern "C" {
     async fn put_blob(sha: &str, data: &[u8], uploaded: bool) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch)]
     async fn upload_blob(sha: &str) -> Result<JsValue, JsValue>;
-    fn download(name: &str, text: &str);
+    #[wasm_bindgen(catch)]
+    async fn download(name: &str, text: &str, pass: &str) -> Result<JsValue, JsValue>;
     async fn get_position() -> JsValue;
     pub fn can_install() -> bool;
     pub fn update_waiting() -> bool;
@@ -289,7 +296,7 @@ extern "C" {
     fn on_pwa_event(cb: &Closure<dyn FnMut()>);
     fn server_events(url: &str, cb: &Closure<dyn FnMut(String)>);
     #[wasm_bindgen(catch)]
-    async fn read_file_text(input_id: &str) -> Result<JsValue, JsValue>;
+    async fn read_file_text(input_id: &str, pass: &str) -> Result<JsValue, JsValue>;
 }
 
 fn err(e: JsValue) -> String {
@@ -445,13 +452,17 @@ pub async fn upload_photo(sha: &str) -> Result<u16, String> {
 }
 
 /// Offer `text` as a file to save.
-pub fn save_file(name: &str, text: &str) {
-    download(name, text);
+pub async fn save_file(name: &str, text: &str, passphrase: &str) -> Result<(), String> {
+    download(name, text, passphrase)
+        .await
+        .map(drop)
+        .map_err(err)
 }
 
-/// The text of the file chosen in a file input, if any.
-pub async fn chosen_file_text(input_id: &str) -> Result<Option<String>, String> {
-    read_file_text(input_id)
+/// The text of the file chosen in a file input, if any; a sealed file is opened with `passphrase`
+/// (`Err` with the reason, nothing opened, when it is wrong).
+pub async fn chosen_file_text(input_id: &str, passphrase: &str) -> Result<Option<String>, String> {
+    read_file_text(input_id, passphrase)
         .await
         .map(|v| v.as_string())
         .map_err(err)
