@@ -43,7 +43,8 @@ self.addEventListener('fetch', (event) => {
   }
   if (req.mode === 'navigate') {
     // Cache first: the shell opens instantly in a hamlet with no signal; updates arrive via a new sw.js.
-    event.respondWith(caches.open(CACHE).then((c) => c.match('/')).then((r) => r || fetch(req)));
+    // A page of its own (the password page) is served as itself; every other path is the app.
+    event.respondWith(caches.open(CACHE).then((c) => c.match(url.pathname).then((r) => r || c.match('/'))).then((r) => r || fetch(req)));
     return;
   }
   event.respondWith(caches.open(CACHE).then((c) => c.match(req)).then((r) => r || fetch(req)));

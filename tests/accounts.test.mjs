@@ -1,10 +1,10 @@
 // Accounts and devices (issue 12) end to end: a real danvan-server process and headless Chromium.
 //
 // An administrator (office bundle, 1366×900) creates a member of the Farmers' Union; the member logs
-// in on a phone (360×640) with the one-time password, and a new note starts with their unit; offline
-// they record a note; the administrator revokes the phone; back online the phone says it is signed
-// out, stops syncing, keeps the note and still exports it; the audit log lists the login and the
-// revocation. An export sealed with a passphrase holds no readable note text; another phone opens it
+// in on a phone (360×640) with the one-time password, is sent to choose their own, and a new note
+// starts with their unit; offline they record a note; the administrator revokes the phone; back
+// online the phone says it is signed out, stops syncing, keeps the note and still exports it; the
+// audit log lists the login, the revocation and that export. An export sealed with a passphrase holds no readable note text; another phone opens it
 // only with the passphrase (a wrong one changes nothing).
 //
 //   DANVAN_SERVER_BIN=../target/debug/danvan-server DANVAN_DIST=../target/dist \
@@ -64,7 +64,21 @@ test('an admin creates a member, the member records offline, the admin revokes t
     await page.fill('#username', 'nongdan.kadon');
     await page.fill('#password', password);
     await page.click('button[data-testid=login]');
+    // A one-time password: the member chooses their own before anything else.
+    await page.waitForURL(/\/password\.html\?first/, { timeout: 20_000 });
+    assert.ok(await page.isVisible('#first'), 'the page says why');
+    await page.fill('#old', password);
+    await page.fill('#new', 'cà phê Ka Đơn 2026');
+    await page.fill('#again', 'cà phê Ka Đơn 2027');
+    await page.click('#submit');
+    assert.match(await page.textContent('#error'), /không khớp/);
+    await page.fill('#again', 'cà phê Ka Đơn 2026');
+    await page.click('#submit');
+    await page.waitForSelector('#done:not([hidden])', { timeout: 10_000 });
+    await page.waitForURL((u) => u.pathname === '/', { timeout: 10_000 });
     await waitTasks(page);
+    const me = await login(ctx.server.url, 'nongdan.kadon', 'cà phê Ka Đơn 2026');
+    assert.equal(me.user.must_change, false, 'the own password works and is no longer one-time');
     await openNoteForm(page);
     assert.equal(await page.inputValue('#note-unit'), 'hoi-nong-dan', 'the note form starts with the member unit');
 
@@ -105,13 +119,14 @@ test('an admin creates a member, the member records offline, the admin revokes t
     const exported = JSON.parse(await readFile(file, 'utf8'));
     assert.equal(exported.exported_by, 'nongdan.kadon');
     assert.ok(exported.docs.some((d) => d.kind === 'notes'), 'the export holds the notes document');
+    await page.waitForFunction(() => (localStorage.getItem('danvan.audit') ?? '[]') === '[]', null, { timeout: 15_000 });
 
     // The server never got the note (the phone was revoked before it synced)…
     const huyen = await login(ctx.server.url, 'huyen');
     const notes = await apiGet(ctx.server.url, '/api/office/notes?commune=xa-ka-don', huyen.token);
     assert.ok(!notes.notes.some((n) => n.note.title === title), 'a revoked phone does not sync');
 
-    // …and the audit log lists the login and the revocation.
+    // …and the audit log lists the login, the revocation and the export the signed-out phone made.
     await desk.reload();
     await waitAppReady(desk);
     await desk.click('button[data-testid=tab-accounts]', { timeout: 20_000 });
@@ -119,6 +134,10 @@ test('an admin creates a member, the member records offline, the admin revokes t
     const entries = await desk.$$eval('[data-testid=audit-entry]', (rows) => rows.map((r) => [r.dataset.action, r.textContent]));
     assert.ok(entries.some(([a, text]) => a === 'login' && text.includes('nongdan.kadon')), 'the login is logged');
     assert.ok(entries.some(([a, text]) => a === 'user-created' && text.includes('nongdan.kadon')), 'the creation is logged');
+    assert.ok(
+      entries.some(([a, text]) => a === 'export' && text.includes('nongdan.kadon') && text.includes('after sign-out')),
+      `the export after the revocation is logged: ${JSON.stringify(entries.filter(([a]) => a === 'export'))}`,
+    );
     assert.ok(!entries.some(([, text]) => text.includes(password)), 'no password in the log');
     process.stdout.write(`# [accounts] the phone showed it was signed out ${took} ms after coming back online\n`);
   }),

@@ -6,7 +6,7 @@
 use crate::AppState;
 use crate::access::{Principal, Role};
 use crate::auth::{hash_password, verify_password};
-use crate::db::{Audit, UserChange};
+use crate::db::{Audit, Logins, UserChange};
 use crate::error::ApiError;
 use crate::net::ClientAddr;
 use axum::Json;
@@ -101,7 +101,9 @@ fn end_logins(
     keep: Option<i64>,
     reason: &'static str,
 ) -> Result<usize, ApiError> {
-    let peers = st.db.delete_user_tokens(user, keep)?;
+    let peers = st
+        .db
+        .end_tokens(user, Logins::AllBut(keep), reason, crate::clock::now_ms())?;
     for peer in &peers {
         st.hub.connections().close_peer(peer, reason);
     }
@@ -160,6 +162,8 @@ pub async fn create_user(
     let id = st
         .db
         .create_user(&username, name, &hash, &req.role, &req.node_id)?;
+    // The administrator saw the password: the user replaces it at first sign-in.
+    st.db.set_password_hash(id, &hash, true)?;
     st.db.change_user(
         id,
         &UserChange {
@@ -294,7 +298,7 @@ pub async fn reset_password(
     require_admin(&p)?;
     let user = managed(&st, &p, id)?;
     let password = one_time_password();
-    st.db.set_password_hash(id, &hash_password(&password))?;
+    st.db.set_password_hash(id, &hash_password(&password), true)?;
     let ended = end_logins(&st, id, None, "password reset by an administrator")?;
     audit(
         &st,
@@ -324,11 +328,13 @@ pub async fn revoke_device(
         .token_owner(token_id)?
         .ok_or_else(|| ApiError::NotFound("no such device".into()))?;
     let user = managed(&st, &p, user_id)?;
-    st.db.delete_token(token_id)?;
+    let reason = "device revoked by an administrator";
+    st.db
+        .end_tokens(user_id, Logins::Only(token_id), reason, crate::clock::now_ms())?;
     let closed = st
         .hub
         .connections()
-        .close_peer(&peer, "device revoked by an administrator");
+        .close_peer(&peer, reason);
     audit(
         &st,
         &p.username,
@@ -348,6 +354,12 @@ pub async fn change_password(
     body: Result<Json<PasswordChange>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<PasswordChanged>, ApiError> {
     let Json(req) = body?;
+    if req.new == req.old {
+        return Err(ApiError::BadRequest(
+            "mật khẩu mới phải khác mật khẩu cũ / the new password must differ from the current one"
+                .into(),
+        ));
+    }
     if req.new.chars().count() < 8 || req.new.len() > 256 {
         return Err(ApiError::BadRequest(
             "mật khẩu mới cần ít nhất 8 ký tự / the new password needs at least 8 characters"
@@ -380,7 +392,7 @@ pub async fn change_password(
     let hash = tokio::task::spawn_blocking(move || hash_password(&new))
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
-    st.db.set_password_hash(p.user_id, &hash)?;
+    st.db.set_password_hash(p.user_id, &hash, false)?;
     let ended = end_logins(&st, p.user_id, Some(p.token_id), "password changed")?;
     audit(
         &st,

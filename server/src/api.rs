@@ -2,6 +2,7 @@
 //! overview for the aggregating level.
 
 use crate::AppState;
+use crate::net::ClientAddr;
 use crate::access::{Access, Principal, Role, access};
 use crate::error::ApiError;
 use axum::Json;
@@ -157,12 +158,18 @@ async fn draft_from_body(
 /// `POST /api/plans/import`: a plan's text or .docx → the draft, for an editor to review before
 /// publishing. Nothing is stored.
 pub async fn import_plan(
+    State(st): State<AppState>,
     p: Principal,
+    ClientAddr(addr): ClientAddr,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<PlanDraft>, ApiError> {
     require_editor(&p)?;
-    Ok(Json(draft_from_body(&headers, body).await?))
+    let (size, draft) = (body.len(), draft_from_body(&headers, body).await?);
+    let tasks: usize = draft.sections.iter().map(|s| s.tasks.len()).sum();
+    let detail = format!("{tasks} task(s) read from {size} bytes");
+    crate::admin::audit(&st, &p.username, "plan-imported", &draft.title, &detail, &addr.to_string());
+    Ok(Json(draft))
 }
 
 #[derive(serde::Deserialize)]
@@ -177,6 +184,7 @@ pub struct PublishQuery {
 pub async fn publish_plan(
     State(st): State<AppState>,
     p: Principal,
+    ClientAddr(addr): ClientAddr,
     axum::extract::Query(q): axum::extract::Query<PublishQuery>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
@@ -211,7 +219,7 @@ pub async fn publish_plan(
         .map_err(ApiError::Internal)?
         .map_err(|e| ApiError::Internal(e.into()))?;
     tracing::info!(plan = %plan_id, by = %p.username, ?summary, "plan published");
-    crate::admin::audit(&st, &p.username, "plan-published", &plan_id, "", "");
+    crate::admin::audit(&st, &p.username, "plan-published", &plan_id, "", &addr.to_string());
     Ok(Json(PublishResponse {
         doc_id: key.doc_id().to_string(),
         plan_id,
@@ -243,5 +251,6 @@ pub async fn overview(
     }
     let mut communes = st.db.overview()?;
     communes.retain(|c| p.scope.covers(&c.commune_id));
-    Ok(Json(OverviewResponse { communes }))
+    let judged = st.db.judged_done(&|c| p.scope.covers(c))?;
+    Ok(Json(OverviewResponse { communes, judged }))
 }

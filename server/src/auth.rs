@@ -16,7 +16,10 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use shared::api::{LoginRequest, LoginResponse, LogoutResponse, MeResponse, UserInfo};
+use shared::api::{
+    DEVICE_REPORT_MAX, DeviceReport, DeviceReported, LoginRequest, LoginResponse, LogoutResponse,
+    MeResponse, UserInfo,
+};
 
 pub const COOKIE_NAME: &str = "danvan_token";
 pub use crate::db::{RENEW_GRACE_MS, TOKEN_LIFETIME_MS};
@@ -97,15 +100,39 @@ pub fn user_info(p: &Principal) -> UserInfo {
         commune_id: p.commune_id.clone(),
         unit: None,
         reads_communes: p.reads_communes(),
+        must_change: false,
     }
 }
 
 /// [`user_info`] with what only the database knows (the user's unit).
 fn user_info_full(st: &AppState, p: &Principal) -> Result<UserInfo, ApiError> {
+    let (unit, must_change) = st.db.user_unit(p.user_id)?;
     Ok(UserInfo {
-        unit: st.db.user_unit(p.user_id)?,
+        unit,
+        must_change,
         ..user_info(p)
     })
+}
+
+/// The app's build, which the app sends on its API calls (shown in the administrator's device list).
+const VERSION_HEADER: &str = "x-danvan-version";
+
+/// How far the device's clock (which the app sends with its API calls) is from the server's.
+fn clock_skew(headers: &axum::http::HeaderMap, now_ms: i64) -> Option<i64> {
+    let device: i64 = header_text(headers, "x-danvan-clock").parse().ok()?;
+    // Not a time at all (before 2000, after 2200): not a clock reading.
+    (946_684_800_000..7_258_118_400_000)
+        .contains(&device)
+        .then(|| device - now_ms)
+}
+
+/// A request header as text for the device list (at most 200 characters; absent or not text: "").
+fn header_text(headers: &axum::http::HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(200).collect())
+        .unwrap_or_default()
 }
 
 /// A dummy hash verified when the username is unknown, so timing does not reveal which usernames exist.
@@ -182,18 +209,20 @@ pub async fn login(
         )));
     };
     tracing::info!(user = %username, peer = %peer_id, "login");
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(200).collect::<String>())
-            .unwrap_or_default()
-    };
+    let header = |name: &str| header_text(&headers, name);
     st.db.describe_token(
         p.token_id,
         &header("user-agent"),
-        &header("x-danvan-version"),
+        &header(VERSION_HEADER),
         &addr.to_string(),
+    )?;
+    // The device's clock is checked at login, and on every later call.
+    st.db.token_seen(
+        p.token_id,
+        now,
+        &addr.to_string(),
+        "",
+        clock_skew(&headers, now),
     )?;
     crate::admin::audit(
         &st,
@@ -327,12 +356,107 @@ impl FromRequestParts<AppState> for Principal {
             TokenLookup::Valid(p) => {
                 // When and where each device was last seen, for the administrator's device list.
                 let Ok(ClientAddr(addr)) = ClientAddr::from_request_parts(parts, st).await;
-                st.db
-                    .token_seen(p.token_id, crate::clock::now_ms(), &addr.to_string())?;
+                let (version, now) = (header_text(&parts.headers, VERSION_HEADER), crate::clock::now_ms());
+                st.db.token_seen(
+                    p.token_id,
+                    now,
+                    &addr.to_string(),
+                    &version,
+                    clock_skew(&parts.headers, now),
+                )?;
                 Ok(p)
             }
             TokenLookup::Expired => Err(ApiError::Unauthorized("token expired; log in again")),
             TokenLookup::Unknown => Err(ApiError::Unauthorized("invalid or revoked token")),
         }
     }
+}
+
+/// Who sent a device's report: a signed-in device, or one whose login was ended (`ended` holds
+/// why) and which still presents its token.
+pub struct Reporter {
+    pub username: String,
+    pub peer_id: String,
+    pub ended: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Reporter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        // Every check of a signed-in request (origin, the token's carrier) runs first.
+        match Principal::from_request_parts(parts, st).await {
+            Ok(p) => Ok(Reporter {
+                username: p.username,
+                peer_id: p.peer_id,
+                ended: None,
+            }),
+            Err(ApiError::Unauthorized(why)) => {
+                let (token, _) = token_of(parts).ok_or(ApiError::Unauthorized(why))?;
+                let (username, peer_id, reason) = st
+                    .db
+                    .ended_token(&token_hash(&token))?
+                    .ok_or(ApiError::Unauthorized(why))?;
+                Ok(Reporter {
+                    username,
+                    peer_id,
+                    ended: Some(reason),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// `POST /api/audit/report` (see [`DeviceReport`]).
+pub async fn device_report(
+    State(st): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    who: Reporter,
+    body: Result<Json<DeviceReport>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<DeviceReported>, ApiError> {
+    let Json(report) = body?;
+    if report.events.len() > DEVICE_REPORT_MAX {
+        return Err(ApiError::BadRequest(format!(
+            "at most {DEVICE_REPORT_MAX} events at once"
+        )));
+    }
+    if let Some(e) = report
+        .events
+        .iter()
+        .find(|e| !matches!(e.kind.as_str(), "export" | "import"))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "unknown event kind: {:.40}",
+            e.kind
+        )));
+    }
+    for e in &report.events {
+        let mut detail = format!(
+            "{} document(s), {} photo(s){}{}; device time {}",
+            e.docs,
+            e.photos,
+            if e.skipped > 0 {
+                format!(", {} skipped", e.skipped)
+            } else {
+                String::new()
+            },
+            if e.sealed { ", sealed" } else { "" },
+            shared::ids::display_datetime_vn(e.at),
+        );
+        if let Some(why) = &who.ended {
+            detail.push_str(&format!("; after sign-out ({why})"));
+        }
+        crate::admin::audit(
+            &st,
+            &who.username,
+            &e.kind,
+            &who.peer_id,
+            &detail,
+            &addr.to_string(),
+        );
+    }
+    Ok(Json(DeviceReported {
+        recorded: report.events.len(),
+    }))
 }

@@ -54,6 +54,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
         .route("/api/password", post(admin::change_password))
+        .route("/api/audit/report", post(auth::device_report))
         .route(
             "/api/admin/users",
             get(admin::users).post(admin::create_user),

@@ -31,6 +31,10 @@ pub struct UserInfo {
     /// they also hold the viewer role): the office shows its figures only then.
     #[serde(default)]
     pub reads_communes: bool,
+    /// The user signed in with a one-time password an administrator gave them and must choose
+    /// their own (the app opens the password page).
+    #[serde(default)]
+    pub must_change: bool,
 }
 
 /// The answer to a login: a device token (also set as a cookie) and the device's peer ID.
@@ -134,6 +138,33 @@ pub struct CommuneOverview {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OverviewResponse {
     pub communes: Vec<CommuneOverview>,
+    /// Progress records whose "done" the server judges at another time than the device said
+    /// (see [`crate::status::judged_done`]); usually none.
+    #[serde(default)]
+    pub judged: Vec<JudgedDone>,
+}
+
+/// A progress record's "done" as the server judges it: the record is (commune, task, unit, at).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JudgedDone {
+    pub commune: String,
+    pub task: String,
+    pub unit: String,
+    /// The record's own time (which version of it).
+    pub at: i64,
+    pub done_at: i64,
+}
+
+impl JudgedDone {
+    /// Apply to `r` (of `commune`) if it is the record meant.
+    pub fn apply(list: &[JudgedDone], commune: &str, r: &mut crate::schema::ProgressRecord) {
+        if let Some(j) = list
+            .iter()
+            .find(|j| j.commune == commune && j.task == r.task_id && j.unit == r.unit && j.at == r.at)
+        {
+            r.done_at = Some(j.done_at);
+        }
+    }
 }
 
 /// An entry of a document that breaks the schema, kept in the document and left out of counts.
@@ -444,6 +475,9 @@ pub struct AdminUser {
     /// An administrator or editor who also holds the viewer role (reads the communes' work).
     pub also_viewer: bool,
     pub disabled: bool,
+    /// Still on a one-time password from an administrator.
+    #[serde(default)]
+    pub must_change: bool,
     pub devices: Vec<Device>,
 }
 
@@ -513,12 +547,48 @@ pub struct AuditEntry {
     /// The user who acted (for a failed login: empty).
     pub actor: String,
     /// `login`, `login-failed`, `logout`, `user-created`, `user-changed`, `password-reset`,
-    /// `password-changed`, `device-revoked`, `plan-published`.
+    /// `password-changed`, `device-revoked`, `plan-published`, `plan-imported`, `export`, `import`,
+    /// `report-downloaded`.
     pub action: String,
     /// What it was done to (a username, a device's peer ID, a plan).
     pub target: String,
     pub detail: String,
     pub addr: String,
+}
+
+/// `POST /api/audit/report`: what a device did with its data away from the server (an export to a
+/// file, an import from one), for the audit log. Counts only, never content. Also accepted from a
+/// device whose login was ended (revoked, password changed): what a signed-out phone does with the
+/// data it still holds is exactly what the log must show.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeviceReport {
+    pub events: Vec<DeviceEvent>,
+}
+
+/// The most events one [`DeviceReport`] may carry.
+pub const DEVICE_REPORT_MAX: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceEvent {
+    /// `export` or `import`.
+    pub kind: String,
+    /// The device's clock, Unix milliseconds.
+    pub at: i64,
+    /// Documents written to the file, or merged from it.
+    pub docs: u32,
+    pub photos: u32,
+    /// Export: the file was sealed with a passphrase.
+    #[serde(default)]
+    pub sealed: bool,
+    /// Import: documents not the account's to write, skipped.
+    #[serde(default)]
+    pub skipped: u32,
+}
+
+/// The answer to a [`DeviceReport`]: how many events went into the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceReported {
+    pub recorded: usize,
 }
 
 /// `GET /api/admin/audit?action=&actor=&offset=`: newest first, a page of at most [`AUDIT_PAGE`].

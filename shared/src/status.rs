@@ -63,6 +63,34 @@ pub struct Assessment {
     pub due_soon: bool,
 }
 
+/// When the server first stored a progress record, by its own clock, and what it knew of the clock
+/// of the device that wrote it: `Some(true)` checked and right, `Some(false)` found wrong, `None`
+/// never checked (written by the server itself, or before clocks were checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    pub at: i64,
+    pub clock_ok: Option<bool>,
+}
+
+/// The time a "done" is judged by against its deadline. A device's clock can be wrong, or set back
+/// to make late work look on time; the server's receipt cannot. With a checked clock, the earlier
+/// of the device's time and the receipt (work recorded offline is received later); with a clock
+/// found wrong, the receipt; never checked, the device's time.
+pub fn judged_done(done_at: Option<i64>, receipt: Option<Receipt>) -> Option<i64> {
+    let done = done_at?;
+    Some(match receipt {
+        Some(Receipt {
+            at,
+            clock_ok: Some(true),
+        }) => done.min(at),
+        Some(Receipt {
+            at,
+            clock_ok: Some(false),
+        }) => at,
+        _ => done,
+    })
+}
+
 /// Unix ms of the end (exclusive) of the calendar day `YYYY-MM-DD` in Asia/Ho_Chi_Minh.
 pub fn end_of_day_vn(iso: &str) -> Option<i64> {
     let (y, m, d) = parse_iso_date(iso)?;
@@ -274,6 +302,22 @@ mod tests {
                 .to_string(),
             "2027-Q1"
         );
+    }
+
+    #[test]
+    fn a_done_is_judged_by_the_receipt_when_the_clock_was_wrong() {
+        let (done, got) = (Some(1_000), 5_000);
+        let r = |clock_ok| Some(Receipt { at: got, clock_ok });
+        // Recorded offline, received later: the device's time stands with a checked clock.
+        assert_eq!(judged_done(done, r(Some(true))), Some(1_000));
+        // A clock ahead of the server cannot push "done" past when the server had it.
+        assert_eq!(judged_done(Some(9_000), r(Some(true))), Some(5_000));
+        // A clock found wrong: only the server's receipt counts.
+        assert_eq!(judged_done(done, r(Some(false))), Some(5_000));
+        // Never checked, or never received: the device's time.
+        assert_eq!(judged_done(done, r(None)), Some(1_000));
+        assert_eq!(judged_done(done, None), Some(1_000));
+        assert_eq!(judged_done(None, r(Some(false))), None);
     }
 
     #[test]

@@ -31,13 +31,30 @@ pub fn Logout() -> impl IntoView {
             }
         });
     };
+    let page = move || {
+        ui.session
+            .with(|s| s.as_ref().map(|s| password_page(s, false)))
+            .unwrap_or("/password.html")
+    };
     view! {
+        <a class="link" href=page>{t("Đổi mật khẩu", "Change password")}</a>
         // Signed out by the server, the device can log in again: its data stays in IndexedDB and
         // syncs under the new login.
         <button class="link" type="button" on:click=click disabled=move || { ui.unsynced.get() > 0 && !ui.signed_out.get() }
             title=move || { if ui.unsynced.get() > 0 { tr("Còn thay đổi chưa đồng bộ", "Some changes are not synced yet") } else { "" } }>
             {t("Đăng xuất", "Log out")}
         </button>
+    }
+}
+
+/// The password page (a plain page: changing a password needs the server), returning to the
+/// user's bundle; `first`: after signing in with a one-time password.
+fn password_page(s: &Session, first: bool) -> &'static str {
+    match (s.is_member(), first) {
+        (true, false) => "/password.html",
+        (true, true) => "/password.html?first",
+        (false, false) => "/password.html?back=office",
+        (false, true) => "/password.html?first&back=office",
     }
 }
 
@@ -85,6 +102,12 @@ pub(super) fn Login() -> impl IntoView {
                                 return;
                             }
                             ui.banner.set(Some(text));
+                        }
+                        if session.user.must_change {
+                            // A one-time password from an administrator: the user chooses their
+                            // own first (the login is kept; the page sends them back).
+                            js::dom::go_to(password_page(&session, true));
+                            return;
                         }
                         if !in_this_bundle(&session) {
                             go_to_bundle(&session);

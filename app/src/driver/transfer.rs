@@ -7,8 +7,9 @@ use crate::js;
 use crate::js::dom;
 use shared::export::{ExportDoc, ExportFile, ExportPhoto};
 
-/// Everything this device holds, as an export file's text.
-pub async fn export_all() -> Result<String, String> {
+/// Everything this device holds, as an export file's text, with how many documents and photos
+/// it holds.
+pub async fn export_all() -> Result<(String, u32, u32), String> {
     super::load_notes().await;
     let (docs, by) = with(|d| {
         let docs: Vec<ExportDoc> = d
@@ -28,6 +29,7 @@ pub async fn export_all() -> Result<String, String> {
             photos.push(ExportPhoto::new(&sha, &bytes));
         }
     }
+    let counts = (docs.len() as u32, photos.len() as u32);
     let file = ExportFile {
         format: shared::export::FORMAT.into(),
         exported_at: dom::now_ms(),
@@ -35,7 +37,8 @@ pub async fn export_all() -> Result<String, String> {
         docs,
         photos,
     };
-    serde_json::to_string(&file).map_err(|e| e.to_string())
+    let text = serde_json::to_string(&file).map_err(|e| e.to_string())?;
+    Ok((text, counts.0, counts.1))
 }
 
 /// Merge an export file into this device: documents this account may write (its commune's notes

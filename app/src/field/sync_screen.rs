@@ -8,6 +8,7 @@ use crate::driver;
 use crate::js;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::api::DeviceEvent;
 use shared::ids::display_datetime_vn;
 
 /// "3 giờ trước" / "3 hours ago".
@@ -36,7 +37,7 @@ pub fn SyncScreen() -> impl IntoView {
     let export = move |_| {
         spawn_local(async move {
             match driver::transfer::export_all().await {
-                Ok(text) => {
+                Ok((text, docs, photos)) => {
                     let (y, m, d) = shared::ids::vn_civil_date(js::dom::now_ms());
                     let who = ui.session.with_untracked(|s| {
                         s.as_ref()
@@ -44,10 +45,19 @@ pub fn SyncScreen() -> impl IntoView {
                             .unwrap_or_default()
                     });
                     let name = format!("danvan-{who}-{y:04}{m:02}{d:02}.json");
-                    if let Err(e) = js::save_file(&name, &text, &passphrase.get_untracked()).await {
+                    let pass = passphrase.get_untracked();
+                    if let Err(e) = js::save_file(&name, &text, &pass).await {
                         message.set(Some((false, e)));
                         return;
                     }
+                    js::report_transfer(&DeviceEvent {
+                        kind: "export".into(),
+                        at: js::dom::now_ms(),
+                        docs,
+                        photos,
+                        sealed: !pass.is_empty(),
+                        skipped: 0,
+                    });
                     message.set(Some((
                         true,
                         tr(
@@ -67,11 +77,20 @@ pub fn SyncScreen() -> impl IntoView {
             // nothing changes.
             match js::chosen_file_text("import-file", &passphrase.get_untracked()).await {
                 Ok(Some(text)) => match driver::transfer::import_file(&text).await {
-                    Ok((merged, skipped, photos)) => message.set(Some((true, if en() {
+                    Ok((merged, skipped, photos)) => message.set(Some((true, {
+                        js::report_transfer(&DeviceEvent {
+                            kind: "import".into(),
+                            at: js::dom::now_ms(),
+                            docs: merged as u32,
+                            photos: photos as u32,
+                            sealed: false,
+                            skipped: skipped as u32,
+                        });
+                        if en() {
                         format!("Imported: {merged} documents, {photos} photos ({skipped} documents not yours to write, skipped).")
                     } else {
                         format!("Đã nhập: {merged} tài liệu, {photos} ảnh ({skipped} tài liệu không thuộc quyền ghi của bạn, bỏ qua).")
-                    }))),
+                    }}))),
                     Err(e) => message.set(Some((false, e))),
                 },
                 Ok(None) => message.set(Some((false, tr("Hãy chọn tệp trước.", "Choose a file first.").into()))),

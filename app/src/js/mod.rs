@@ -87,8 +87,11 @@ export function request_persist() {
   }
   return Promise.resolve(false);
 }
+// The app's build (the wasm file's hash), for the administrator's device list.
+const VERSION = ((document.querySelector('meta[name=danvan-app]') || {}).dataset || {}).wasm || '';
 export function http(method, url, body) {
-  const init = { method, credentials: 'same-origin', headers: {} };
+  // The device's clock goes along, so the server can tell a wrong one (see judged_done).
+  const init = { method, credentials: 'same-origin', headers: { 'x-danvan-version': VERSION.replace(/^.*-|\.wasm$/g, ''), 'x-danvan-clock': '' + Date.now() } };
   if (body !== undefined && body !== null) {
     init.headers['content-type'] = 'application/json';
     init.body = body;
@@ -234,6 +237,26 @@ export function download(name, text, pass) {
     setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
   });
 }
+// Exports and imports, for the audit log: queued on the device (localStorage, the last 50) and
+// sent when the server answers (at once, when back online, at the next start). A device whose
+// login was ended still reports: the server accepts its token for this report only.
+const AUDIT = 'danvan.audit';
+const audit_queue = () => { try { return JSON.parse(localStorage.getItem(AUDIT)) || []; } catch (e) { return []; } };
+export function audit_event(json) {
+  try { localStorage.setItem(AUDIT, JSON.stringify([...audit_queue(), JSON.parse(json)].slice(-50))); } catch (e) {}
+  audit_flush();
+}
+function audit_flush() {
+  const sent = audit_queue();
+  if (!sent.length) return;
+  http('POST', '/api/audit/report', JSON.stringify({ events: sent })).then(([s]) => {
+    // Kept for later when nobody is signed in (401), or the server is busy or failing; a report
+    // the server refuses as malformed (400) would be refused forever.
+    if (s === 200 || s === 400) localStorage.setItem(AUDIT, JSON.stringify(audit_queue().slice(sent.length)));
+  }, () => {});
+}
+addEventListener('online', audit_flush);
+setTimeout(audit_flush, 3000);
 export function read_file_text(input_id, pass) {
   const input = document.getElementById(input_id);
   const f = input && input.files && input.files[0];
@@ -295,6 +318,7 @@ extern "C" {
     pub fn apply_update();
     fn on_pwa_event(cb: &Closure<dyn FnMut()>);
     fn server_events(url: &str, cb: &Closure<dyn FnMut(String)>);
+    fn audit_event(json: &str);
     #[wasm_bindgen(catch)]
     async fn read_file_text(input_id: &str, pass: &str) -> Result<JsValue, JsValue>;
 }
@@ -457,6 +481,13 @@ pub async fn save_file(name: &str, text: &str, passphrase: &str) -> Result<(), S
         .await
         .map(drop)
         .map_err(err)
+}
+
+/// Report an export or an import for the audit log (queued on the device until the server has it).
+pub fn report_transfer(event: &shared::api::DeviceEvent) {
+    if let Ok(json) = serde_json::to_string(event) {
+        audit_event(&json);
+    }
 }
 
 /// The text of the file chosen in a file input, if any; a sealed file is opened with `passphrase`

@@ -113,7 +113,7 @@ pub fn AccountsAdmin() -> impl IntoView {
             <select id="audit-action" prop:value=move || audit_action.get()
                 on:change=move |e| { audit_action.set(event_target_value(&e)); reload(); }>
                 <option value="">{t("Tất cả", "All")}</option>
-                {["login", "login-failed", "login-refused", "logout", "user-created", "user-changed", "password-reset", "password-changed", "device-revoked", "plan-published"]
+                {["login", "login-failed", "login-refused", "logout", "user-created", "user-changed", "password-reset", "password-changed", "password-change-refused", "device-revoked", "plan-imported", "plan-published", "export", "import", "report-downloaded"]
                     .map(|a| view! { <option value=a>{a}</option> }).collect_view()}
             </select>
             <table class="audit">
@@ -279,6 +279,7 @@ fn UserRow(
             <span class="meta">{format!(" · {} · {} · {node}", user.username, role_label(&user.role))}
                 {unit.map(|u| format!(" · {u}"))}
                 {user.disabled.then(|| view! { <span class="status late">{t(" · đã khóa", " · locked")}</span> })}
+                {user.must_change.then(|| view! { <span class="meta" data-testid="must-change">{t(" · chưa đổi mật khẩu tạm", " · temporary password not yet changed")}</span> })}
             </span>
             <div class="actions">
                 <button type="button" class="link" data-testid="lock-user" on:click=lock>

@@ -135,7 +135,7 @@ pub fn Matrix() -> impl IntoView {
         let english = en();
         let (now, _) = now_checked();
         let quarter = current_quarter(now);
-        let progress = ui.progress.get();
+        let progress = super::judged_progress(&ui);
         let cells = records_by_cell(&progress);
         let records = |c: &str, t: &str| -> Vec<&ProgressRecord> {
             cells.get(&(c, t)).cloned().unwrap_or_default()

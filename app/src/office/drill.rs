@@ -98,7 +98,7 @@ fn TaskPage(task: String) -> impl IntoView {
     let heading = format!("{} {}", found.number, found.title);
     let rows = move || {
         let (now, _) = now_checked();
-        let progress = ui.progress.get();
+        let progress = super::judged_progress(&ui);
         ui.overview
             .get()
             .into_iter()

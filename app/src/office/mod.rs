@@ -31,6 +31,26 @@ pub struct Filter {
     pub tick: RwSignal<u32>,
 }
 
+/// Progress records whose "done" the server judges by its receipt (see `OverviewResponse::judged`).
+#[derive(Clone, Copy)]
+pub struct Judged(RwSignal<Vec<shared::api::JudgedDone>>);
+
+/// The progress records this device holds, each "done" as the server judges it: what the office's
+/// statuses are computed from.
+pub fn judged_progress(ui: &Ui) -> Vec<(String, shared::schema::ProgressRecord)> {
+    let mut progress = ui.progress.get();
+    if let Some(Judged(judged)) = use_context::<Judged>() {
+        judged.with(|j| {
+            if !j.is_empty() {
+                for (commune, r) in &mut progress {
+                    shared::api::JudgedDone::apply(j, commune, r);
+                }
+            }
+        });
+    }
+    progress
+}
+
 /// Opens one of the office's screens (a figure's link to the list behind it).
 #[derive(Clone, Copy)]
 pub struct Go(pub Callback<Tab>);
@@ -86,6 +106,7 @@ pub fn Desk() -> impl IntoView {
         tick: RwSignal::new(0),
     };
     provide_context(filter);
+    provide_context(Judged(RwSignal::new(Vec::new())));
     provide_context(Go(Callback::new(move |to: Tab| tab.set(to))));
     // A commune picked on the overview opens its notes.
     let open_commune = Callback::new(move |id: String| {
@@ -118,6 +139,7 @@ pub fn Desk() -> impl IntoView {
                 waited = 0;
                 if let Some(o) = js::get_json::<OverviewResponse>("/api/overview").await {
                     ui.overview.set(o.communes);
+                    expect_context::<Judged>().0.set(o.judged);
                 }
                 // New communes' documents (their first progress, a new plan) appear in the list.
                 driver::refresh_docs().await;

@@ -206,7 +206,7 @@ const STATUSES: [(DeadlineStatus, &str); 5] = [
 /// matrix shows.
 fn task_statuses(ui: &Ui, communes: &[String]) -> Vec<(String, Vec<i64>, i64)> {
     let (now, _) = now_checked();
-    let progress = ui.progress.get();
+    let progress = super::judged_progress(ui);
     let cells = records_by_cell(&progress);
     let mut rows = Vec::new();
     for plan in ui.plans.get() {

@@ -29,6 +29,16 @@ pub struct UserChange<'a> {
     pub also_viewer: Option<bool>,
 }
 
+/// Which of a user's logins [`Db::end_tokens`] ends.
+#[derive(Debug, Clone, Copy)]
+pub enum Logins {
+    Only(i64),
+    AllBut(Option<i64>),
+}
+
+/// How long an ended login is remembered: as long as the device keeps its cookie.
+const ENDED_KEPT_MS: i64 = 400 * 24 * 3600 * 1000;
+
 /// How often a device's last-seen time is written: at most once a minute per device.
 const SEEN_EVERY_MS: i64 = 60_000;
 
@@ -38,7 +48,8 @@ impl Db {
         self.with(|c| {
             let mut users: Vec<AdminUser> = c
                 .prepare(
-                    "SELECT id, username, display_name, role, node_id, unit, disabled, also_viewer FROM users ORDER BY username",
+                    "SELECT id, username, display_name, role, node_id, unit, disabled, also_viewer, must_change
+                     FROM users ORDER BY username",
                 )?
                 .query_map([], |r| {
                     Ok(AdminUser {
@@ -50,6 +61,7 @@ impl Db {
                         unit: r.get(5)?,
                         disabled: r.get::<_, i64>(6)? != 0,
                         also_viewer: r.get::<_, i64>(7)? != 0,
+                        must_change: r.get::<_, i64>(8)? != 0,
                         devices: Vec::new(),
                     })
                 })?
@@ -83,12 +95,16 @@ impl Db {
         })
     }
 
-    /// The unit a user works for, if any.
-    pub fn user_unit(&self, id: i64) -> Result<Option<String>> {
+    /// The unit a user works for, if any, and whether they must replace a one-time password.
+    pub fn user_unit(&self, id: i64) -> Result<(Option<String>, bool)> {
         self.with(|c| {
-            c.query_row("SELECT unit FROM users WHERE id = ?1", [id], |r| r.get(0))
-                .optional()
-                .map(Option::flatten)
+            c.query_row(
+                "SELECT unit, must_change FROM users WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)),
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
         })
     }
 
@@ -139,31 +155,68 @@ impl Db {
         })
     }
 
-    pub fn set_password_hash(&self, user_id: i64, hash: &str) -> Result<()> {
+    /// Set a user's password; `one_time`: given by an administrator, to be replaced by the user.
+    pub fn set_password_hash(&self, user_id: i64, hash: &str, one_time: bool) -> Result<()> {
         self.with(|c| {
             c.execute(
-                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-                params![user_id, hash],
+                "UPDATE users SET password_hash = ?2, must_change = ?3 WHERE id = ?1",
+                params![user_id, hash, one_time],
             )
             .map(|_| ())
         })
     }
 
-    /// Remove a user's tokens (all of them, or all but `keep`); returns the removed devices' peer
-    /// IDs, whose sockets the caller closes.
-    pub fn delete_user_tokens(&self, user_id: i64, keep: Option<i64>) -> Result<Vec<String>> {
+    /// End a user's logins (`Only(id)`: that device; `AllBut(keep)`: all but that one, or all),
+    /// remembering them as ended for `reason` (see [`Db::ended_token`]); returns the ended
+    /// devices' peer IDs, whose sockets the caller closes.
+    pub fn end_tokens(
+        &self,
+        user_id: i64,
+        which: Logins,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Vec<String>> {
+        let (only, keep) = match which {
+            Logins::Only(id) => (Some(id), None),
+            Logins::AllBut(keep) => (None, keep),
+        };
+        let filter = "user_id = ?1 AND (?2 IS NULL OR id = ?2) AND id IS NOT ?3";
         self.with(|c| {
             let tx = c.unchecked_transaction()?;
             let peers = tx
-                .prepare("SELECT peer_id FROM tokens WHERE user_id = ?1 AND id IS NOT ?2")?
-                .query_map(params![user_id, keep], |r| r.get(0))?
+                .prepare(&format!("SELECT peer_id FROM tokens WHERE {filter}"))?
+                .query_map(params![user_id, only, keep], |r| r.get(0))?
                 .collect::<rusqlite::Result<Vec<String>>>()?;
             tx.execute(
-                "DELETE FROM tokens WHERE user_id = ?1 AND id IS NOT ?2",
-                params![user_id, keep],
+                &format!(
+                    "INSERT OR REPLACE INTO ended_tokens(token_hash, user_id, peer_id, ended_at, reason)
+                     SELECT token_hash, user_id, peer_id, ?4, ?5 FROM tokens WHERE {filter}"
+                ),
+                params![user_id, only, keep, now_ms, reason],
+            )?;
+            tx.execute(
+                &format!("DELETE FROM tokens WHERE {filter}"),
+                params![user_id, only, keep],
+            )?;
+            tx.execute(
+                "DELETE FROM ended_tokens WHERE ended_at < ?1",
+                [now_ms - ENDED_KEPT_MS],
             )?;
             tx.commit()?;
             Ok(peers)
+        })
+    }
+
+    /// A login an administrator or a password change ended: (username, peer ID, reason).
+    pub fn ended_token(&self, token_hash: &[u8]) -> Result<Option<(String, String, String)>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT u.username, e.peer_id, e.reason FROM ended_tokens e
+                 JOIN users u ON u.id = e.user_id WHERE e.token_hash = ?1",
+                [token_hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
         })
     }
 
@@ -196,13 +249,24 @@ impl Db {
         })
     }
 
-    /// The device was seen now from `addr` (written at most once a minute per device).
-    pub fn token_seen(&self, token_id: i64, now_ms: i64, addr: &str) -> Result<()> {
+    /// The device was seen now from `addr`, running `version` of the app if it said, its clock
+    /// `skew` ms off the server's if it sent it (written at most once a minute per device).
+    pub fn token_seen(
+        &self,
+        token_id: i64,
+        now_ms: i64,
+        addr: &str,
+        version: &str,
+        skew: Option<i64>,
+    ) -> Result<()> {
         self.with(|c| {
             c.execute(
-                "UPDATE tokens SET last_seen = ?2, last_addr = ?3
+                "UPDATE tokens SET last_seen = ?2, last_addr = ?3,
+                     app_version = CASE WHEN ?5 = '' THEN app_version ELSE ?5 END,
+                     clock_skew = COALESCE(?6, clock_skew),
+                     clock_at = CASE WHEN ?6 IS NULL THEN clock_at ELSE ?2 END
                  WHERE id = ?1 AND (last_seen IS NULL OR last_seen <= ?2 - ?4)",
-                params![token_id, now_ms, addr, SEEN_EVERY_MS],
+                params![token_id, now_ms, addr, SEEN_EVERY_MS, version, skew],
             )
             .map(|_| ())
         })

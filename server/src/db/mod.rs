@@ -12,7 +12,7 @@ mod read_model;
 mod reports;
 
 pub use accounts::{RENEW_GRACE_MS, TOKEN_LIFETIME_MS, TokenLookup, UserRow};
-pub use admin::{Audit, UserChange};
+pub use admin::{Audit, Logins, UserChange};
 pub use blobs::{BlobChunk, BlobPut, BlobStats, BlobStatus, PARTIAL_QUOTA};
 pub use index::DocRow;
 pub use office::Filter;
@@ -285,8 +285,29 @@ CREATE TABLE received (
 );
 "#;
 
+/// Logins an administrator or a password change ended, kept (400 days, as long as the device's
+/// cookie) so a phone signed out that way can still report what it then did with its data — an
+/// export, an import — to the audit log; one-time passwords the user must replace; and device
+/// clocks, so a "done" is judged by the server's receipt when the device's clock was wrong.
+const V6: &str = r#"
+CREATE TABLE ended_tokens (
+    token_hash BLOB PRIMARY KEY,
+    user_id    INTEGER NOT NULL,
+    peer_id    TEXT NOT NULL,
+    ended_at   INTEGER NOT NULL,
+    reason     TEXT NOT NULL
+);
+ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
+-- Each device's clock against the server's, from the time it sends with its API calls.
+ALTER TABLE tokens ADD COLUMN clock_skew INTEGER;
+ALTER TABLE tokens ADD COLUMN clock_at INTEGER;
+-- What the server knew of the author's device clocks when it received a progress record: 1 right,
+-- 0 wrong, NULL never checked (see shared::status::judged_done).
+ALTER TABLE received ADD COLUMN clock_ok INTEGER;
+"#;
+
 /// Every step, in order; `PRAGMA user_version` records how many have run. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 #[derive(Debug, thiserror::Error)]
 #[error(

@@ -4,8 +4,9 @@
 
 use super::{Db, Result};
 use rusqlite::{OptionalExtension, Transaction, params};
-use shared::api::CommuneOverview;
+use shared::api::{CommuneOverview, JudgedDone};
 use shared::schema::Note;
+use shared::status::{Receipt, judged_done};
 
 /// What a commit did to a notes document's live notes.
 pub enum NotesChange {
@@ -40,14 +41,34 @@ fn remove_note(tx: &Transaction<'_>, doc_id: &str, note_id: &str) -> rusqlite::R
 }
 
 /// Record when the server first saw an entry (a note, a version of a progress record); later
-/// sightings keep the first time.
-fn received(tx: &Transaction<'_>, doc_id: &str, entry: &str) -> rusqlite::Result<()> {
+/// sightings keep the first time. For a progress record, also what the server then knew of its
+/// author's device clocks (`by`: the author's username): right when every checked one was within
+/// [`CLOCK_TOLERANCE_MS`] of the server's, wrong when one was not, unknown when none was checked.
+fn received(
+    tx: &Transaction<'_>,
+    doc_id: &str,
+    entry: &str,
+    by: Option<&str>,
+) -> rusqlite::Result<()> {
     tx.execute(
-        "INSERT OR IGNORE INTO received(doc_id, entry, at) VALUES (?1, ?2, ?3)",
-        params![doc_id, entry, crate::clock::now_ms()],
+        "INSERT OR IGNORE INTO received(doc_id, entry, at, clock_ok) VALUES (?1, ?2, ?3,
+             (SELECT CASE WHEN COUNT(t.clock_at) = 0 THEN NULL
+                          WHEN MAX(ABS(t.clock_skew)) <= ?5 THEN 1 ELSE 0 END
+              FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.username = ?4))",
+        params![
+            doc_id,
+            entry,
+            crate::clock::now_ms(),
+            by,
+            CLOCK_TOLERANCE_MS
+        ],
     )
     .map(|_| ())
 }
+
+/// A device clock within this of the server's is right (phones set their clock from the network,
+/// usually to the second).
+pub const CLOCK_TOLERANCE_MS: i64 = 5 * 60_000;
 
 /// A progress record's version as the receipts name it: task, unit and the device's time.
 fn progress_entry(r: &shared::schema::ProgressRecord) -> String {
@@ -56,7 +77,7 @@ fn progress_entry(r: &shared::schema::ProgressRecord) -> String {
 
 fn write_note(tx: &Transaction<'_>, d: &NotesDoc<'_>, n: &Note) -> rusqlite::Result<()> {
     remove_note(tx, d.doc_id, &n.id)?;
-    received(tx, d.doc_id, &n.id)?;
+    received(tx, d.doc_id, &n.id, None)?;
     // Kept on the row, so the summary adds them up without reading the petitions.
     let pets = shared::report::petition_counts(n);
     let p = n.participants;
@@ -260,7 +281,7 @@ impl Db {
         )?;
         let doc_id = shared::DocKey::progress(plan, commune).doc_id().to_string();
         for r in records {
-            received(&tx, &doc_id, &progress_entry(r))?;
+            received(&tx, &doc_id, &progress_entry(r), Some(&r.by))?;
             tx.execute(
                 "INSERT OR REPLACE INTO rm_progress(plan, commune, task, unit, percent, done_at, by, at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -269,6 +290,43 @@ impl Db {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The progress records of the communes `covers` accepts whose "done" the server judges at
+    /// another time than their device said (see [`shared::status::judged_done`]).
+    pub fn judged_done(&self, covers: &dyn Fn(&str) -> bool) -> Result<Vec<JudgedDone>> {
+        let rows = self.with(|c| {
+            c.prepare(
+                "SELECT p.commune, p.task, p.unit, p.at, p.done_at, r.at, r.clock_ok
+                 FROM rm_progress p
+                 JOIN documents d ON d.kind = 'progress' AND d.scope = p.plan || '/' || p.commune
+                 JOIN received r ON r.doc_id = d.doc_id AND r.entry = p.task || '/' || p.unit || '/' || p.at
+                 WHERE p.done_at IS NOT NULL AND (r.clock_ok = 0 OR (r.clock_ok = 1 AND r.at < p.done_at))",
+            )?
+            .query_map([], |r| {
+                let receipt = Receipt {
+                    at: r.get(5)?,
+                    clock_ok: r.get::<_, Option<i64>>(6)?.map(|v| v != 0),
+                };
+                let done: i64 = r.get(4)?;
+                Ok((
+                    JudgedDone {
+                        commune: r.get(0)?,
+                        task: r.get(1)?,
+                        unit: r.get(2)?,
+                        at: r.get(3)?,
+                        done_at: judged_done(Some(done), Some(receipt)).unwrap_or(done),
+                    },
+                    done,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter(|(j, done)| j.done_at != *done && covers(&j.commune))
+            .map(|(j, _)| j)
+            .collect())
     }
 
     /// Progress rows of a plan: (commune, task, unit, percent).

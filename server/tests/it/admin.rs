@@ -6,6 +6,9 @@ use shared::DocKey;
 use shared::api::{AdminUser, AdminUsers, AuditLog, OneTimePassword};
 use std::time::{Duration, Instant};
 
+const PLAN: &str = "kh-ct18-2022";
+const COMMUNE: &str = "xa-ka-don";
+
 async fn post(
     srv: &TestServer,
     token: &str,
@@ -83,6 +86,10 @@ async fn an_admin_creates_a_member_who_logs_in_then_revokes_the_phone() {
     // The member logs in on a phone and syncs.
     let (s, body) = login_with(&srv, "nongdan.kadon", &created.password).await;
     assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        body["user"]["must_change"], true,
+        "a one-time password is to be replaced"
+    );
     let member = Login {
         token: body["token"].as_str().unwrap().into(),
         peer_id: body["peer_id"].as_str().unwrap().into(),
@@ -124,6 +131,13 @@ async fn an_admin_creates_a_member_who_logs_in_then_revokes_the_phone() {
     closed_within_a_second(&mut phone, start).await;
     let (s, _) = get::<serde_json::Value>(&srv, &member.token, "/api/docs").await;
     assert_eq!(s, 401);
+    // The revoked phone still exports its unsynced work, and says so: the server takes that
+    // report (and nothing else) from the ended login.
+    let export = serde_json::json!({"events": [{"kind": "export", "at": server::clock::now_ms(),
+        "docs": 3, "photos": 1, "sealed": true}]});
+    let (s, e) = post(&srv, &member.token, "/api/audit/report", export.clone()).await;
+    assert_eq!(s, 200, "{e}");
+    assert_eq!(e["recorded"], 1);
 
     // Disabled: no login at all; enabled again with a reset password, the old one is gone.
     let (s, _) = post(
@@ -158,10 +172,18 @@ async fn an_admin_creates_a_member_who_logs_in_then_revokes_the_phone() {
         login_with(&srv, "nongdan.kadon", &created.password).await.0,
         401
     );
-    assert_eq!(
-        login_with(&srv, "nongdan.kadon", &reset.password).await.0,
-        200
-    );
+    let (s, body) = login_with(&srv, "nongdan.kadon", &reset.password).await;
+    assert_eq!(s, 200);
+    assert_eq!(body["user"]["must_change"], true);
+    // The member chooses their own password: no longer a one-time one (not the same one again).
+    let token = body["token"].as_str().unwrap().to_string();
+    let change = |new: &str| serde_json::json!({"old": reset.password, "new": new});
+    let (s, e) = post(&srv, &token, "/api/password", change(&reset.password)).await;
+    assert_eq!(s, 400, "{e}");
+    let (s, e) = post(&srv, &token, "/api/password", change("của riêng tôi 2026")).await;
+    assert_eq!(s, 200, "{e}");
+    let (_, me) = get::<serde_json::Value>(&srv, &token, "/api/me").await;
+    assert_eq!(me.unwrap()["user"]["must_change"], false);
 
     // The audit log: who did what, never a password.
     let (s, log) = get::<AuditLog>(&srv, &admin.token, "/api/admin/audit").await;
@@ -176,6 +198,8 @@ async fn an_admin_creates_a_member_who_logs_in_then_revokes_the_phone() {
         "login-refused",
         "password-reset",
         "login-failed",
+        "export",
+        "password-changed",
     ] {
         assert!(actions.contains(&want), "{want} missing from {actions:?}");
     }
@@ -187,6 +211,124 @@ async fn an_admin_creates_a_member_who_logs_in_then_revokes_the_phone() {
     assert_eq!(only.total, 1);
     assert_eq!(only.entries[0].target, "nongdan.kadon");
     assert_eq!(only.entries[0].actor, "admin");
+    let (_, exports) = get::<AuditLog>(&srv, &admin.token, "/api/admin/audit?action=export").await;
+    let exports = exports.unwrap();
+    assert_eq!(exports.total, 1);
+    let e = &exports.entries[0];
+    assert_eq!((e.actor.as_str(), e.target.as_str()), ("nongdan.kadon", member.peer_id.as_str()));
+    assert!(
+        e.detail.contains("3 document(s), 1 photo(s), sealed")
+            && e.detail.contains("after sign-out (device revoked by an administrator)"),
+        "{e:?}"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_report_is_checked_and_needs_a_login_that_existed() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let phone = login(&srv.url(), "kadon").await;
+    let event = |kind: &str| serde_json::json!({"kind": kind, "at": 1_790_000_000_000_i64, "docs": 2, "photos": 0});
+    let report = |events: Vec<serde_json::Value>| serde_json::json!({ "events": events });
+    for (body, want) in [
+        (report(vec![event("import")]), 200),
+        (report(vec![event("delete-everything")]), 400),
+        (report(vec![event("export"); 51]), 400),
+        (serde_json::json!({"events": "export"}), 400),
+    ] {
+        let (s, e) = post(&srv, &phone.token, "/api/audit/report", body).await;
+        assert_eq!(s, want, "{e}");
+    }
+    // An unknown token, and one its own user logged out of, report nothing.
+    let (s, _) = post(&srv, "not-a-token", "/api/audit/report", report(vec![event("export")])).await;
+    assert_eq!(s, 401);
+    let (s, _) = post(&srv, &phone.token, "/api/logout", serde_json::json!({})).await;
+    assert_eq!(s, 200);
+    let (s, _) = post(&srv, &phone.token, "/api/audit/report", report(vec![event("export")])).await;
+    assert_eq!(s, 401);
+    let admin = login(&srv.url(), "admin").await;
+    let (_, log) = get::<AuditLog>(&srv, &admin.token, "/api/admin/audit?action=import").await;
+    assert_eq!(log.unwrap().total, 1);
+    let (_, log) = get::<AuditLog>(&srv, &admin.token, "/api/admin/audit?action=export").await;
+    assert_eq!(log.unwrap().total, 0);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_done_from_a_phone_with_a_wrong_clock_is_judged_by_its_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let now = server::clock::now_ms();
+    let day = 24 * 3600 * 1000;
+    // The phone's clock is ten days behind the server's (set back, or never set).
+    let r = HTTP
+        .post(format!("{}/api/login", srv.url()))
+        .header("x-danvan-clock", (now - 10 * day).to_string())
+        .json(&serde_json::json!({"username": "kadon", "password": "danvan-demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // It marks a task done "on time", a day before the deadline by its clock.
+    let plan = DocKey::plan(PLAN);
+    let tasks = srv
+        .state
+        .storage
+        .with_durable(plan.doc_id().to_string(), shared::schema::read_tasks)
+        .await
+        .unwrap();
+    let task = tasks
+        .iter()
+        .find(|t| t.deadline.is_some() && t.targets(COMMUNE))
+        .expect("a task with a deadline");
+    let deadline = shared::status::end_of_day_vn(task.deadline.as_deref().unwrap()).unwrap();
+    let record = shared::schema::ProgressRecord {
+        task_id: task.id.clone(),
+        unit: task.lead_units.first().cloned().unwrap_or_else(|| "mttq".into()),
+        percent: 100,
+        by: "kadon".into(),
+        at: deadline - day,
+        done_at: Some(deadline - day),
+        ..Default::default()
+    };
+    let key = DocKey::progress(PLAN, COMMUNE);
+    let r2 = record.clone();
+    srv.state
+        .hub
+        .change(&srv.state.storage, &key, move |d| shared::schema::put_progress(d, &r2))
+        .await
+        .unwrap()
+        .unwrap();
+    // The office is told to judge it by the server's receipt (now, after the deadline) ...
+    let huyen = login(&srv.url(), "huyen").await;
+    let mut judged = Vec::new();
+    for _ in 0..200 {
+        let (_, o) =
+            get::<shared::api::OverviewResponse>(&srv, &huyen.token, "/api/overview").await;
+        judged = o.unwrap().judged;
+        if !judged.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(judged.len(), 1, "only this record: {judged:?}");
+    let j = &judged[0];
+    assert_eq!((j.commune.as_str(), j.task.as_str(), j.at), (COMMUNE, task.id.as_str(), record.at));
+    assert!(j.done_at >= now && j.done_at > deadline, "{j:?} vs deadline {deadline}");
+    // ... and so is the report: done late, not on time.
+    let t = shared::api::ReportTarget {
+        plan: PLAN.into(),
+        period: server::clock::current_quarter().to_string(),
+        node: "huyen-demo".into(),
+    };
+    let resolved = server::report::resolve(&srv.state, &t).unwrap();
+    let (_, _, communes) = server::report::read_state(&srv.state, &resolved, None).await;
+    let mine = communes.iter().find(|c| c.id == COMMUNE).unwrap();
+    let got = mine.progress.iter().find(|r| r.task_id == task.id && r.at == record.at).unwrap();
+    assert_eq!(got.done_at, Some(j.done_at));
+    let cell = shared::report::cell(task, &[got], now);
+    assert_eq!(cell.status, shared::status::DeadlineStatus::DoneLate);
     srv.stop().await;
 }
 
