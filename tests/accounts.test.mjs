@@ -79,6 +79,7 @@ test('an admin creates a member, the member records offline, the admin revokes t
     await waitTasks(page);
     const me = await login(ctx.server.url, 'nongdan.kadon', 'cà phê Ka Đơn 2026');
     assert.equal(me.user.must_change, false, 'the own password works and is no longer one-time');
+    await fetch(`${ctx.server.url}/api/logout`, { method: 'POST', headers: { authorization: `Bearer ${me.token}` } });
     await openNoteForm(page);
     assert.equal(await page.inputValue('#note-unit'), 'hoi-nong-dan', 'the note form starts with the member unit');
 

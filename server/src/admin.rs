@@ -298,7 +298,8 @@ pub async fn reset_password(
     require_admin(&p)?;
     let user = managed(&st, &p, id)?;
     let password = one_time_password();
-    st.db.set_password_hash(id, &hash_password(&password), true)?;
+    st.db
+        .set_password_hash(id, &hash_password(&password), true)?;
     let ended = end_logins(&st, id, None, "password reset by an administrator")?;
     audit(
         &st,
@@ -329,12 +330,13 @@ pub async fn revoke_device(
         .ok_or_else(|| ApiError::NotFound("no such device".into()))?;
     let user = managed(&st, &p, user_id)?;
     let reason = "device revoked by an administrator";
-    st.db
-        .end_tokens(user_id, Logins::Only(token_id), reason, crate::clock::now_ms())?;
-    let closed = st
-        .hub
-        .connections()
-        .close_peer(&peer, reason);
+    st.db.end_tokens(
+        user_id,
+        Logins::Only(token_id),
+        reason,
+        crate::clock::now_ms(),
+    )?;
+    let closed = st.hub.connections().close_peer(&peer, reason);
     audit(
         &st,
         &p.username,

@@ -2,9 +2,9 @@
 //! overview for the aggregating level.
 
 use crate::AppState;
-use crate::net::ClientAddr;
 use crate::access::{Access, Principal, Role, access};
 use crate::error::ApiError;
+use crate::net::ClientAddr;
 use axum::Json;
 use axum::extract::State;
 use shared::api::{
@@ -168,7 +168,14 @@ pub async fn import_plan(
     let (size, draft) = (body.len(), draft_from_body(&headers, body).await?);
     let tasks: usize = draft.sections.iter().map(|s| s.tasks.len()).sum();
     let detail = format!("{tasks} task(s) read from {size} bytes");
-    crate::admin::audit(&st, &p.username, "plan-imported", &draft.title, &detail, &addr.to_string());
+    crate::admin::audit(
+        &st,
+        &p.username,
+        "plan-imported",
+        &draft.title,
+        &detail,
+        &addr.to_string(),
+    );
     Ok(Json(draft))
 }
 
@@ -219,7 +226,14 @@ pub async fn publish_plan(
         .map_err(ApiError::Internal)?
         .map_err(|e| ApiError::Internal(e.into()))?;
     tracing::info!(plan = %plan_id, by = %p.username, ?summary, "plan published");
-    crate::admin::audit(&st, &p.username, "plan-published", &plan_id, "", &addr.to_string());
+    crate::admin::audit(
+        &st,
+        &p.username,
+        "plan-published",
+        &plan_id,
+        "",
+        &addr.to_string(),
+    );
     Ok(Json(PublishResponse {
         doc_id: key.doc_id().to_string(),
         plan_id,

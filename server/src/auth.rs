@@ -356,7 +356,10 @@ impl FromRequestParts<AppState> for Principal {
             TokenLookup::Valid(p) => {
                 // When and where each device was last seen, for the administrator's device list.
                 let Ok(ClientAddr(addr)) = ClientAddr::from_request_parts(parts, st).await;
-                let (version, now) = (header_text(&parts.headers, VERSION_HEADER), crate::clock::now_ms());
+                let (version, now) = (
+                    header_text(&parts.headers, VERSION_HEADER),
+                    crate::clock::now_ms(),
+                );
                 st.db.token_seen(
                     p.token_id,
                     now,

@@ -158,10 +158,9 @@ pub struct JudgedDone {
 impl JudgedDone {
     /// Apply to `r` (of `commune`) if it is the record meant.
     pub fn apply(list: &[JudgedDone], commune: &str, r: &mut crate::schema::ProgressRecord) {
-        if let Some(j) = list
-            .iter()
-            .find(|j| j.commune == commune && j.task == r.task_id && j.unit == r.unit && j.at == r.at)
-        {
+        if let Some(j) = list.iter().find(|j| {
+            j.commune == commune && j.task == r.task_id && j.unit == r.unit && j.at == r.at
+        }) {
             r.done_at = Some(j.done_at);
         }
     }

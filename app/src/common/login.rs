@@ -31,13 +31,8 @@ pub fn Logout() -> impl IntoView {
             }
         });
     };
-    let page = move || {
-        ui.session
-            .with(|s| s.as_ref().map(|s| password_page(s, false)))
-            .unwrap_or("/password.html")
-    };
     view! {
-        <a class="link" href=page>{t("Đổi mật khẩu", "Change password")}</a>
+        <a class="link" href=password_page(false)>{t("Đổi mật khẩu", "Change password")}</a>
         // Signed out by the server, the device can log in again: its data stays in IndexedDB and
         // syncs under the new login.
         <button class="link" type="button" on:click=click disabled=move || { ui.unsynced.get() > 0 && !ui.signed_out.get() }
@@ -47,14 +42,14 @@ pub fn Logout() -> impl IntoView {
     }
 }
 
-/// The password page (a plain page: changing a password needs the server), returning to the
-/// user's bundle; `first`: after signing in with a one-time password.
-fn password_page(s: &Session, first: bool) -> &'static str {
-    match (s.is_member(), first) {
-        (true, false) => "/password.html",
-        (true, true) => "/password.html?first",
-        (false, false) => "/password.html?back=office",
-        (false, true) => "/password.html?first&back=office",
+/// The password page (a plain page: changing a password needs the server), returning to this
+/// bundle; `first`: after signing in with a one-time password.
+fn password_page(first: bool) -> &'static str {
+    match (cfg!(feature = "office"), first) {
+        (false, false) => "/password.html",
+        (false, true) => "/password.html?first",
+        (true, false) => "/password.html?back=office",
+        (true, true) => "/password.html?first&back=office",
     }
 }
 
@@ -106,7 +101,7 @@ pub(super) fn Login() -> impl IntoView {
                         if session.user.must_change {
                             // A one-time password from an administrator: the user chooses their
                             // own first (the login is kept; the page sends them back).
-                            js::dom::go_to(password_page(&session, true));
+                            js::dom::go_to(password_page(true));
                             return;
                         }
                         if !in_this_bundle(&session) {

@@ -9,7 +9,7 @@ use shared::export::{ExportDoc, ExportFile, ExportPhoto};
 
 /// Everything this device holds, as an export file's text, with how many documents and photos
 /// it holds.
-pub async fn export_all() -> Result<(String, u32, u32), String> {
+pub async fn export_all() -> Result<(String, usize, usize), String> {
     super::load_notes().await;
     let (docs, by) = with(|d| {
         let docs: Vec<ExportDoc> = d
@@ -29,7 +29,7 @@ pub async fn export_all() -> Result<(String, u32, u32), String> {
             photos.push(ExportPhoto::new(&sha, &bytes));
         }
     }
-    let counts = (docs.len() as u32, photos.len() as u32);
+    let counts = (docs.len(), photos.len());
     let file = ExportFile {
         format: shared::export::FORMAT.into(),
         exported_at: dom::now_ms(),

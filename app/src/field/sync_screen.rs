@@ -8,7 +8,6 @@ use crate::driver;
 use crate::js;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::DeviceEvent;
 use shared::ids::display_datetime_vn;
 
 /// "3 giờ trước" / "3 hours ago".
@@ -50,14 +49,7 @@ pub fn SyncScreen() -> impl IntoView {
                         message.set(Some((false, e)));
                         return;
                     }
-                    js::report_transfer(&DeviceEvent {
-                        kind: "export".into(),
-                        at: js::dom::now_ms(),
-                        docs,
-                        photos,
-                        sealed: !pass.is_empty(),
-                        skipped: 0,
-                    });
+                    js::report_transfer("export", docs, photos, !pass.is_empty(), 0);
                     message.set(Some((
                         true,
                         tr(
@@ -78,14 +70,7 @@ pub fn SyncScreen() -> impl IntoView {
             match js::chosen_file_text("import-file", &passphrase.get_untracked()).await {
                 Ok(Some(text)) => match driver::transfer::import_file(&text).await {
                     Ok((merged, skipped, photos)) => message.set(Some((true, {
-                        js::report_transfer(&DeviceEvent {
-                            kind: "import".into(),
-                            at: js::dom::now_ms(),
-                            docs: merged as u32,
-                            photos: photos as u32,
-                            sealed: false,
-                            skipped: skipped as u32,
-                        });
+                        js::report_transfer("import", merged, photos, false, skipped);
                         if en() {
                         format!("Imported: {merged} documents, {photos} photos ({skipped} documents not yours to write, skipped).")
                     } else {

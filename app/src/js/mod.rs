@@ -242,8 +242,9 @@ export function download(name, text, pass) {
 // login was ended still reports: the server accepts its token for this report only.
 const AUDIT = 'danvan.audit';
 const audit_queue = () => { try { return JSON.parse(localStorage.getItem(AUDIT)) || []; } catch (e) { return []; } };
-export function audit_event(json) {
-  try { localStorage.setItem(AUDIT, JSON.stringify([...audit_queue(), JSON.parse(json)].slice(-50))); } catch (e) {}
+export function audit_event(kind, docs, photos, sealed, skipped) {
+  const e = { kind, at: Date.now(), docs, photos, sealed, skipped }; // shared::api::DeviceEvent
+  try { localStorage.setItem(AUDIT, JSON.stringify([...audit_queue(), e].slice(-50))); } catch (x) {}
   audit_flush();
 }
 function audit_flush() {
@@ -318,7 +319,7 @@ extern "C" {
     pub fn apply_update();
     fn on_pwa_event(cb: &Closure<dyn FnMut()>);
     fn server_events(url: &str, cb: &Closure<dyn FnMut(String)>);
-    fn audit_event(json: &str);
+    fn audit_event(kind: &str, docs: u32, photos: u32, sealed: bool, skipped: u32);
     #[wasm_bindgen(catch)]
     async fn read_file_text(input_id: &str, pass: &str) -> Result<JsValue, JsValue>;
 }
@@ -483,11 +484,10 @@ pub async fn save_file(name: &str, text: &str, passphrase: &str) -> Result<(), S
         .map_err(err)
 }
 
-/// Report an export or an import for the audit log (queued on the device until the server has it).
-pub fn report_transfer(event: &shared::api::DeviceEvent) {
-    if let Ok(json) = serde_json::to_string(event) {
-        audit_event(&json);
-    }
+/// Report an export or an import (a `shared::api::DeviceEvent`, built in JS: no serializer in the
+/// phone's bundle for it) for the audit log; queued on the device until the server has it.
+pub fn report_transfer(kind: &str, docs: usize, photos: usize, sealed: bool, skipped: usize) {
+    audit_event(kind, docs as u32, photos as u32, sealed, skipped as u32);
 }
 
 /// The text of the file chosen in a file input, if any; a sealed file is opened with `passphrase`

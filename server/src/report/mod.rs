@@ -7,18 +7,17 @@ pub mod docx;
 pub mod xlsx;
 
 use crate::AppState;
-use crate::net::ClientAddr;
 use crate::access::{Principal, Scope};
 use crate::db::{CutRow, NodeRow};
 use crate::error::ApiError;
+use crate::net::ClientAddr;
 use automerge::{Automerge, ChangeHash};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use shared::api::{
-    JudgedDone,
-    CutRequest, ReportCut, ReportFileQuery, ReportLayout, ReportSettings, ReportStatus,
+    CutRequest, JudgedDone, ReportCut, ReportFileQuery, ReportLayout, ReportSettings, ReportStatus,
     ReportTarget,
 };
 use shared::report::{Amendment, CommuneState, Report, ReportInput, amendments};
@@ -156,10 +155,11 @@ pub async fn read_state(
     for (id, name) in &r.communes {
         let progress_doc = DocKey::progress(&r.plan, id).doc_id().to_string();
         let notes_doc = DocKey::notes(id, r.quarter).doc_id().to_string();
-        let mut progress: Vec<schema::ProgressRecord> = read_at(st, progress_doc.clone(), at(&progress_doc), |am| {
-            schema::read_progress(am)
-        })
-        .await;
+        let mut progress: Vec<schema::ProgressRecord> =
+            read_at(st, progress_doc.clone(), at(&progress_doc), |am| {
+                schema::read_progress(am)
+            })
+            .await;
         let notes = read_at(st, notes_doc.clone(), at(&notes_doc), |am| {
             // Entries that break the schema are quarantined: left out of every figure.
             let bad = schema::check(am, shared::DocKind::Notes);
@@ -524,7 +524,14 @@ pub async fn download(
     let name = format!("bao-cao-{}-{}-{}.{ext}", r.plan, r.quarter, r.node.id);
     // The report names citizens' petitions: who took one away is the audit log's business.
     let detail = format!("{} bytes", bytes.len());
-    crate::admin::audit(&st, &p.username, "report-downloaded", &name, &detail, &addr.to_string());
+    crate::admin::audit(
+        &st,
+        &p.username,
+        "report-downloaded",
+        &name,
+        &detail,
+        &addr.to_string(),
+    );
     Ok((
         [
             (header::CONTENT_TYPE, mime.to_string()),

@@ -215,10 +215,14 @@ async fn an_admin_creates_a_member_who_logs_in_then_revokes_the_phone() {
     let exports = exports.unwrap();
     assert_eq!(exports.total, 1);
     let e = &exports.entries[0];
-    assert_eq!((e.actor.as_str(), e.target.as_str()), ("nongdan.kadon", member.peer_id.as_str()));
+    assert_eq!(
+        (e.actor.as_str(), e.target.as_str()),
+        ("nongdan.kadon", member.peer_id.as_str())
+    );
     assert!(
         e.detail.contains("3 document(s), 1 photo(s), sealed")
-            && e.detail.contains("after sign-out (device revoked by an administrator)"),
+            && e.detail
+                .contains("after sign-out (device revoked by an administrator)"),
         "{e:?}"
     );
     srv.stop().await;
@@ -241,11 +245,23 @@ async fn a_device_report_is_checked_and_needs_a_login_that_existed() {
         assert_eq!(s, want, "{e}");
     }
     // An unknown token, and one its own user logged out of, report nothing.
-    let (s, _) = post(&srv, "not-a-token", "/api/audit/report", report(vec![event("export")])).await;
+    let (s, _) = post(
+        &srv,
+        "not-a-token",
+        "/api/audit/report",
+        report(vec![event("export")]),
+    )
+    .await;
     assert_eq!(s, 401);
     let (s, _) = post(&srv, &phone.token, "/api/logout", serde_json::json!({})).await;
     assert_eq!(s, 200);
-    let (s, _) = post(&srv, &phone.token, "/api/audit/report", report(vec![event("export")])).await;
+    let (s, _) = post(
+        &srv,
+        &phone.token,
+        "/api/audit/report",
+        report(vec![event("export")]),
+    )
+    .await;
     assert_eq!(s, 401);
     let admin = login(&srv.url(), "admin").await;
     let (_, log) = get::<AuditLog>(&srv, &admin.token, "/api/admin/audit?action=import").await;
@@ -285,7 +301,11 @@ async fn a_done_from_a_phone_with_a_wrong_clock_is_judged_by_its_receipt() {
     let deadline = shared::status::end_of_day_vn(task.deadline.as_deref().unwrap()).unwrap();
     let record = shared::schema::ProgressRecord {
         task_id: task.id.clone(),
-        unit: task.lead_units.first().cloned().unwrap_or_else(|| "mttq".into()),
+        unit: task
+            .lead_units
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "mttq".into()),
         percent: 100,
         by: "kadon".into(),
         at: deadline - day,
@@ -296,7 +316,9 @@ async fn a_done_from_a_phone_with_a_wrong_clock_is_judged_by_its_receipt() {
     let r2 = record.clone();
     srv.state
         .hub
-        .change(&srv.state.storage, &key, move |d| shared::schema::put_progress(d, &r2))
+        .change(&srv.state.storage, &key, move |d| {
+            shared::schema::put_progress(d, &r2)
+        })
         .await
         .unwrap()
         .unwrap();
@@ -314,8 +336,14 @@ async fn a_done_from_a_phone_with_a_wrong_clock_is_judged_by_its_receipt() {
     }
     assert_eq!(judged.len(), 1, "only this record: {judged:?}");
     let j = &judged[0];
-    assert_eq!((j.commune.as_str(), j.task.as_str(), j.at), (COMMUNE, task.id.as_str(), record.at));
-    assert!(j.done_at >= now && j.done_at > deadline, "{j:?} vs deadline {deadline}");
+    assert_eq!(
+        (j.commune.as_str(), j.task.as_str(), j.at),
+        (COMMUNE, task.id.as_str(), record.at)
+    );
+    assert!(
+        j.done_at >= now && j.done_at > deadline,
+        "{j:?} vs deadline {deadline}"
+    );
     // ... and so is the report: done late, not on time.
     let t = shared::api::ReportTarget {
         plan: PLAN.into(),
@@ -325,7 +353,11 @@ async fn a_done_from_a_phone_with_a_wrong_clock_is_judged_by_its_receipt() {
     let resolved = server::report::resolve(&srv.state, &t).unwrap();
     let (_, _, communes) = server::report::read_state(&srv.state, &resolved, None).await;
     let mine = communes.iter().find(|c| c.id == COMMUNE).unwrap();
-    let got = mine.progress.iter().find(|r| r.task_id == task.id && r.at == record.at).unwrap();
+    let got = mine
+        .progress
+        .iter()
+        .find(|r| r.task_id == task.id && r.at == record.at)
+        .unwrap();
     assert_eq!(got.done_at, Some(j.done_at));
     let cell = shared::report::cell(task, &[got], now);
     assert_eq!(cell.status, shared::status::DeadlineStatus::DoneLate);
