@@ -5,12 +5,13 @@
 
 use crate::AppState;
 use crate::access::{Principal, Role};
-use crate::auth::{hash_password, verify_password};
+use crate::auth::{hash_password, random_hex, token_cookie, token_hash, verify_password};
 use crate::db::{Audit, Logins, UserChange};
 use crate::error::ApiError;
 use crate::net::ClientAddr;
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::header::SET_COOKIE;
 use shared::api::{
     AUDIT_PAGE, AdminUser, AdminUsers, AuditLog, AuditQuery, NewUser, OneTimePassword,
     PasswordChange, PasswordChanged, UserEdit,
@@ -354,7 +355,7 @@ pub async fn change_password(
     p: Principal,
     ClientAddr(addr): ClientAddr,
     body: Result<Json<PasswordChange>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<PasswordChanged>, ApiError> {
+) -> Result<impl axum::response::IntoResponse, ApiError> {
     let Json(req) = body?;
     if req.new == req.old {
         return Err(ApiError::BadRequest(
@@ -396,6 +397,10 @@ pub async fn change_password(
         .map_err(|e| ApiError::Internal(e.into()))?;
     st.db.set_password_hash(p.user_id, &hash, false)?;
     let ended = end_logins(&st, p.user_id, Some(p.token_id), "password changed")?;
+    // This device's login rotates too: a new token for the same device (its peer ID, its sockets
+    // and its row in the device list stay), and the one presented with the old password is dead.
+    let token = random_hex(32);
+    st.db.rotate_token(p.token_id, &token_hash(&token))?;
     audit(
         &st,
         &p.username,
@@ -404,7 +409,14 @@ pub async fn change_password(
         &format!("{ended} other device(s) signed out"),
         &addr.to_string(),
     );
-    Ok(Json(PasswordChanged { signed_out: ended }))
+    let cookie = token_cookie(&st, &token);
+    Ok((
+        [(SET_COOKIE, cookie)],
+        Json(PasswordChanged {
+            signed_out: ended,
+            token,
+        }),
+    ))
 }
 
 /// `GET /api/admin/audit`

@@ -232,11 +232,7 @@ pub async fn login(
         &header("user-agent"),
         &addr.to_string(),
     );
-    let cookie = format!(
-        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
-        COOKIE_MAX_AGE_S,
-        st.cookie_flags()
-    );
+    let cookie = token_cookie(&st, &token);
     let body = LoginResponse {
         token,
         peer_id,
@@ -244,6 +240,15 @@ pub async fn login(
         user: user_info_full(&st, &p)?,
     };
     Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// The cookie that carries a device's token.
+pub fn token_cookie(st: &AppState, token: &str) -> String {
+    format!(
+        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        COOKIE_MAX_AGE_S,
+        st.cookie_flags()
+    )
 }
 
 /// Ends this device's login: the token stops working and the device's open sync sockets close.

@@ -531,10 +531,14 @@ pub struct PasswordChange {
     pub new: String,
 }
 
-/// The answer to a password change: how many other devices were signed out.
+/// The answer to a password change: how many other devices were signed out, and this one's new
+/// token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordChanged {
     pub signed_out: usize,
+    /// This device's new token (also set as the cookie): the one presented with the old password
+    /// stops working.
+    pub token: String,
 }
 
 /// One entry of the audit log: who did what to what, from where. Never a password or note text.

@@ -106,7 +106,10 @@ pub fn Desk() -> impl IntoView {
         tick: RwSignal::new(0),
     };
     provide_context(filter);
-    provide_context(Judged(RwSignal::new(Vec::new())));
+    // Taken here, not inside the loop below: after an `await` there is no reactive owner to
+    // look a context up in.
+    let judged = RwSignal::new(Vec::new());
+    provide_context(Judged(judged));
     provide_context(Go(Callback::new(move |to: Tab| tab.set(to))));
     // A commune picked on the overview opens its notes.
     let open_commune = Callback::new(move |id: String| {
@@ -139,7 +142,7 @@ pub fn Desk() -> impl IntoView {
                 waited = 0;
                 if let Some(o) = js::get_json::<OverviewResponse>("/api/overview").await {
                     ui.overview.set(o.communes);
-                    expect_context::<Judged>().0.set(o.judged);
+                    judged.set(o.judged);
                 }
                 // New communes' documents (their first progress, a new plan) appear in the list.
                 driver::refresh_docs().await;

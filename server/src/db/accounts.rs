@@ -85,6 +85,17 @@ impl Db {
         })
     }
 
+    /// Give a device's login a new token (its hash); the old one stops resolving.
+    pub fn rotate_token(&self, token_id: i64, token_hash: &[u8]) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE tokens SET token_hash = ?2 WHERE id = ?1",
+                params![token_id, token_hash],
+            )
+            .map(|_| ())
+        })
+    }
+
     pub fn delete_token(&self, token_id: i64) -> Result<()> {
         self.with(|c| {
             c.execute("DELETE FROM tokens WHERE id = ?1", [token_id])

@@ -182,7 +182,7 @@ async fn an_admin_creates_a_member_who_logs_in_then_revokes_the_phone() {
     assert_eq!(s, 400, "{e}");
     let (s, e) = post(&srv, &token, "/api/password", change("của riêng tôi 2026")).await;
     assert_eq!(s, 200, "{e}");
-    let (_, me) = get::<serde_json::Value>(&srv, &token, "/api/me").await;
+    let (_, me) = get::<serde_json::Value>(&srv, e["token"].as_str().unwrap(), "/api/me").await;
     assert_eq!(me.unwrap()["user"]["must_change"], false);
 
     // The audit log: who did what, never a password.
@@ -470,6 +470,7 @@ async fn changing_ones_password_signs_out_the_other_devices() {
     )
     .await;
     assert_eq!(s, 200, "{e}");
+    let rotated = e["token"].as_str().unwrap().to_string();
     assert!(
         !other_phone
             .pump_until(|_| false, Duration::from_secs(2))
@@ -483,11 +484,18 @@ async fn changing_ones_password_signs_out_the_other_devices() {
         401
     );
     assert_eq!(
-        get::<serde_json::Value>(&srv, &here.token, "/api/docs")
+        get::<serde_json::Value>(&srv, &rotated, "/api/docs")
             .await
             .0,
         200,
-        "this device stays"
+        "this device stays, with a new token"
+    );
+    assert_eq!(
+        get::<serde_json::Value>(&srv, &here.token, "/api/docs")
+            .await
+            .0,
+        401,
+        "the token presented with the old password is dead"
     );
     assert_eq!(login_with(&srv, "kadon", "danvan-demo").await.0, 401);
     assert_eq!(login_with(&srv, "kadon", "mật khẩu mới 2026").await.0, 200);
