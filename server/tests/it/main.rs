@@ -11,4 +11,5 @@ mod plan_import;
 mod plan_org;
 mod report;
 mod storage_faults;
+mod storm;
 mod sync_socket;
