@@ -112,46 +112,27 @@ impl Db {
         Ok(self.admin_users()?.into_iter().find(|u| u.id == id))
     }
 
-    /// Change a user; returns whether a row was changed.
+    /// Change a user (fields left `None` stay); returns whether the user exists.
     pub fn change_user(&self, id: i64, ch: &UserChange<'_>) -> Result<bool> {
         self.with(|c| {
-            let tx = c.unchecked_transaction()?;
-            let mut n = 0;
-            if let Some(v) = ch.display_name {
-                n += tx.execute(
-                    "UPDATE users SET display_name = ?2 WHERE id = ?1",
-                    params![id, v],
-                )?;
-            }
-            if let Some(v) = ch.role {
-                n += tx.execute(
-                    "UPDATE users SET role = ?2 WHERE id = ?1",
-                    params![id, v.as_str()],
-                )?;
-            }
-            if let Some(v) = ch.node_id {
-                n += tx.execute(
-                    "UPDATE users SET node_id = ?2 WHERE id = ?1",
-                    params![id, v],
-                )?;
-            }
-            if let Some(v) = ch.unit {
-                n += tx.execute("UPDATE users SET unit = ?2 WHERE id = ?1", params![id, v])?;
-            }
-            if let Some(v) = ch.disabled {
-                n += tx.execute(
-                    "UPDATE users SET disabled = ?2 WHERE id = ?1",
-                    params![id, v],
-                )?;
-            }
-            if let Some(v) = ch.also_viewer {
-                n += tx.execute(
-                    "UPDATE users SET also_viewer = ?2 WHERE id = ?1",
-                    params![id, v],
-                )?;
-            }
-            tx.commit()?;
-            Ok(n > 0)
+            c.execute(
+                "UPDATE users SET display_name = COALESCE(?2, display_name),
+                     role = COALESCE(?3, role), node_id = COALESCE(?4, node_id),
+                     unit = CASE WHEN ?5 THEN ?6 ELSE unit END,
+                     disabled = COALESCE(?7, disabled), also_viewer = COALESCE(?8, also_viewer)
+                 WHERE id = ?1",
+                params![
+                    id,
+                    ch.display_name,
+                    ch.role.map(|r| r.as_str()),
+                    ch.node_id,
+                    ch.unit.is_some(),
+                    ch.unit.flatten(),
+                    ch.disabled,
+                    ch.also_viewer
+                ],
+            )
+            .map(|n| n > 0)
         })
     }
 
