@@ -305,6 +305,29 @@ pub async fn commune_viewer(srv: &TestServer, commune: &str) -> Login {
 /// Wait until the read model has indexed the notes document at its durable heads.
 pub async fn settled(srv: &TestServer, key: &DocKey) {
     let id = key.doc_id().to_string();
+    // The durable mirror follows samod's saves, which lag behind a change on a busy machine: wait
+    // for the live heads to be durable first, or "indexed = durable" could hold for older heads.
+    let live = srv
+        .state
+        .hub
+        .change(&srv.state.storage, key, |d| d.get_heads())
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        let live = live.clone();
+        let covered = srv
+            .state
+            .storage
+            .with_durable(id.clone(), move |am| {
+                live.iter()
+                    .all(|h| automerge::ReadDoc::get_change_by_hash(am, h).is_some())
+            })
+            .await;
+        if covered == Some(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     for _ in 0..200 {
         let durable = srv
             .state
