@@ -22,7 +22,9 @@ pub struct Limits {
     /// Open sockets of one user (over all their devices).
     pub per_user: usize,
     /// Open sockets from one client address. Generous: a commune office, or a carrier's NAT, puts
-    /// many phones behind one address.
+    /// many phones behind one address (a reconnect storm of a province's 2,000 phones through one
+    /// carrier address must not be refused); it only keeps one address from taking every socket
+    /// the listener allows (`ListenLimits::max_connections`, 8,192).
     pub per_addr: usize,
     /// Distinct documents one connection may touch. A member's phone keeps its commune's documents
     /// (a few dozen); the aggregating level's desk keeps each commune's progress per plan.
@@ -33,7 +35,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             per_user: 16,
-            per_addr: 256,
+            per_addr: 4096,
             docs_per_conn: 2048,
         }
     }

@@ -48,6 +48,9 @@ pub struct Config {
     pub trusted_proxy_header: Option<axum::http::HeaderName>,
     pub limits: gate::Limits,
     pub listen_limits: serve::ListenLimits,
+    /// A document's durable state nobody asked about for this long is dropped from memory (read
+    /// from SQLite again when next asked for).
+    pub unload_after: std::time::Duration,
 }
 
 impl Config {
@@ -62,6 +65,7 @@ impl Config {
             trusted_proxy_header: None,
             limits: gate::Limits::default(),
             listen_limits: serve::ListenLimits::default(),
+            unload_after: std::time::Duration::from_secs(600),
         }
     }
 
@@ -144,6 +148,10 @@ impl AppState {
         tokio::spawn(readmodel::run(state.clone(), rx));
         tokio::spawn(blobs::expire_partial_uploads(state.clone()));
         tokio::spawn(report::take_due_cuts(state.clone()));
+        tokio::spawn(storage::unload_idle_every(
+            state.storage.downgrade(),
+            cfg.unload_after,
+        ));
         Ok((state, lines))
     }
 

@@ -37,6 +37,13 @@ struct Args {
     /// X-Real-IP). Only set it when every request comes through that proxy.
     #[arg(long)]
     trusted_proxy_header: Option<axum::http::HeaderName>,
+    /// Open sync sockets allowed from one client address. A carrier's NAT can put a province's
+    /// phones behind one address; every socket needs a login anyway, and each user has 16 at most.
+    #[arg(long, default_value_t = server::gate::Limits::default().per_addr)]
+    max_sockets_per_address: usize,
+    /// Seconds after which a document nobody asked about is dropped from the server's memory.
+    #[arg(long, default_value_t = 600)]
+    unload_after_secs: u64,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -199,6 +206,11 @@ async fn main() -> anyhow::Result<()> {
         demo: args.demo,
         public_url: args.public_url,
         trusted_proxy_header: args.trusted_proxy_header,
+        limits: server::gate::Limits {
+            per_addr: args.max_sockets_per_address,
+            ..Default::default()
+        },
+        unload_after: std::time::Duration::from_secs(args.unload_after_secs),
         ..Config::new(args.listen, args.data_dir, args.dist)
     };
     if let Some(Command::Readmodel {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// A queued write and the channel that tells its caller it is committed.
@@ -26,12 +26,19 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Option<mpsc::Sender<Queued>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// The durable state of each document asked about: loaded from SQLite once, then advanced by the
-    /// writer with exactly the chunks it committed. Never ahead of the disk, and O(1) to ask.
-    /// `None` marks a document known to have nothing stored yet.
-    mirrors: Mutex<HashMap<String, Option<Automerge>>>,
+    /// The durable state of each document asked about recently: loaded from SQLite once, then
+    /// advanced by the writer with exactly the chunks it committed. Never ahead of the disk, and
+    /// O(1) to ask. Unloaded when nobody has asked for a while ([`SqliteStorage::unload_idle`]).
+    mirrors: Mutex<HashMap<String, Mirror>>,
     changed: tokio::sync::mpsc::UnboundedSender<String>,
     health: Health,
+}
+
+/// One document's durable state, and when it was last asked for.
+struct Mirror {
+    /// `None`: known to have nothing stored yet (the writer creates it from the first chunk).
+    doc: Option<Automerge>,
+    used: Instant,
 }
 
 /// Storage failures since start: logged loudly where they happen, counted here for `/healthz`.
@@ -150,10 +157,18 @@ impl SqliteStorage {
                             .ok()?;
                         // An absent document is remembered as such: the writer creates its mirror
                         // from the first committed chunk.
-                        let mirror = (!chunks.is_empty()).then(|| load_chunks(doc, &chunks));
-                        mirrors.insert(doc.clone(), mirror);
+                        let doc_state = (!chunks.is_empty()).then(|| load_chunks(doc, &chunks));
+                        mirrors.insert(
+                            doc.clone(),
+                            Mirror {
+                                doc: doc_state,
+                                used: Instant::now(),
+                            },
+                        );
                     }
-                    mirrors.get(doc).and_then(Option::as_ref).map(&f)
+                    let mirror = mirrors.get_mut(doc)?;
+                    mirror.used = Instant::now();
+                    mirror.doc.as_ref().map(&f)
                 })
                 .collect::<Vec<_>>()
         })
@@ -170,6 +185,32 @@ impl SqliteStorage {
             }
             _ => tracing::error!("storage write after shutdown was dropped"),
         }
+    }
+
+    /// Drop the durable state of documents nobody asked about for `idle`: memory follows what
+    /// devices are doing, not every document ever touched. An unloaded document is read from SQLite
+    /// again when next asked for; the writer skips documents without a mirror (under the same
+    /// lock as the load, so no commit is missed either way). Returns how many were unloaded.
+    pub fn unload_idle(&self, idle: Duration) -> usize {
+        let mut mirrors = lock(&self.inner.mirrors);
+        let before = mirrors.len();
+        mirrors.retain(|_, m| m.used.elapsed() < idle);
+        before - mirrors.len()
+    }
+
+    /// A handle that does not keep the storage alive (background tasks).
+    pub fn downgrade(&self) -> WeakStorage {
+        WeakStorage(Arc::downgrade(&self.inner))
+    }
+
+    /// Whether `doc`'s durable state is in memory.
+    pub fn is_loaded(&self, doc: &str) -> bool {
+        lock(&self.inner.mirrors).contains_key(doc)
+    }
+
+    /// Documents whose durable state is in memory.
+    pub fn loaded(&self) -> usize {
+        lock(&self.inner.mirrors).len()
     }
 
     /// Failures counted since start.
@@ -244,6 +285,25 @@ impl SqliteStorage {
         for change in doc.get_changes(&[]) {
             let key = StorageKey::incremental_path(doc_id, change.hash());
             samod::storage::Storage::put(self, key, change.raw_bytes().to_vec()).await;
+        }
+    }
+}
+
+/// A [`SqliteStorage`] that background tasks hold without keeping it open.
+pub struct WeakStorage(std::sync::Weak<Inner>);
+
+/// Unload documents idle for `idle`, checking a few times per `idle`, until the storage is gone.
+pub async fn unload_idle_every(storage: WeakStorage, idle: Duration) {
+    let mut every = tokio::time::interval((idle / 4).max(Duration::from_secs(1)));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let Some(inner) = storage.0.upgrade() else {
+            return;
+        };
+        let n = SqliteStorage { inner }.unload_idle(idle);
+        if n > 0 {
+            tracing::debug!(documents = n, "idle documents unloaded");
         }
     }
 }
@@ -341,6 +401,7 @@ fn writer_loop(
                         if let WriteOp::Put(_, doc, data) = op
                             && let Some(mirror) = mirrors.get_mut(doc)
                             && let Err(e) = mirror
+                                .doc
                                 .get_or_insert_with(Automerge::new)
                                 .load_incremental(data)
                         {

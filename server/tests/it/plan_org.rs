@@ -65,17 +65,6 @@ fn has_tasks(d: &Device, id: &DocumentId, f: impl Fn(&[Task]) -> bool) -> bool {
         .is_some_and(|doc| f(&schema::read_tasks(doc)))
 }
 
-/// Wait until the server confirms the device's current heads of `id` are durable.
-async fn wait_covered(base: &str, token: &str, dev: &Device, id: &DocumentId) {
-    for _ in 0..100 {
-        if durable_check(base, token, id, dev.client.doc(id).unwrap()).await == Some(true) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server never confirmed the device's heads of {id} as durable");
-}
-
 /// The sample plan with content II.5 dropped and III.5 renumbered III.6.
 fn revised_sample() -> String {
     let revised: Vec<String> = SAMPLE
@@ -175,7 +164,7 @@ async fn publishing_a_revision_reaches_a_connected_phone() {
     assert_eq!(schema::read_plan_header(doc).revision, 2);
     assert!(schema::check(doc, shared::DocKind::Plan).is_empty());
     // The server reports the phone's copy as durable: what the phone shows is stored.
-    wait_covered(&base, &kadon.token, &phone, &id).await;
+    wait_covered(&base, &kadon.token, &mut phone, &id).await;
 
     // Only editors publish; an unknown plan is 404; a text without tasks is refused.
     let plans_before = srv.state.db.plan_ids().unwrap();
@@ -313,7 +302,7 @@ async fn publishing_a_new_plan_makes_its_documents_syncable() {
         .await;
     phone.pump(Duration::from_millis(300)).await;
     assert!(!phone.unavailable.contains(&prid));
-    wait_covered(&base, &kadon.token, &phone, &prid).await;
+    wait_covered(&base, &kadon.token, &mut phone, &prid).await;
     let stored = srv
         .state
         .storage
@@ -410,7 +399,7 @@ async fn an_admin_adds_a_commune_from_a_device() {
         })
         .await;
     device.pump(Duration::from_millis(300)).await;
-    wait_covered(&base, &admin.token, &device, &org).await;
+    wait_covered(&base, &admin.token, &mut device, &org).await;
 
     // The read model applies the new nodes and accepts the new commune's documents.
     let mut applied = false;
@@ -558,7 +547,7 @@ async fn a_removed_commune_leaves_the_overview_and_gets_no_new_documents() {
         })
         .await;
     device.pump(Duration::from_millis(300)).await;
-    wait_covered(&srv.url(), &admin.token, &device, &org).await;
+    wait_covered(&srv.url(), &admin.token, &mut device, &org).await;
 
     let mut gone = false;
     for _ in 0..100 {
@@ -650,7 +639,7 @@ async fn a_hostile_plan_entry_is_quarantined() {
         })
         .await;
     editor.pump(Duration::from_millis(300)).await;
-    wait_covered(&base, &bientap.token, &editor, &id).await;
+    wait_covered(&base, &bientap.token, &mut editor, &id).await;
 
     // The administrators see the bad entries, and only those.
     let mut listed = serde_json::Value::Null;

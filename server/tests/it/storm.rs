@@ -17,37 +17,6 @@ fn devices() -> usize {
 /// Devices per notes document: ten phones of a commune writing the same quarter.
 const PER_DOC: usize = 10;
 
-/// A member of `commune` with one device, written straight into the database: a hundred argon2
-/// checks would measure the password hash, not the storm. (One account each, as in a commune:
-/// the server bounds the sockets of one account.)
-fn device_login(srv: &TestServer, commune: &str, i: usize, hash: &str) -> Login {
-    let uid = srv
-        .state
-        .db
-        .create_user(
-            &format!("storm{i:03}"),
-            &format!("Máy {i}"),
-            hash,
-            &server::access::Role::Member,
-            commune,
-        )
-        .unwrap();
-    let token = server::auth::random_hex(32);
-    let peer_id = format!("dv-u{uid}-storm{i:03}");
-    let now = server::clock::now_ms();
-    srv.state
-        .db
-        .insert_token(
-            uid,
-            &server::auth::token_hash(&token),
-            &peer_id,
-            now,
-            now + server::auth::TOKEN_LIFETIME_MS,
-        )
-        .unwrap();
-    Login { token, peer_id }
-}
-
 /// The demo's communes.
 const COMMUNES: [&str; 8] = [
     "xa-ka-don",

@@ -127,6 +127,49 @@ pub async fn durable_check(
     res.json::<serde_json::Value>().await.ok()?["covered"][id.to_string()].as_bool()
 }
 
+/// Wait until the server confirms the device's current heads of `id` are durable, keeping the
+/// device's socket serviced meanwhile (its changes may wait for the server's answer to go out).
+pub async fn wait_covered(base: &str, token: &str, dev: &mut Device, id: &DocumentId) {
+    for _ in 0..100 {
+        if durable_check(base, token, id, dev.client.doc(id).unwrap()).await == Some(true) {
+            return;
+        }
+        assert!(dev.pump_until(|_| false, Duration::from_millis(50)).await);
+    }
+    panic!("the server never confirmed the device's heads of {id} as durable");
+}
+
+/// A member of `commune` with one device, written straight into the database: a hundred argon2
+/// checks would measure the password hash, not the storm. (One account each, as in a commune:
+/// the server bounds the sockets of one account.)
+pub fn device_login(srv: &TestServer, commune: &str, i: usize, hash: &str) -> Login {
+    let uid = srv
+        .state
+        .db
+        .create_user(
+            &format!("storm{i:03}"),
+            &format!("Máy {i}"),
+            hash,
+            &server::access::Role::Member,
+            commune,
+        )
+        .unwrap();
+    let token = server::auth::random_hex(32);
+    let peer_id = format!("dv-u{uid}-storm{i:03}");
+    let now = server::clock::now_ms();
+    srv.state
+        .db
+        .insert_token(
+            uid,
+            &server::auth::token_hash(&token),
+            &peer_id,
+            now,
+            now + server::auth::TOKEN_LIFETIME_MS,
+        )
+        .unwrap();
+    Login { token, peer_id }
+}
+
 /// Log in as `user` and connect a device with that login (the usual start of a sync test).
 pub async fn logged_in_device(srv: &TestServer, user: &str) -> (Login, Device) {
     let l = login(&srv.url(), user).await;
@@ -144,6 +187,8 @@ pub struct Device {
     pub unavailable: Vec<DocumentId>,
     pub bytes_sent: usize,
     pub bytes_received: usize,
+    /// Binary frames received (sync messages and the handshake).
+    pub frames_received: usize,
     /// Protocol errors reported by the client (the server's `error` messages included).
     pub errors: Vec<String>,
 }
@@ -175,6 +220,7 @@ impl Device {
             unavailable: vec![],
             bytes_sent: 0,
             bytes_received: 0,
+            frames_received: 0,
             errors: vec![],
         };
         let ev = d.client.connected();
@@ -235,6 +281,7 @@ impl Device {
             match tokio::time::timeout(idle, self.ws.next()).await {
                 Ok(Some(Ok(Message::Binary(b)))) => {
                     self.bytes_received += b.len();
+                    self.frames_received += 1;
                     let ev = self.client.receive(&b);
                     self.handle(ev).await;
                 }

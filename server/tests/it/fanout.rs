@@ -1,0 +1,94 @@
+//! Batched fan-out (the samod-core patch, `patches/samod-core/PATCH.md`): ten phones of a commune
+//! write one quarter's notes in a burst; every note reaches every phone and SQLite, and a phone
+//! that only listens receives the burst in far fewer messages than there were changes (the server
+//! sends the other peers what arrived each tick, instead of one message per change per peer).
+
+use crate::common::*;
+use shared::DocKey;
+use shared::schema::{self, Note};
+use std::time::{Duration, Instant};
+
+const WRITERS: usize = 10;
+const NOTES_EACH: usize = 20;
+
+fn burst_notes(d: &automerge::Automerge) -> usize {
+    schema::read_notes(d)
+        .iter()
+        .filter(|n| n.id.starts_with("fan-"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_from_ten_phones_reaches_every_phone_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let hash = server::auth::hash_password("not used: the devices are logged in already");
+    let quarter = server::clock::current_quarter();
+    let key = DocKey::notes("xa-ka-don", quarter);
+    let logins: Vec<Login> = (0..=WRITERS)
+        .map(|i| device_login(&srv, "xa-ka-don", i, &hash))
+        .collect();
+    let mut devices = Vec::new();
+    for l in &logins {
+        devices.push(Device::connect_as(srv.addr, &l.token, &l.peer_id).await.unwrap());
+    }
+    let mut id = None;
+    for d in &mut devices {
+        id = Some(d.track(&key, true).await);
+    }
+    let id = id.unwrap();
+    for d in &mut devices {
+        assert!(d.pump_until(|_| false, Duration::from_millis(200)).await);
+    }
+    let (observer, writers) = devices.split_last_mut().unwrap();
+    let frames_before = observer.frames_received;
+
+    // The burst: every writer sends its notes as fast as it can.
+    let total = WRITERS * NOTES_EACH;
+    for round in 0..NOTES_EACH {
+        for (w, dev) in writers.iter_mut().enumerate() {
+            let note = Note {
+                id: format!("fan-{w:02}-{round:02}"),
+                activity_date: quarter.first_day(),
+                title: format!("Ghi chép {round} của máy {w}"),
+                content: "Họp dân, 20 người tham dự.".into(),
+                author: format!("storm{w:03}"),
+                created_at: server::clock::now_ms(),
+                ..Note::default()
+            };
+            dev.change(&id, |d| schema::put_note(d, &note).unwrap())
+                .await;
+            assert!(dev.pump_until(|_| false, Duration::from_millis(1)).await);
+        }
+    }
+
+    // Every phone ends with every note.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut all = true;
+        for d in writers.iter_mut().chain(std::iter::once(&mut *observer)) {
+            assert!(d.pump_until(|_| false, Duration::from_millis(20)).await);
+            all &= d.client.doc(&id).map(burst_notes) == Some(total);
+        }
+        if all || Instant::now() > deadline {
+            break;
+        }
+    }
+    for (i, d) in writers.iter().chain(std::iter::once(&*observer)).enumerate() {
+        assert_eq!(
+            d.client.doc(&id).map(burst_notes),
+            Some(total),
+            "device {i} is missing notes"
+        );
+        assert!(d.errors.is_empty(), "device {i}: {:?}", d.errors);
+    }
+    let frames = observer.frames_received - frames_before;
+    println!("# fan-out: {total} changes reached the listening phone in {frames} messages");
+    assert!(
+        frames * 2 < total,
+        "{total} changes took {frames} messages: the fan-out is not batched"
+    );
+    // And SQLite has them all (the listener's copy is confirmed durable).
+    wait_covered(&srv.url(), &logins[WRITERS].token, observer, &id).await;
+    srv.stop().await;
+}
