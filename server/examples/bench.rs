@@ -48,6 +48,15 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
 }
 
+/// The server's CPU time so far (user + system), from `/proc/PID/stat` (clock ticks of 10 ms).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command (which may hold spaces) start after its closing parenthesis.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -127,6 +136,8 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let started = Instant::now();
+    // Logins (argon2) are before this point: the figure is the sync's cost.
+    let cpu_at_start = cpu_seconds(pid);
     let mut tasks = Vec::new();
     for (i, (l, commune)) in logins.into_iter().enumerate() {
         let notes = args.notes;
@@ -228,6 +239,9 @@ async fn main() -> anyhow::Result<()> {
     };
     let total = args.devices * args.notes;
     let rss = peak_rss_kib(pid);
+    let cpu = cpu_seconds(pid)
+        .zip(cpu_at_start)
+        .map(|(end, start)| end - start);
     let _ = child.kill().await;
     println!(
         "{}",
@@ -242,6 +256,7 @@ async fn main() -> anyhow::Result<()> {
             "durable_latency_ms_p99": pct(0.99),
             "wire_bytes_per_note": bytes as f64 / total as f64,
             "server_peak_rss_mib": rss.map(|k| k as f64 / 1024.0),
+            "server_cpu_ms_per_note": cpu.map(|c| c * 1000.0 / total as f64),
             "stall_resyncs": resyncs,
         })
     );

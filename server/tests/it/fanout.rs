@@ -30,7 +30,11 @@ async fn a_burst_from_ten_phones_reaches_every_phone_in_batches() {
         .collect();
     let mut devices = Vec::new();
     for l in &logins {
-        devices.push(Device::connect_as(srv.addr, &l.token, &l.peer_id).await.unwrap());
+        devices.push(
+            Device::connect_as(srv.addr, &l.token, &l.peer_id)
+                .await
+                .unwrap(),
+        );
     }
     let mut id = None;
     for d in &mut devices {
@@ -74,7 +78,11 @@ async fn a_burst_from_ten_phones_reaches_every_phone_in_batches() {
             break;
         }
     }
-    for (i, d) in writers.iter().chain(std::iter::once(&*observer)).enumerate() {
+    for (i, d) in writers
+        .iter()
+        .chain(std::iter::once(&*observer))
+        .enumerate()
+    {
         assert_eq!(
             d.client.doc(&id).map(burst_notes),
             Some(total),

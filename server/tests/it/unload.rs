@@ -78,7 +78,9 @@ async fn an_idle_document_is_unloaded_and_read_again_under_a_connected_device() 
             rows.iter()
                 .any(|l| l.starts_with("rm_note_rows") && l.contains(n)),
             "{n} is in the read model: {:?}",
-            rows.iter().filter(|l| l.starts_with("rm_note_rows")).collect::<Vec<_>>()
+            rows.iter()
+                .filter(|l| l.starts_with("rm_note_rows"))
+                .collect::<Vec<_>>()
         );
     }
     assert!(phone.client.is_connected());
