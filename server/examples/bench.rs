@@ -9,7 +9,7 @@
 mod common;
 
 use clap::Parser;
-use common::{Device, Login, covered, durable_check, login, try_durable_heads};
+use common::{Device, Login, covered, device_login_in, durable_check, spread, try_durable_heads};
 use shared::schema::{self, Note};
 use shared::{DocKey, Quarter};
 use std::process::Stdio;
@@ -24,20 +24,31 @@ struct Args {
     devices: usize,
     #[arg(long, default_value_t = 100)]
     notes: usize,
-    /// How many devices write into the same notes document. 1 spreads devices over the quarters of
-    /// the demo communes (about one document each, like communes syncing independently); larger
-    /// values pile devices onto shared documents (contention: every change fans out to every peer).
+    /// How many devices write into the same notes document (the demo communes in turn, then
+    /// quarters going back). 1: communes syncing independently; 10: a busy commune's phones on its
+    /// quarter (every change fans out to the document's other peers).
     #[arg(long, default_value_t = 1)]
     devices_per_doc: usize,
+    /// Run the server under `taskset -c CPUS`, so it does not share cores with this client (which
+    /// should be pinned apart too: `cargo xtask bench` does both on a machine with 2+ cores).
+    #[arg(long)]
+    server_cpus: Option<String>,
+    /// Measure the official automerge-repo sync server instead (`node JS_SERVER DIR`, e.g.
+    /// tests/js-sync-server.mjs): no logins (it has none), each device its own peer ID, the same
+    /// documents, notes and devices; latency to the server's acknowledgement (it has no durable
+    /// answer), as `--confirm ack` measures ours.
+    #[arg(long)]
+    js_server: Option<std::path::PathBuf>,
+    /// What ends a note's latency: `durable` (our durable-heads answer: committed to SQLite) or
+    /// `ack` (the server's sync message names heads covering the note; comparable across servers).
+    #[arg(long, value_enum, default_value_t = Confirm::Durable)]
+    confirm: Confirm,
 }
 
-fn quarter() -> Quarter {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let (y, m, _) = shared::ids::vn_civil_date(now);
-    Quarter::of_month(y, m)
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Confirm {
+    Durable,
+    Ack,
 }
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
@@ -61,17 +72,45 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = tempfile::tempdir()?;
-    let mut child = tokio::process::Command::new(&args.server_bin)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--demo",
-            "--dist",
-            "/nonexistent",
-            "--data-dir",
-        ])
-        .arg(dir.path().join("data"))
-        .env("RUST_LOG", "warn")
+    let js = args.js_server.is_some();
+    anyhow::ensure!(
+        !js || args.confirm == Confirm::Ack,
+        "the JS server has no durable answer: use --confirm ack"
+    );
+    let (program, server_args): (std::path::PathBuf, Vec<std::ffi::OsString>) =
+        match &args.js_server {
+            Some(script) => (
+                "node".into(),
+                vec![script.into(), dir.path().join("data").into()],
+            ),
+            None => (
+                args.server_bin.clone(),
+                [
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--demo",
+                    "--dist",
+                    "/nonexistent",
+                    "--data-dir",
+                ]
+                .into_iter()
+                .map(Into::into)
+                .chain([dir.path().join("data").into()])
+                .collect(),
+            ),
+        };
+    let mut server = match &args.server_cpus {
+        Some(cpus) => {
+            let mut c = tokio::process::Command::new("taskset");
+            c.args(["-c", cpus]).arg(&program);
+            c
+        }
+        None => tokio::process::Command::new(&program),
+    };
+    let mut child = server
+        .args(&server_args)
+        // The bench drops its sockets without a close frame at the end: not worth a line each.
+        .env("RUST_LOG", "error,samod=off")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -83,37 +122,51 @@ async fn main() -> anyhow::Result<()> {
             .next_line()
             .await?
             .ok_or_else(|| anyhow::anyhow!("server exited"))?;
-        if let Some(a) = line.strip_prefix("danvan-server listening on http://") {
+        if let Some(a) = line
+            .strip_prefix("danvan-server listening on http://")
+            .or_else(|| line.strip_prefix("js-sync-server listening on http://"))
+        {
             break a.parse::<std::net::SocketAddr>()?;
         }
     };
     let base = format!("http://{addr}");
 
-    // Devices spread over the demo communes' members (several devices per account, as in real life).
-    let users = ["kadon", "kadon2", "lacxuan"];
-    let mut logins: Vec<(Login, &str)> = Vec::new();
-    for i in 0..args.devices {
-        let user = users[i % users.len()];
-        logins.push((
-            login(&base, user).await,
-            if user == "lacxuan" {
-                "xa-lac-xuan"
-            } else {
-                "xa-ka-don"
-            },
-        ));
-    }
+    // One member account per device, as in a commune (the server allows 16 sockets per account),
+    // written into the served database directly: argon2 logins would measure the password hash.
+    // (The JS server has no accounts: a peer ID of its own per device.)
+    let per_doc = args.devices_per_doc.max(1);
+    let logins: Vec<(Login, &str, Quarter)> = if js {
+        (0..args.devices)
+            .map(|i| {
+                let (commune, q) = spread(i, per_doc);
+                let login = Login {
+                    token: String::new(),
+                    peer_id: format!("bench-{i:04}"),
+                };
+                (login, commune, q)
+            })
+            .collect()
+    } else {
+        let db = server::db::Db::open(&dir.path().join("data").join("danvan.sqlite3"))?;
+        let hash = server::auth::hash_password("not used: the devices are logged in already");
+        (0..args.devices)
+            .map(|i| {
+                let (commune, q) = spread(i, per_doc);
+                (device_login_in(&db, commune, i, &hash), commune, q)
+            })
+            .collect()
+    };
 
-    // One poller per account publishes the durable heads every 10 ms; each device checks its own
-    // note against them locally. (Polling per device would measure the benchmark, not the server.)
+    // One poller per commune publishes the durable heads of its documents every 10 ms (any member's
+    // token reads them); each device checks its own note against them locally. (Polling per
+    // device would measure the benchmark, not the server.)
     let mut watches = std::collections::HashMap::new();
-    for (l, _) in &logins {
-        let user = l.peer_id.split('-').nth(1).unwrap_or_default().to_string();
-        if watches.contains_key(&user) {
+    for (l, commune, _) in &logins {
+        if args.confirm == Confirm::Ack || watches.contains_key(commune) {
             continue;
         }
         let (tx, rx) = tokio::sync::watch::channel(serde_json::Value::Null);
-        watches.insert(user, rx);
+        watches.insert(*commune, rx);
         let (base, token) = (base.clone(), l.token.clone());
         tokio::spawn(async move {
             loop {
@@ -139,19 +192,16 @@ async fn main() -> anyhow::Result<()> {
     // Logins (argon2) are before this point: the figure is the sync's cost.
     let cpu_at_start = cpu_seconds(pid);
     let mut tasks = Vec::new();
-    for (i, (l, commune)) in logins.into_iter().enumerate() {
+    for (i, (l, commune, q)) in logins.into_iter().enumerate() {
         let notes = args.notes;
-        let devices_per_doc = args.devices_per_doc.max(1);
         let base = base.clone();
-        let mut heads = watches[l.peer_id.split('-').nth(1).unwrap_or_default()].clone();
+        let confirm = args.confirm;
+        let mut heads = watches
+            .get(commune)
+            .cloned()
+            .unwrap_or_else(|| tokio::sync::watch::channel(serde_json::Value::Null).1);
         tasks.push(tokio::spawn(async move {
             let mut dev = Device::connect(addr, &l).await;
-            // Device i writes the document of group i / devices_per_doc, spread over quarters going back.
-            let mut q = quarter();
-            // The server accepts notes documents for the last six years: wrap within 24 quarters.
-            for _ in 0..((i / devices_per_doc) / 3) % 24 {
-                q = q.prev();
-            }
             let id = dev.track(&DocKey::notes(commune, q), true).await;
             dev.pump(Duration::from_millis(100)).await;
             let mut latencies = Vec::with_capacity(notes);
@@ -159,7 +209,7 @@ async fn main() -> anyhow::Result<()> {
             for n in 0..notes {
                 let note = Note {
                     id: format!("bench-{i:04}-{n:05}"),
-                    activity_date: format!("{}-{:02}-01", quarter().year, quarter().q * 3),
+                    activity_date: q.first_day(),
                     title: format!("Ghi chép {n} của thiết bị {i}"),
                     content: "Họp dân, tuyên truyền Chỉ thị 18-CT/TU; 45 người tham dự, 12 nữ, 30 đồng bào dân tộc thiểu số.".into(),
                     task_ids: vec!["t-ii-4".into()],
@@ -177,6 +227,14 @@ async fn main() -> anyhow::Result<()> {
                 let mut last_ask = Instant::now();
                 loop {
                     dev.pump(Duration::from_millis(2)).await;
+                    if confirm == Confirm::Ack {
+                        let doc = dev.client.doc(&id).unwrap();
+                        if dev.client.server_heads(&id).is_some_and(|h| {
+                            shared::unsynced::unsynced_changes(doc, h) == 0
+                        }) {
+                            break;
+                        }
+                    }
                     // What the app does too: unconfirmed for a while → renegotiate this document.
                     if last_nudge.elapsed() > nudge_after {
                         last_nudge = Instant::now();
@@ -203,7 +261,7 @@ async fn main() -> anyhow::Result<()> {
                     // Re-check when the durable heads move *or* when we may have received the changes
                     // that durable heads name (heads unknown to us cannot prove coverage).
                     let fresh = heads.has_changed().unwrap_or(false);
-                    if fresh || last_check.elapsed() > Duration::from_millis(10) {
+                    if confirm == Confirm::Durable && (fresh || last_check.elapsed() > Duration::from_millis(10)) {
                         last_check = Instant::now();
                         if covered(dev.client.doc(&id).unwrap(), &heads.borrow_and_update(), &id) {
                             break;
@@ -211,7 +269,7 @@ async fn main() -> anyhow::Result<()> {
                     }
                     // Slow path, as the app does: while we lack others' changes we cannot prove
                     // coverage from heads; ask the server about our own heads.
-                    if last_ask.elapsed() > Duration::from_millis(500) {
+                    if confirm == Confirm::Durable && last_ask.elapsed() > Duration::from_millis(500) {
                         last_ask = Instant::now();
                         if durable_check(&base, &l.token, &id, dev.client.doc(&id).unwrap()).await == Some(true) {
                             break;
@@ -246,14 +304,16 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::json!({
+            "server": if js { "automerge-repo (Node)" } else { "danvan" },
+            "confirm": if args.confirm == Confirm::Ack { "ack" } else { "durable" },
             "devices": args.devices,
             "notes_per_device": args.notes,
             "devices_per_doc": args.devices_per_doc,
             "notes_total": total,
             "seconds": elapsed.as_secs_f64(),
             "notes_per_second": total as f64 / elapsed.as_secs_f64(),
-            "durable_latency_ms_p50": pct(0.5),
-            "durable_latency_ms_p99": pct(0.99),
+            "latency_ms_p50": pct(0.5),
+            "latency_ms_p99": pct(0.99),
             "wire_bytes_per_note": bytes as f64 / total as f64,
             "server_peak_rss_mib": rss.map(|k| k as f64 / 1024.0),
             "server_cpu_ms_per_note": cpu.map(|c| c * 1000.0 / total as f64),

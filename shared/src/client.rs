@@ -106,6 +106,12 @@ impl SyncClient {
         self.docs.keys()
     }
 
+    /// The heads the server last said it has for `id`: its acknowledgement (not durability — see
+    /// DESIGN §5). For measuring servers that give no durable-heads answer.
+    pub fn server_heads(&self, id: &DocumentId) -> Option<&[ChangeHash]> {
+        self.docs.get(id)?.sync.their_heads.as_deref()
+    }
+
     pub fn is_unavailable(&self, id: &DocumentId) -> bool {
         self.docs.get(id).is_some_and(|e| e.unavailable)
     }

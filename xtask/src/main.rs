@@ -9,7 +9,7 @@ mod test;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use process::{Workspace, exe};
+use process::{Workspace, exe, which};
 use std::path::PathBuf;
 use std::process::{ExitCode, ExitStatus};
 
@@ -52,6 +52,16 @@ enum Task {
         /// Notes written per device.
         #[arg(long, default_value_t = 100)]
         notes: u32,
+        /// Devices writing the same notes document.
+        #[arg(long, default_value_t = 1)]
+        devices_per_doc: u32,
+        /// Run the same workload against the official automerge-repo sync server (Node) too,
+        /// alternating runs, latency to each server's acknowledgement, and print the ratios.
+        #[arg(long)]
+        compare_js: bool,
+        /// Rounds of the comparison (each: this server, then the JS one).
+        #[arg(long, default_value_t = 2)]
+        rounds: u32,
     },
     /// Build the office benchmark (release) and run it: generated read-model data, the office's
     /// queries timed (docs/benchmarks.md). With `--browser`, the office's first screen in headless
@@ -113,7 +123,25 @@ fn main() -> Result<ExitCode> {
             },
         )
         .map(|()| ExitCode::SUCCESS),
-        Task::Bench { devices, notes } => bench(&ws, devices, notes).map(|()| ExitCode::SUCCESS),
+        Task::Bench {
+            devices,
+            notes,
+            devices_per_doc,
+            compare_js,
+            rounds,
+        } => {
+            let load = Load {
+                devices,
+                notes,
+                devices_per_doc,
+            };
+            if compare_js {
+                bench_compare_js(&ws, &load, rounds)
+            } else {
+                bench(&ws, &load).map(|_| ())
+            }
+            .map(|()| ExitCode::SUCCESS)
+        }
         Task::BenchOffice { browser, args } => {
             bench_office(&ws, browser, &args).map(|()| ExitCode::SUCCESS)
         }
@@ -175,14 +203,95 @@ fn run(ws: &Workspace, extra: &[String]) -> Result<ExitCode> {
     Ok(exit_code(status))
 }
 
-fn bench(ws: &Workspace, devices: u32, notes: u32) -> Result<()> {
+/// The sync benchmark's workload.
+struct Load {
+    devices: u32,
+    notes: u32,
+    devices_per_doc: u32,
+}
+
+/// The sync benchmark's command: release builds, the bench client and the server pinned to
+/// different cores where there are two, `extra` arguments last (which server, what confirms).
+fn bench_command(ws: &Workspace, load: &Load, extra: &[&str]) -> Result<std::process::Command> {
     let release = ws.build_server_release(&["--bin", "danvan-server", "--example", "bench"])?;
-    let mut cmd = ws.command(release.join("examples").join(exe("bench")));
+    let bench = release.join("examples").join(exe("bench"));
+    // Client and server on different cores where we can, so neither measures the other's load.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pin = cores >= 2 && which("taskset").is_some();
+    let mut cmd = if pin {
+        let mut c = ws.command("taskset");
+        c.args(["-c", "1"]).arg(&bench).args(["--server-cpus", "0"]);
+        c
+    } else {
+        eprintln!("note: client and server share the cores (no taskset, or one core)");
+        ws.command(&bench)
+    };
     cmd.arg("--server-bin")
         .arg(release.join(exe("danvan-server")))
-        .args(["--devices", &devices.to_string()])
-        .args(["--notes", &notes.to_string()]);
-    ws.run(&mut cmd)
+        .args(["--devices", &load.devices.to_string()])
+        .args(["--notes", &load.notes.to_string()])
+        .args(["--devices-per-doc", &load.devices_per_doc.to_string()])
+        .args(extra);
+    Ok(cmd)
+}
+
+fn bench(ws: &Workspace, load: &Load) -> Result<()> {
+    ws.run(&mut bench_command(ws, load, &[])?)
+}
+
+/// `bench --compare-js`: the same workload against this server and the official automerge-repo
+/// sync server (tests/js-sync-server.mjs, the npm versions the interop tests pin), alternating,
+/// each run's figures, then the medians' ratios (ours / theirs: below 1 is better for us).
+fn bench_compare_js(ws: &Workspace, load: &Load, rounds: u32) -> Result<()> {
+    setup::ensure_npm_packages(ws)?;
+    let script = ws.root.join("tests").join("js-sync-server.mjs");
+    let script = script.to_string_lossy();
+    let mut runs: [Vec<serde_json::Value>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..rounds.max(1) {
+        for (side, extra) in [
+            (0, vec!["--confirm", "ack"]),
+            (1, vec!["--confirm", "ack", "--js-server", script.as_ref()]),
+        ] {
+            println!(
+                "\n==> round {}: {}",
+                round + 1,
+                ["danvan", "automerge-repo (Node)"][side]
+            );
+            let out = ws.output(&mut bench_command(ws, load, &extra)?)?;
+            let line = out
+                .lines()
+                .rfind(|l| l.starts_with('{'))
+                .unwrap_or_default();
+            let figures: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| anyhow::anyhow!("the bench printed no figures ({e}): {out}"))?;
+            println!("{figures}");
+            runs[side].push(figures);
+        }
+    }
+    println!(
+        "\n==> medians over {} rounds; ratio = danvan / Node",
+        rounds.max(1)
+    );
+    println!("{:<26} {:>12} {:>12} {:>8}", "", "danvan", "Node", "ratio");
+    for key in [
+        "server_cpu_ms_per_note",
+        "server_peak_rss_mib",
+        "notes_per_second",
+        "latency_ms_p50",
+        "latency_ms_p99",
+        "wire_bytes_per_note",
+    ] {
+        let median = |side: usize| {
+            let mut v: Vec<f64> = runs[side].iter().filter_map(|r| r[key].as_f64()).collect();
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            (n > 0).then(|| (v[(n - 1) / 2] + v[n / 2]) / 2.0)
+        };
+        if let (Some(a), Some(b)) = (median(0), median(1)) {
+            println!("{key:<26} {a:>12.2} {b:>12.2} {:>8.2}", a / b);
+        }
+    }
+    Ok(())
 }
 
 fn bench_office(ws: &Workspace, browser: bool, args: &[String]) -> Result<()> {

@@ -17,27 +17,9 @@ fn devices() -> usize {
 /// Devices per notes document: ten phones of a commune writing the same quarter.
 const PER_DOC: usize = 10;
 
-/// The demo's communes.
-const COMMUNES: [&str; 8] = [
-    "xa-ka-don",
-    "xa-lac-xuan",
-    "xa-ka-do",
-    "xa-pro",
-    "xa-quang-lap",
-    "xa-tu-tra",
-    "tt-d-ran",
-    "tt-thanh-my",
-];
-
-/// The document device `i` writes: a commune's notes of a quarter, [`PER_DOC`] devices each
-/// (quarters going back within the six years the server accepts).
+/// The document device `i` writes, [`PER_DOC`] devices each.
 fn doc_of(i: usize) -> (DocKey, &'static str, Quarter) {
-    let group = i / PER_DOC;
-    let commune = COMMUNES[group % COMMUNES.len()];
-    let mut q: Quarter = server::clock::current_quarter();
-    for _ in 0..(group / COMMUNES.len()) % 24 {
-        q = q.prev();
-    }
+    let (commune, q) = spread(i, PER_DOC);
     (DocKey::notes(commune, q), commune, q)
 }
 

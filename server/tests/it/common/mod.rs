@@ -143,9 +143,12 @@ pub async fn wait_covered(base: &str, token: &str, dev: &mut Device, id: &Docume
 /// checks would measure the password hash, not the storm. (One account each, as in a commune:
 /// the server bounds the sockets of one account.)
 pub fn device_login(srv: &TestServer, commune: &str, i: usize, hash: &str) -> Login {
-    let uid = srv
-        .state
-        .db
+    device_login_in(&srv.state.db, commune, i, hash)
+}
+
+/// [`device_login`] in a database another process serves (the sync benchmark).
+pub fn device_login_in(db: &server::db::Db, commune: &str, i: usize, hash: &str) -> Login {
+    let uid = db
         .create_user(
             &format!("storm{i:03}"),
             &format!("Máy {i}"),
@@ -157,17 +160,38 @@ pub fn device_login(srv: &TestServer, commune: &str, i: usize, hash: &str) -> Lo
     let token = server::auth::random_hex(32);
     let peer_id = format!("dv-u{uid}-storm{i:03}");
     let now = server::clock::now_ms();
-    srv.state
-        .db
-        .insert_token(
-            uid,
-            &server::auth::token_hash(&token),
-            &peer_id,
-            now,
-            now + server::auth::TOKEN_LIFETIME_MS,
-        )
-        .unwrap();
+    db.insert_token(
+        uid,
+        &server::auth::token_hash(&token),
+        &peer_id,
+        now,
+        now + server::auth::TOKEN_LIFETIME_MS,
+    )
+    .unwrap();
     Login { token, peer_id }
+}
+
+/// The demo's communes.
+pub const COMMUNES: [&str; 8] = [
+    "xa-ka-don",
+    "xa-lac-xuan",
+    "xa-ka-do",
+    "xa-pro",
+    "xa-quang-lap",
+    "xa-tu-tra",
+    "tt-d-ran",
+    "tt-thanh-my",
+];
+
+/// Where device `i` writes when `per_doc` devices share each notes document: the demo communes
+/// in turn, then quarters going back (within the six years the server accepts).
+pub fn spread(i: usize, per_doc: usize) -> (&'static str, shared::Quarter) {
+    let group = i / per_doc.max(1);
+    let mut q = server::clock::current_quarter();
+    for _ in 0..(group / COMMUNES.len()) % 24 {
+        q = q.prev();
+    }
+    (COMMUNES[group % COMMUNES.len()], q)
 }
 
 /// Log in as `user` and connect a device with that login (the usual start of a sync test).
