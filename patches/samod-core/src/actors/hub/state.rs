@@ -33,6 +33,13 @@ mod pending_commands;
 mod searches;
 use searches::Searches;
 
+/// danvan patch (lazy subscriptions): connections join a document's actor when they first send a
+/// message for it, instead of every connection joining every document. Right for a server whose
+/// share policy never announces (it only answers what a peer asks for): with 2,000 phones and as
+/// many documents, every-to-every is millions of peer states and share-policy checks, and a
+/// connection's handshake waits behind them. Upstream this would be an option of the repo.
+const LAZY_SUBSCRIPTIONS: bool = true;
+
 pub(crate) struct State {
     /// The storage ID that identifies this peer's storage layer.
     pub(crate) storage_id: StorageId,
@@ -167,6 +174,19 @@ impl State {
             self.notify_doc_actors_of_removed_connection(results, *connection_id);
         }
         Some(conn)
+    }
+
+    /// danvan patch (lazy subscriptions): subscribe an established connection to a document it
+    /// is not subscribed to yet; its peer ID if it was not.
+    fn subscribe(&mut self, connection_id: ConnectionId, document_id: &DocumentId) -> Option<PeerId> {
+        let conn = self.connections.get_mut(&connection_id)?;
+        let established = conn.established_connection()?;
+        if established.document_subscriptions().contains_key(document_id) {
+            return None;
+        }
+        let peer_id = established.remote_peer_id().clone();
+        conn.add_document(document_id.clone());
+        Some(peer_id)
     }
 
     pub(crate) fn add_document_to_connection(
@@ -563,7 +583,8 @@ impl State {
         }
 
         // Now ensure that every connection is connected to every document
-        if self.run_state == RunState::Running {
+        // (danvan patch: not with lazy subscriptions, see `handle_doc_message`; kept for upstream)
+        if self.run_state == RunState::Running && !LAZY_SUBSCRIPTIONS {
             for (actor_id, conn_id, peer_id) in self.ensure_connections() {
                 results.send_to_doc_actor(
                     actor_id,
@@ -767,9 +788,21 @@ impl State {
 
         // Ensure there's a document actor for this document
         if let Some(existing_actor) = self.find_actor_for_document(&doc_id) {
+            let actor_id = existing_actor.actor_id;
+            // danvan patch (lazy subscriptions): a connection joins a document's actor when it
+            // first sends a message for it (the actor's mailbox gets the two in this order).
+            if let Some(peer_id) = self.subscribe(connection_id, &doc_id) {
+                out.send_to_doc_actor(
+                    actor_id,
+                    HubToDocMsgPayload::NewConnection {
+                        connection_id,
+                        peer_id,
+                    },
+                );
+            }
             // Forward the request to the document actor
             out.send_to_doc_actor(
-                existing_actor.actor_id,
+                actor_id,
                 HubToDocMsgPayload::HandleDocMessage {
                     connection_id,
                     message: msg,
@@ -899,10 +932,13 @@ impl State {
         // Create the actor and initialize it
         self.add_document_actor(actor_id, document_id.clone());
 
+        // danvan patch (lazy subscriptions): only the connection whose message spawned the actor
+        // starts with it; others join when they send a message for the document.
         let mut initial_connections: HashMap<ConnectionId, (PeerId, Option<DocMessage>)> = self
             .established_peers()
-            .iter()
-            .map(|(c, p)| (*c, (p.clone(), None)))
+            .into_iter()
+            .filter(|(c, _)| from_sync_msg.as_ref().is_some_and(|(from, _)| from == c))
+            .map(|(c, p)| (c, (p, None)))
             .collect();
 
         for conn in initial_connections.keys() {
