@@ -104,6 +104,13 @@ impl SyncHub {
                 let key = from_samod_id(&doc).and_then(|id| policy_registry.get(&id));
                 share_stream(key, policy_conns.principal(peer.as_str()))
             })
+            // Documents' work (applying changes, generating sync messages) on a pool of one
+            // thread per core: on the async runtime samod runs every document on one task.
+            .with_concurrency(samod::ConcurrencyConfig::Threadpool(
+                rayon::ThreadPoolBuilder::new()
+                    .thread_name(|i| format!("samod-doc-{i}"))
+                    .build()?,
+            ))
             .load()
             .await;
         let acceptor = repo.make_acceptor(samod::Url::parse("ws://danvan/sync")?)?;
