@@ -89,6 +89,18 @@ async fn a_burst_from_ten_phones_reaches_every_phone_in_batches() {
             "device {i} is missing notes"
         );
         assert!(d.errors.is_empty(), "device {i}: {:?}", d.errors);
+        // What the server last said it has covers everything this phone holds (the
+        // acknowledgement `bench --confirm ack` measures).
+        let doc = d.client.doc(&id).unwrap();
+        let acked = d
+            .client
+            .server_heads(&id)
+            .expect("the server sent its heads");
+        assert_eq!(
+            shared::unsynced::unsynced_changes(doc, acked),
+            0,
+            "device {i}: the server's acknowledgement does not cover its notes"
+        );
     }
     let frames = observer.frames_received - frames_before;
     println!("# fan-out: {total} changes reached the listening phone in {frames} messages");
