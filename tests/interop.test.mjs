@@ -62,9 +62,10 @@ function reporting(fn) {
   };
 }
 
-/** A Repo that syncs with the server as the logged-in user (peer ID bound to the login). */
-async function connect(session) {
-  const wsUrl = `${server.url.replace(/^http/, 'ws')}/sync?token=${encodeURIComponent(session.token)}`;
+/** A Repo that syncs with the server (`srv`, by default the suite's) as the logged-in user (peer
+ * ID bound to the login). */
+async function connect(session, srv = server) {
+  const wsUrl = `${srv.url.replace(/^http/, 'ws')}/sync?token=${encodeURIComponent(session.token)}`;
   const adapter = new WebSocketClientAdapter(wsUrl, 1000);
   const repo = new Repo({ network: [adapter], peerId: session.peer_id });
   repos.push(repo);
@@ -286,5 +287,61 @@ test(
     const p2 = await withTimeout(repo2.find(toUrl(planEntry.doc_id)), 15_000, 'kadon2 find plan');
     await new Promise((r) => setTimeout(r, 1_000));
     assert.equal(p2.doc().injected_by_member, undefined, 'not relayed to another peer');
+  }),
+);
+
+test(
+  'a document the server unloads while two JS clients stay connected still carries their changes',
+  { timeout: 90_000 },
+  reporting(async () => {
+    // A server of its own that lets documents go after a second of quiet (samod patch).
+    const dir = await tempDataDir('danvan-interop-unload-');
+    const srv = await startServer({ dataDir: dir, demo: true, extraArgs: ['--unload-after-secs', '1'] });
+    try {
+      const loaded = async () => {
+        const text = await (await fetch(`${srv.url}/healthz`)).text();
+        return Number(/^documents_loaded (\d+)$/m.exec(text)?.[1]);
+      };
+      const notes = docId('notes', COMMUNE, quarterOf());
+      const [a, b] = [await connect(await login(srv.url, 'kadon'), srv), await connect(await login(srv.url, 'kadon2'), srv)];
+      const [ha, hb] = [
+        await withTimeout(a.find(notes.url), 15_000, 'kadon find notes'),
+        await withTimeout(b.find(notes.url), 15_000, 'kadon2 find notes'),
+      ];
+      const S = (v) => new A.ImmutableString(v);
+      const write = (h, id) =>
+        h.change((d) => {
+          d.notes[id] = {
+            activity_date: S(vnToday()),
+            title: S(`unload ${id.slice(-6)}`),
+            content: S('written by @automerge/automerge-repo'),
+            task_id: null,
+            author: S('kadon'),
+            created_at: new Date(),
+          };
+        });
+      const sees = (h, id, who) => waitFor(() => h.doc()?.notes?.[id], { timeoutMs: 10_000, what: `${who} to see ${id}` });
+
+      const first = ulid();
+      write(ha, first);
+      await sees(hb, first, 'kadon2 (document loaded)');
+
+      // Both clients stay connected and quiet: the server unloads every document.
+      await waitFor(async () => (await loaded()) === 0, { timeoutMs: 20_000, what: 'the server to unload its documents' });
+
+      // The next change loads it again; the client that only listened receives it, and its own
+      // change reaches the first.
+      const second = ulid();
+      write(ha, second);
+      await sees(hb, second, 'kadon2 (after the reload)');
+      assert.ok((await loaded()) > 0, 'the document is loaded again');
+      const third = ulid();
+      write(hb, third);
+      await sees(ha, third, 'kadon (after the reload)');
+      for (const r of [a, b]) await r.shutdown();
+    } finally {
+      await srv.stop('SIGTERM');
+      await removeDir(dir);
+    }
   }),
 );

@@ -2,6 +2,8 @@
 //! note, until the server's durable heads cover it. Prints one JSON object with the figures.
 //!
 //! `cargo xtask bench -- --devices 50 --notes 100` (release build of server and bench).
+//! `--soak-docs 10000` instead: touch that many documents once each, go quiet, and report the
+//! server's memory before, at its peak and once it has unloaded them (issue 13).
 
 // The tests' helpers; the benchmark uses only some of them.
 #[allow(dead_code)]
@@ -43,6 +45,14 @@ struct Args {
     /// `ack` (the server's sync message names heads covering the note; comparable across servers).
     #[arg(long, value_enum, default_value_t = Confirm::Durable)]
     confirm: Confirm,
+    /// Soak instead: write one note into each of this many documents (communes added to the org
+    /// table, 25 quarters each, one device per commune), disconnect, and report the server's RSS
+    /// idle, at its peak and after `--unload-after-secs` of quiet.
+    #[arg(long)]
+    soak_docs: Option<usize>,
+    /// The server's idle time before a document leaves memory (soak only).
+    #[arg(long, default_value_t = 10)]
+    unload_after_secs: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -68,21 +78,16 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let dir = tempfile::tempdir()?;
-    let js = args.js_server.is_some();
-    anyhow::ensure!(
-        !js || args.confirm == Confirm::Ack,
-        "the JS server has no durable answer: use --confirm ack"
-    );
+/// Start the server under test (ours, or the JS one with `--js-server`) on a free port with its
+/// data in `dir`, pinned to `--server-cpus`; ours gets `extra` arguments too.
+async fn spawn_server(
+    args: &Args,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> anyhow::Result<(tokio::process::Child, std::net::SocketAddr)> {
     let (program, server_args): (std::path::PathBuf, Vec<std::ffi::OsString>) =
         match &args.js_server {
-            Some(script) => (
-                "node".into(),
-                vec![script.into(), dir.path().join("data").into()],
-            ),
+            Some(script) => ("node".into(), vec![script.into(), dir.join("data").into()]),
             None => (
                 args.server_bin.clone(),
                 [
@@ -95,7 +100,8 @@ async fn main() -> anyhow::Result<()> {
                 ]
                 .into_iter()
                 .map(Into::into)
-                .chain([dir.path().join("data").into()])
+                .chain([dir.join("data").into()])
+                .chain(extra.iter().map(Into::into))
                 .collect(),
             ),
         };
@@ -115,7 +121,6 @@ async fn main() -> anyhow::Result<()> {
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()?;
-    let pid = child.id().unwrap_or_default();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let addr = loop {
         let line = lines
@@ -129,6 +134,207 @@ async fn main() -> anyhow::Result<()> {
             break a.parse::<std::net::SocketAddr>()?;
         }
     };
+    // Keep reading, so the server never writes into a closed pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, addr))
+}
+
+/// The server's resident memory now, in KiB: `VmRSS`, or one of its parts (`RssAnon`: the heap
+/// and stacks; `RssFile`: pages of the executable and libraries, which the kernel can drop).
+fn rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS")
+}
+
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+}
+
+/// Documents in the server's memory, samod's and the durable mirror's (`/healthz`).
+async fn documents_loaded(base: &str) -> Option<u64> {
+    let text = reqwest::get(format!("{base}/healthz"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let count = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|n| n.trim().parse().ok())
+    };
+    Some(count("documents_loaded")? + count("durable_states_loaded")?)
+}
+
+/// Issue 13's soak: memory follows activity, not history.
+async fn soak(args: &Args, docs: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.js_server.is_none(),
+        "the soak measures our server only"
+    );
+    const QUARTERS: usize = 25;
+    let dir = tempfile::tempdir()?;
+    // A first start seeds the demo; communes are then added to the org table (the registry is
+    // built from it at start) with one member device each, and the server started again.
+    let (mut child, _) = spawn_server(args, dir.path(), &[]).await?;
+    child.kill().await?;
+    let db = server::db::Db::open(&dir.path().join("data").join("danvan.sqlite3"))?;
+    let parent = db
+        .nodes()?
+        .into_iter()
+        .find(|n| n.id == "xa-ka-don")
+        .and_then(|n| n.parent);
+    let hash = server::auth::hash_password("not used: the devices are logged in already");
+    let communes = docs.div_ceil(QUARTERS);
+    let mut logins = Vec::new();
+    for c in 0..communes {
+        let id = format!("soak-{c:05}");
+        db.upsert_node(&server::db::NodeRow {
+            id: id.clone(),
+            name: format!("Xã thử {c}"),
+            level: shared::vocab::OrgLevel::Commune,
+            parent: parent.clone(),
+            removed: false,
+        })?;
+        logins.push((device_login_in(&db, &id, c, &hash), id));
+    }
+    drop(db);
+    let unload = args.unload_after_secs.to_string();
+    let (mut child, addr) =
+        spawn_server(args, dir.path(), &["--unload-after-secs", &unload]).await?;
+    let pid = child.id().unwrap_or_default();
+    let base = format!("http://{addr}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = rss_kib(pid);
+    let idle_anon = status_kib(pid, "RssAnon");
+
+    // Each device writes one note into each of its commune's quarters and waits until the server
+    // acknowledges it; at most 200 devices at once.
+    let started = Instant::now();
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(200));
+    let mut tasks = Vec::new();
+    for (i, (login, commune)) in logins.into_iter().enumerate() {
+        let gate = gate.clone();
+        let n = QUARTERS.min(docs - i * QUARTERS);
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            let mut dev = Device::connect(addr, &login).await;
+            let mut q = server::clock::current_quarter();
+            for _ in 0..n {
+                let id = dev.track(&DocKey::notes(&commune, q), true).await;
+                let note = Note {
+                    id: format!("soak-{i:05}-{q}"),
+                    activity_date: q.first_day(),
+                    title: "Họp dân".into(),
+                    content: "Tuyên truyền Chỉ thị 18-CT/TU; 30 người tham dự.".into(),
+                    author: login.peer_id.clone(),
+                    created_at: 1_795_700_000_000,
+                    ..Note::default()
+                };
+                dev.change(&id, |d| schema::put_note(d, &note).unwrap())
+                    .await;
+                let t0 = Instant::now();
+                while !dev.client.server_heads(&id).is_some_and(|h| {
+                    shared::unsynced::unsynced_changes(dev.client.doc(&id).unwrap(), h) == 0
+                }) {
+                    anyhow::ensure!(
+                        t0.elapsed() < Duration::from_secs(60),
+                        "not acknowledged in 60 s"
+                    );
+                    dev.pump(Duration::from_millis(5)).await;
+                }
+                q = q.prev();
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let touched_in = started.elapsed();
+    let loaded_after_touch = documents_loaded(&base).await;
+    let rss_after_touch = rss_kib(pid);
+
+    // Quiet: wait until samod and the durable mirror have let every document go; then a while
+    // longer, as a quiet server would be: tokio's idle blocking threads exit after 10 s (with
+    // their SQLite read connections' page caches), and the next unload scan hands freed memory
+    // back to the system.
+    let quiet = Instant::now();
+    while documents_loaded(&base).await != Some(0) {
+        anyhow::ensure!(
+            quiet.elapsed() < Duration::from_secs(600),
+            "documents never unloaded"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let unloaded_in = quiet.elapsed();
+    let rss_unloaded = rss_kib(pid);
+    tokio::time::sleep(Duration::from_secs(12) + Duration::from_secs(args.unload_after_secs) / 4)
+        .await;
+    let rss_quiet = rss_kib(pid);
+    let anon_quiet = status_kib(pid, "RssAnon");
+    let peak = peak_rss_kib(pid);
+    if std::env::var_os("SOAK_SMAPS").is_some() {
+        for t in std::fs::read_dir(format!("/proc/{pid}/task"))?.flatten() {
+            let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            eprintln!("thread {}", comm.trim());
+        }
+        let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+        let mut name = String::new();
+        for l in smaps.lines() {
+            if l.split_whitespace().next().is_some_and(|a| a.contains('-')) {
+                name = l.to_string();
+            } else if let Some(r) = l.strip_prefix("Rss:") {
+                let kb: u64 = r.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0);
+                if kb > 1024 {
+                    eprintln!("{kb:>8} kB {name}");
+                }
+            }
+        }
+    }
+    let _ = child.kill().await;
+    let mib = |k: Option<u64>| k.map(|k| k as f64 / 1024.0);
+    println!(
+        "{}",
+        serde_json::json!({
+            "soak_documents": docs,
+            "communes": communes,
+            "unload_after_secs": args.unload_after_secs,
+            "touch_seconds": touched_in.as_secs_f64(),
+            "documents_loaded_after_touch": loaded_after_touch,
+            "seconds_until_all_unloaded": unloaded_in.as_secs_f64(),
+            "quiet_seconds": quiet.elapsed().as_secs_f64(),
+            "rss_idle_mib": mib(idle),
+            "rss_after_touch_mib": mib(rss_after_touch),
+            "rss_peak_mib": mib(peak),
+            "rss_when_unloaded_mib": mib(rss_unloaded),
+            "rss_quiet_mib": mib(rss_quiet),
+            "quiet_over_idle": rss_quiet.zip(idle).map(|(q, i)| q as f64 / i as f64),
+            "rss_anon_idle_mib": mib(idle_anon),
+            "rss_anon_quiet_mib": mib(anon_quiet),
+            "anon_quiet_over_idle": anon_quiet.zip(idle_anon).map(|(q, i)| q as f64 / i as f64),
+        })
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if let Some(docs) = args.soak_docs {
+        return soak(&args, docs).await;
+    }
+    let dir = tempfile::tempdir()?;
+    let js = args.js_server.is_some();
+    anyhow::ensure!(
+        !js || args.confirm == Confirm::Ack,
+        "the JS server has no durable answer: use --confirm ack"
+    );
+    let (mut child, addr) = spawn_server(&args, dir.path(), &[]).await?;
+    let pid = child.id().unwrap_or_default();
     let base = format!("http://{addr}");
 
     // One member account per device, as in a commune (the server allows 16 sockets per account),

@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod gate;
 pub mod login_limit;
+pub mod memory;
 pub mod net;
 pub mod office;
 pub mod plan_import;
@@ -48,8 +49,8 @@ pub struct Config {
     pub trusted_proxy_header: Option<axum::http::HeaderName>,
     pub limits: gate::Limits,
     pub listen_limits: serve::ListenLimits,
-    /// A document's durable state nobody asked about for this long is dropped from memory (read
-    /// from SQLite again when next asked for).
+    /// A document nobody used for this long leaves memory — samod's copy and the durable state
+    /// alike — and is read from SQLite again when next needed.
     pub unload_after: std::time::Duration,
 }
 
@@ -100,6 +101,29 @@ fn rebuild_registry(db: &db::Db, registry: &registry::Registry) -> anyhow::Resul
     Ok(())
 }
 
+/// Memory follows activity: a few times per `idle`, durable states nobody asked about for `idle`
+/// leave memory (samod unloads its own copies on its tick); once nothing is loaded, SQLite's page
+/// caches go back too; and the allocator returns what was freed. Ends with the server.
+async fn forget_idle_every(state: std::sync::Weak<Inner>, idle: std::time::Duration) {
+    let mut every = tokio::time::interval((idle / 4).max(std::time::Duration::from_secs(1)));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let Some(st) = state.upgrade() else {
+            return;
+        };
+        let n = st.storage.unload_idle(idle);
+        if n > 0 {
+            tracing::debug!(documents = n, "idle documents unloaded");
+        }
+        if st.storage.loaded() == 0 && st.hub.loaded_documents() == 0 {
+            st.db.release_memory();
+        }
+        drop(st);
+        memory::release_freed();
+    }
+}
+
 pub struct Inner {
     pub db: db::Db,
     pub storage: storage::SqliteStorage,
@@ -135,7 +159,13 @@ impl AppState {
         let lines = seed::seed_if_empty(&db, &storage, cfg.demo, quarter).await?;
         let registry = Arc::new(registry::Registry::default());
         rebuild_registry(&db, &registry)?;
-        let hub = sync::SyncHub::start(storage.clone(), registry.clone(), cfg.limits).await?;
+        let hub = sync::SyncHub::start(
+            storage.clone(),
+            registry.clone(),
+            cfg.limits,
+            cfg.unload_after,
+        )
+        .await?;
         let state = AppState(Arc::new(Inner {
             db,
             storage,
@@ -148,8 +178,8 @@ impl AppState {
         tokio::spawn(readmodel::run(state.clone(), rx));
         tokio::spawn(blobs::expire_partial_uploads(state.clone()));
         tokio::spawn(report::take_due_cuts(state.clone()));
-        tokio::spawn(storage::unload_idle_every(
-            state.storage.downgrade(),
+        tokio::spawn(forget_idle_every(
+            Arc::downgrade(&state.0),
             cfg.unload_after,
         ));
         Ok((state, lines))

@@ -37,7 +37,8 @@ struct Inner {
 /// One document's durable state, and when it was last asked for.
 struct Mirror {
     /// `None`: known to have nothing stored yet (the writer creates it from the first chunk).
-    doc: Option<Automerge>,
+    /// Boxed: an `Automerge` is 3.5 KB inline, and the table's every slot would hold one.
+    doc: Option<Box<Automerge>>,
     used: Instant,
 }
 
@@ -157,7 +158,8 @@ impl SqliteStorage {
                             .ok()?;
                         // An absent document is remembered as such: the writer creates its mirror
                         // from the first committed chunk.
-                        let doc_state = (!chunks.is_empty()).then(|| load_chunks(doc, &chunks));
+                        let doc_state =
+                            (!chunks.is_empty()).then(|| Box::new(load_chunks(doc, &chunks)));
                         mirrors.insert(
                             doc.clone(),
                             Mirror {
@@ -168,7 +170,7 @@ impl SqliteStorage {
                     }
                     let mirror = mirrors.get_mut(doc)?;
                     mirror.used = Instant::now();
-                    mirror.doc.as_ref().map(&f)
+                    mirror.doc.as_deref().map(&f)
                 })
                 .collect::<Vec<_>>()
         })
@@ -195,12 +197,11 @@ impl SqliteStorage {
         let mut mirrors = lock(&self.inner.mirrors);
         let before = mirrors.len();
         mirrors.retain(|_, m| m.used.elapsed() < idle);
+        // The table keeps the room of its busiest hour otherwise.
+        if mirrors.capacity() > 2 * mirrors.len() + 64 {
+            mirrors.shrink_to_fit();
+        }
         before - mirrors.len()
-    }
-
-    /// A handle that does not keep the storage alive (background tasks).
-    pub fn downgrade(&self) -> WeakStorage {
-        WeakStorage(Arc::downgrade(&self.inner))
     }
 
     /// Whether `doc`'s durable state is in memory.
@@ -289,25 +290,6 @@ impl SqliteStorage {
     }
 }
 
-/// A [`SqliteStorage`] that background tasks hold without keeping it open.
-pub struct WeakStorage(std::sync::Weak<Inner>);
-
-/// Unload documents idle for `idle`, checking a few times per `idle`, until the storage is gone.
-pub async fn unload_idle_every(storage: WeakStorage, idle: Duration) {
-    let mut every = tokio::time::interval((idle / 4).max(Duration::from_secs(1)));
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        let Some(inner) = storage.0.upgrade() else {
-            return;
-        };
-        let n = SqliteStorage { inner }.unload_idle(idle);
-        if n > 0 {
-            tracing::debug!(documents = n, "idle documents unloaded");
-        }
-    }
-}
-
 impl Health {
     fn failed(&self, counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
@@ -352,6 +334,9 @@ fn load_chunks(doc: &str, chunks: &[Vec<u8>]) -> Automerge {
     am
 }
 
+/// After this long without a write the writer gives its page cache back.
+const WRITER_QUIET: Duration = Duration::from_secs(10);
+
 fn writer_loop(
     mut conn: rusqlite::Connection,
     rx: mpsc::Receiver<Queued>,
@@ -359,7 +344,19 @@ fn writer_loop(
 ) {
     // Group commit: take whatever is queued, commit it as one transaction (one fsync), then release
     // every waiter. Under load many puts share a commit; alone, a put costs one commit.
-    while let Ok(first) = rx.recv() {
+    loop {
+        let first = match rx.recv_timeout(WRITER_QUIET) {
+            Ok(op) => op,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Quiet: the page cache (up to 2 MiB) goes back until the next burst.
+                let _ = conn.release_memory();
+                match rx.recv() {
+                    Ok(op) => op,
+                    Err(_) => break,
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -402,7 +399,7 @@ fn writer_loop(
                             && let Some(mirror) = mirrors.get_mut(doc)
                             && let Err(e) = mirror
                                 .doc
-                                .get_or_insert_with(Automerge::new)
+                                .get_or_insert_with(Default::default)
                                 .load_incremental(data)
                         {
                             tracing::error!(doc, error = %e, "committed chunk does not load");

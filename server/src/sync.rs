@@ -94,6 +94,7 @@ impl SyncHub {
         storage: SqliteStorage,
         registry: Arc<Registry>,
         limits: Limits,
+        unload_after: Duration,
     ) -> anyhow::Result<Self> {
         let conns = Arc::new(Connections::new(limits));
         let (policy_conns, policy_registry) = (conns.clone(), registry.clone());
@@ -113,6 +114,9 @@ impl SyncHub {
             ))
             .load()
             .await;
+        // Memory follows activity (our samod patch): a province's thousands of documents are not
+        // all kept loaded; a document unloaded is read again from storage when next asked for.
+        repo.set_unload_idle(Some(unload_after));
         let acceptor = repo.make_acceptor(samod::Url::parse("ws://danvan/sync")?)?;
         Ok(SyncHub {
             stopped: Default::default(),
@@ -122,6 +126,11 @@ impl SyncHub {
             conns,
             limits,
         })
+    }
+
+    /// How many documents samod holds in memory (unloading ones included).
+    pub fn loaded_documents(&self) -> usize {
+        self.repo.loaded_documents()
     }
 
     /// The live connection table (revocation, role changes, tests).

@@ -30,8 +30,11 @@ async fn healthz(State(st): State<AppState>) -> Response {
         .last_error_ms
         .is_some_and(|t| crate::clock::now_ms() - t < UNHEALTHY_FOR_MS);
     let counts = format!(
-        "storage_read_errors {}\nstorage_write_errors {}\n",
-        h.read_errors, h.write_errors
+        "storage_read_errors {}\nstorage_write_errors {}\ndocuments_loaded {}\ndurable_states_loaded {}\n",
+        h.read_errors,
+        h.write_errors,
+        st.hub.loaded_documents(),
+        st.storage.loaded()
     );
     if recent {
         (

@@ -84,11 +84,12 @@ export async function removeDir(dir) {
  * Returns {url, addr, port, proc, output(), stop(signal='SIGTERM'), kill()}.
  * `stop`/`kill` resolve once the process has exited.
  */
-export async function startServer({ dataDir, port, demo = true, timeoutMs = 20_000, env = {} } = {}) {
+export async function startServer({ dataDir, port, demo = true, timeoutMs = 20_000, env = {}, extraArgs = [] } = {}) {
   if (!dataDir) throw new Error('startServer: dataDir is required');
   if (port === undefined || port === null) port = await freePort();
   const args = ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--dist', distDir()];
   if (demo) args.push('--demo');
+  args.push(...extraArgs);
 
   const bin = serverBin();
   const started = Date.now();

@@ -62,6 +62,10 @@ enum Task {
         /// Rounds of the comparison (each: this server, then the JS one).
         #[arg(long, default_value_t = 2)]
         rounds: u32,
+        /// The memory soak instead: touch this many documents once, go quiet, and report the
+        /// server's RSS idle, at peak and after its documents are unloaded.
+        #[arg(long)]
+        soak_docs: Option<u32>,
     },
     /// Build the office benchmark (release) and run it: generated read-model data, the office's
     /// queries timed (docs/benchmarks.md). With `--browser`, the office's first screen in headless
@@ -129,16 +133,23 @@ fn main() -> Result<ExitCode> {
             devices_per_doc,
             compare_js,
             rounds,
+            soak_docs,
         } => {
             let load = Load {
                 devices,
                 notes,
                 devices_per_doc,
             };
-            if compare_js {
+            if let Some(docs) = soak_docs {
+                ws.run(&mut bench_command(
+                    &ws,
+                    &load,
+                    &["--soak-docs", &docs.to_string()],
+                )?)
+            } else if compare_js {
                 bench_compare_js(&ws, &load, rounds)
             } else {
-                bench(&ws, &load).map(|_| ())
+                bench(&ws, &load)
             }
             .map(|()| ExitCode::SUCCESS)
         }

@@ -367,6 +367,16 @@ impl Db {
         Ok(f(&conn)?)
     }
 
+    /// Give the connections' page caches back (a quiet server); they fill again on demand.
+    pub fn release_memory(&self) {
+        for conn in [&self.conn, &self.blob_conn] {
+            let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(e) = conn.release_memory() {
+                tracing::debug!(error = %e, "SQLite kept its page cache");
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> Result<bool> {
         self.with(|c| c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0)))
             .map(|n| n == 0)

@@ -1,6 +1,7 @@
-//! Memory follows activity: a document's durable state nobody asks about is dropped from the
-//! server's memory and read from SQLite again when it is next needed, under a device that stayed
-//! connected all along — its later notes are stored, confirmed durable and indexed like the first.
+//! Memory follows activity: a document nobody uses leaves the server's memory — samod's copy (our
+//! samod patch) and the durable state alike — and is read from SQLite again when it is next needed,
+//! under devices that stayed connected all along: a later note is stored, confirmed durable and
+//! indexed like the first, and still reaches the phone of the commune that only listens.
 
 use crate::common::*;
 use shared::DocKey;
@@ -84,5 +85,125 @@ async fn an_idle_document_is_unloaded_and_read_again_under_a_connected_device() 
         );
     }
     assert!(phone.client.is_connected());
+    srv.stop().await;
+}
+
+/// Every note with an `id` starting with `prefix`, as one device sees the document.
+fn ids(dev: &Device, id: &shared::DocumentId, prefix: &str) -> std::collections::BTreeSet<String> {
+    dev.client
+        .doc(id)
+        .map(|d| {
+            schema::read_notes(d)
+                .into_iter()
+                .map(|n| n.id)
+                .filter(|n| n.starts_with(prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Pump both devices until `done` holds for `dev` (at most 10 s).
+async fn until_seen(a: &mut Device, b: &mut Device, done: impl Fn(&Device) -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        assert!(a.pump_until(|_| false, Duration::from_millis(20)).await);
+        assert!(b.pump_until(|_| false, Duration::from_millis(20)).await);
+        if done(b) {
+            return true;
+        }
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaded_document_keeps_reaching_the_phone_that_only_listens() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start_with(dir.path(), 0, |c| {
+        c.unload_after = Duration::from_millis(300);
+    })
+    .await;
+    let hash = server::auth::hash_password("not used: the devices are logged in already");
+    let quarter = server::clock::current_quarter();
+    let key = DocKey::notes("xa-ka-don", quarter);
+    let (wl, ll) = (
+        device_login(&srv, "xa-ka-don", 0, &hash),
+        device_login(&srv, "xa-ka-don", 1, &hash),
+    );
+    let mut writer = Device::connect_as(srv.addr, &wl.token, &wl.peer_id)
+        .await
+        .unwrap();
+    let mut listener = Device::connect_as(srv.addr, &ll.token, &ll.peer_id)
+        .await
+        .unwrap();
+    let id = writer.track(&key, true).await;
+    listener.track(&key, true).await;
+    let first = note("02RELOAD-A", &quarter.first_day());
+    writer
+        .change(&id, |d| schema::put_note(d, &first).unwrap())
+        .await;
+    assert!(
+        until_seen(&mut writer, &mut listener, |l| !ids(l, &id, "02RELOAD")
+            .is_empty())
+        .await,
+        "the first note reaches the listener while the document is loaded"
+    );
+    assert!(srv.state.hub.loaded_documents() > 0);
+
+    // Quiet: samod lets the document go (both phones stay connected and say nothing).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while srv.state.hub.loaded_documents() > 0 && Instant::now() < deadline {
+        assert!(
+            writer
+                .pump_until(|_| false, Duration::from_millis(50))
+                .await
+        );
+        assert!(
+            listener
+                .pump_until(|_| false, Duration::from_millis(50))
+                .await
+        );
+    }
+    assert_eq!(
+        srv.state.hub.loaded_documents(),
+        0,
+        "idle documents unloaded"
+    );
+    assert!(writer.client.is_connected() && listener.client.is_connected());
+
+    // The writer's next note loads the document again from SQLite; the listener, which has not
+    // said a word since, receives it — and then its own note reaches the writer.
+    let second = note("02RELOAD-B", &quarter.first_day());
+    writer
+        .change(&id, |d| schema::put_note(d, &second).unwrap())
+        .await;
+    assert!(
+        until_seen(&mut writer, &mut listener, |l| ids(l, &id, "02RELOAD")
+            .len()
+            == 2)
+        .await,
+        "after the reload the listener has {:?}",
+        ids(&listener, &id, "02RELOAD")
+    );
+    assert!(srv.state.hub.loaded_documents() > 0, "loaded again");
+    let third = note("02RELOAD-C", &quarter.first_day());
+    listener
+        .change(&id, |d| schema::put_note(d, &third).unwrap())
+        .await;
+    assert!(
+        until_seen(&mut listener, &mut writer, |w| ids(w, &id, "02RELOAD")
+            .len()
+            == 3)
+        .await,
+        "the writer has {:?}",
+        ids(&writer, &id, "02RELOAD")
+    );
+    wait_covered(&srv.url(), &wl.token, &mut writer, &id).await;
+    let stored = srv
+        .state
+        .storage
+        .with_durable(id.to_string(), |d| schema::read_notes(d).len())
+        .await
+        .expect("stored");
+    assert!(stored >= 3, "SQLite has the three notes, has {stored}");
     srv.stop().await;
 }

@@ -89,6 +89,7 @@ impl DocumentActor {
             document_id,
             initial_content,
             initial_connections,
+            previously_requested,
         }: SpawnArgs,
     ) -> (Self, DocActorResult) {
         let mut out = DocActorResult::default();
@@ -122,6 +123,11 @@ impl DocumentActor {
         tracing::trace!(?initial_connections, "applying initial connections");
         for (conn_id, (peer_id, msg)) in initial_connections {
             actor.add_connection(conn_id, peer_id);
+            if previously_requested.contains(&conn_id)
+                && let Some(conn) = actor.peer_connections.get_mut(&conn_id)
+            {
+                conn.mark_requested();
+            }
             if let Some(msg) = msg {
                 actor.handle_input(
                     now,
@@ -448,6 +454,10 @@ impl DocumentActor {
             return;
         }
         if self.run_state == RunState::Stopping {
+            // danvan patch (unloading): a change made while stopping (through a `DocHandle`
+            // taken just before) is still saved before the actor reports it has terminated.
+            self.on_disk_state
+                .save_new_changes(out, &self.document_id, &self.doc);
             if self.on_disk_state.is_flushed() {
                 self.run_state = RunState::Stopped;
                 out.send_terminated();

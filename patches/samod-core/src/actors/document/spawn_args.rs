@@ -9,6 +9,9 @@ pub struct SpawnArgs {
     pub(crate) document_id: crate::DocumentId,
     pub(crate) initial_content: Option<automerge::Automerge>,
     pub(crate) initial_connections: HashMap<ConnectionId, (PeerId, Option<DocMessage>)>,
+    /// danvan patch (unloading): connections that asked for the document before its previous
+    /// actor was unloaded; the new actor sends them its changes without waiting to be asked.
+    pub(crate) previously_requested: std::collections::HashSet<ConnectionId>,
 }
 
 impl std::fmt::Debug for SpawnArgs {

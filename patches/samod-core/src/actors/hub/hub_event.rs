@@ -40,6 +40,16 @@ impl HubEvent {
         }
     }
 
+    /// danvan patch (unloading): unload the documents idle for `max_idle` that are not `pinned`.
+    pub fn unload_idle(
+        max_idle: std::time::Duration,
+        pinned: std::collections::HashSet<DocumentActorId>,
+    ) -> Self {
+        HubEvent {
+            payload: HubEventPayload::Input(HubInput::UnloadIdle { max_idle, pinned }),
+        }
+    }
+
     /// Creates an event indicating that a message was received from a document actor.
     pub fn actor_message(actor_id: DocumentActorId, message: DocToHubMsg) -> Self {
         HubEvent {
@@ -244,6 +254,7 @@ impl HubEvent {
                 },
                 HubInput::UpdateSharePolicy { .. } => "update_share_policy",
                 HubInput::Tick => "tick",
+                HubInput::UnloadIdle { .. } => "unload_idle",
                 HubInput::ActorMessage { .. } => "actor_message",
                 HubInput::ConnectionLost { .. } => "connection_lost",
                 HubInput::AddDialer { .. } => "add_dialer",

@@ -66,4 +66,10 @@ pub(crate) enum HubInput {
         listener_id: ListenerId,
     },
     Stop,
+    /// danvan patch (unloading): terminate the actors of documents nobody has used for
+    /// `max_idle`, apart from `pinned` ones (a `DocHandle` to them is held outside the repo).
+    UnloadIdle {
+        max_idle: std::time::Duration,
+        pinned: std::collections::HashSet<DocumentActorId>,
+    },
 }

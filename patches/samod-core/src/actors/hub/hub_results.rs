@@ -64,6 +64,13 @@ pub struct HubResults {
     /// Each entry contains the document ID and the DocSearch that should be
     /// forwarded to any search stream subscribers.
     pub search_state_updates: Vec<(DocumentId, DocSearch)>,
+
+    /// danvan patch (unloading): actors told to terminate because they were idle; the caller
+    /// stops routing new work to them (their document gets a new actor on demand).
+    pub unloaded_actors: Vec<DocumentActorId>,
+
+    /// danvan patch (unloading): actors that have terminated; the caller can drop them.
+    pub terminated_actors: Vec<DocumentActorId>,
 }
 
 impl HubResults {

@@ -323,7 +323,8 @@ impl State {
                 // subscriptions are only ever added, each for a document of `document_to_actor`,
                 // which only grows; so as many subscriptions as documents means all of them, and
                 // the scan below (this function ran on every hub event, 34 % of the server's CPU
-                // with 300 phones) is skipped. Removing documents (unloading) must revisit this.
+                // with 300 phones) is skipped. Unloading removes documents, so it runs only with lazy
+                // subscriptions, where this function is not called.
                 if established.document_subscriptions().len() == self.document_to_actor.len() {
                     continue;
                 }
@@ -364,6 +365,11 @@ impl State {
             );
             return;
         };
+        // danvan patch (unloading): an unloading actor's last words must not overwrite the peer
+        // states of the document's new actor.
+        if actor.terminating {
+            return;
+        }
         for (conn, new_state) in new_states {
             if let Some(connection) = self.connections.get_mut(&conn) {
                 connection.update_peer_state(&actor.document_id, new_state);
@@ -472,12 +478,18 @@ impl State {
                     HubInput::Tick => {
                         self.handle_tick(rng, now, results);
                     }
+                    HubInput::UnloadIdle { max_idle, pinned } => {
+                        if self.run_state == RunState::Running {
+                            self.unload_idle(now, results, max_idle, &pinned);
+                        }
+                    }
                     HubInput::ActorMessage { actor_id, message } => match message {
                         DocToHubMsgPayload::SendSyncMessage {
                             document_id,
                             connection_id,
                             message,
                         } => {
+                            self.touch(actor_id, now);
                             let sender_id = self.peer_id.clone();
                             if let Some((conn, target_id)) =
                                 self.established_connection(connection_id)
@@ -518,8 +530,19 @@ impl State {
                         }
                         DocToHubMsgPayload::Terminated => {
                             tracing::debug!(?actor_id, "document actor terminated");
-                            self.actors.remove(&actor_id);
+                            if let Some(info) = self.actors.remove(&actor_id)
+                                && self.document_to_actor.get(&info.document_id) == Some(&actor_id)
+                            {
+                                self.document_to_actor.remove(&info.document_id);
+                            }
                             self.fanout_pending.remove(&actor_id);
+                            // danvan patch (unloading): forget the actor everywhere, so that a
+                            // document loaded and unloaded many times leaves nothing behind.
+                            self.searches.phases.remove(&actor_id);
+                            shrink(&mut self.actors);
+                            shrink(&mut self.document_to_actor);
+                            shrink(&mut self.searches.phases);
+                            results.terminated_actors.push(actor_id);
                         }
                     },
                     HubInput::ConnectionLost { connection_id } => {
@@ -659,7 +682,7 @@ impl State {
                 None
             }
             Command::SearchForDoc { document_id } => {
-                self.handle_search_for_doc(out, command_id, document_id)
+                self.handle_search_for_doc(now, out, command_id, document_id)
             }
         }
     }
@@ -789,6 +812,7 @@ impl State {
         // Ensure there's a document actor for this document
         if let Some(existing_actor) = self.find_actor_for_document(&doc_id) {
             let actor_id = existing_actor.actor_id;
+            self.touch(actor_id, now);
             // danvan patch (lazy subscriptions): a connection joins a document's actor when it
             // first sends a message for it (the actor's mailbox gets the two in this order).
             if let Some(peer_id) = self.subscribe(connection_id, &doc_id) {
@@ -838,6 +862,7 @@ impl State {
     #[tracing::instrument(skip(self, out), fields(document_id = %document_id))]
     fn handle_search_for_doc(
         &mut self,
+        now: UnixTimestamp,
         out: &mut HubResults,
         command_id: CommandId,
         document_id: DocumentId,
@@ -851,6 +876,7 @@ impl State {
             tracing::trace!("no existing actor found for document, spawning new actor");
             self.spawn_actor(out, document_id, None, None)
         };
+        self.touch(actor_id, now);
 
         // Return a synchronous snapshot of the current search state. Subsequent
         // state changes are delivered through `HubResults::search_state_updates`.
@@ -934,10 +960,25 @@ impl State {
 
         // danvan patch (lazy subscriptions): only the connection whose message spawned the actor
         // starts with it; others join when they send a message for the document.
+        // danvan patch (unloading): and the connections that asked for the document before it
+        // was unloaded; they are still subscribed, and the new actor treats them as having
+        // requested it, so they keep receiving its changes.
+        let previously_requested: std::collections::HashSet<ConnectionId> = self
+            .connections
+            .iter()
+            .filter(|(_, c)| {
+                c.established_connection()
+                    .is_some_and(|e| e.document_subscriptions().contains_key(&document_id))
+            })
+            .map(|(id, _)| *id)
+            .collect();
         let mut initial_connections: HashMap<ConnectionId, (PeerId, Option<DocMessage>)> = self
             .established_peers()
             .into_iter()
-            .filter(|(c, _)| from_sync_msg.as_ref().is_some_and(|(from, _)| from == c))
+            .filter(|(c, _)| {
+                from_sync_msg.as_ref().is_some_and(|(from, _)| from == c)
+                    || previously_requested.contains(c)
+            })
             .map(|(c, p)| (c, (p, None)))
             .collect();
 
@@ -957,6 +998,7 @@ impl State {
             document_id,
             initial_content: initial_doc,
             initial_connections,
+            previously_requested,
         });
 
         actor_id
@@ -1313,6 +1355,56 @@ impl State {
         }
     }
 
+    /// danvan patch (unloading): the document of `actor_id` is in use.
+    fn touch(&mut self, actor_id: DocumentActorId, now: UnixTimestamp) {
+        if let Some(actor) = self.actors.get_mut(&actor_id) {
+            actor.last_activity = Some(now);
+        }
+    }
+
+    /// danvan patch (unloading): terminate the actors idle for `max_idle`. The document leaves
+    /// `document_to_actor` when its actor is told to terminate, so every later message or search
+    /// for it spawns a new actor (loading from storage) and nothing reaches the stopping one;
+    /// messages forwarded before are ahead of `Terminate` in its mailbox and are handled and
+    /// saved as usual. Connections stay subscribed, so the new actor knows who asked for it.
+    fn unload_idle(
+        &mut self,
+        now: UnixTimestamp,
+        results: &mut HubResults,
+        max_idle: std::time::Duration,
+        pinned: &std::collections::HashSet<DocumentActorId>,
+    ) {
+        if !LAZY_SUBSCRIPTIONS {
+            return;
+        }
+        let mut idle = Vec::new();
+        for actor in self.actors.values_mut().filter(|a| !a.terminating) {
+            // A document still loading is in use by whoever asked for it; one with changes
+            // waiting for the next fan-out is not idle.
+            let last = *actor.last_activity.get_or_insert(now);
+            if pinned.contains(&actor.actor_id)
+                || actor.search_phase == DocSearchPhase::Loading
+                || self.fanout_pending.contains(&actor.actor_id)
+            {
+                actor.last_activity = Some(now);
+            } else if last + max_idle <= now {
+                idle.push(actor.actor_id);
+            }
+        }
+        for actor_id in idle {
+            let Some(actor) = self.actors.get_mut(&actor_id) else {
+                continue;
+            };
+            actor.terminating = true;
+            if self.document_to_actor.get(&actor.document_id) == Some(&actor_id) {
+                self.document_to_actor.remove(&actor.document_id);
+            }
+            tracing::debug!(?actor_id, document_id = %actor.document_id, "unloading idle document");
+            results.send_to_doc_actor(actor_id, HubToDocMsgPayload::Terminate);
+            results.unloaded_actors.push(actor_id);
+        }
+    }
+
     fn handle_tick(
         &mut self,
         _rng: &mut impl rand::Rng,
@@ -1369,6 +1461,10 @@ impl State {
             let Some(actor) = self.actors.get(&actor_id) else {
                 return;
             };
+            // danvan patch (unloading): only the document's current actor speaks for its search.
+            if actor.terminating {
+                return;
+            }
             results.search_state_updates.push((
                 actor.document_id.clone(),
                 DocSearch {
@@ -1391,5 +1487,13 @@ impl<'a> From<&'a ConnectionId> for RemoveConnArgs<'a> {
             connection_id,
             notify_doc_actors: true,
         }
+    }
+}
+
+/// danvan patch (unloading): give back a table's room once most of it is empty, so the hub's
+/// tables follow the documents loaded now, not the most ever loaded (amortised O(1)).
+fn shrink<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 4 * map.len() + 64 {
+        map.shrink_to_fit();
     }
 }

@@ -42,6 +42,7 @@ fn new_actor(
             conn,
             ("remote".into(), initial.map(DocMessage::Sync)),
         )]),
+        previously_requested: Default::default(),
     };
     let (actor, result) = DocumentActor::new(UnixTimestamp::now(), args);
     let policy_task = result
