@@ -45,6 +45,13 @@ struct Args {
     /// `ack` (the server's sync message names heads covering the note; comparable across servers).
     #[arg(long, value_enum, default_value_t = Confirm::Durable)]
     confirm: Confirm,
+    /// Sustained load instead of as-fast-as-possible: every device connects first, then the
+    /// devices together write this many notes per second (each in turn, evenly spread) for
+    /// `--seconds`; `--notes` is ignored.
+    #[arg(long)]
+    rate: Option<f64>,
+    #[arg(long, default_value_t = 60.0)]
+    seconds: f64,
     /// Soak instead: write one note into each of this many documents (communes added to the org
     /// table, 25 quarters each, one device per commune), disconnect, and report the server's RSS
     /// idle, at its peak and after `--unload-after-secs` of quiet.
@@ -398,8 +405,19 @@ async fn main() -> anyhow::Result<()> {
     // Logins (argon2) are before this point: the figure is the sync's cost.
     let cpu_at_start = cpu_seconds(pid);
     let mut tasks = Vec::new();
+    // With `--rate`: everyone connected before the clock starts; device `i` writes its `k`th note
+    // at (k × devices + i) / rate seconds.
+    let all_connected = std::sync::Arc::new(tokio::sync::Barrier::new(args.devices));
+    let clock: std::sync::Arc<std::sync::OnceLock<Instant>> = Default::default();
+    let (rate, seconds, devices) = (args.rate, args.seconds, args.devices);
     for (i, (l, commune, q)) in logins.into_iter().enumerate() {
-        let notes = args.notes;
+        let notes = match rate {
+            Some(r) => (0..)
+                .take_while(|k| (k * devices + i) as f64 / r < seconds)
+                .count(),
+            None => args.notes,
+        };
+        let (all_connected, clock) = (all_connected.clone(), clock.clone());
         let base = base.clone();
         let confirm = args.confirm;
         let mut heads = watches
@@ -412,7 +430,24 @@ async fn main() -> anyhow::Result<()> {
             dev.pump(Duration::from_millis(100)).await;
             let mut latencies = Vec::with_capacity(notes);
             let mut resyncs = 0usize;
+            let mut dropped = false;
+            if rate.is_some() {
+                all_connected.wait().await;
+                clock.get_or_init(Instant::now);
+            }
             for n in 0..notes {
+                if let (Some(r), Some(start)) = (rate, clock.get()) {
+                    // Until this note's turn, receive what the others write.
+                    let at = *start + Duration::from_secs_f64((n * devices + i) as f64 / r);
+                    while Instant::now() < at && !dropped {
+                        dropped = !dev
+                            .pump_until(|_| Instant::now() >= at, at - Instant::now())
+                            .await;
+                    }
+                    if dropped {
+                        break;
+                    }
+                }
                 let note = Note {
                     id: format!("bench-{i:04}-{n:05}"),
                     activity_date: q.first_day(),
@@ -484,24 +519,28 @@ async fn main() -> anyhow::Result<()> {
                 }
                 latencies.push(t0.elapsed());
             }
-            (latencies, dev.bytes_sent + dev.bytes_received, resyncs)
+            (latencies, dev.bytes_sent + dev.bytes_received, resyncs, dropped)
         }));
     }
     let mut latencies = Vec::new();
     let mut bytes = 0usize;
     let mut resyncs = 0usize;
+    let mut drops = 0usize;
     for t in tasks {
-        let (l, b, r) = t.await?;
+        let (l, b, r, d) = t.await?;
         latencies.extend(l);
         bytes += b;
         resyncs += r;
+        drops += usize::from(d);
     }
-    let elapsed = started.elapsed();
+    // With `--rate`, from the first note's turn (connecting is before it).
+    let connect_seconds = clock.get().map(|c| (*c - started).as_secs_f64());
+    let elapsed = clock.get().copied().unwrap_or(started).elapsed();
     latencies.sort();
     let pct = |p: f64| {
         latencies[((latencies.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
     };
-    let total = args.devices * args.notes;
+    let total = latencies.len();
     let rss = peak_rss_kib(pid);
     let cpu = cpu_seconds(pid)
         .zip(cpu_at_start)
@@ -513,13 +552,17 @@ async fn main() -> anyhow::Result<()> {
             "server": if js { "automerge-repo (Node)" } else { "danvan" },
             "confirm": if args.confirm == Confirm::Ack { "ack" } else { "durable" },
             "devices": args.devices,
-            "notes_per_device": args.notes,
+            "notes_per_device": if rate.is_some() { None } else { Some(args.notes) },
+            "rate_notes_per_second": rate,
+            "connect_seconds": connect_seconds,
+            "drops": drops,
             "devices_per_doc": args.devices_per_doc,
             "notes_total": total,
             "seconds": elapsed.as_secs_f64(),
             "notes_per_second": total as f64 / elapsed.as_secs_f64(),
             "latency_ms_p50": pct(0.5),
             "latency_ms_p99": pct(0.99),
+            "latency_ms_max": pct(1.0),
             "wire_bytes_per_note": bytes as f64 / total as f64,
             "server_peak_rss_mib": rss.map(|k| k as f64 / 1024.0),
             "server_cpu_ms_per_note": cpu.map(|c| c * 1000.0 / total as f64),
