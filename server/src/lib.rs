@@ -5,6 +5,7 @@ pub mod access;
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod blobs;
 pub mod clock;
 pub mod db;
@@ -151,7 +152,7 @@ impl AppState {
     /// Returns the state and the lines to print once on the console (accounts created).
     pub async fn start(cfg: &Config) -> anyhow::Result<(AppState, Vec<String>)> {
         std::fs::create_dir_all(&cfg.data_dir)?;
-        let path = cfg.data_dir.join("danvan.sqlite3");
+        let path = db::path_in(&cfg.data_dir);
         let db = db::Db::open(&path)?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let storage = storage::SqliteStorage::open(&path, tx)?;

@@ -48,6 +48,16 @@ struct Args {
 
 #[derive(clap::Subcommand, Debug)]
 enum Command {
+    /// Copy the database (documents, accounts, photos) to a new file, while the server runs.
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Make a backup the database of --data-dir, which must have none (move a damaged one aside).
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Plans (Kế hoạch).
     Plan {
         #[command(subcommand)]
@@ -98,7 +108,7 @@ enum PlanCommand {
 }
 
 async fn readmodel_rebuild(cfg: &Config) -> anyhow::Result<()> {
-    let db = cfg.data_dir.join("danvan.sqlite3");
+    let db = server::db::path_in(&cfg.data_dir);
     // Starting on an empty folder would seed a new deployment: refuse instead.
     anyhow::ensure!(db.exists(), "no database at {}", db.display());
     let (state, _) = AppState::start(cfg).await.context("opening the data")?;
@@ -120,7 +130,7 @@ async fn report(
     layout: &str,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let db = cfg.data_dir.join("danvan.sqlite3");
+    let db = server::db::path_in(&cfg.data_dir);
     anyhow::ensure!(db.exists(), "no database at {}", db.display());
     let layout = match layout {
         "party" => shared::api::ReportLayout::Party,
@@ -209,6 +219,28 @@ async fn run() -> anyhow::Result<()> {
     }) = &args.command
     {
         return plan_import(file, *json);
+    }
+    match &args.command {
+        Some(Command::Backup { to }) => {
+            let b = server::backup::backup(&args.data_dir, to)?;
+            println!(
+                "backup written to {}: {:.1} MB in {:.1} s",
+                to.display(),
+                b.bytes as f64 / 1e6,
+                b.took.as_secs_f64()
+            );
+            return Ok(());
+        }
+        Some(Command::Restore { from }) => {
+            server::backup::restore(from, &args.data_dir)?;
+            println!(
+                "{} restored into {}",
+                from.display(),
+                args.data_dir.display()
+            );
+            return Ok(());
+        }
+        _ => {}
     }
     let cfg = Config {
         demo: args.demo,

@@ -20,6 +20,7 @@ pub use org::NodeRow;
 pub use read_model::{NotesChange, NotesDoc};
 pub use reports::CutRow;
 
+use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
@@ -350,8 +351,52 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     result
 }
 
+/// The database file of a data folder.
+pub fn path_in(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("danvan.sqlite3")
+}
+
+/// Refuse a database file that is damaged: empty (cut to nothing), truncated, or failing SQLite's
+/// own check. Starting on it would either fail later, mid-request, or — for an empty file — seed a
+/// new deployment over the lost one without a word. Reads every page once (`quick_check`).
+pub fn check_file(path: &Path) -> anyhow::Result<()> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    anyhow::ensure!(
+        len > 0,
+        "the database {} is empty (0 bytes): it was cut short or never written. Restore a backup \
+         (danvan-server restore --from FILE), or delete it if this deployment never started",
+        path.display()
+    );
+    let damaged = |why: String| {
+        anyhow::anyhow!(
+            "the database {} is damaged ({why}): restore a backup (danvan-server restore --from FILE)",
+            path.display()
+        )
+    };
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| damaged(e.to_string()))?;
+    let verdict: String = conn
+        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+        .map_err(|e| damaged(e.to_string()))?;
+    if verdict != "ok" {
+        return Err(damaged(verdict));
+    }
+    Ok(())
+}
+
 impl Db {
+    /// Open (or create) the database; an existing file is checked first ([`check_file`]).
     pub fn open(path: &Path) -> anyhow::Result<Db> {
+        if path.exists() {
+            let started = std::time::Instant::now();
+            check_file(path)?;
+            tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                "database checked"
+            );
+        }
         let mut conn = connect(path)?;
         migrate(&mut conn)?;
         Ok(Db {

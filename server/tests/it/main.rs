@@ -6,6 +6,7 @@ mod api;
 mod blobs;
 mod common;
 mod fanout;
+mod faults;
 mod holes;
 mod office;
 mod plan_import;
