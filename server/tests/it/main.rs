@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod blobs;
 mod common;
+mod crash;
 mod fanout;
 mod faults;
 mod holes;

@@ -247,18 +247,32 @@ impl Device {
             frames_received: 0,
             errors: vec![],
         };
-        let ev = d.client.connected();
-        d.handle(ev).await;
+        d.handshake().await?;
+        Ok(d)
+    }
+
+    /// Connect again after the socket closed (a server restart), keeping the documents and their
+    /// unsynced changes, as a phone does.
+    pub async fn reconnect(&mut self, addr: SocketAddr, token: &str) -> Result<(), String> {
+        self.client.disconnected();
+        self.ws = open_ws(addr, token).await.map_err(|e| e.to_string())?;
+        self.errors.clear();
+        self.handshake().await
+    }
+
+    async fn handshake(&mut self) -> Result<(), String> {
+        let ev = self.client.connected();
+        self.handle(ev).await;
         // Generous: under a connection storm the server answers late, and a phone would simply wait.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while !d.client.is_connected() {
-            if let Some(e) = d.errors.first() {
+        while !self.client.is_connected() {
+            if let Some(e) = self.errors.first() {
                 return Err(e.clone());
             }
-            match tokio::time::timeout_at(deadline, d.ws.next()).await {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
                 Ok(Some(Ok(Message::Binary(b)))) => {
-                    let ev = d.client.receive(&b);
-                    d.handle(ev).await;
+                    let ev = self.client.receive(&b);
+                    self.handle(ev).await;
                 }
                 Ok(Some(Ok(_))) => {}
                 Ok(Some(Err(e))) => return Err(e.to_string()),
@@ -266,7 +280,7 @@ impl Device {
                 Err(_) => return Err("handshake timed out".into()),
             }
         }
-        Ok(d)
+        Ok(())
     }
 
     pub async fn handle(&mut self, events: Vec<Event>) {
