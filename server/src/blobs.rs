@@ -47,7 +47,7 @@ fn too_large() -> ApiError {
 
 /// `Content-Range: bytes START-END/TOTAL` (END inclusive) → (START, TOTAL), checked against the body
 /// length. Without the header the body is the whole blob.
-fn chunk_range(headers: &HeaderMap, body_len: usize) -> Result<(u64, u64), ApiError> {
+pub fn chunk_range(headers: &HeaderMap, body_len: usize) -> Result<(u64, u64), ApiError> {
     let Some(v) = headers.get(header::CONTENT_RANGE) else {
         if body_len == 0 {
             return Err(ApiError::BadRequest("empty blob".into()));

@@ -8,6 +8,7 @@ mod common;
 mod crash;
 mod fanout;
 mod faults;
+mod fuzz;
 mod holes;
 mod office;
 mod plan_import;
