@@ -104,9 +104,9 @@ fn run(target: &str, mut next: impl FnMut(&mut StdRng) -> Vec<u8>, mut f: impl F
 fn frames() -> Vec<Vec<u8>> {
     let doc: shared::DocumentId =
         shared::DocKey::notes("xa-ka-don", server::clock::current_quarter()).doc_id();
-    let mut am = automerge::Automerge::new();
+    let am = automerge::Automerge::new();
     let mut state = automerge::sync::State::new();
-    let data = automerge::sync::SyncDoc::generate_sync_message(&mut am, &mut state)
+    let data = automerge::sync::SyncDoc::generate_sync_message(&am, &mut state)
         .map(|m| m.encode())
         .unwrap_or_default();
     [
