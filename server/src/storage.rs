@@ -32,6 +32,9 @@ struct Inner {
     mirrors: Mutex<HashMap<String, Mirror>>,
     changed: tokio::sync::mpsc::UnboundedSender<String>,
     health: Health,
+    /// The most pages the writer may grow the database to (0: no limit of ours). A quota below
+    /// the disk's size; the tests also make a disk "full" with it.
+    page_limit: AtomicU64,
 }
 
 /// One document's durable state, and when it was last asked for.
@@ -101,6 +104,7 @@ impl SqliteStorage {
             mirrors: Mutex::new(HashMap::new()),
             changed,
             health: Health::default(),
+            page_limit: AtomicU64::new(0),
         });
         let weak = Arc::downgrade(&inner);
         let handle = std::thread::Builder::new()
@@ -108,6 +112,14 @@ impl SqliteStorage {
             .spawn(move || writer_loop(conn, rx, weak))?;
         *lock(&inner.writer_thread) = Some(handle);
         Ok(SqliteStorage { inner })
+    }
+
+    /// Let the database grow to at most `pages` pages (`None`: as far as the disk allows). Takes
+    /// effect at the writer's next attempt, also while it retries a failed commit.
+    pub fn set_page_limit(&self, pages: Option<u64>) {
+        self.inner
+            .page_limit
+            .store(pages.unwrap_or(0), Ordering::Relaxed);
     }
 
     /// Stop accepting writes and wait until every queued write is committed.
@@ -334,6 +346,88 @@ fn load_chunks(doc: &str, chunks: &[Vec<u8>]) -> Automerge {
     am
 }
 
+/// One transaction for a batch of operations.
+fn commit(conn: &mut rusqlite::Connection, batch: &[Queued]) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    for (op, _) in batch {
+        match op {
+            WriteOp::Put(key, doc, data) => {
+                tx.execute(
+                    "INSERT INTO chunks(key, doc, data) VALUES (?1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET data = ?3",
+                    rusqlite::params![key, doc, data],
+                )?;
+            }
+            WriteOp::Delete(key) => {
+                tx.execute("DELETE FROM chunks WHERE key = ?1", [key])?;
+            }
+        }
+    }
+    tx.commit()
+}
+
+/// Errors that pass: a full disk, an I/O error, a busy or locked database, memory.
+fn transient(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        e.sqlite_error_code(),
+        Some(DiskFull | SystemIoFailure | DatabaseBusy | DatabaseLocked | OutOfMemory | CannotOpen)
+    )
+}
+
+/// Commit `batch`, retrying a transient failure (a full disk) until it passes or the storage
+/// closes. Why retry rather than give up: samod counts a put as done either way and never writes
+/// that chunk again, so a change given up on would be missing from SQLite for good (and later
+/// chunks that depend on it would not load) while the phone, answered by samod from memory,
+/// thinks the server has it. Waiting keeps every waiter — and the durable heads — where they
+/// are: nothing is confirmed that is not committed, and writing resumes by itself when space
+/// returns. Reads go on meanwhile, on their own connections.
+fn commit_until_stored(
+    conn: &mut rusqlite::Connection,
+    batch: &[Queued],
+    inner: &std::sync::Weak<Inner>,
+) -> rusqlite::Result<()> {
+    let mut wait = Duration::from_millis(100);
+    let mut failing_since: Option<Instant> = None;
+    let mut last_log = Instant::now();
+    loop {
+        let limit = inner
+            .upgrade()
+            .map_or(0, |i| i.page_limit.load(Ordering::Relaxed));
+        // SQLite's own maximum when we set none.
+        let pages = if limit == 0 { 4_294_967_294 } else { limit };
+        conn.pragma_update(None, "max_page_count", pages)?;
+        let e = match commit(conn, batch) {
+            Ok(()) => {
+                if let Some(since) = failing_since {
+                    tracing::warn!(
+                        after_s = since.elapsed().as_secs(),
+                        ops = batch.len(),
+                        "storage writes resumed"
+                    );
+                }
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        let Some(st) = inner.upgrade() else {
+            return Err(e);
+        };
+        st.health.failed(&st.health.write_errors);
+        // Closing (shutdown): stop waiting. Phones still hold these changes and send them again.
+        if !transient(&e) || lock(&st.writer).is_none() {
+            return Err(e);
+        }
+        if failing_since.is_none() || last_log.elapsed() > Duration::from_secs(30) {
+            tracing::error!(error = %e, ops = batch.len(), "STORAGE WRITE FAILED: retrying; nothing is confirmed durable meanwhile");
+            last_log = Instant::now();
+        }
+        failing_since.get_or_insert_with(Instant::now);
+        drop(st);
+        std::thread::sleep(wait);
+        wait = (wait * 2).min(Duration::from_secs(2));
+    }
+}
+
 /// After this long without a write the writer gives its page cache back.
 const WRITER_QUIET: Duration = Duration::from_secs(10);
 
@@ -364,23 +458,7 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let result = (|| -> rusqlite::Result<()> {
-            let tx = conn.transaction()?;
-            for (op, _) in &batch {
-                match op {
-                    WriteOp::Put(key, doc, data) => {
-                        tx.execute(
-                            "INSERT INTO chunks(key, doc, data) VALUES (?1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET data = ?3",
-                            rusqlite::params![key, doc, data],
-                        )?;
-                    }
-                    WriteOp::Delete(key) => {
-                        tx.execute("DELETE FROM chunks WHERE key = ?1", [key])?;
-                    }
-                }
-            }
-            tx.commit()
-        })();
+        let result = commit_until_stored(&mut conn, &batch, &inner);
         let mut docs: Vec<String> = batch
             .iter()
             .map(|(op, _)| match op {
@@ -415,9 +493,6 @@ fn writer_loop(
                 // samod's storage API cannot report failure; the durable heads simply do not advance,
                 // so no device will believe these changes are safe and each keeps its copy.
                 tracing::error!(error = %e, ops = batch.len(), "STORAGE WRITE FAILED: changes are not durable");
-                if let Some(inner) = inner.upgrade() {
-                    inner.health.failed(&inner.health.write_errors);
-                }
             }
         }
         for (_, done) in batch {

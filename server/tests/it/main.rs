@@ -6,6 +6,7 @@ mod api;
 mod blobs;
 mod common;
 mod crash;
+mod disk_full;
 mod fanout;
 mod faults;
 mod fuzz;
