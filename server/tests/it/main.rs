@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod blobs;
 mod common;
+mod convergence;
 mod crash;
 mod disk_full;
 mod fanout;
