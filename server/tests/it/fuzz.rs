@@ -1,15 +1,18 @@
 //! Hostile and random input (issue 17): property tests over arbitrary and mutated bytes for every
 //! decoder that reads what a phone or a user sends — the sync frame check and decoder, Automerge's
-//! sync message, the plan importer (text and .docx/zip) and the `Content-Range` parser. None may
-//! panic or hang; what they accept must make sense. Seeded (`DANVAN_FUZZ_SEED`), 10,000 cases per
+//! sync message, the plan importer (text and .docx/zip), the `Content-Range` parser and the JSON
+//! body of every endpoint that takes one. None may panic or hang (nor answer 500); what they accept must make sense. Seeded (`DANVAN_FUZZ_SEED`), 10,000 cases per
 //! target here, more with `DANVAN_FUZZ_CASES` (the figures in docs/benchmarks.md). Not
 //! coverage-guided: cargo-fuzz needs a nightly toolchain, which this project does not use.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Request, header};
+use http_body_util::BodyExt;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use shared::wire::{WireMessage, check_frame};
 use std::time::{Duration, Instant};
+use tower::ServiceExt;
 
 fn cases() -> usize {
     std::env::var("DANVAN_FUZZ_CASES")
@@ -349,4 +352,164 @@ fn content_range_never_panics_and_what_it_accepts_is_inside_the_blob() {
             }
         },
     );
+}
+
+/// A random JSON value shaped like our bodies: objects with the field names the endpoints read,
+/// values of every type (wrong ones included), a little nesting.
+fn json_value(r: &mut StdRng, depth: u32) -> serde_json::Value {
+    use serde_json::{Value, json};
+    const KEYS: &[&str] = &[
+        "username",
+        "password",
+        "display_name",
+        "role",
+        "commune",
+        "node",
+        "unit",
+        "have",
+        "title",
+        "text",
+        "plan",
+        "period",
+        "format",
+        "layout",
+        "tasks",
+        "draft",
+        "id",
+        "new",
+        "old",
+        "device",
+        "events",
+        "kind",
+        "scope",
+        "notes",
+        "heads",
+    ];
+    match r.random_range(0..if depth == 0 { 6 } else { 9 }) {
+        0 => Value::Null,
+        1 => json!(r.random::<bool>()),
+        2 => json!([0i64, -1, 1 << 40, i64::MIN, i64::MAX][r.random_range(0..5)]),
+        3 => json!(r.random::<f64>() * 1e300),
+        4 => json!(
+            [
+                "",
+                "admin",
+                "kadon",
+                "xa-ka-don",
+                "2026-Q4",
+                "member",
+                "Quản trị",
+                "2026-13-45",
+                "../../etc/passwd",
+                "\u{0}",
+                "🌾",
+                "a".repeat(5000).as_str()
+            ][r.random_range(0..12)]
+        ),
+        5 => json!(format!("{:x}", r.random::<u128>())),
+        6 => Value::Array(
+            (0..r.random_range(0..4))
+                .map(|_| json_value(r, depth - 1))
+                .collect(),
+        ),
+        _ => Value::Object(
+            (0..r.random_range(0..6))
+                .map(|_| {
+                    (
+                        KEYS[r.random_range(0..KEYS.len())].to_string(),
+                        json_value(r, depth - 1),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_bodies_of_every_endpoint_get_an_answer_never_a_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
+    let router = server::app(srv.state.clone());
+    // Straight into the database, as the storm tests do: argon2 per login would be the test.
+    let hash = server::auth::hash_password("not used");
+    let token = |role: server::access::Role, name: &str| {
+        let db = &srv.state.db;
+        let uid = db
+            .create_user(name, name, &hash, &role, "xa-ka-don")
+            .unwrap();
+        let token = server::auth::random_hex(32);
+        let now = server::clock::now_ms();
+        db.insert_token(
+            uid,
+            &server::auth::token_hash(&token),
+            &format!("dv-u{uid}-fz"),
+            now,
+            now + 3_600_000,
+        )
+        .unwrap();
+        token
+    };
+    let admin = token(server::access::Role::Admin, "fuzzadmin");
+    let member = token(server::access::Role::Member, "fuzzmember");
+    let routes: &[(&str, &str)] = &[
+        ("/api/login", ""),
+        ("/api/audit/report", "member"),
+        ("/api/admin/users", "admin"),
+        ("/api/admin/users/{n}", "admin"),
+        ("/api/admin/users/{n}/password", "admin"),
+        ("/api/admin/devices/{n}/revoke", "admin"),
+        ("/api/durable-heads", "member"),
+        ("/api/reports/cut", "admin"),
+        ("/api/plans/import", "admin"),
+        ("/api/plans/publish", "admin"),
+    ];
+    let valid: Vec<Vec<u8>> = [
+        r#"{"username":"kadon","password":"x"}"#,
+        r#"{"username":"new1","display_name":"A","password":"abcdefgh12","role":"member","commune":"xa-ka-don"}"#,
+        r#"{"have":{"abc":["00"]}}"#,
+        r#"{"plan":"p","period":"2026-Q4","node":"xa-ka-don"}"#,
+        r#"{"text":"KẾ HOẠCH\nI. MỤC ĐÍCH\n1. Tuyên truyền"}"#,
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    let mut rng = rng("json");
+    let started = Instant::now();
+    for i in 0..cases() {
+        let (path, who) = routes[i % routes.len()];
+        let path = path.replace("{n}", &rng.random_range(1000..1100).to_string());
+        let body = if rng.random_ratio(1, 4) {
+            mutate(&mut rng, &valid)
+        } else {
+            serde_json::to_vec(&json_value(&mut rng, 3)).unwrap()
+        };
+        let mut req = Request::post(&path).header(header::CONTENT_TYPE, "application/json");
+        match who {
+            "admin" => req = req.header(header::AUTHORIZATION, format!("Bearer {admin}")),
+            "member" => req = req.header(header::AUTHORIZATION, format!("Bearer {member}")),
+            _ => {}
+        }
+        let res = router
+            .clone()
+            .oneshot(req.body(Body::from(body.clone())).unwrap())
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.into_body().collect().await.unwrap().to_bytes();
+        assert!(
+            status < 500 || status == 503,
+            "{path}: {status} {} for {}",
+            String::from_utf8_lossy(&text),
+            String::from_utf8_lossy(&body)
+        );
+        *statuses.entry(status).or_default() += 1;
+    }
+    eprintln!(
+        "fuzz json: {} cases over {} endpoints in {:.1} s; statuses {statuses:?}",
+        cases(),
+        routes.len(),
+        started.elapsed().as_secs_f64()
+    );
+    srv.stop().await;
 }
