@@ -42,19 +42,7 @@ async fn run(seed: u64) {
     let logins: Vec<Login> = (0..REPLICAS)
         .map(|i| device_login(&srv, "xa-ka-don", i, &hash))
         .collect();
-    let mut devices = Vec::new();
-    for l in &logins {
-        devices.push(
-            Device::connect_as(addr, &l.token, &l.peer_id)
-                .await
-                .unwrap(),
-        );
-    }
-    let mut id = None;
-    for d in &mut devices {
-        id = Some(d.track(&key, true).await);
-    }
-    let id = id.unwrap();
+    let (mut devices, id) = devices_on(addr, &logins, &key).await;
     let mut online = vec![true; REPLICAS];
     let (mut partitions, mut restarts) = (0, 0);
     for step in 0..STEPS {
@@ -63,13 +51,12 @@ async fn run(seed: u64) {
             // An edit, online or not, often of a note another phone edits too.
             0..=5 => {
                 let note = Note {
-                    id: format!("cv-{}", rng.random_range(0..6)),
-                    activity_date: quarter.first_day(),
                     title: format!("seed {seed} step {step} phone {r}"),
-                    content: "Ý kiến của dân về điện sinh hoạt.".into(),
-                    author: format!("storm{r:03}"),
-                    created_at: server::clock::now_ms(),
-                    ..Note::default()
+                    ..field_note(
+                        format!("cv-{}", rng.random_range(0..6)),
+                        quarter,
+                        &format!("storm{r:03}"),
+                    )
                 };
                 devices[r]
                     .change(&id, |d| schema::put_note(d, &note).unwrap())

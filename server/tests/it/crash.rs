@@ -6,7 +6,7 @@
 use crate::common::*;
 use rand::Rng;
 use shared::DocKey;
-use shared::schema::{self, Note};
+use shared::schema;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -111,15 +111,11 @@ async fn notes_told_durable_survive_a_crash_loop_and_every_phone_converges() {
             loop {
                 let done = stop.load(Ordering::Relaxed);
                 if !done {
-                    let note = Note {
-                        id: format!("crash-{i:02}-{n:04}"),
-                        activity_date: quarter.first_day(),
-                        title: format!("Ghi chép {n}"),
-                        content: "Họp dân, 20 người tham dự.".into(),
-                        author: format!("storm{i:03}"),
-                        created_at: server::clock::now_ms(),
-                        ..Note::default()
-                    };
+                    let note = field_note(
+                        format!("crash-{i:02}-{n:04}"),
+                        quarter,
+                        &format!("storm{i:03}"),
+                    );
                     dev.change(&id, |d| schema::put_note(d, &note).unwrap())
                         .await;
                     ledger.lock().unwrap().typed.insert(note.id);

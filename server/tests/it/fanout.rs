@@ -5,7 +5,7 @@
 
 use crate::common::*;
 use shared::DocKey;
-use shared::schema::{self, Note};
+use shared::schema;
 use std::time::{Duration, Instant};
 
 const WRITERS: usize = 10;
@@ -28,19 +28,7 @@ async fn a_burst_from_ten_phones_reaches_every_phone_in_batches() {
     let logins: Vec<Login> = (0..=WRITERS)
         .map(|i| device_login(&srv, "xa-ka-don", i, &hash))
         .collect();
-    let mut devices = Vec::new();
-    for l in &logins {
-        devices.push(
-            Device::connect_as(srv.addr, &l.token, &l.peer_id)
-                .await
-                .unwrap(),
-        );
-    }
-    let mut id = None;
-    for d in &mut devices {
-        id = Some(d.track(&key, true).await);
-    }
-    let id = id.unwrap();
+    let (mut devices, id) = devices_on(srv.addr, &logins, &key).await;
     for d in &mut devices {
         assert!(d.pump_until(|_| false, Duration::from_millis(200)).await);
     }
@@ -51,15 +39,11 @@ async fn a_burst_from_ten_phones_reaches_every_phone_in_batches() {
     let total = WRITERS * NOTES_EACH;
     for round in 0..NOTES_EACH {
         for (w, dev) in writers.iter_mut().enumerate() {
-            let note = Note {
-                id: format!("fan-{w:02}-{round:02}"),
-                activity_date: quarter.first_day(),
-                title: format!("Ghi chép {round} của máy {w}"),
-                content: "Họp dân, 20 người tham dự.".into(),
-                author: format!("storm{w:03}"),
-                created_at: server::clock::now_ms(),
-                ..Note::default()
-            };
+            let note = field_note(
+                format!("fan-{w:02}-{round:02}"),
+                quarter,
+                &format!("storm{w:03}"),
+            );
             dev.change(&id, |d| schema::put_note(d, &note).unwrap())
                 .await;
             assert!(dev.pump_until(|_| false, Duration::from_millis(1)).await);

@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use shared::DocKey;
-use shared::schema::{self, Note};
+use shared::schema;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,15 +34,7 @@ async fn a_backup_taken_while_phones_write_restores_every_acknowledged_note() {
             let id = dev.track(&key, true).await;
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
-                let note = Note {
-                    id: format!("bk-{w}-{n:03}"),
-                    activity_date: quarter.first_day(),
-                    title: format!("Ghi chép {n}"),
-                    content: "Họp dân, 20 người tham dự.".into(),
-                    author: format!("storm{w:03}"),
-                    created_at: server::clock::now_ms(),
-                    ..Note::default()
-                };
+                let note = field_note(format!("bk-{w}-{n:03}"), quarter, &format!("storm{w:03}"));
                 dev.change(&id, |d| schema::put_note(d, &note).unwrap())
                     .await;
                 // Told durable: from now on the note must survive.

@@ -194,6 +194,41 @@ pub fn spread(i: usize, per_doc: usize) -> (&'static str, shared::Quarter) {
     (COMMUNES[group % COMMUNES.len()], q)
 }
 
+/// A field note `id` of `quarter` by `author`, as the sync tests write them (override fields with
+/// `Note { title: …, ..field_note(…) }`).
+pub fn field_note(id: String, quarter: shared::Quarter, author: &str) -> shared::schema::Note {
+    shared::schema::Note {
+        title: format!("Ghi chép {id}"),
+        id,
+        activity_date: quarter.first_day(),
+        content: "Họp dân, 20 người tham dự.".into(),
+        author: author.into(),
+        created_at: server::clock::now_ms(),
+        ..Default::default()
+    }
+}
+
+/// Connect a device for each login and have every one track `key`; the document's ID.
+pub async fn devices_on(
+    addr: SocketAddr,
+    logins: &[Login],
+    key: &DocKey,
+) -> (Vec<Device>, DocumentId) {
+    let mut devices = Vec::new();
+    for l in logins {
+        devices.push(
+            Device::connect_as(addr, &l.token, &l.peer_id)
+                .await
+                .unwrap(),
+        );
+    }
+    let mut id = None;
+    for d in &mut devices {
+        id = Some(d.track(key, true).await);
+    }
+    (devices, id.expect("at least one login"))
+}
+
 /// Log in as `user` and connect a device with that login (the usual start of a sync test).
 pub async fn logged_in_device(srv: &TestServer, user: &str) -> (Login, Device) {
     let l = login(&srv.url(), user).await;
