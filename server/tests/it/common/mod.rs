@@ -80,8 +80,13 @@ pub struct Login {
 }
 
 /// One HTTP client for the whole process: a benchmark polls durable heads thousands of times.
-pub static HTTP: std::sync::LazyLock<reqwest::Client> =
-    std::sync::LazyLock::new(reqwest::Client::new);
+/// A request unanswered for 20 s fails (a server that stops answering must fail a test, not hang it).
+pub static HTTP: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(|| {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("HTTP client")
+});
 
 pub async fn login(base: &str, user: &str) -> Login {
     let res = HTTP
