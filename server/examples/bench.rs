@@ -284,24 +284,6 @@ async fn soak(args: &Args, docs: usize) -> anyhow::Result<()> {
     let rss_quiet = rss_kib(pid);
     let anon_quiet = status_kib(pid, "RssAnon");
     let peak = peak_rss_kib(pid);
-    if std::env::var_os("SOAK_SMAPS").is_some() {
-        for t in std::fs::read_dir(format!("/proc/{pid}/task"))?.flatten() {
-            let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
-            eprintln!("thread {}", comm.trim());
-        }
-        let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
-        let mut name = String::new();
-        for l in smaps.lines() {
-            if l.split_whitespace().next().is_some_and(|a| a.contains('-')) {
-                name = l.to_string();
-            } else if let Some(r) = l.strip_prefix("Rss:") {
-                let kb: u64 = r.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0);
-                if kb > 1024 {
-                    eprintln!("{kb:>8} kB {name}");
-                }
-            }
-        }
-    }
     let _ = child.kill().await;
     let mib = |k: Option<u64>| k.map(|k| k as f64 / 1024.0);
     println!(
