@@ -6,7 +6,7 @@
 //! heads of that document are the *durable heads* the app counts on.
 
 use automerge::Automerge;
-use samod::storage::StorageKey;
+use samod::storage::{StorageError, StorageKey};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -237,15 +237,15 @@ impl SqliteStorage {
         }
     }
 
-    /// Run a read, retrying twice. `None` only after three failures, counted and logged loudly.
+    /// Run a read, retrying twice; an error only after three failures, counted and logged loudly.
     ///
-    /// samod's storage trait cannot return an error: a failed `load` reaches samod as "nothing
-    /// stored", and samod then serves (and syncs from) an empty document. Nothing stored is lost by
-    /// that — chunks are only ever added under new keys, and samod deletes only keys it loaded — but
-    /// a device would see its commune's notes missing until the next load. So a read error is never
-    /// quiet: it is retried (most are a busy or briefly unavailable file), then counted for
-    /// `/healthz` (503 while failures are recent) and logged as `STORAGE READ FAILED`.
-    fn read<T, F>(&self, f: F) -> impl Future<Output = Option<T>> + Send + use<T, F>
+    /// A read error is never taken for "nothing stored": samod (patched, `patches/samod`) keeps
+    /// a document whose load failed loading and asks again, so a device is never served an empty
+    /// document over one that is only unreadable for now. Most failures are a busy or briefly
+    /// unavailable file, hence the retries; the rest are counted for `/healthz` (503 while
+    /// failures are recent) and logged as `STORAGE READ FAILED`. The waits also pace samod's
+    /// next attempt.
+    fn read<T, F>(&self, f: F) -> impl Future<Output = Result<T, StorageError>> + Send + use<T, F>
     where
         T: Send + 'static,
         F: Fn(&rusqlite::Connection) -> rusqlite::Result<T> + Send + Sync + 'static,
@@ -256,7 +256,7 @@ impl SqliteStorage {
             let mut waits = READ_RETRIES.iter();
             loop {
                 match read_once(inner.path.clone(), f.clone()).await {
-                    Ok(v) => return Some(v),
+                    Ok(v) => return Ok(v),
                     Err(e) => match waits.next() {
                         Some(wait) => {
                             tracing::warn!(error = %e, "storage read failed; retrying");
@@ -266,10 +266,10 @@ impl SqliteStorage {
                             inner.health.failed(&inner.health.read_errors);
                             tracing::error!(
                                 error = %e,
-                                "STORAGE READ FAILED after {} attempts: samod sees this key as absent",
+                                "STORAGE READ FAILED after {} attempts",
                                 READ_RETRIES.len() + 1
                             );
-                            return None;
+                            return Err(StorageError(e));
                         }
                     },
                 }
@@ -277,20 +277,19 @@ impl SqliteStorage {
         }
     }
     /// Every committed chunk of a document.
-    pub async fn doc_chunks(&self, doc: String) -> Vec<Vec<u8>> {
+    pub async fn doc_chunks(&self, doc: String) -> Result<Vec<Vec<u8>>, StorageError> {
         self.read(move |c| {
             c.prepare("SELECT data FROM chunks WHERE doc = ?1 ORDER BY key")?
                 .query_map([&doc], |r| r.get(0))?
                 .collect()
         })
         .await
-        .unwrap_or_default()
     }
 
-    /// The document as it is durably stored, or `None` if nothing is stored for it.
-    pub async fn load_doc(&self, doc: String) -> Option<Automerge> {
-        let chunks = self.doc_chunks(doc.clone()).await;
-        (!chunks.is_empty()).then(|| load_chunks(&doc, &chunks))
+    /// The document as it is durably stored, `None` if nothing is stored for it.
+    pub async fn load_doc(&self, doc: String) -> Result<Option<Automerge>, StorageError> {
+        let chunks = self.doc_chunks(doc.clone()).await?;
+        Ok((!chunks.is_empty()).then(|| load_chunks(&doc, &chunks)))
     }
 
     /// Write the changes of a document directly (used only to seed documents before samod runs).
@@ -503,19 +502,34 @@ fn writer_loop(
 
 impl samod::storage::Storage for SqliteStorage {
     fn load(&self, key: StorageKey) -> impl Future<Output = Option<Vec<u8>>> + Send {
-        let k = key_string(&key);
-        let f = self.read(move |c| {
-            use rusqlite::OptionalExtension;
-            c.query_row("SELECT data FROM chunks WHERE key = ?1", [&k], |r| r.get(0))
-                .optional()
-        });
-        async move { f.await.flatten() }
+        let f = samod::storage::Storage::try_load(self, key);
+        async move { f.await.ok().flatten() }
     }
 
     fn load_range(
         &self,
         prefix: StorageKey,
     ) -> impl Future<Output = HashMap<StorageKey, Vec<u8>>> + Send {
+        let f = samod::storage::Storage::try_load_range(self, prefix);
+        async move { f.await.unwrap_or_default() }
+    }
+
+    fn try_load(
+        &self,
+        key: StorageKey,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StorageError>> + Send {
+        let k = key_string(&key);
+        self.read(move |c| {
+            use rusqlite::OptionalExtension;
+            c.query_row("SELECT data FROM chunks WHERE key = ?1", [&k], |r| r.get(0))
+                .optional()
+        })
+    }
+
+    fn try_load_range(
+        &self,
+        prefix: StorageKey,
+    ) -> impl Future<Output = Result<HashMap<StorageKey, Vec<u8>>, StorageError>> + Send {
         let p = key_string(&prefix);
         let f = self.read(move |c| {
             // Keys are '/'-joined parts that never contain '/', so a prefix match is a range scan
@@ -531,11 +545,10 @@ impl samod::storage::Storage for SqliteStorage {
             .collect::<rusqlite::Result<Vec<_>>>()
         });
         async move {
-            f.await
-                .unwrap_or_default()
+            Ok(f.await?
                 .into_iter()
                 .filter_map(|(k, v)| StorageKey::from_parts(k.split('/')).ok().map(|k| (k, v)))
-                .collect()
+                .collect())
         }
     }
 

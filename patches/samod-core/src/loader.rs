@@ -166,6 +166,12 @@ impl SamodLoader {
                     StorageResult::Load { value } => {
                         self.state = State::StorageIdLoaded(value);
                     }
+                    // danvan patch (fallible storage): an unreadable storage ID is read again,
+                    // never replaced by a new one.
+                    StorageResult::Failed { error } => {
+                        tracing::warn!(%error, "loading the storage ID failed; loading again");
+                        self.state = State::Starting;
+                    }
                     _ => panic!("unexpected storage result when loading storage ID"),
                 }
             }

@@ -242,15 +242,25 @@ pub(crate) async fn dispatch_storage_task<S: LocalStorage>(
     storage: S,
 ) -> StorageResult {
     match task {
+        // danvan patch (fallible storage): loads go through the `try_` methods; a failure is
+        // handed to the core as `Failed`, which loads again instead of assuming absence.
         StorageTask::Load { key } => {
             tracing::trace!(?key, "loading key from storage");
-            let value = storage.load(key).await;
-            StorageResult::Load { value }
+            match storage.try_load(key).await {
+                Ok(value) => StorageResult::Load { value },
+                Err(e) => StorageResult::Failed {
+                    error: e.to_string(),
+                },
+            }
         }
         StorageTask::LoadRange { prefix } => {
             tracing::trace!(?prefix, "loading range from storage");
-            let values = storage.load_range(prefix).await;
-            StorageResult::LoadRange { values }
+            match storage.try_load_range(prefix).await {
+                Ok(values) => StorageResult::LoadRange { values },
+                Err(e) => StorageResult::Failed {
+                    error: e.to_string(),
+                },
+            }
         }
         StorageTask::Put { key, value } => {
             tracing::trace!(?key, "putting value into storage");

@@ -47,7 +47,41 @@ pub trait Storage: Send + Clone + 'static {
     fn put(&self, key: StorageKey, data: Vec<u8>) -> impl Future<Output = ()> + Send;
     /// Delete a value from storage
     fn delete(&self, key: StorageKey) -> impl Future<Output = ()> + Send;
+
+    /// danvan patch (fallible storage): [`Storage::load`], or the reason the storage could not
+    /// be read. samod loads through this; a failure is never taken for "absent" (the load is
+    /// asked again), so an implementation should wait (retry, back off) before returning one.
+    /// The default is for storages that cannot fail.
+    fn try_load(
+        &self,
+        key: StorageKey,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StorageError>> + Send {
+        let storage = self.clone();
+        async move { Ok(Storage::load(&storage, key).await) }
+    }
+
+    /// danvan patch (fallible storage): [`Storage::load_range`], or the reason the storage
+    /// could not be read (see [`Storage::try_load`]).
+    fn try_load_range(
+        &self,
+        prefix: StorageKey,
+    ) -> impl Future<Output = Result<HashMap<StorageKey, Vec<u8>>, StorageError>> + Send {
+        let storage = self.clone();
+        async move { Ok(Storage::load_range(&storage, prefix).await) }
+    }
 }
+
+/// danvan patch (fallible storage): a storage that could not be read.
+#[derive(Debug, Clone)]
+pub struct StorageError(pub String);
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StorageError {}
 
 /// A version of [`Storage`] that can be used with runtimes that don't require
 /// `Send` or `'static` bounds. See the [module level documentation on
@@ -64,6 +98,24 @@ pub trait LocalStorage: Clone + 'static {
     fn put(&self, key: StorageKey, data: Vec<u8>) -> impl Future<Output = ()>;
     /// Delete a value from storage
     fn delete(&self, key: StorageKey) -> impl Future<Output = ()>;
+
+    /// danvan patch (fallible storage): see [`Storage::try_load`].
+    fn try_load(
+        &self,
+        key: StorageKey,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StorageError>> {
+        let storage = self.clone();
+        async move { Ok(LocalStorage::load(&storage, key).await) }
+    }
+
+    /// danvan patch (fallible storage): see [`Storage::try_load_range`].
+    fn try_load_range(
+        &self,
+        prefix: StorageKey,
+    ) -> impl Future<Output = Result<HashMap<StorageKey, Vec<u8>>, StorageError>> {
+        let storage = self.clone();
+        async move { Ok(LocalStorage::load_range(&storage, prefix).await) }
+    }
 }
 
 impl<S: Storage> LocalStorage for S {
@@ -81,5 +133,19 @@ impl<S: Storage> LocalStorage for S {
 
     fn delete(&self, key: StorageKey) -> impl Future<Output = ()> {
         Storage::delete(self, key)
+    }
+
+    fn try_load(
+        &self,
+        key: StorageKey,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StorageError>> {
+        Storage::try_load(self, key)
+    }
+
+    fn try_load_range(
+        &self,
+        prefix: StorageKey,
+    ) -> impl Future<Output = Result<HashMap<StorageKey, Vec<u8>>, StorageError>> {
+        Storage::try_load_range(self, prefix)
     }
 }

@@ -94,10 +94,24 @@ async fn notes_told_durable_survive_a_crash_loop_and_every_phone_converges() {
     };
     let ledgers: Vec<Arc<Mutex<Ledger>>> = (0..devices_n).map(|_| Default::default()).collect();
     let stop = Arc::new(AtomicBool::new(false));
+    // The phones run on a runtime of their own. Hundreds of Automerge replicas keep its workers
+    // busy, and a multi-thread runtime whose workers never idle polls its sockets and timers only
+    // every few dozen tasks: the kills, restarts and checks below (on the test's runtime, with
+    // their own HTTP client, whose connections live on that runtime) would wait minutes for
+    // their sockets. That is what looked like a hang with 200 phones.
+    let phones_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let control = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
     let mut phones = Vec::new();
     for (i, (login, key)) in logins.iter().cloned().enumerate() {
         let (ledger, stop, base) = (ledgers[i].clone(), stop.clone(), base.clone());
-        phones.push(tokio::spawn(async move {
+        phones.push(phones_rt.spawn(async move {
             let mut dev = loop {
                 if let Ok(d) = Device::connect_as(addr, &login.token, &login.peer_id).await {
                     break d;
@@ -178,7 +192,8 @@ async fn notes_told_durable_survive_a_crash_loop_and_every_phone_converges() {
             let deadline = Instant::now() + Duration::from_secs(30);
             let covered = loop {
                 let answer = async {
-                    HTTP.post(format!("{base}/api/durable-heads"))
+                    control
+                        .post(format!("{base}/api/durable-heads"))
                         .bearer_auth(&login.token)
                         .json(&body)
                         .send()
@@ -257,4 +272,5 @@ async fn notes_told_durable_survive_a_crash_loop_and_every_phone_converges() {
         }
     }
     server.start_kill().unwrap();
+    phones_rt.shutdown_background();
 }

@@ -103,6 +103,7 @@ async fn incremental_updates_give_the_rows_a_rebuild_gives() {
                     .storage
                     .load_doc(key.doc_id().to_string())
                     .await
+                    .unwrap()
                     .unwrap();
                 let mut a = base.fork().with_actor(automerge::ActorId::random());
                 let mut b = base.fork().with_actor(automerge::ActorId::random());

@@ -308,6 +308,7 @@ async fn publishing_a_new_plan_makes_its_documents_syncable() {
         .storage
         .load_doc(prid.to_string())
         .await
+        .unwrap()
         .expect("progress stored");
     let records = schema::read_progress(&stored);
     assert!(
@@ -472,6 +473,7 @@ async fn an_admin_adds_a_commune_from_a_device() {
         .storage
         .load_doc(org.to_string())
         .await
+        .unwrap()
         .expect("org stored");
     let stored_nodes = schema::read_org(&stored);
     assert!(stored_nodes.iter().any(|n| n.id == "xa-moi"));
@@ -675,6 +677,7 @@ async fn a_hostile_plan_entry_is_quarantined() {
         .storage
         .load_doc(id.to_string())
         .await
+        .unwrap()
         .expect("plan stored");
     let ii4 = schema::read_entry::<Task, _>(&stored, "t-ii-4").expect("t-ii-4 readable");
     assert_eq!(ii4.deadline.as_deref(), Some("2026-12-31"));

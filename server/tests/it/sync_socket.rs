@@ -77,6 +77,7 @@ async fn notes_survive_restart_and_durable_heads_cover_them() {
         .storage
         .load_doc(id.to_string())
         .await
+        .unwrap()
         .expect("stored after restart");
     assert_eq!(schema::read_notes(&stored).len(), 5);
     assert!(covered(
@@ -140,7 +141,13 @@ async fn other_communes_documents_are_unavailable_and_never_written() {
         })
         .await;
     intruder.pump(Duration::from_millis(500)).await;
-    let stored = srv.state.storage.load_doc(bid.to_string()).await.unwrap();
+    let stored = srv
+        .state
+        .storage
+        .load_doc(bid.to_string())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         schema::read_notes(&stored).is_empty(),
         "a member of A wrote into B's notes"
@@ -196,7 +203,13 @@ async fn read_only_peers_changes_are_neither_stored_nor_relayed() {
         .await;
     viewer.pump(Duration::from_millis(500)).await;
     member.pump(Duration::from_millis(500)).await;
-    let stored = srv.state.storage.load_doc(id.to_string()).await.unwrap();
+    let stored = srv
+        .state
+        .storage
+        .load_doc(id.to_string())
+        .await
+        .unwrap()
+        .unwrap();
     let titles: Vec<String> = schema::read_notes(&stored)
         .into_iter()
         .map(|n| n.title)
@@ -213,7 +226,13 @@ async fn read_only_peers_changes_are_neither_stored_nor_relayed() {
         })
         .await;
     viewer.pump(Duration::from_millis(300)).await;
-    let stored_org = srv.state.storage.load_doc(org.to_string()).await.unwrap();
+    let stored_org = srv
+        .state
+        .storage
+        .load_doc(org.to_string())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         schema::get_str(&stored_org, &automerge::ROOT, "title"),
         None
@@ -357,7 +376,13 @@ async fn schema_violating_entries_are_quarantined_not_counted() {
     wait_durable(&base, &kadon.token, &phone, &id).await;
 
     // Kept in the document (nothing typed is dropped)...
-    let stored = srv.state.storage.load_doc(id.to_string()).await.unwrap();
+    let stored = srv
+        .state
+        .storage
+        .load_doc(id.to_string())
+        .await
+        .unwrap()
+        .unwrap();
     let notes = stored.get(ROOT, "notes").unwrap().unwrap().1;
     assert_eq!(stored.keys(&notes).count(), 3);
     // ...flagged for admins, and left out of the read model.

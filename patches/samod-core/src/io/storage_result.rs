@@ -13,4 +13,10 @@ pub enum StorageResult {
     },
     Put,
     Delete,
+    /// danvan patch (fallible storage): the storage could not answer a load. The loader and a
+    /// loading document ask again instead of taking the key for absent (which would start an
+    /// empty document, or a new storage ID, over data that is only unreadable for now).
+    Failed {
+        error: String,
+    },
 }

@@ -16,6 +16,9 @@ enum LoadState {
         incremental_task_id: IoTaskId,
         snapshots: Option<HashMap<StorageKey, Vec<u8>>>,
         incrementals: Option<HashMap<StorageKey, Vec<u8>>>,
+        /// danvan patch (fallible storage): one of the two loads failed; once both have
+        /// answered, the load starts again.
+        failed: bool,
     },
     /// Have both snapshots and incrementals, ready to complete
     Complete {
@@ -54,8 +57,7 @@ impl Load {
         let LoadState::WaitingForResults {
             snapshot_task_id,
             incremental_task_id,
-            snapshots: _,
-            incrementals: _,
+            ..
         } = &self.state
         else {
             return false;
@@ -84,6 +86,7 @@ impl Load {
                     incremental_task_id,
                     snapshots: None,
                     incrementals: None,
+                    failed: false,
                 };
 
                 vec![snapshot_task, incremental_task]
@@ -118,26 +121,38 @@ impl Load {
                 incremental_task_id,
                 snapshots,
                 incrementals,
+                failed,
             } => {
-                match result {
-                    StorageResult::LoadRange { values } => {
-                        if task_id == *snapshot_task_id {
-                            *snapshots = Some(values);
-                        } else if task_id == *incremental_task_id {
-                            *incrementals = Some(values);
-                        } else {
-                            panic!("unknown task ID in load");
-                        }
-
-                        // Check if both results are now available
-                        if let (Some(snapshots), Some(incrementals)) = (snapshots, incrementals) {
-                            self.state = LoadState::Complete {
-                                snapshots: snapshots.clone(),
-                                incrementals: incrementals.clone(),
-                            };
-                        }
+                let values = match result {
+                    StorageResult::LoadRange { values } => values,
+                    // danvan patch (fallible storage): the slot is marked answered (empty) and
+                    // the whole load is repeated; the storage is expected to have waited before
+                    // reporting the failure, so this is not a busy loop.
+                    StorageResult::Failed { error } => {
+                        tracing::warn!(doc_id = %self.doc_id, %error, "storage load failed; loading again");
+                        *failed = true;
+                        HashMap::new()
                     }
                     _ => panic!("unexpected storage result in load"),
+                };
+                if task_id == *snapshot_task_id {
+                    *snapshots = Some(values);
+                } else if task_id == *incremental_task_id {
+                    *incrementals = Some(values);
+                } else {
+                    panic!("unknown task ID in load");
+                }
+
+                // Check if both results are now available
+                if let (Some(snapshots), Some(incrementals)) = (snapshots, incrementals) {
+                    self.state = if *failed {
+                        LoadState::Initial
+                    } else {
+                        LoadState::Complete {
+                            snapshots: std::mem::take(snapshots),
+                            incrementals: std::mem::take(incrementals),
+                        }
+                    };
                 }
             }
             _ => panic!("unexpected io complete"),
