@@ -60,6 +60,14 @@ struct Args {
     /// The server's idle time before a document leaves memory (soak only).
     #[arg(long, default_value_t = 10)]
     unload_after_secs: u64,
+    /// Start from a copy of this data folder (a big database made with the `seed_notes` example)
+    /// instead of the demo's.
+    #[arg(long)]
+    data_from: Option<std::path::PathBuf>,
+    /// This many seconds into the run, take an online backup (`danvan-server backup`) while the
+    /// devices write, then restore it into a new folder; report both times and the size.
+    #[arg(long)]
+    backup_after: Option<f64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -310,6 +318,62 @@ async fn soak(args: &Args, docs: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--backup-after`: `danvan-server backup` of the running server's folder after `after`
+/// seconds, then `restore` of that file into a new folder; times, size and chunks restored.
+async fn backup_and_restore(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    after: f64,
+) -> anyhow::Result<serde_json::Value> {
+    tokio::time::sleep(Duration::from_secs_f64(after)).await;
+    let file = dir.join("backup.sqlite3");
+    let run = |args: Vec<std::ffi::OsString>| async move {
+        let t0 = Instant::now();
+        let out = tokio::process::Command::new(bin)
+            .args(args)
+            .output()
+            .await?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        anyhow::Ok(t0.elapsed().as_secs_f64())
+    };
+    let backup_seconds = run(vec![
+        "--data-dir".into(),
+        dir.join("data").into(),
+        "backup".into(),
+        "--to".into(),
+        file.clone().into(),
+    ])
+    .await?;
+    let bytes = std::fs::metadata(&file)?.len();
+    let restored = dir.join("restored");
+    let restore_seconds = run(vec![
+        "--data-dir".into(),
+        restored.clone().into(),
+        "restore".into(),
+        "--from".into(),
+        file.into(),
+    ])
+    .await?;
+    let db = rusqlite::Connection::open(server::db::path_in(&restored))?;
+    let count = |table: &str| {
+        db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
+            r.get::<_, i64>(0)
+        })
+    };
+    Ok(serde_json::json!({
+        "after_seconds": after,
+        "backup_seconds": backup_seconds,
+        "backup_mib": bytes as f64 / 1_048_576.0,
+        "restore_seconds": restore_seconds,
+        "chunks_restored": count("chunks")?,
+        "indexed_notes_restored": count("rm_note_rows")?,
+    }))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -322,6 +386,16 @@ async fn main() -> anyhow::Result<()> {
         !js || args.confirm == Confirm::Ack,
         "the JS server has no durable answer: use --confirm ack"
     );
+    if let Some(from) = &args.data_from {
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data)?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                std::fs::copy(entry.path(), data.join(entry.file_name()))?;
+            }
+        }
+    }
     let (mut child, addr) = spawn_server(&args, dir.path(), &[]).await?;
     let pid = child.id().unwrap_or_default();
     let base = format!("http://{addr}");
@@ -504,6 +578,10 @@ async fn main() -> anyhow::Result<()> {
             (latencies, dev.bytes_sent + dev.bytes_received, resyncs, dropped)
         }));
     }
+    let backup = args.backup_after.map(|after| {
+        let (bin, dir) = (args.server_bin.clone(), dir.path().to_path_buf());
+        tokio::spawn(async move { backup_and_restore(&bin, &dir, after).await })
+    });
     let mut latencies = Vec::new();
     let mut bytes = 0usize;
     let mut resyncs = 0usize;
@@ -528,9 +606,14 @@ async fn main() -> anyhow::Result<()> {
         .zip(cpu_at_start)
         .map(|(end, start)| end - start);
     let _ = child.kill().await;
+    let backup = match backup {
+        Some(b) => Some(b.await??),
+        None => None,
+    };
     println!(
         "{}",
         serde_json::json!({
+            "backup": backup,
             "server": if js { "automerge-repo (Node)" } else { "danvan" },
             "confirm": if args.confirm == Confirm::Ack { "ack" } else { "durable" },
             "devices": args.devices,

@@ -54,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
                 .doc_id()
                 .to_string(),
         )
-        .await;
+        .await?;
     let task_ids: Vec<String> = plan
         .map(|p| schema::read_tasks(&p).into_iter().map(|t| t.id).collect())
         .unwrap_or_default();

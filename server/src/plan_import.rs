@@ -39,25 +39,48 @@ macro_rules! re {
     };
 }
 
-re!(ROMAN, r"^(X{0,3}(?:IX|IV|V?I{0,3}))\.\s*(.+)$");
-re!(NUMBERED, r"^(\d{1,2})\.\s+(.+)$");
-re!(SUBNUMBERED, r"^(\d{1,2})\.(\d{1,2})\.?\s+(.+)$");
+re!(
+    ROMAN,
+    r"^(X{0,3}(?:IX|IV|V?I{0,3}))\s*[.:/)–-]\s*(\P{Ll}.*)?$"
+);
+re!(NUMBERED, r"^(\d{1,2})[.)]\s*(\D.*)$");
+re!(SUBNUMBERED, r"^(\d{1,2}(?:\.\d{1,2})+)\.?\s+(\D.*)$");
 re!(LETTERED, r"^([a-zđ])\)\s+(.+)$");
 re!(BULLET, r"^[-–—•+*]\s*(.+)$");
-re!(NUMBER_LINE, r"^Số\s*:?\s*([0-9]+[-–][\p{L}0-9/.\-–]+)");
+/// A document's number and symbol in every form: Party "07-KH/ĐU", state "125/KH-UBND",
+/// "45/KH-MTTQ-BTT", a law's "10/2022/QH15", a decree's "30/2020/NĐ-CP". (Checked to hold a letter,
+/// so that a date is not taken for one.)
+const CODE: &str = r"\d+(?:/\d{2,4})?[-/–](?:[\p{L}\d.]+[-/–])*[\p{L}\d]+";
+re!(NUMBER_LINE, &format!(r"^Số\s*:?\s*({CODE})?"));
 re!(
     PLACE_DATE,
-    r"^([\p{L} .'-]+?),\s*ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})"
+    r"^([\p{L} .'-]+?),\s*ngày\s+(\d{1,2})\s*(?:tháng\s+|/|-)(\d{1,2})\s*(?:năm\s+|/|-)(\d{4})"
 );
 re!(DATE_NUMERIC, r"(\d{1,2})/(\d{1,2})/(\d{4})");
 re!(
     DATE_WORDS,
     r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})"
 );
+/// The kinds of document a plan cites, longest first where one begins another.
+const BASIS_KINDS: &str = "Chỉ thị|Nghị quyết liên tịch|Nghị quyết|Quyết định|Kết luận|Kế hoạch liên tịch|Kế hoạch|Quy định|Quy chế phối hợp|Quy chế|Hướng dẫn|Thông báo|Thông tri|Công văn|Văn bản|Luật|Nghị định|Thông tư liên tịch|Thông tư|Chương trình phối hợp|Chương trình hành động|Chương trình|Đề án|Điều lệ|Pháp lệnh|Tờ trình|Báo cáo";
 re!(
     BASIS,
-    r"(Chỉ thị|Nghị quyết|Quyết định|Kết luận|Kế hoạch|Quy định|Hướng dẫn|Thông báo|Công văn|Luật|Nghị định|Thông tư)\s+số\s+([0-9]+[-–][\p{L}0-9/.\-–]*[\p{L}0-9])"
+    &format!(r"({BASIS_KINDS})\s+(?:số\s*:?\s*)?({CODE})")
 );
+// A law or charter cited by its name only: "Căn cứ Luật Mặt trận Tổ quốc Việt Nam năm 2015".
+re!(
+    BASIS_NAMED,
+    r"^(?:Căn cứ|Thực hiện|Theo)\s+(Luật|Bộ luật|Điều lệ|Hiến pháp|Pháp lệnh)\s+([^;:“”\x22]+?)\s*(?:[;:.]|$)"
+);
+// A paragraph that cites what the plan implements, however it begins.
+re!(
+    BASIS_START,
+    r"^(?:Căn cứ|Thực hiện|Theo|Triển khai|Để triển khai|Nhằm triển khai)\s"
+);
+// A line that is only a rule or ornament: "-----", "*", "_______", "***".
+re!(ORNAMENT, r"^[-–—_*=~.·•\s]+$");
+// Where copy-paste or Word left one line holding two columns (a tab, or a wide run of spaces).
+re!(COLUMN_GAP, r"\s*\t\s*|[ \u{a0}]{3,}");
 re!(QUOTED, r"[“\x22]([^”\x22]+)[”\x22]");
 re!(
     ISSUER_OF,
@@ -73,12 +96,16 @@ re!(
 );
 re!(PARTNERS, r"phối hợp(?:\s+chặt chẽ)?\s+với\s+([^.;:]+)");
 re!(
+    PARTNER_SUBJECT,
+    r"^([^.;:]{3,150}?)\s+(?:cùng\s+)?phối hợp\b"
+);
+re!(
     DEADLINE,
-    r"(?:trước|chậm nhất|hoàn thành trong)\s+(?:ngày\s+)?(\d{1,2}/\d{1,2}/\d{4}|ngày\s+\d{1,2}\s+tháng\s+\d{1,2}\s+năm\s+\d{4})"
+    r"(?i:trước|chậm nhất|hoàn thành trong|hạn chót|thời hạn)\s*:?\s+(?:ngày\s+)?(\d{1,2}/\d{1,2}(?:/\d{4})?|ngày\s+\d{1,2}\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?|\d{1,2}\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?)"
 );
 re!(
     DEADLINE_PERIOD,
-    r"(?:hoàn thành|xong|chậm nhất)?\s*trong\s+(tháng|quý)\s+(\d{1,2}|IV|III|II|I)(?:/|\s+năm\s+)(\d{4})"
+    r"(?i:trong)\s+(tháng|quý|Quý|Tháng)\s+(\d{1,2}|IV|III|II|I)\b(?:(?:/|\s+năm\s+)(\d{4}))?"
 );
 
 /// Words that end a list of units: the predicate of the sentence starts there.
@@ -360,17 +387,55 @@ fn unescape_xml(s: &str) -> String {
 
 /// Lines → paragraphs: blank lines separate; a line starting in lower case continues the previous
 /// paragraph (a sentence broken by a page break or a hard wrap).
+/// Lines → paragraphs, whitespace collapsed. Where one line holds several columns (a tab or a wide
+/// gap: a two-column header or signature flattened by copy-paste, a table row) the cells are kept
+/// apart by a tab. A line starting in lower case continues the paragraph before it.
 fn paragraphs(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in text.lines() {
-        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        if line.is_empty() {
+        let mut cells: Vec<String> = Vec::new();
+        for cell in COLUMN_GAP.split(line) {
+            let cell = cell.split_whitespace().collect::<Vec<_>>().join(" ");
+            match cells.last_mut() {
+                // "Số:      /KH-UBND": a number left blank to be filled in by hand.
+                Some(last) if NUMBER_LINE.is_match(last) && cell.starts_with('/') => {
+                    last.push(' ');
+                    last.push_str(&cell);
+                }
+                _ if cell.is_empty() => {}
+                _ => cells.push(cell),
+            }
+        }
+        if cells.is_empty() {
             continue;
         }
-        let continues = line.chars().next().is_some_and(|c| c.is_lowercase())
-            && !LETTERED.is_match(&line)
-            // Not after a heading in capitals ("KẾ HOẠCH" / "triển khai ...": the title starts there).
-            && out.last().is_some_and(|p| !p.ends_with(':') && p.to_uppercase() != *p);
+        let line = cells.join("\t");
+        let item = |l: &str| {
+            LETTERED.is_match(l)
+                || BULLET.is_match(l)
+                || NUMBERED.is_match(l)
+                || SUBNUMBERED.is_match(l)
+                || ROMAN.captures(l).is_some_and(|c| !c[1].is_empty())
+        };
+        // A line broken mid-sentence: the next starts in lower case, or this one stops on a
+        // comma or a word that cannot end a sentence ("… của" / "Ban Thường vụ Huyện ủy").
+        let open_end = out.last().is_some_and(|p| {
+            p.ends_with(',')
+                || [
+                    " của", " và", " với", " các", " cho", " về", " theo", " trong",
+                ]
+                .iter()
+                .any(|w| p.ends_with(w))
+        });
+        let continues = cells.len() == 1
+            && (line.chars().next().is_some_and(|c| c.is_lowercase()) || open_end)
+            && !item(&line)
+            && line.to_uppercase() != line
+            // Not after a heading in capitals ("KẾ HOẠCH" / "triển khai ...": the title starts
+            // there), nor after a row of cells.
+            && out
+                .last()
+                .is_some_and(|p| !p.ends_with(':') && p.to_uppercase() != *p && !p.contains('\t'));
         match out.last_mut() {
             Some(prev) if continues => {
                 prev.push(' ');
@@ -399,13 +464,29 @@ pub fn find_date(s: &str) -> Option<String> {
 }
 
 /// A task's deadline: "trước ngày 15/12/2026", "chậm nhất ngày 15 tháng 12 năm 2026", or the last day
-/// of a period it must be done in ("trong tháng 12/2026", "hoàn thành trong quý IV năm 2026").
-pub fn deadline_of(text: &str) -> Option<String> {
-    if let Some(d) = DEADLINE.captures(text).and_then(|c| find_date(&c[1])) {
-        return Some(d);
+/// of a period it must be done in ("trong tháng 12/2026", "hoàn thành trong quý IV năm 2026"). A
+/// date or period written without its year ("trước ngày 10/6", "trong quý IV") is in `year`, the
+/// plan's.
+pub fn deadline_of(text: &str, year: Option<i32>) -> Option<String> {
+    if let Some(c) = DEADLINE.captures(text) {
+        let nums: Vec<&str> = c[1]
+            .split(|ch: char| !ch.is_ascii_digit())
+            .filter(|n| !n.is_empty())
+            .collect();
+        let dmy = match (nums.as_slice(), year) {
+            ([d, m, y], _) => format!("{d}/{m}/{y}"),
+            ([d, m], Some(y)) => format!("{d}/{m}/{y}"),
+            _ => String::new(),
+        };
+        if let Some(d) = find_date(&dmy) {
+            return Some(d);
+        }
     }
     let c = DEADLINE_PERIOD.captures(text)?;
-    let year: i32 = c[3].parse().ok()?;
+    let year: i32 = match c.get(3) {
+        Some(y) => y.as_str().parse().ok()?,
+        None => year?,
+    };
     let n: u32 = match &c[2] {
         "I" => 1,
         "II" => 2,
@@ -413,7 +494,7 @@ pub fn deadline_of(text: &str) -> Option<String> {
         "IV" => 4,
         d => d.parse().ok()?,
     };
-    let month = match &c[1] {
+    let month = match c[1].to_lowercase().as_str() {
         "quý" if (1..=4).contains(&n) => n * 3,
         "tháng" if (1..=12).contains(&n) => n,
         _ => return None,
@@ -433,17 +514,19 @@ fn recurrence(s: &str) -> Option<Recurrence> {
             "định kỳ ",
             "hàng ",
             "hằng ",
+            "mỗi ",
         ]
         .iter()
         .any(|p| l.contains(&format!("{p}{w}")))
     };
-    if has("quý") {
+    let every = |w: &str| l.contains(&format!("{w} một lần")) || l.contains(&format!("{w}/lần"));
+    if has("quý") || every("quý") || every("3 tháng") {
         Some(Recurrence::Quarterly)
-    } else if has("6 tháng") || has("sáu tháng") {
+    } else if has("6 tháng") || has("sáu tháng") || every("6 tháng") || every("sáu tháng") {
         Some(Recurrence::Semiannual)
-    } else if has("tháng") {
+    } else if has("tháng") || every("tháng") {
         Some(Recurrence::Monthly)
-    } else if has("năm") && l.contains("định kỳ") {
+    } else if has("năm") || every("năm") || every("mỗi năm") {
         Some(Recurrence::Yearly)
     } else {
         None
@@ -485,6 +568,21 @@ const UNIT_HEADS: &[&str] = &[
     "Trường ",
     "các ",
     "Các ",
+    "Huyện ủy",
+    "Huyện uỷ",
+    "Tỉnh ủy",
+    "Tỉnh uỷ",
+    "Thị ủy",
+    "Thành ủy",
+    "Ban Thường vụ",
+    "Ủy ban kiểm tra",
+    "UBKT",
+    "Cơ quan",
+    "Cấp uỷ",
+    "Bí thư",
+    "Chủ tịch",
+    "Người đứng đầu",
+    "Thủ trưởng",
 ];
 
 /// Split an enumeration of units ("A, B và C"; "A; B") and clean each part. A comma separates units
@@ -533,9 +631,14 @@ fn cut_at_predicate(s: &str) -> &str {
     &s[..cut]
 }
 
+/// Whether a phrase begins with a unit's name ("Ban Tuyên giáo …", "UBND các xã …", "các chi bộ").
+fn starts_unit(s: &str) -> bool {
+    UNIT_HEADS.iter().any(|h| s.starts_with(h))
+}
+
 /// Lead and coordinating units of a task's text. In the implementation section the grammatical
 /// subject is the lead when no "chủ trì" is written ("Ban Tổ chức Huyện ủy tham mưu ...").
-fn units(text: &str, implementation: bool) -> (Vec<String>, Vec<String>) {
+fn units_of(text: &str, implementation: bool) -> (Vec<String>, Vec<String>) {
     let first_sentence = text.split(". ").next().unwrap_or(text);
     let mut lead = Vec::new();
     if let Some(c) = LEAD.captures(first_sentence) {
@@ -545,7 +648,10 @@ fn units(text: &str, implementation: bool) -> (Vec<String>, Vec<String>) {
             .strip_prefix("Giao ")
             .or_else(|| who.strip_prefix("giao "))
             .unwrap_or(who);
-        lead = split_units(who.trim_end_matches(','));
+        // "Là cơ quan thường trực, chủ trì …": no unit named here (the heading above names it).
+        if starts_unit(who) {
+            lead = split_units(who.trim_end_matches(','));
+        }
     } else if implementation {
         let subject = cut_at_predicate(first_sentence)
             .trim()
@@ -561,15 +667,45 @@ fn units(text: &str, implementation: bool) -> (Vec<String>, Vec<String>) {
                 _ => parts.push(piece.to_string()),
             }
         }
-        if subject.chars().count() <= 160 {
+        if subject.chars().count() <= 160 && starts_unit(subject) {
             lead = parts.into_iter().filter(|p| !p.is_empty()).collect();
         }
     }
-    let partners = PARTNERS
-        .captures(first_sentence)
-        .map(|c| split_units(cut_at_predicate(&format!(" {}", &c[1]))))
-        .unwrap_or_default();
+    let partners = match PARTNERS.captures(first_sentence) {
+        Some(c) => split_units(cut_at_predicate(&format!(" {}", &c[1]))),
+        // "Hội Nông dân và Đoàn Thanh niên phối hợp …": the subject coordinates.
+        None => PARTNER_SUBJECT
+            .captures(first_sentence)
+            .map(|c| c[1].trim().to_string())
+            .filter(|who| starts_unit(who) && lead.is_empty())
+            .map(|who| split_units(&who))
+            .unwrap_or_default(),
+    };
     (lead, partners)
+}
+
+/// An item that names its unit first: "Ban Tuyên giáo Huyện ủy: chủ trì …", "3. Đề nghị Ủy ban
+/// MTTQ và các đoàn thể huyện:", or a heading that is only a unit's name ("1. Ban Dân vận Huyện
+/// ủy"). The units, and the text after the colon.
+fn unit_heading(text: &str) -> Option<(Vec<String>, String)> {
+    let first = text.lines().next().unwrap_or(text);
+    let strip = |s: &str| -> String {
+        let s = s.trim();
+        ["Giao ", "giao ", "Đề nghị ", "đề nghị ", "Đối với "]
+            .iter()
+            .find_map(|p| s.strip_prefix(p))
+            .unwrap_or(s)
+            .to_string()
+    };
+    let (who, rest) = match first.split_once(':') {
+        Some((who, rest)) => (strip(who), rest.trim().to_string()),
+        None if first.chars().count() <= 100 && !first.contains(['.', ',', ';']) => {
+            (strip(first), String::new())
+        }
+        None => return None,
+    };
+    let plain = cut_at_predicate(&format!(" {who}")).trim() == who;
+    (starts_unit(&who) && plain && who.split(' ').count() <= 16).then(|| (split_units(&who), rest))
 }
 
 /// A short heading line (no final period) versus a paragraph that is itself the task.
@@ -611,6 +747,27 @@ fn task(number: String, line: &str) -> TaskDraft {
     }
 }
 
+/// Type lines, longest first where one begins another.
+const DOC_TYPES: &[&str] = &[
+    "KẾ HOẠCH LIÊN TỊCH",
+    "KẾ HOẠCH PHỐI HỢP",
+    "KẾ HOẠCH",
+    "CHƯƠNG TRÌNH PHỐI HỢP",
+    "CHƯƠNG TRÌNH HÀNH ĐỘNG",
+    "CHƯƠNG TRÌNH",
+    "HƯỚNG DẪN",
+];
+
+/// The first line of a signature block: "T/M BAN THƯỜNG VỤ", "TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH".
+fn is_signature_start(p: &str) -> bool {
+    [
+        "T/M ", "TM.", "TM ", "K/T ", "KT.", "KT ", "Q.", "TL.", "T/L ", "TUQ.", "TUQ ",
+    ]
+    .iter()
+    .any(|x| p.starts_with(x))
+        && p.to_uppercase() == p
+}
+
 #[derive(Default, PartialEq, Eq, Clone, Copy)]
 enum Zone {
     #[default]
@@ -628,6 +785,66 @@ struct Parser {
     zone: Zone,
     /// Whether the current numbered item started as a heading line (its text follows).
     heading_item: bool,
+    /// The items of the current section still open for children, outermost first.
+    open: Vec<Open>,
+    /// The columns of the table being read, from its header row.
+    table: Option<Columns>,
+    /// Tasks whose units were read from a table's columns (not to be guessed from their text).
+    preset: std::collections::HashSet<String>,
+}
+
+/// How an item was marked: what decides where the next item goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    /// `1.`, `1.2.`, `1.2` (the dotted number is the position).
+    Number,
+    /// `a)`.
+    Letter,
+    /// `-`, `+`, `•`: a repeated mark is a sibling, a new mark a level deeper.
+    Bullet(char),
+    /// A row of a table.
+    Row,
+}
+
+/// An item still open for children.
+struct Open {
+    marker: Marker,
+    /// As printed: `1.2` for a numbered item.
+    label: String,
+    /// Its place among its siblings.
+    index: usize,
+}
+
+/// Which cell of a table row holds what (from the header row, or by the row's width).
+#[derive(Clone, Copy)]
+struct Columns {
+    content: usize,
+    lead: Option<usize>,
+    partners: Option<usize>,
+    time: Option<usize>,
+}
+
+impl Columns {
+    fn by_width(n: usize) -> Columns {
+        Columns {
+            content: 1,
+            lead: Some(2).filter(|&i| i < n),
+            partners: Some(3).filter(|_| n >= 5),
+            time: Some(n - 1).filter(|_| n >= 4),
+        }
+    }
+}
+
+/// A section's kind from its title.
+fn section_kind(title: &str) -> SectionKind {
+    let t = title.to_uppercase();
+    if t.contains("MỤC ĐÍCH") || t.contains("YÊU CẦU") && !t.contains("NHIỆM VỤ") {
+        SectionKind::Purposes
+    } else if t.contains("TỔ CHỨC THỰC HIỆN") {
+        SectionKind::Implementation
+    } else {
+        SectionKind::Contents
+    }
 }
 
 impl Parser {
@@ -639,23 +856,40 @@ impl Parser {
     }
 
     fn paragraph(&mut self, p: String) {
-        let upper = p.to_uppercase() == p && p.chars().any(char::is_alphabetic);
+        if ORNAMENT.is_match(&p) {
+            // Rules and stars under a header line: ornament, not content.
+            return;
+        }
+        let cells: Vec<&str> = p.split('\t').collect();
         if p.starts_with("Nơi nhận") {
+            // "Nơi nhận:" and, in the state layout, the signature's first line beside it.
             self.zone = Zone::Recipients;
+            for cell in &cells[1..] {
+                self.signature(cell);
+            }
             return;
         }
         match self.zone {
             Zone::Recipients => {
-                if let Some(c) = BULLET.captures(&p) {
+                // Left column: the recipients; right column (if on the same line): the signature.
+                let (left, right) = cells.split_first().expect("a paragraph has a cell");
+                if let Some(c) = BULLET.captures(left) {
                     self.draft
                         .recipients
                         .push(c[1].trim().trim_end_matches([',', ';', '.']).to_string());
-                    return;
+                } else {
+                    self.zone = Zone::Signature;
+                    self.signature(left);
                 }
-                self.zone = Zone::Signature;
-                self.signature(&p, upper);
+                for cell in right {
+                    self.signature(cell);
+                }
             }
-            Zone::Signature => self.signature(&p, upper),
+            Zone::Signature => {
+                for cell in cells {
+                    self.signature(cell);
+                }
+            }
             Zone::Header | Zone::Title | Zone::Preamble
                 if ROMAN.captures(&p).is_some_and(|c| !c[1].is_empty()) =>
             {
@@ -663,51 +897,19 @@ impl Parser {
                 self.body(p);
             }
             Zone::Header => {
-                if let Some(c) = NUMBER_LINE.captures(&p) {
-                    self.draft.number = Some(c[1].to_string());
-                } else if let Some(c) = PLACE_DATE.captures(&p) {
-                    self.draft.place = Some(c[1].trim().to_string());
-                    self.draft.date = find_date(&p);
-                } else if [
-                    "KẾ HOẠCH",
-                    "CHƯƠNG TRÌNH",
-                    "KẾ HOẠCH LIÊN TỊCH",
-                    "HƯỚNG DẪN",
-                ]
-                .contains(&p.as_str())
-                {
-                    self.draft.doc_type = Some(p);
-                    self.zone = Zone::Title;
-                } else if p == "*"
-                    || p.starts_with("ĐẢNG CỘNG SẢN")
-                    || p.starts_with("CỘNG HÒA XÃ HỘI")
-                    || p.starts_with("Độc lập")
-                {
-                    // National motto and party header: fixed furniture, nothing to import.
-                } else if upper {
-                    // The issuing body, written at the top left ("HUYỆN ỦY ĐƠN DƯƠNG").
-                    let name = self
-                        .draft
-                        .issuer
-                        .take()
-                        .map(|i| format!("{i} {p}"))
-                        .unwrap_or(p);
-                    self.draft.issuer = Some(name);
-                } else if self.draft.title.is_empty()
-                    && p.chars().count() < 300
-                    && !p.ends_with('.')
-                {
-                    // No type line: the first ordinary paragraph is the title.
-                    self.draft.title = p;
-                    self.zone = Zone::Title;
-                } else {
-                    self.draft.unclassified.push(p.clone());
-                    self.draft.preamble.push(p);
-                    self.zone = Zone::Preamble;
+                for cell in cells {
+                    if self.zone == Zone::Header {
+                        self.header(cell.to_string());
+                    } else {
+                        // The type line sent the rest of the row on to the title.
+                        self.paragraph(cell.to_string());
+                    }
                 }
             }
             Zone::Title => {
-                let looks_like_basis = BASIS.is_match(&p) || p.starts_with("Căn cứ");
+                let p = p.replace('\t', " ");
+                let looks_like_basis =
+                    BASIS.is_match(&p) || BASIS_START.is_match(&p) || BASIS_NAMED.is_match(&p);
                 if self.draft.title.is_empty()
                     || (!looks_like_basis && is_heading(&p) && !p.contains(';'))
                 {
@@ -720,13 +922,110 @@ impl Parser {
                     self.preamble(p);
                 }
             }
-            Zone::Preamble => self.preamble(p),
+            Zone::Preamble => self.preamble(p.replace('\t', " ")),
+            Zone::Body if is_signature_start(cells[0]) => {
+                // The signature block before "Nơi nhận" (the right column pasted first).
+                self.zone = Zone::Signature;
+                for cell in cells {
+                    self.signature(cell);
+                }
+            }
             Zone::Body => self.body(p),
         }
     }
 
+    /// One cell of the header: the issuing body, the national motto, the number, place and date,
+    /// or the type line ("KẾ HOẠCH", possibly with the title after it).
+    fn header(&mut self, p: String) {
+        let upper = p.to_uppercase() == p && p.chars().any(char::is_alphabetic);
+        if let Some(c) = NUMBER_LINE.captures(&p) {
+            let code = c.get(1).map(|m| m.as_str().replace('–', "-"));
+            if let Some(code) = code.filter(|c| c.chars().any(char::is_alphabetic)) {
+                self.draft.number = Some(code);
+            }
+            // "Số: 12/KH-UBND Đạ Tẻh, ngày 02 tháng 4 năm 2024": place and date on the same line.
+            // A blank number leaves its symbol ("Số:   /KH-UBND"): not the place.
+            let rest = p[c.get(0).map_or(0, |m| m.end())..].trim_start_matches([' ', '/']);
+            let rest = match rest.split_once(' ') {
+                Some((symbol, r))
+                    if symbol.contains(['-', '/']) && symbol.to_uppercase() == symbol =>
+                {
+                    r
+                }
+                _ => rest,
+            };
+            if let Some(c) = PLACE_DATE.captures(rest.trim()) {
+                self.draft.place = Some(c[1].trim().to_string());
+                self.draft.date = find_date(&c[0]);
+            }
+            return;
+        }
+        if let Some(c) = PLACE_DATE.captures(&p) {
+            self.draft.place = Some(c[1].trim().to_string());
+            self.draft.date = find_date(&c[0]);
+            return;
+        }
+        if let Some(kind) = DOC_TYPES.iter().find(|t| {
+            p == **t
+                || p.strip_prefix(**t)
+                    .is_some_and(|rest| rest.starts_with(' '))
+        }) {
+            self.draft.doc_type = Some(kind.to_string());
+            self.zone = Zone::Title;
+            let rest = p[kind.len()..].trim();
+            if !rest.is_empty() {
+                self.draft.title = rest.to_string();
+            }
+            return;
+        }
+        if p == "*"
+            || p.starts_with("ĐẢNG CỘNG SẢN")
+            || p.starts_with("CỘNG HÒA XÃ HỘI")
+            || p.starts_with("CỘNG HOÀ XÃ HỘI")
+            || p.starts_with("Độc lập")
+        {
+            // National motto and party header: fixed furniture, nothing to import.
+        } else if upper {
+            // The issuing body, written at the top left ("HUYỆN ỦY ĐƠN DƯƠNG").
+            let name = self
+                .draft
+                .issuer
+                .take()
+                .map(|i| format!("{i} {p}"))
+                .unwrap_or(p);
+            self.draft.issuer = Some(name);
+        } else if self.draft.title.is_empty() && p.chars().count() < 300 && !p.ends_with('.') {
+            // No type line: the first ordinary paragraph is the title.
+            self.draft.title = p;
+            self.zone = Zone::Title;
+        } else {
+            self.draft.unclassified.push(p.clone());
+            self.draft.preamble.push(p);
+            self.zone = Zone::Preamble;
+        }
+    }
+
     fn preamble(&mut self, p: String) {
-        for c in BASIS.captures_iter(&p) {
+        // A law or charter cited by its name only, in any clause: kept as a basis without a code.
+        for clause in p.split(';') {
+            let clause = clause.trim();
+            if let Some(c) = BASIS_NAMED
+                .captures(clause)
+                .filter(|_| !BASIS.is_match(clause))
+            {
+                self.draft.basis.push(DraftBasis {
+                    kind: c[1].to_string(),
+                    code: String::new(),
+                    date: None,
+                    issuer: None,
+                    title: Some(c[2].trim().to_string()),
+                });
+            }
+        }
+        for c in BASIS
+            .captures_iter(&p)
+            .filter(|c| c[2].chars().any(char::is_alphabetic))
+        {
             let after = &p[c.get(0).map_or(0, |m| m.end())..];
             // The clause of this basis document ends where the next one starts.
             let clause_end = after.find(';').unwrap_or(after.len());
@@ -752,89 +1051,80 @@ impl Parser {
     }
 
     fn body(&mut self, p: String) {
+        let cells: Vec<&str> = p.split('\t').collect();
+        if cells.len() >= 3 {
+            return self.table_row(&cells);
+        }
+        let p = p.replace('\t', " ");
         if let Some(c) = ROMAN.captures(&p).filter(|c| !c[1].is_empty()) {
-            let title = c[2].trim().to_string();
-            let t = title.to_uppercase();
-            let kind = if t.contains("MỤC ĐÍCH") || t.contains("YÊU CẦU") && !t.contains("NHIỆM VỤ")
-            {
-                SectionKind::Purposes
-            } else if t.contains("TỔ CHỨC THỰC HIỆN") {
-                SectionKind::Implementation
-            } else {
-                SectionKind::Contents
-            };
+            let title = c.get(2).map_or("", |m| m.as_str()).trim().to_string();
             self.draft.sections.push(DraftSection {
                 number: c[1].to_string(),
+                kind: section_kind(&title),
                 title,
-                kind,
                 intro: String::new(),
                 tasks: Vec::new(),
             });
+            self.open.clear();
             return;
         }
         let Some(section) = self.draft.sections.last_mut() else {
             return;
         };
+        if section.title.is_empty() && section.tasks.is_empty() && section.intro.is_empty() {
+            // "II." alone on its line: the title follows.
+            section.kind = section_kind(&p);
+            section.title = p;
+            return;
+        }
         let sec_no = section.number.clone();
         if let Some(c) = SUBNUMBERED.captures(&p) {
-            let parent_no = format!("{sec_no}.{}", &c[1]);
-            let body = c[3].to_string();
-            if let Some(parent) = section
-                .tasks
-                .iter_mut()
-                .rev()
-                .find(|t| t.number == parent_no)
-            {
-                parent
-                    .children
-                    .push(task(format!("{parent_no}.{}", &c[2]), &body));
-                self.heading_item = is_heading(&body);
-                return;
-            }
+            let (label, body) = (c[1].to_string(), c[2].to_string());
+            let parent = label.rsplit_once('.').map_or("", |(a, _)| a).to_string();
+            // Under the item printed as the prefix ("1.2" under "1."), wherever it is open.
+            let depth = self
+                .open
+                .iter()
+                .rposition(|o| o.label == parent)
+                .map_or(0, |i| i + 1);
+            self.open.truncate(depth);
+            self.heading_item = is_heading(&body);
+            let number = format!("{sec_no}.{label}");
+            self.add(Marker::Number, label, |_, _| number, &body);
+            return;
         }
         if let Some(c) = NUMBERED.captures(&p) {
-            let body = c[2].to_string();
-            section
-                .tasks
-                .push(task(format!("{sec_no}.{}", &c[1]), &body));
+            let (label, body) = (c[1].to_string(), c[2].to_string());
+            self.open.clear();
             self.heading_item = is_heading(&body);
+            let number = format!("{sec_no}.{label}");
+            self.add(Marker::Number, label, |_, _| number, &body);
             return;
         }
         if let Some(c) = LETTERED.captures(&p) {
-            let body = c[2].to_string();
-            if let Some(parent) = section.tasks.last_mut() {
-                let n = format!("{}.{}", parent.number, &c[1]);
-                parent.children.push(task(n, &body));
-                return;
-            }
-        }
-        if let Some(c) = BULLET.captures(&p) {
-            let body = c[1].to_string();
-            match section.tasks.last_mut() {
-                Some(parent) => {
-                    // A bullet belongs to the last lettered/sub-numbered child if there is one.
-                    let target = match parent.children.last_mut() {
-                        Some(child)
-                            if child
-                                .number
-                                .ends_with(|ch: char| ch.is_ascii_lowercase() || ch == 'đ')
-                                || child.number.matches('.').count() >= 2
-                                    && !child.children.is_empty() =>
-                        {
-                            child
-                        }
-                        _ => parent,
-                    };
-                    let n = format!("{}.{}", target.number, target.children.len() + 1);
-                    target.children.push(task(n, &body));
-                }
-                None => {
-                    let n = format!("{sec_no}.{}", section.tasks.len() + 1);
-                    section.tasks.push(task(n, &body));
-                }
-            }
+            let (letter, body) = (c[1].to_string(), c[2].to_string());
+            let depth = self
+                .open
+                .iter()
+                .rposition(|o| o.marker == Marker::Number)
+                .map_or(0, |i| i + 1);
+            self.open.truncate(depth);
+            let suffix = letter.clone();
+            self.add(
+                Marker::Letter,
+                letter,
+                |parent, _| format!("{parent}.{suffix}"),
+                &body,
+            );
             return;
         }
+        if let Some(c) = BULLET.captures(&p) {
+            let mark = p.chars().next().unwrap_or('-');
+            let body = c[1].to_string();
+            self.bullet(Marker::Bullet(mark), &body);
+            return;
+        }
+        let section = self.draft.sections.last_mut().expect("checked above");
         // Plain paragraph: the text of the current item, or the section's introduction.
         match section.tasks.last_mut() {
             Some(t) => {
@@ -859,20 +1149,139 @@ impl Parser {
         }
     }
 
-    fn signature(&mut self, p: &str, upper: bool) {
+    /// The open item new children go under (`None`: the section itself).
+    fn top_mut(&mut self) -> Option<&mut TaskDraft> {
+        let section = self.draft.sections.last_mut()?;
+        let mut path = self.open.iter();
+        let mut t = section.tasks.get_mut(path.next()?.index)?;
+        for o in path {
+            t = t.children.get_mut(o.index)?;
+        }
+        Some(t)
+    }
+
+    /// Add an item under the open one (or the section), numbered by `number(parent's number,
+    /// its position)`, and open it.
+    fn add(
+        &mut self,
+        marker: Marker,
+        label: String,
+        number: impl FnOnce(&str, usize) -> String,
+        body: &str,
+    ) {
+        let index = match self.top_mut() {
+            Some(parent) => {
+                let n = number(&parent.number, parent.children.len() + 1);
+                parent.children.push(task(n, body));
+                parent.children.len() - 1
+            }
+            None => {
+                let Some(section) = self.draft.sections.last_mut() else {
+                    return;
+                };
+                let n = number(&section.number, section.tasks.len() + 1);
+                section.tasks.push(task(n, body));
+                section.tasks.len() - 1
+            }
+        };
+        self.open.push(Open {
+            marker,
+            label,
+            index,
+        });
+    }
+
+    /// A bullet (or table row): the same mark again is a sibling (closing what opened since), a
+    /// new mark a level deeper.
+    fn bullet(&mut self, marker: Marker, body: &str) {
+        if let Some(i) = self.open.iter().rposition(|o| o.marker == marker) {
+            self.open.truncate(i);
+        }
+        self.add(
+            marker,
+            String::new(),
+            |parent, k| format!("{parent}.{k}"),
+            body,
+        );
+    }
+
+    /// A row of a table of tasks (TT | Nội dung | Đơn vị chủ trì | Đơn vị phối hợp | Thời gian):
+    /// its header names the columns; each numbered row is a task with its units and time.
+    fn table_row(&mut self, cells: &[&str]) {
+        let lower: Vec<String> = cells.iter().map(|c| c.to_lowercase()).collect();
+        if lower.iter().any(|c| c.contains("nội dung")) {
+            let find = |words: &[&str], not: &str| {
+                lower.iter().position(|c| {
+                    words.iter().any(|w| c.contains(w)) && (not.is_empty() || !c.contains(not))
+                })
+            };
+            self.table = Some(Columns {
+                content: find(&["nội dung"], "").unwrap_or(1),
+                lead: find(&["chủ trì", "thực hiện", "trách nhiệm"], "phối hợp"),
+                partners: find(&["phối hợp"], ""),
+                time: find(&["thời gian", "thời hạn", "tiến độ", "thời điểm"], ""),
+            });
+            return;
+        }
+        let numbered = cells[0].chars().count() <= 5
+            && cells[0]
+                .trim_end_matches(['.', ')'])
+                .chars()
+                .all(|c| c.is_alphanumeric());
+        if !numbered || self.draft.sections.is_empty() {
+            // Not a task row: kept as the text it is.
+            self.body(cells.join(" "));
+            return;
+        }
+        let cols = self.table.unwrap_or_else(|| Columns::by_width(cells.len()));
+        let cell = |i: Option<usize>| i.and_then(|i| cells.get(i)).map_or("", |c| c.trim());
+        let (content, lead, partners, time) = (
+            cell(Some(cols.content)),
+            cell(cols.lead),
+            cell(cols.partners),
+            cell(cols.time),
+        );
+        self.heading_item = false;
+        self.bullet(Marker::Row, content);
+        let year = self.plan_year();
+        let Some(t) = self.top_mut() else {
+            return;
+        };
+        if !time.is_empty() {
+            t.text = format!("{content}\n{time}");
+            t.deadline = deadline_of(time, year)
+                .or_else(|| deadline_of(&format!("trong {}", time.to_lowercase()), year));
+        }
+        t.lead_units = split_units(lead);
+        t.partner_units = split_units(partners);
+        let number = t.number.clone();
+        self.preset.insert(number);
+    }
+
+    /// The year of the plan's date: a deadline written without one ("trước ngày 10/6") is in it.
+    fn plan_year(&self) -> Option<i32> {
+        self.draft.date.as_deref()?.get(..4)?.parse().ok()
+    }
+
+    /// One line (or cell) of the signature block: on whose behalf ("T/M BAN THƯỜNG VỤ", "TM. ỦY
+    /// BAN NHÂN DÂN" then "KT. CHỦ TỊCH", joined), the title ("BÍ THƯ", "PHÓ CHỦ TỊCH") and the name.
+    fn signature(&mut self, p: &str) {
+        let upper = p.to_uppercase() == p && p.chars().any(char::is_alphabetic);
         let s = self.draft.signer.get_or_insert(Signer {
             on_behalf: None,
             title: None,
             name: None,
         });
-        let starts = |pre: &[&str]| pre.iter().any(|x| p.starts_with(x));
-        if starts(&[
-            "T/M", "TM.", "TM ", "K/T", "KT.", "KT ", "Q.", "TL.", "T/L", "TUQ",
-        ]) {
-            s.on_behalf = Some(p.to_string());
+        if ORNAMENT.is_match(p) || (p.starts_with('(') && p.ends_with(')')) {
+            // "(Đã ký)", "(Ký tên, đóng dấu)": marks, not part of the block.
+        } else if is_signature_start(p) {
+            s.on_behalf = Some(match s.on_behalf.take() {
+                Some(first) => format!("{first} {p}"),
+                None => p.to_string(),
+            });
         } else if upper && s.title.is_none() {
             s.title = Some(p.to_string());
-        } else if !upper && p.split(' ').count() <= 6 {
+        } else if !upper && p.split(' ').count() <= 6 && s.name.is_none() {
             s.name = Some(p.to_string());
         } else {
             self.draft.unclassified.push(p.to_string());
@@ -880,20 +1289,43 @@ impl Parser {
     }
 
     fn finish(mut self) -> PlanDraft {
-        fn annotate(t: &mut TaskDraft, implementation: bool) {
-            let (lead, partners) = units(&t.text, implementation);
-            t.lead_units = lead;
-            t.partner_units = partners;
+        struct Ctx<'a> {
+            implementation: bool,
+            year: Option<i32>,
+            preset: &'a std::collections::HashSet<String>,
+        }
+        /// `inherited`: the unit a heading above named ("3. Đề nghị Ủy ban MTTQ huyện:"), the lead
+        /// of items under it that name none.
+        fn annotate(t: &mut TaskDraft, cx: &Ctx, inherited: &[String]) {
+            let heading = unit_heading(&t.text);
+            if !cx.preset.contains(&t.number) {
+                let (lead, partners) = match &heading {
+                    Some((units, rest)) => (units.clone(), units_of(rest, false).1),
+                    None => units_of(&t.text, cx.implementation),
+                };
+                t.lead_units = if lead.is_empty() {
+                    inherited.to_vec()
+                } else {
+                    lead
+                };
+                t.partner_units = partners;
+            }
             t.recurrence = recurrence(&t.text);
-            t.deadline = deadline_of(&t.text);
+            t.deadline = t.deadline.take().or_else(|| deadline_of(&t.text, cx.year));
+            let pass = heading.map_or_else(|| inherited.to_vec(), |(units, _)| units);
             for c in &mut t.children {
-                annotate(c, implementation);
+                annotate(c, cx, &pass);
             }
         }
+        let year = self.plan_year();
         for s in &mut self.draft.sections {
-            let implementation = s.kind == SectionKind::Implementation;
+            let cx = Ctx {
+                implementation: s.kind == SectionKind::Implementation,
+                year,
+                preset: &self.preset,
+            };
             for t in &mut s.tasks {
-                annotate(t, implementation);
+                annotate(t, &cx, &[]);
             }
         }
         self.draft
@@ -938,32 +1370,32 @@ mod tests {
     #[test]
     fn deadline_forms() {
         assert_eq!(
-            deadline_of("báo cáo trước ngày 15/12/2026.").as_deref(),
+            deadline_of("báo cáo trước ngày 15/12/2026.", None).as_deref(),
             Some("2026-12-15")
         );
         assert_eq!(
-            deadline_of("chậm nhất ngày 05 tháng 01 năm 2027").as_deref(),
+            deadline_of("chậm nhất ngày 05 tháng 01 năm 2027", None).as_deref(),
             Some("2027-01-05")
         );
         assert_eq!(
-            deadline_of("hoàn thành trong tháng 02/2028").as_deref(),
+            deadline_of("hoàn thành trong tháng 02/2028", None).as_deref(),
             Some("2028-02-29")
         );
         assert_eq!(
-            deadline_of("xong trong quý IV năm 2026").as_deref(),
+            deadline_of("xong trong quý IV năm 2026", None).as_deref(),
             Some("2026-12-31")
         );
         assert_eq!(
-            deadline_of("trong quý 2/2027 tổ chức sơ kết").as_deref(),
+            deadline_of("trong quý 2/2027 tổ chức sơ kết", None).as_deref(),
             Some("2027-06-30")
         );
-        assert_eq!(deadline_of("trong tháng 13/2026"), None);
-        assert_eq!(deadline_of("trong năm 2022"), None);
+        assert_eq!(deadline_of("trong tháng 13/2026", None), None);
+        assert_eq!(deadline_of("trong năm 2022", None), None);
     }
 
     #[test]
     fn assignment_units() {
-        let (lead, partners) = units(
+        let (lead, partners) = units_of(
             "Giao Ban Dân vận Huyện ủy chủ trì, phối hợp với các tổ chức Đảng, Mặt trận Tổ quốc và các đoàn thể chính trị - xã hội thường xuyên theo dõi, kiểm tra.",
             true,
         );
@@ -976,12 +1408,12 @@ mod tests {
                 "các đoàn thể chính trị - xã hội"
             ]
         );
-        let (lead, _) = units(
+        let (lead, _) = units_of(
             "UBND huyện, UBND các xã, thị trấn tiếp tục xây dựng và thực hiện quy chế.",
             true,
         );
         assert_eq!(lead, vec!["UBND huyện", "UBND các xã, thị trấn"]);
-        let (lead, partners) = units(
+        let (lead, partners) = units_of(
             "Giao Ban Tổ chức và Ban Tuyên giáo và Dân vận Huyện ủy chủ trì, phối hợp với Hội Nông dân và Hội Liên hiệp Phụ nữ huyện, UBND các xã, thị trấn triển khai.",
             false,
         );

@@ -78,6 +78,13 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Score the plan importer on the corpus of real plans (server/fixtures/plans): precision and
+    /// recall per field, and per plan.
+    ImportScore {
+        /// Arguments for the scorer (`--verbose`, `--dir DIR`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Build the PWA and the server, then take the app's screenshots (docs/screenshots/*.png) in
     /// headless Chromium against a fresh demo server.
     Screenshots {
@@ -156,6 +163,21 @@ fn main() -> Result<ExitCode> {
         Task::BenchOffice { browser, args } => {
             bench_office(&ws, browser, &args).map(|()| ExitCode::SUCCESS)
         }
+        Task::ImportScore { args } => ws
+            .run(
+                ws.cargo()
+                    .args([
+                        "run",
+                        "-q",
+                        "-p",
+                        "server",
+                        "--example",
+                        "import_score",
+                        "--",
+                    ])
+                    .args(&args),
+            )
+            .map(|()| ExitCode::SUCCESS),
         Task::Screenshots { out } => {
             screenshots::screenshots(&ws, &screenshots::ScreenshotOptions { out })
                 .map(|()| ExitCode::SUCCESS)

@@ -1,0 +1,73 @@
+//! `cargo xtask import-score`: the plan importer scored on the corpus of real plans in
+//! `server/fixtures/plans/` (issue 14): per field, precision and recall, and each plan's share of
+//! the fields a person reads that the importer got right.
+
+use clap::Parser;
+use std::path::PathBuf;
+
+#[path = "support/import_score.rs"]
+mod import_score;
+
+#[derive(Parser)]
+struct Args {
+    /// The corpus: `NAME.expected.json` with `NAME.txt` or `NAME.docx`.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/plans"))]
+    dir: PathBuf,
+    /// Also print each plan's fields that disagree.
+    #[arg(long)]
+    verbose: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut all = import_score::Score::default();
+    println!(
+        "{:<48} {:>8} {:>8} {:>8}",
+        "plan", "recall", "prec.", "fields"
+    );
+    for f in import_score::corpus(&args.dir)? {
+        let found = import_score::import(&f)?;
+        let s = import_score::score(&f.expected, &found);
+        let t = s.total();
+        println!(
+            "{:<48} {:>8.3} {:>8.3} {:>8}",
+            f.name,
+            t.recall(),
+            t.precision(),
+            t.expected
+        );
+        if args.verbose {
+            for (field, t) in &s.0 {
+                if t.right < t.expected || t.right < t.found {
+                    println!(
+                        "    {field:<20} expected {:>4}  found {:>4}  right {:>4}",
+                        t.expected, t.found, t.right
+                    );
+                }
+            }
+        }
+        all.add(&s);
+    }
+    println!();
+    println!(
+        "{:<20} {:>8} {:>8} {:>8}",
+        "field", "recall", "prec.", "expected"
+    );
+    for (field, t) in &all.0 {
+        println!(
+            "{field:<20} {:>8.3} {:>8.3} {:>8}",
+            t.recall(),
+            t.precision(),
+            t.expected
+        );
+    }
+    let t = all.total();
+    println!(
+        "{:<20} {:>8.3} {:>8.3} {:>8}",
+        "all fields",
+        t.recall(),
+        t.precision(),
+        t.expected
+    );
+    Ok(())
+}
