@@ -131,6 +131,32 @@ const PREDICATE_STARTS: &[&str] = &[
     " để ",
     " nhằm ",
     " trong việc",
+    " biên soạn",
+    " tuyên truyền",
+    " vận động",
+    " giám sát",
+    " đôn đốc",
+    " rà soát",
+    " báo cáo",
+    " tham gia",
+    " phát động",
+    " hỗ trợ",
+    " đề xuất",
+    " củng cố",
+    " kiện toàn",
+    " phổ biến",
+    " tập huấn",
+    " đánh giá",
+    " sơ kết",
+    " tổng kết",
+    " chuẩn bị",
+    " bảo đảm",
+    " đảm bảo",
+    " ban hành",
+    " tiến hành",
+    " lồng ghép",
+    " nắm bắt",
+    " tổng hợp",
 ];
 
 /// Import plain text.
@@ -338,10 +364,13 @@ fn format_number(fmt: &str, n: u32) -> String {
 /// automatic numbering (`<w:numPr>`) gives the paragraph written in front, as a typist would have.
 fn document_xml_text(xml: &str, mut numbering: Numbering) -> Result<String, ImportError> {
     let mut out = String::new();
+    // The paragraph being read, and the table row it is in (its cells' paragraphs).
+    let mut para = String::new();
+    let mut row: Option<Vec<Vec<String>>> = None;
     let mut rest = xml;
     let (mut ilvl, mut num_id) = (0usize, None::<String>);
     while let Some(lt) = rest.find('<') {
-        if out.len() > MAX_TEXT_BYTES {
+        if out.len() + para.len() > MAX_TEXT_BYTES {
             return Err(ImportError::TooLarge("text over 4 MiB"));
         }
         let Some(gt) = rest[lt..].find('>') else {
@@ -360,21 +389,74 @@ fn document_xml_text(xml: &str, mut numbering: Numbering) -> Result<String, Impo
             "w:t" if !tag.ends_with('/') => {
                 // The first text of a numbered paragraph: its number goes first.
                 if let Some(id) = num_id.take() {
-                    out.push_str(&numbering.next(&id, ilvl));
+                    para.push_str(&numbering.next(&id, ilvl));
                 }
                 let end = after.find("</w:t>").unwrap_or(after.len());
-                out.push_str(&unescape_xml(&after[..end]));
+                para.push_str(&unescape_xml(&after[..end]));
                 rest = &after[end..];
                 continue;
             }
-            "w:tab" => out.push(' '),
-            "w:br" => out.push('\n'),
-            _ if tag == "/w:p" => out.push('\n'),
+            // A tab separates columns (a header's two sides); a line break, lines.
+            "w:tab" => para.push('\t'),
+            "w:br" => para.push('\n'),
+            "w:tr" if !tag.ends_with('/') => row = Some(Vec::new()),
+            "w:tc" if !tag.ends_with('/') => {
+                if let Some(r) = row.as_mut() {
+                    r.push(Vec::new());
+                }
+            }
+            _ if tag == "/w:p" => match row.as_mut().and_then(|r| r.last_mut()) {
+                Some(cell) => cell.push(std::mem::take(&mut para)),
+                None => {
+                    out.push_str(&para);
+                    out.push('\n');
+                    para.clear();
+                }
+            },
+            _ if tag == "/w:tr" => {
+                if let Some(cells) = row.take() {
+                    table_row_text(&cells, &mut out);
+                }
+            }
             _ => {}
         }
         rest = after;
     }
+    out.push_str(&para);
     Ok(out)
+}
+
+/// A Word table row as text. Three cells or more are a row of a table of tasks: one line, cells
+/// apart by a tab, each cell's paragraphs joined. One or two cells are a layout (a header's or a
+/// signature's two columns): each cell's paragraphs as lines, one column after the other.
+fn table_row_text(cells: &[Vec<String>], out: &mut String) {
+    let clean = |p: &String| p.split_whitespace().collect::<Vec<_>>().join(" ");
+    if cells.len() >= 3 {
+        let line: Vec<String> = cells
+            .iter()
+            .map(|c| {
+                let text = c
+                    .iter()
+                    .map(clean)
+                    .filter(|p| !p.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                // An empty cell still holds its column.
+                if text.is_empty() {
+                    "-".to_string()
+                } else {
+                    text
+                }
+            })
+            .collect();
+        out.push_str(&line.join("\t"));
+        out.push('\n');
+    } else {
+        for p in cells.iter().flatten() {
+            out.push_str(p);
+            out.push('\n');
+        }
+    }
 }
 
 fn unescape_xml(s: &str) -> String {
@@ -1234,7 +1316,12 @@ impl Parser {
             return;
         }
         let cols = self.table.unwrap_or_else(|| Columns::by_width(cells.len()));
-        let cell = |i: Option<usize>| i.and_then(|i| cells.get(i)).map_or("", |c| c.trim());
+        let cell = |i: Option<usize>| {
+            i.and_then(|i| cells.get(i))
+                .map(|c| c.trim())
+                .filter(|c| !ORNAMENT.is_match(c))
+                .unwrap_or("")
+        };
         let (content, lead, partners, time) = (
             cell(Some(cols.content)),
             cell(cols.lead),
@@ -1249,8 +1336,8 @@ impl Parser {
         };
         if !time.is_empty() {
             t.text = format!("{content}\n{time}");
-            t.deadline = deadline_of(time, year)
-                .or_else(|| deadline_of(&format!("trong {}", time.to_lowercase()), year));
+            t.deadline =
+                deadline_of(time, year).or_else(|| deadline_of(&format!("trong {time}"), year));
         }
         t.lead_units = split_units(lead);
         t.partner_units = split_units(partners);
@@ -1429,5 +1516,243 @@ mod tests {
                 "UBND các xã, thị trấn"
             ]
         );
+    }
+
+    /// The draft of a small plan: a section "II. NHIỆM VỤ" holding `body`.
+    fn body_of(body: &str) -> PlanDraft {
+        import_text(&format!("KẾ HOẠCH\nThử\nII. NHIỆM VỤ\n{body}")).unwrap()
+    }
+
+    fn numbers(d: &PlanDraft) -> Vec<String> {
+        fn walk(t: &TaskDraft, out: &mut Vec<String>) {
+            out.push(t.number.clone());
+            t.children.iter().for_each(|c| walk(c, out));
+        }
+        let mut out = Vec::new();
+        d.sections
+            .iter()
+            .flat_map(|s| &s.tasks)
+            .for_each(|t| walk(t, &mut out));
+        out
+    }
+
+    fn find<'a>(d: &'a PlanDraft, number: &str) -> &'a TaskDraft {
+        fn walk<'a>(t: &'a TaskDraft, n: &str) -> Option<&'a TaskDraft> {
+            (t.number == n)
+                .then_some(t)
+                .or_else(|| t.children.iter().find_map(|c| walk(c, n)))
+        }
+        d.sections
+            .iter()
+            .flat_map(|s| &s.tasks)
+            .find_map(|t| walk(t, number))
+            .unwrap_or_else(|| panic!("no task {number}: {:?}", numbers(d)))
+    }
+
+    #[test]
+    fn header_flattened_on_one_line_in_both_forms() {
+        for (text, number, place, date, issuer) in [
+            (
+                "HUYỆN ỦY ĐƠN DƯƠNG          ĐẢNG CỘNG SẢN VIỆT NAM\n*\nSố 07-KH/HU          Đơn Dương, ngày  02 tháng 4 năm 2024\nKẾ HOẠCH\nTuyên truyền",
+                Some("07-KH/HU"),
+                Some("Đơn Dương"),
+                Some("2024-04-02"),
+                Some("HUYỆN ỦY ĐƠN DƯƠNG"),
+            ),
+            (
+                "ỦY BAN NHÂN DÂN\tCỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nXÃ DÂN LỰC\tĐộc lập - Tự do - Hạnh phúc\n_______\t_______________\nSố: 125/KH-UBND\tDân Lực, ngày 18 tháng 02 năm 2021\nKẾ HOẠCH\nThông tin, tuyên truyền",
+                Some("125/KH-UBND"),
+                Some("Dân Lực"),
+                Some("2021-02-18"),
+                Some("ỦY BAN NHÂN DÂN XÃ DÂN LỰC"),
+            ),
+            (
+                "ỦY BAN MTTQ VIỆT NAM\nXÃ QUẢNG LẬP\nBAN THƯỜNG TRỰC\nSố: 45/KH-MTTQ-BTT\nCỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\nQuảng Lập, ngày 5 tháng 3 năm 2025\nKẾ HOẠCH\nGiám sát",
+                Some("45/KH-MTTQ-BTT"),
+                Some("Quảng Lập"),
+                Some("2025-03-05"),
+                Some("ỦY BAN MTTQ VIỆT NAM XÃ QUẢNG LẬP BAN THƯỜNG TRỰC"),
+            ),
+            (
+                "UBND XÃ KA ĐÔ\nSố:      /KH-UBND     Ka Đô, ngày 10 tháng 01 năm 2026\nKẾ HOẠCH\nThử",
+                None,
+                Some("Ka Đô"),
+                Some("2026-01-10"),
+                Some("UBND XÃ KA ĐÔ"),
+            ),
+        ] {
+            let d = import_text(text).unwrap();
+            assert_eq!(d.number.as_deref(), number, "{text}");
+            assert_eq!(d.place.as_deref(), place, "{text}");
+            assert_eq!(d.date.as_deref(), date, "{text}");
+            assert_eq!(d.issuer.as_deref(), issuer, "{text}");
+            assert_eq!(d.doc_type.as_deref(), Some("KẾ HOẠCH"));
+            assert!(d.unclassified.is_empty(), "{:?}", d.unclassified);
+        }
+        let d = import_text("KẾ HOẠCH Thông tin, tuyên truyền bầu cử\n-----\nI. MỤC ĐÍCH").unwrap();
+        assert_eq!(d.title, "Thông tin, tuyên truyền bầu cử");
+    }
+
+    #[test]
+    fn basis_codes_of_every_shape_and_laws_by_name() {
+        let d = import_text(
+            "KẾ HOẠCH\nThử\nCăn cứ Luật Mặt trận Tổ quốc Việt Nam năm 2015;\nCăn cứ Luật số 10/2022/QH15 ngày 10/11/2022 của Quốc hội;\nThực hiện Kế hoạch số 58/KH-UBND ngày 22 tháng 3 năm 2024 của UBND huyện; Chương trình phối hợp số 01/CTPH-MTTQ-TCTV ngày 5/1/2023; Nghị định số 30/2020/NĐ-CP; Kết luận 12-KL/TU ngày 01/02/2024 của Ban Thường vụ Tỉnh ủy; Kế hoạch số 112/KH-MTTW-BTT.\nI. MỤC ĐÍCH",
+        )
+        .unwrap();
+        let codes: Vec<(&str, &str)> = d
+            .basis
+            .iter()
+            .map(|b| (b.kind.as_str(), b.code.as_str()))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("Luật", ""),
+                ("Luật", "10/2022/QH15"),
+                ("Kế hoạch", "58/KH-UBND"),
+                ("Chương trình phối hợp", "01/CTPH-MTTQ-TCTV"),
+                ("Nghị định", "30/2020/NĐ-CP"),
+                ("Kết luận", "12-KL/TU"),
+                ("Kế hoạch", "112/KH-MTTW-BTT"),
+            ]
+        );
+        assert_eq!(
+            d.basis[0].title.as_deref(),
+            Some("Mặt trận Tổ quốc Việt Nam năm 2015")
+        );
+        assert_eq!(d.basis[2].date.as_deref(), Some("2024-03-22"));
+        assert_eq!(d.basis[2].issuer.as_deref(), Some("UBND huyện"));
+    }
+
+    #[test]
+    fn items_at_any_depth() {
+        let d = body_of(
+            "1. Tuyên truyền\n1.1 Quán triệt\n1.2. Phổ biến:\n- ở thôn\n+ thôn 1\n+ thôn 2\n- ở bon\na) Hội nghị\n- báo cáo viên\n2. Kiểm tra\n2.1.1. sâu hơn",
+        );
+        assert_eq!(
+            numbers(&d),
+            [
+                "II.1",
+                "II.1.1",
+                "II.1.2",
+                "II.1.2.1",
+                "II.1.2.1.1",
+                "II.1.2.1.2",
+                "II.1.2.2",
+                "II.1.2.a",
+                "II.1.2.a.1",
+                "II.2",
+                "II.2.1.1"
+            ]
+        );
+        // "II." alone: the title is on the next line.
+        let d = import_text("KẾ HOẠCH\nThử\nII.\nNHIỆM VỤ, GIẢI PHÁP\n1. Một").unwrap();
+        assert_eq!(d.sections[0].title, "NHIỆM VỤ, GIẢI PHÁP");
+        assert_eq!(numbers(&d), ["II.1"]);
+    }
+
+    #[test]
+    fn a_unit_named_first_leads_the_items_under_it() {
+        let d = body_of(
+            "3. Đề nghị Ủy ban MTTQ và các đoàn thể huyện:\n- Tuyên truyền đến đoàn viên, hội viên.\n- Hội Nông dân huyện chủ trì tổ chức hội thi.\n4. Ban Dân vận Huyện ủy\n- Là cơ quan thường trực, chủ trì tham mưu sơ kết.\n- Ban Tuyên giáo Huyện ủy: phối hợp với Trung tâm Chính trị biên soạn tài liệu.",
+        );
+        assert_eq!(
+            find(&d, "II.3").lead_units,
+            ["Ủy ban MTTQ", "các đoàn thể huyện"]
+        );
+        assert_eq!(
+            find(&d, "II.3.1").lead_units,
+            ["Ủy ban MTTQ", "các đoàn thể huyện"]
+        );
+        assert_eq!(find(&d, "II.3.2").lead_units, ["Hội Nông dân huyện"]);
+        assert_eq!(find(&d, "II.4.1").lead_units, ["Ban Dân vận Huyện ủy"]);
+        let t = find(&d, "II.4.2");
+        assert_eq!(t.lead_units, ["Ban Tuyên giáo Huyện ủy"]);
+        assert_eq!(t.partner_units, ["Trung tâm Chính trị"]);
+    }
+
+    #[test]
+    fn units_in_every_phrasing() {
+        let d = body_of(
+            "1. Giao Ban Tổ chức Huyện ủy chủ trì, phối hợp với Ủy ban Kiểm tra Huyện ủy, Văn phòng Huyện ủy theo dõi.\n2. Ban Tuyên giáo Huyện ủy chủ trì tổ chức hội nghị.\n3. Hội Cựu chiến binh và Đoàn Thanh niên phối hợp thực hiện.\n4. Các xã, thị trấn chủ trì triển khai.",
+        );
+        assert_eq!(find(&d, "II.1").lead_units, ["Ban Tổ chức Huyện ủy"]);
+        assert_eq!(
+            find(&d, "II.1").partner_units,
+            ["Ủy ban Kiểm tra Huyện ủy", "Văn phòng Huyện ủy"]
+        );
+        assert_eq!(find(&d, "II.2").lead_units, ["Ban Tuyên giáo Huyện ủy"]);
+        assert_eq!(
+            find(&d, "II.3").partner_units,
+            ["Hội Cựu chiến binh", "Đoàn Thanh niên"]
+        );
+        assert!(find(&d, "II.3").lead_units.is_empty());
+        assert_eq!(find(&d, "II.4").lead_units, ["Các xã, thị trấn"]);
+    }
+
+    #[test]
+    fn times_and_deadlines() {
+        let d = import_text(
+            "HUYỆN ỦY X\nSố 01-KH/HU\tX, ngày 02 tháng 01 năm 2026\nKẾ HOẠCH\nThử\nIII. TỔ CHỨC THỰC HIỆN\n1. Định kỳ 6 tháng (trước ngày 10/6) báo cáo.\n2. Mỗi năm một lần sơ kết.\n3. Hàng quý giao ban.\n4. Hoàn thành trong quý IV.\n5. Xong trong tháng 12/2026.\n6. Hoàn thành trước ngày 15/4/2026.",
+        )
+        .unwrap();
+        let t = |n: &str| find(&d, n);
+        assert_eq!(t("III.1").recurrence, Some(Recurrence::Semiannual));
+        assert_eq!(t("III.1").deadline.as_deref(), Some("2026-06-10"));
+        assert_eq!(t("III.2").recurrence, Some(Recurrence::Yearly));
+        assert_eq!(t("III.3").recurrence, Some(Recurrence::Quarterly));
+        assert_eq!(t("III.4").deadline.as_deref(), Some("2026-12-31"));
+        assert_eq!(t("III.5").deadline.as_deref(), Some("2026-12-31"));
+        assert_eq!(t("III.6").deadline.as_deref(), Some("2026-04-15"));
+    }
+
+    #[test]
+    fn a_table_of_tasks_is_read_as_rows() {
+        let d = body_of(
+            "TT\tNội dung\tĐơn vị chủ trì\tĐơn vị phối hợp\tThời gian\n1\tHội nghị quán triệt\tBan Tuyên giáo Huyện ủy\tTrung tâm Chính trị, các xã\tQuý II/2026\n2\tKiểm tra, giám sát\tỦy ban Kiểm tra Huyện ủy\t-\tHằng quý",
+        );
+        let t = find(&d, "II.1");
+        assert_eq!(t.lead_units, ["Ban Tuyên giáo Huyện ủy"]);
+        assert_eq!(t.partner_units, ["Trung tâm Chính trị", "các xã"]);
+        assert_eq!(t.deadline.as_deref(), Some("2026-06-30"));
+        let t = find(&d, "II.2");
+        assert!(t.partner_units.is_empty());
+        assert_eq!(t.recurrence, Some(Recurrence::Quarterly));
+    }
+
+    #[test]
+    fn signer_and_recipients_in_both_forms() {
+        let d = body_of(
+            "1. Một.\nNơi nhận:\t\tTM. ỦY BAN NHÂN DÂN\n- UBND huyện (b/c);\tKT. CHỦ TỊCH\n- Các ban, ngành;\tPHÓ CHỦ TỊCH\n- Lưu: VT.\n(Đã ký)\nNguyễn Văn An",
+        );
+        assert_eq!(
+            d.recipients,
+            ["UBND huyện (b/c)", "Các ban, ngành", "Lưu: VT"]
+        );
+        let s = d.signer.unwrap();
+        assert_eq!(
+            s.on_behalf.as_deref(),
+            Some("TM. ỦY BAN NHÂN DÂN KT. CHỦ TỊCH")
+        );
+        assert_eq!(s.title.as_deref(), Some("PHÓ CHỦ TỊCH"));
+        assert_eq!(s.name.as_deref(), Some("Nguyễn Văn An"));
+        // The Party's block pasted before "Nơi nhận".
+        let d = body_of(
+            "1. Một.\nT/M BAN THƯỜNG VỤ\nBÍ THƯ\nTrần Thị Bình\nNơi nhận:\n- Ban Thường vụ Tỉnh ủy (b/c),\n- Lưu Văn phòng Huyện ủy.",
+        );
+        let s = d.signer.unwrap();
+        assert_eq!(s.on_behalf.as_deref(), Some("T/M BAN THƯỜNG VỤ"));
+        assert_eq!(s.title.as_deref(), Some("BÍ THƯ"));
+        assert_eq!(s.name.as_deref(), Some("Trần Thị Bình"));
+        assert_eq!(d.recipients.len(), 2);
+    }
+
+    #[test]
+    fn a_line_broken_mid_sentence_is_joined() {
+        let d = body_of(
+            "1. Tổ chức quán triệt đến cán bộ, đảng viên của\nChi bộ thôn 2 và toàn thể Nhân dân.",
+        );
+        assert_eq!(numbers(&d), ["II.1"]);
+        assert!(find(&d, "II.1").text.contains("của Chi bộ thôn 2"));
     }
 }
