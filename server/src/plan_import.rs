@@ -77,6 +77,7 @@ re!(
     BASIS_START,
     r"^(?:Căn cứ|Thực hiện|Theo|Triển khai|Để triển khai|Nhằm triển khai)\s"
 );
+re!(TABLE_NUMBER, r"^(?:\d{1,3}|[IVX]{1,5}|[a-zđ])[.)]?$");
 // A line that is only a rule or ornament: "-----", "*", "_______", "***".
 re!(ORNAMENT, r"^[-–—_*=~.·•\s]+$");
 // Where copy-paste or Word left one line holding two columns (a tab, or a wide run of spaces).
@@ -840,6 +841,17 @@ const DOC_TYPES: &[&str] = &[
     "HƯỚNG DẪN",
 ];
 
+/// The header's fixed lines: the Party's name and the national motto.
+const MOTTO: &[&str] = &[
+    "ĐẢNG CỘNG SẢN VIỆT NAM",
+    "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+    "CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+    "Độc lập - Tự do - Hạnh phúc",
+    "Độc lập – Tự do – Hạnh phúc",
+    "Độc lập-Tự do-Hạnh phúc",
+    "*",
+];
+
 /// The first line of a signature block: "T/M BAN THƯỜNG VỤ", "TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH".
 fn is_signature_start(p: &str) -> bool {
     [
@@ -946,6 +958,10 @@ impl Parser {
         if p.starts_with("Nơi nhận") {
             // "Nơi nhận:" and, in the state layout, the signature's first line beside it.
             self.zone = Zone::Recipients;
+            let rest = cells[0]["Nơi nhận".len()..].trim_start_matches([':', ' ']);
+            if !rest.is_empty() {
+                self.draft.unclassified.push(rest.to_string());
+            }
             for cell in &cells[1..] {
                 self.signature(cell);
             }
@@ -1021,30 +1037,38 @@ impl Parser {
     fn header(&mut self, p: String) {
         let upper = p.to_uppercase() == p && p.chars().any(char::is_alphabetic);
         if let Some(c) = NUMBER_LINE.captures(&p) {
-            let code = c.get(1).map(|m| m.as_str().replace('–', "-"));
-            if let Some(code) = code.filter(|c| c.chars().any(char::is_alphabetic)) {
-                self.draft.number = Some(code);
+            let code = c
+                .get(1)
+                .map(|m| m.as_str().replace('–', "-"))
+                .filter(|c| c.chars().any(char::is_alphabetic));
+            if code.is_some() && self.draft.number.is_some() {
+                // A second number line: the first stands, this one is listed.
+                self.keep(&p);
+                return;
             }
+            let blank = code.is_none();
+            self.draft.number = code.or(self.draft.number.take());
             // "Số: 12/KH-UBND Đạ Tẻh, ngày 02 tháng 4 năm 2024": place and date on the same line.
+            let rest = &p[c.get(0).map_or(0, |m| m.end())..];
             // A blank number leaves its symbol ("Số:   /KH-UBND"): not the place.
-            let rest = p[c.get(0).map_or(0, |m| m.end())..].trim_start_matches([' ', '/']);
-            let rest = match rest.split_once(' ') {
-                Some((symbol, r))
-                    if symbol.contains(['-', '/']) && symbol.to_uppercase() == symbol =>
-                {
-                    r
-                }
+            let rest = match rest.trim_start().strip_prefix('/') {
+                Some(r) if blank => match r.split_once(' ') {
+                    Some((symbol, r))
+                        if symbol.contains('-') && symbol.to_uppercase() == symbol =>
+                    {
+                        r
+                    }
+                    Some(_) => rest,
+                    None if r.to_uppercase() == r => "",
+                    None => rest,
+                },
                 _ => rest,
             };
-            if let Some(c) = PLACE_DATE.captures(rest.trim()) {
-                self.draft.place = Some(c[1].trim().to_string());
-                self.draft.date = find_date(&c[0]);
-            }
+            self.place_date(rest.trim());
             return;
         }
-        if let Some(c) = PLACE_DATE.captures(&p) {
-            self.draft.place = Some(c[1].trim().to_string());
-            self.draft.date = find_date(&c[0]);
+        if PLACE_DATE.is_match(&p) {
+            self.place_date(&p);
             return;
         }
         if let Some(kind) = DOC_TYPES.iter().find(|t| {
@@ -1060,13 +1084,10 @@ impl Parser {
             }
             return;
         }
-        if p == "*"
-            || p.starts_with("ĐẢNG CỘNG SẢN")
-            || p.starts_with("CỘNG HÒA XÃ HỘI")
-            || p.starts_with("CỘNG HOÀ XÃ HỘI")
-            || p.starts_with("Độc lập")
-        {
-            // National motto and party header: fixed furniture, nothing to import.
+        if let Some(rest) = MOTTO.iter().find_map(|m| p.strip_prefix(m)) {
+            // National motto and party header: fixed furniture, nothing to import (anything
+            // pasted after it is kept).
+            self.keep(rest);
         } else if upper {
             // The issuing body, written at the top left ("HUYỆN ỦY ĐƠN DƯƠNG").
             let name = self
@@ -1084,6 +1105,26 @@ impl Parser {
             self.draft.unclassified.push(p.clone());
             self.draft.preamble.push(p);
             self.zone = Zone::Preamble;
+        }
+    }
+
+    /// "Đạ Tẻh, ngày 02 tháng 4 năm 2024" (and whatever follows it, kept).
+    fn place_date(&mut self, p: &str) {
+        match PLACE_DATE.captures(p) {
+            Some(c) if self.draft.date.is_none() => {
+                self.draft.place = Some(c[1].trim().to_string());
+                self.draft.date = find_date(&c[0]);
+                self.keep(&p[c[0].len()..]);
+            }
+            _ => self.keep(p),
+        }
+    }
+
+    /// Text the header could not place: listed, never dropped.
+    fn keep(&mut self, rest: &str) {
+        let rest = rest.trim();
+        if rest.chars().any(char::is_alphanumeric) {
+            self.draft.unclassified.push(rest.to_string());
         }
     }
 
@@ -1291,7 +1332,10 @@ impl Parser {
     /// its header names the columns; each numbered row is a task with its units and time.
     fn table_row(&mut self, cells: &[&str]) {
         let lower: Vec<String> = cells.iter().map(|c| c.to_lowercase()).collect();
-        if lower.iter().any(|c| c.contains("nội dung")) {
+        // The header row: short cells, one of them "Nội dung" ("TT | Nội dung | Chủ trì | …").
+        if lower.iter().all(|c| c.chars().count() <= 40)
+            && lower.iter().any(|c| c.contains("nội dung"))
+        {
             let find = |words: &[&str], not: &str| {
                 lower.iter().position(|c| {
                     words.iter().any(|w| c.contains(w)) && (not.is_empty() || !c.contains(not))
@@ -1305,12 +1349,7 @@ impl Parser {
             });
             return;
         }
-        let numbered = cells[0].chars().count() <= 5
-            && cells[0]
-                .trim_end_matches(['.', ')'])
-                .chars()
-                .all(|c| c.is_alphanumeric());
-        if !numbered || self.draft.sections.is_empty() {
+        if !TABLE_NUMBER.is_match(cells[0]) || self.draft.sections.is_empty() {
             // Not a task row: kept as the text it is.
             self.body(cells.join(" "));
             return;
@@ -1328,14 +1367,23 @@ impl Parser {
             cell(cols.partners),
             cell(cols.time),
         );
+        // The task's text: the content, then its time and any other cell (nothing is dropped).
+        let mut text = content.to_string();
+        for (i, c) in cells.iter().enumerate() {
+            let used = [Some(0), Some(cols.content), cols.lead, cols.partners].contains(&Some(i));
+            if !used && !ORNAMENT.is_match(c) {
+                text.push('\n');
+                text.push_str(c);
+            }
+        }
         self.heading_item = false;
         self.bullet(Marker::Row, content);
         let year = self.plan_year();
         let Some(t) = self.top_mut() else {
             return;
         };
+        t.text = text;
         if !time.is_empty() {
-            t.text = format!("{content}\n{time}");
             t.deadline =
                 deadline_of(time, year).or_else(|| deadline_of(&format!("trong {time}"), year));
         }
@@ -1359,8 +1407,10 @@ impl Parser {
             title: None,
             name: None,
         });
-        if ORNAMENT.is_match(p) || (p.starts_with('(') && p.ends_with(')')) {
-            // "(Đã ký)", "(Ký tên, đóng dấu)": marks, not part of the block.
+        if ORNAMENT.is_match(p) {
+        } else if p.starts_with('(') && p.ends_with(')') {
+            // "(Đã ký)", "(Ký tên, đóng dấu)": not part of the block, but kept in the list.
+            self.draft.unclassified.push(p.to_string());
         } else if is_signature_start(p) {
             s.on_behalf = Some(match s.on_behalf.take() {
                 Some(first) => format!("{first} {p}"),
