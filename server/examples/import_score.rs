@@ -37,6 +37,30 @@ fn main() -> anyhow::Result<()> {
             t.expected
         );
         if args.verbose {
+            let (e, g) = (&f.expected, &found);
+            for (field, want, got) in [
+                ("doc_type", e.doc_type.clone(), g.doc_type.clone()),
+                ("number", e.number.clone(), g.number.clone()),
+                ("title", Some(e.title.clone()), Some(g.title.clone())),
+                ("issuer", e.issuer.clone(), g.issuer.clone()),
+                ("place", e.place.clone(), g.place.clone()),
+                ("date", e.date.clone(), g.date.clone()),
+            ] {
+                if want.as_deref().map(import_score::norm) != got.as_deref().map(import_score::norm)
+                {
+                    println!("    {field}: expected {want:?}, found {got:?}");
+                }
+            }
+            for b in &e.basis {
+                if !g.basis.contains(b) {
+                    println!("    basis expected {b:?}");
+                }
+            }
+            for b in &g.basis {
+                if !e.basis.contains(b) {
+                    println!("    basis found    {b:?}");
+                }
+            }
             for (field, t) in &s.0 {
                 if t.right < t.expected || t.right < t.found {
                     println!(

@@ -56,7 +56,12 @@ re!(
     PLACE_DATE,
     r"^([\p{L} .'-]+?),\s*ngày\s+(\d{1,2})\s*(?:tháng\s+|/|-)(\d{1,2})\s*(?:năm\s+|/|-)(\d{4})"
 );
-re!(DATE_NUMERIC, r"(\d{1,2})/(\d{1,2})/(\d{4})");
+// A place with a date left blank to be filled in by hand: "Long Hoa, ngày    tháng    năm 2024".
+re!(
+    PLACE_BLANK_DATE,
+    r"^([\p{L} .'-]+?),\s*ngày(?:\s+\d{1,2})?\s+tháng(?:\s+\d{1,2})?\s+năm(?:\s+\d{4})?"
+);
+re!(DATE_NUMERIC, r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})");
 re!(
     DATE_WORDS,
     r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})"
@@ -70,7 +75,7 @@ re!(
 // A law or charter cited by its name only: "Căn cứ Luật Mặt trận Tổ quốc Việt Nam năm 2015".
 re!(
     BASIS_NAMED,
-    r"^(?:Căn cứ|Thực hiện|Theo)\s+(Luật|Bộ luật|Điều lệ|Hiến pháp|Pháp lệnh)\s+([^;:“”\x22]+?)\s*(?:[;:.]|$)"
+    r"(?:^(?:Căn cứ|Thực hiện|Theo)\s+|^|,\s+)(Luật|Bộ luật|Điều lệ|Hiến pháp|Pháp lệnh)\s+([^;,:“”\x22]+?)\s*(?:[;,:.]|$)"
 );
 // A paragraph that cites what the plan implements, however it begins.
 re!(
@@ -78,14 +83,26 @@ re!(
     r"^(?:Căn cứ|Thực hiện|Theo|Triển khai|Để triển khai|Nhằm triển khai)\s"
 );
 re!(TABLE_NUMBER, r"^(?:\d{1,3}|[IVX]{1,5}|[a-zđ])[.)]?$");
+// The motto however it is typed: "Độc lập – Tự do – Hạnh phuc".
+re!(
+    MOTTO_LINE,
+    r"^(?i:Độc lập\s*[-–—]\s*Tự do\s*[-–—]\s*Hạnh ph[úu]c)"
+);
 // A line that is only a rule or ornament: "-----", "*", "_______", "***".
-re!(ORNAMENT, r"^[-–—_*=~.·•\s]+$");
+re!(ORNAMENT, r"^[-–—_*=~.·•|\s]+$");
 // Where copy-paste or Word left one line holding two columns (a tab, or a wide run of spaces).
 re!(COLUMN_GAP, r"\s*\t\s*|[ \u{a0}]{3,}");
 re!(QUOTED, r"[“\x22]([^”\x22]+)[”\x22]");
+// Where a basis document's issuer ends and its title begins: a quote, "về", or a word a title
+// starts with ("… của Chính phủ quy định chuẩn nghèo …").
 re!(
-    ISSUER_OF,
-    r"^,?\s*(?:ngày\s+[^,]*?\s+)?của\s+(.+?)(?:\s*[“\x22;]|\s+về\s|$)"
+    ISSUER_END,
+    r"\s*[“\x22(]|,\s|\s+(?:về|quy định|hướng dẫn|sửa đổi|phê duyệt|ban hành|triển khai|thực hiện|lãnh đạo|tăng cường|đẩy mạnh|tiếp tục|xây dựng|thành lập|kiện toàn|phát động|công bố|chỉ đạo|nâng cao|đổi mới|hỗ trợ|phát triển)[\s,]"
+);
+// A law cited by name and number: "Luật Mặt trận Tổ quốc Việt Nam số 75/2015/QH13".
+re!(
+    BASIS_LAW,
+    &format!(r"(Luật|Bộ luật|Pháp lệnh|Điều lệ)\s+([^;,“”\x22]{{2,100}}?)\s+số\s*:?\s*({CODE})")
 );
 re!(
     ISSUER_BUILDS,
@@ -481,7 +498,12 @@ fn paragraphs(text: &str) -> Vec<String> {
             let cell = cell.split_whitespace().collect::<Vec<_>>().join(" ");
             match cells.last_mut() {
                 // "Số:      /KH-UBND": a number left blank to be filled in by hand.
-                Some(last) if NUMBER_LINE.is_match(last) && cell.starts_with('/') => {
+                // "Lục Nam, ngày      tháng 11 năm 2015": a date left blank, not two columns.
+                Some(last)
+                    if (NUMBER_LINE.is_match(last) && cell.starts_with(['/', '-']))
+                        || (last.contains("ngày")
+                            && (cell.starts_with("tháng") || cell.starts_with("năm"))) =>
+                {
                     last.push(' ');
                     last.push_str(&cell);
                 }
@@ -505,7 +527,8 @@ fn paragraphs(text: &str) -> Vec<String> {
         let open_end = out.last().is_some_and(|p| {
             p.ends_with(',')
                 || [
-                    " của", " và", " với", " các", " cho", " về", " theo", " trong",
+                    " của", " và", " với", " các", " cho", " về", " theo", " trong", " số",
+                    " ngày", " -", " –",
                 ]
                 .iter()
                 .any(|w| p.ends_with(w))
@@ -714,6 +737,61 @@ fn cut_at_predicate(s: &str) -> &str {
     &s[..cut]
 }
 
+/// Whether a phrase names another kind of document ("Hộ tịch và Quyết định").
+fn names_a_kind(s: &str) -> bool {
+    BASIS_KINDS.split('|').any(|k| s.contains(&format!(" {k}")))
+}
+
+/// What follows a basis document's number: its date, its issuer ("của …") and its title (in
+/// quotes, or as written after the issuer: "về …", "quy định …").
+fn basis_details(clause: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let date = find_date(clause);
+    let after_date = DATE_NUMERIC
+        .find(clause)
+        .or_else(|| DATE_WORDS.find(clause))
+        .map_or(0, |m| m.end());
+    let rest = clause[after_date..].trim_start_matches([',', ' ', ')']);
+    let (issuer, rest) = match rest.strip_prefix("của ") {
+        Some(r) => {
+            let cut = ISSUER_END.find(r).map_or(r.len(), |m| m.start());
+            let who = r[..cut].trim().trim_end_matches([',', '.']).to_string();
+            (Some(who).filter(|w| !w.is_empty()), &r[cut..])
+        }
+        None => (None, rest),
+    };
+    // The plan's own issuer may follow the last reference: "…, Ban Thường vụ Tỉnh ủy ban hành".
+    let rest = match ISSUER_BUILDS.find(rest) {
+        Some(m) => &rest[..m.start()],
+        None => rest,
+    };
+    let rest = rest
+        .trim_start_matches([',', ' ', ':'])
+        .trim_end_matches([',', '.', ' ']);
+    let rest = [" và", " và các", " của"]
+        .iter()
+        .find_map(|w| rest.strip_suffix(w))
+        .unwrap_or(rest);
+    // Quoted, possibly after "về": the words inside the quotes.
+    let quoted = rest
+        .strip_prefix("về việc ")
+        .or_else(|| rest.strip_prefix("về "))
+        .unwrap_or(rest);
+    let title = match QUOTED.captures(quoted) {
+        Some(q)
+            if q.get(0)
+                .is_some_and(|m| m.start() == 0 && m.end() == quoted.len()) =>
+        {
+            Some(q[1].trim().to_string())
+        }
+        _ => Some(rest.to_string()),
+    };
+    (
+        date,
+        issuer,
+        title.filter(|t| t.chars().any(char::is_alphanumeric)),
+    )
+}
+
 /// Whether a phrase begins with a unit's name ("Ban Tuyên giáo …", "UBND các xã …", "các chi bộ").
 fn starts_unit(s: &str) -> bool {
     UNIT_HEADS.iter().any(|h| s.starts_with(h))
@@ -849,6 +927,12 @@ const MOTTO: &[&str] = &[
     "Độc lập - Tự do - Hạnh phúc",
     "Độc lập – Tự do – Hạnh phúc",
     "Độc lập-Tự do-Hạnh phúc",
+    "ĐOÀN TNCS HỒ CHÍ MINH",
+    "ĐOÀN THANH NIÊN CỘNG SẢN HỒ CHÍ MINH",
+    // The motto broken over two lines, as a web page's table copies.
+    "CỘNG HÒA XÃ HỘI",
+    "CỘNG HOÀ XÃ HỘI",
+    "CHỦ NGHĨA VIỆT NAM",
     "*",
 ];
 
@@ -959,7 +1043,8 @@ impl Parser {
             // "Nơi nhận:" and, in the state layout, the signature's first line beside it.
             self.zone = Zone::Recipients;
             let rest = cells[0]["Nơi nhận".len()..].trim_start_matches([':', ' ']);
-            if !rest.is_empty() {
+            // A stray mark typed onto the label ("Nơi nhận/nh") is part of it; words are kept.
+            if rest.contains(' ') || rest.chars().count() > 4 {
                 self.draft.unclassified.push(rest.to_string());
             }
             for cell in &cells[1..] {
@@ -1003,6 +1088,23 @@ impl Parser {
                         self.paragraph(cell.to_string());
                     }
                 }
+            }
+            // No type line yet, and the "title" was header: the number, place and date, the
+            // motto or the type line after it. What was taken for a title is listed instead.
+            Zone::Title
+                if self.draft.doc_type.is_none()
+                    && cells.iter().any(|c| {
+                        NUMBER_LINE.is_match(c)
+                            || PLACE_DATE.is_match(c)
+                            || PLACE_BLANK_DATE.is_match(c)
+                            || MOTTO_LINE.is_match(c)
+                            || DOC_TYPES.iter().any(|t| c.starts_with(t))
+                    }) =>
+            {
+                let title = std::mem::take(&mut self.draft.title);
+                self.keep(&title);
+                self.zone = Zone::Header;
+                self.paragraph(p);
             }
             Zone::Title => {
                 let p = p.replace('\t', " ");
@@ -1051,24 +1153,29 @@ impl Parser {
             // "Số: 12/KH-UBND Đạ Tẻh, ngày 02 tháng 4 năm 2024": place and date on the same line.
             let rest = &p[c.get(0).map_or(0, |m| m.end())..];
             // A blank number leaves its symbol ("Số:   /KH-UBND"): not the place.
-            let rest = match rest.trim_start().strip_prefix('/') {
-                Some(r) if blank => match r.split_once(' ') {
-                    Some((symbol, r))
-                        if symbol.contains('-') && symbol.to_uppercase() == symbol =>
-                    {
-                        r
+            let rest = match rest.trim_start().strip_prefix(['/', '-']) {
+                // The symbol's pieces: capitals of two letters or more and dashes ("KH – UBND").
+                Some(r) if blank => {
+                    let mut r = r.trim_start();
+                    while let Some(token) = r.split(' ').next().filter(|t| {
+                        !t.is_empty()
+                            && t.chars().all(|c| c.is_uppercase() || "-–/".contains(c))
+                            && (t.chars().count() >= 2 || "-–/".contains(*t))
+                    }) {
+                        r = r[token.len()..].trim_start();
                     }
-                    Some(_) => rest,
-                    None if r.to_uppercase() == r => "",
-                    None => rest,
-                },
+                    r
+                }
                 _ => rest,
             };
             self.place_date(rest.trim());
             return;
         }
-        if PLACE_DATE.is_match(&p) {
+        if PLACE_DATE.is_match(&p) || PLACE_BLANK_DATE.is_match(&p) {
             self.place_date(&p);
+            return;
+        }
+        if ORNAMENT.is_match(&p) {
             return;
         }
         if let Some(kind) = DOC_TYPES.iter().find(|t| {
@@ -1084,7 +1191,11 @@ impl Parser {
             }
             return;
         }
-        if let Some(rest) = MOTTO.iter().find_map(|m| p.strip_prefix(m)) {
+        if let Some(rest) = MOTTO
+            .iter()
+            .find_map(|m| p.strip_prefix(m))
+            .or_else(|| MOTTO_LINE.find(&p).map(|m| &p[m.end()..]))
+        {
             // National motto and party header: fixed furniture, nothing to import (anything
             // pasted after it is kept).
             self.keep(rest);
@@ -1116,7 +1227,13 @@ impl Parser {
                 self.draft.date = find_date(&c[0]);
                 self.keep(&p[c[0].len()..]);
             }
-            _ => self.keep(p),
+            _ => match PLACE_BLANK_DATE.captures(p) {
+                Some(c) if self.draft.place.is_none() => {
+                    self.draft.place = Some(c[1].trim().to_string());
+                    self.keep(&p[c[0].len()..]);
+                }
+                _ => self.keep(p),
+            },
         }
     }
 
@@ -1128,49 +1245,80 @@ impl Parser {
         }
     }
 
+    /// A paragraph of the preamble. One that does not end a sentence (";", ".", ":") was broken
+    /// by the copy: the next line continues it, unless it opens a reference of its own.
     fn preamble(&mut self, p: String) {
+        if let Some(last) = self.draft.preamble.last_mut()
+            && !last.ends_with([';', '.', ':', '!', '?'])
+            && !BASIS_START.is_match(&p)
+            && !BASIS_NAMED.is_match(&p)
+        {
+            last.push(' ');
+            last.push_str(&p);
+            return;
+        }
+        self.draft.preamble.push(p);
+    }
+
+    /// The documents a preamble paragraph cites, and the issuer it names ("Ban Thường vụ Huyện
+    /// ủy xây dựng kế hoạch …") when the header did not.
+    fn read_basis(&mut self, p: &str) {
         // A law or charter cited by its name only, in any clause: kept as a basis without a code.
         for clause in p.split(';') {
             let clause = clause.trim();
-            if let Some(c) = BASIS_NAMED
-                .captures(clause)
-                .filter(|_| !BASIS.is_match(clause))
-            {
+            if let Some(c) = BASIS_LAW.captures(clause).filter(|c| !names_a_kind(&c[2])) {
+                let (date, issuer, _) = basis_details(&clause[c.get(0).map_or(0, |m| m.end())..]);
                 self.draft.basis.push(DraftBasis {
                     kind: c[1].to_string(),
-                    code: String::new(),
-                    date: None,
-                    issuer: None,
+                    code: c[3].replace('–', "-"),
+                    date,
+                    issuer,
                     title: Some(c[2].trim().to_string()),
                 });
+            } else {
+                for c in BASIS_NAMED.captures_iter(clause) {
+                    // "Luật X số …" is read above; "Luật X và Quyết định số …" is not a name.
+                    if c[2].starts_with("số ") || c[2].contains(" số ") || names_a_kind(&c[2]) {
+                        continue;
+                    }
+                    self.draft.basis.push(DraftBasis {
+                        kind: c[1].to_string(),
+                        code: String::new(),
+                        date: None,
+                        issuer: None,
+                        title: Some(c[2].trim().to_string()),
+                    });
+                }
             }
         }
+        let laws: Vec<String> = p
+            .split(';')
+            .filter_map(|c| BASIS_LAW.captures(c).filter(|c| !names_a_kind(&c[2])))
+            .map(|c| c[3].to_string())
+            .collect();
         for c in BASIS
-            .captures_iter(&p)
-            .filter(|c| c[2].chars().any(char::is_alphabetic))
+            .captures_iter(p)
+            .filter(|c| c[2].chars().any(char::is_alphabetic) && !laws.contains(&c[2].to_string()))
         {
             let after = &p[c.get(0).map_or(0, |m| m.end())..];
             // The clause of this basis document ends where the next one starts.
             let clause_end = after.find(';').unwrap_or(after.len());
             let clause = &after[..clause_end];
             let next_basis = BASIS.find(clause).map_or(clause.len(), |m| m.start());
-            let clause = &clause[..next_basis];
+            let (date, issuer, title) = basis_details(&clause[..next_basis]);
             self.draft.basis.push(DraftBasis {
                 kind: c[1].to_string(),
                 code: c[2].replace('–', "-"),
-                date: find_date(clause),
-                issuer: ISSUER_OF
-                    .captures(clause)
-                    .map(|i| i[1].trim().trim_end_matches(',').to_string()),
-                title: QUOTED.captures(clause).map(|q| q[1].trim().to_string()),
+                date,
+                issuer,
+                title,
             });
         }
-        if let Some(c) = ISSUER_BUILDS.captures(&p) {
+        if let Some(c) = ISSUER_BUILDS.captures(p) {
             let who = c[1].trim();
             let who = who.rsplit("; ").next().unwrap_or(who);
             self.draft.issuer.get_or_insert_with(|| who.to_string());
         }
-        self.draft.preamble.push(p);
     }
 
     fn body(&mut self, p: String) {
@@ -1426,6 +1574,9 @@ impl Parser {
     }
 
     fn finish(mut self) -> PlanDraft {
+        for p in self.draft.preamble.clone() {
+            self.read_basis(&p);
+        }
         struct Ctx<'a> {
             implementation: bool,
             year: Option<i32>,

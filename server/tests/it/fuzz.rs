@@ -281,6 +281,9 @@ fn the_plan_importer_never_panics_on_text() {
     );
 }
 
+static NOI_NHAN: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"Nơi nhận(?:[^\s\t]{1,4}(?:\s|$))?").unwrap());
+
 /// Runs of letters and digits of `text` found nowhere in the draft (its fields, its tasks, the unclassified list):
 /// the importer may leave out only list marks, ornaments and the national motto.
 fn lost_words(text: &str, d: &shared::api::PlanDraft) -> Vec<String> {
@@ -319,6 +322,13 @@ fn lost_words(text: &str, d: &shared::api::PlanDraft) -> Vec<String> {
         kept.push_str(part);
         kept.push('\n');
     }
+    // The plan's date was read from "ngày 2 tháng 4 năm 2026": its words are accounted for.
+    if let Some(date) = &d.date {
+        kept.push_str(" ngày tháng năm ");
+        for part in date.split('-') {
+            kept.push_str(&format!(" {part} {} ", part.trim_start_matches('0')));
+        }
+    }
     for s in &d.sections {
         kept.push_str(&format!("{}\n{}\n{}\n", s.number, s.title, s.intro));
         s.tasks.iter().for_each(|t| task(t, &mut kept));
@@ -335,7 +345,8 @@ fn lost_words(text: &str, d: &shared::api::PlanDraft) -> Vec<String> {
         // Labels, as "1." or "a)" are: "Nơi nhận", and "Số" before a number.
         .flat_map(|l| l.split('\t'))
         .map(|l| {
-            let l = l.replace("Nơi nhận", " ");
+            // (With a stray mark of up to four characters typed onto it: "Nơi nhận/nh".)
+            let l = NOI_NHAN.replace_all(l, " ").into_owned();
             match l.trim_start().strip_prefix("Số") {
                 Some(rest)
                     if rest
@@ -347,10 +358,20 @@ fn lost_words(text: &str, d: &shared::api::PlanDraft) -> Vec<String> {
                 _ => l,
             }
         })
+        // Runs of letters and runs of digits ("2026Số" is a date's year and a label).
         .flat_map(|l| {
-            l.split(|c: char| !c.is_alphanumeric())
-                .map(str::to_string)
-                .collect::<Vec<_>>()
+            let mut runs: Vec<String> = Vec::new();
+            let mut last = None;
+            for c in l.chars() {
+                let kind = c.is_alphanumeric().then(|| c.is_numeric());
+                match (kind, last) {
+                    (Some(k), Some(Some(p))) if k == p => runs.last_mut().unwrap().push(c),
+                    (Some(_), _) => runs.push(c.to_string()),
+                    (None, _) => {}
+                }
+                last = Some(kind);
+            }
+            runs
         })
         .filter(|w| !w.is_empty() && !kept.contains(w.as_str()))
         .collect()
