@@ -61,6 +61,36 @@ fn main() -> anyhow::Result<()> {
                     println!("    basis found    {b:?}");
                 }
             }
+            for (n, want) in import_score::tasks(e) {
+                let got = import_score::tasks(g).get(&n).copied();
+                let norm =
+                    |v: &[String]| v.iter().map(|u| import_score::norm(u)).collect::<Vec<_>>();
+                let (gl, gp, gd) = got.map_or((vec![], vec![], None), |t| {
+                    (
+                        norm(&t.lead_units),
+                        norm(&t.partner_units),
+                        t.deadline.clone(),
+                    )
+                });
+                if norm(&want.lead_units) != gl
+                    || norm(&want.partner_units) != gp
+                    || want.deadline != gd
+                {
+                    println!(
+                        "    task {n}: lead {:?} / {:?}; partners {:?} / {:?}; deadline {:?} / {:?}{}",
+                        want.lead_units,
+                        got.map(|t| &t.lead_units),
+                        want.partner_units,
+                        got.map(|t| &t.partner_units),
+                        want.deadline,
+                        gd,
+                        got.map_or(String::new(), |t| format!(
+                            "\n        text: {}",
+                            t.text.chars().take(220).collect::<String>()
+                        ))
+                    );
+                }
+            }
             for (field, t) in &s.0 {
                 if t.right < t.expected || t.right < t.found {
                     println!(

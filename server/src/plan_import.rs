@@ -91,7 +91,7 @@ re!(
 // A line that is only a rule or ornament: "-----", "*", "_______", "***".
 re!(ORNAMENT, r"^[-–—_*=~.·•|\s]+$");
 // Where copy-paste or Word left one line holding two columns (a tab, or a wide run of spaces).
-re!(COLUMN_GAP, r"\s*\t\s*|[ \u{a0}]{3,}");
+re!(COLUMN_GAP, r"[ \u{a0}]*\t[ \u{a0}]*|[ \u{a0}]{3,}");
 re!(QUOTED, r"[“\x22]([^”\x22]+)[”\x22]");
 // Where a basis document's issuer ends and its title begins: a quote, "về", or a word a title
 // starts with ("… của Chính phủ quy định chuẩn nghèo …").
@@ -112,18 +112,18 @@ re!(
     LEAD,
     r"(?:Giao|giao|Đề nghị|đề nghị)?\s*([^.;:]*?)\s+chủ trì"
 );
-re!(PARTNERS, r"phối hợp(?:\s+chặt chẽ)?\s+với\s+([^.;:]+)");
+re!(PARTNERS, r"[Pp]hối hợp(?:\s+chặt chẽ)?\s+với\s+([^.;:]+)");
 re!(
     PARTNER_SUBJECT,
     r"^([^.;:]{3,150}?)\s+(?:cùng\s+)?phối hợp\b"
 );
 re!(
     DEADLINE,
-    r"(?i:trước|chậm nhất|hoàn thành trong|hạn chót|thời hạn)\s*:?\s+(?:ngày\s+)?(\d{1,2}/\d{1,2}(?:/\d{4})?|ngày\s+\d{1,2}\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?|\d{1,2}\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?)"
+    r"(?i:trước|chậm nhất|hoàn thành trong|hạn chót|thời hạn|đến|dự kiến)\s*:?\s+(?:ngày\s+)?(\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{4})?|ngày\s+\d{1,2}\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?|\d{1,2}\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?)"
 );
 re!(
     DEADLINE_PERIOD,
-    r"(?i:trong)\s+(tháng|quý|Quý|Tháng)\s+(\d{1,2}|IV|III|II|I)\b(?:(?:/|\s+năm\s+)(\d{4}))?"
+    r"(?i:trong|đến)\s+(tháng|quý|Quý|Tháng)\s+(\d{1,2}|IV|III|II|I)\b(?:(?:[/-]|\s+năm\s+)(\d{4}))?"
 );
 
 /// Words that end a list of units: the predicate of the sentence starts there.
@@ -175,6 +175,37 @@ const PREDICATE_STARTS: &[&str] = &[
     " lồng ghép",
     " nắm bắt",
     " tổng hợp",
+    " đưa ",
+    " lãnh đạo",
+    " tiếp nhận",
+    " niêm yết",
+    " định hướng",
+    " thông báo",
+    " cung cấp",
+    " giới thiệu",
+    " thăm",
+    " thành lập",
+    " xem xét",
+    " kết luận",
+    " bố trí",
+    " tạo điều kiện",
+    " quan tâm",
+    " ra thư",
+    " cập nhật",
+    " đẩy mạnh",
+    " tăng cường",
+    " tăng thời lượng",
+    " phấn đấu",
+    " duy trì",
+    " phụ trách",
+    " treo ",
+    " lập danh sách",
+    " rà soát",
+    " xây dựng",
+    " tổ chức hội",
+    " tổ chức các",
+    " tổ chức cho",
+    " tổ chức tốt",
 ];
 
 /// Import plain text.
@@ -494,8 +525,17 @@ fn paragraphs(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in text.lines() {
         let mut cells: Vec<String> = Vec::new();
-        for cell in COLUMN_GAP.split(line) {
+        let raw: Vec<&str> = COLUMN_GAP.split(line).collect();
+        // A row of three cells or more keeps an empty cell's place ("-"): its columns count.
+        let row = raw.iter().filter(|c| !c.trim().is_empty()).count() >= 3;
+        let first = raw.iter().position(|c| !c.trim().is_empty()).unwrap_or(0);
+        for (i, cell) in raw.iter().enumerate() {
             let cell = cell.split_whitespace().collect::<Vec<_>>().join(" ");
+            let cell = if row && cell.is_empty() && i > first {
+                "-".to_string()
+            } else {
+                cell
+            };
             match cells.last_mut() {
                 // "Số:      /KH-UBND": a number left blank to be filled in by hand.
                 // "Lục Nam, ngày      tháng 11 năm 2015": a date left blank, not two columns.
@@ -689,6 +729,32 @@ const UNIT_HEADS: &[&str] = &[
     "Chủ tịch",
     "Người đứng đầu",
     "Thủ trưởng",
+    "Bộ ",
+    "Cục ",
+    "Chi cục",
+    "Tổng cục",
+    "Báo ",
+    "Đài ",
+    "Tòa án",
+    "Kho bạc",
+    "Ngân hàng",
+    "Thanh tra",
+    "Hội đồng",
+    "Tổ ",
+    "Công chức",
+    "công chức",
+    "Trưởng ",
+    "Quận ủy",
+    "Đảng đoàn",
+    "Ban cán sự",
+    "Đồn ",
+    "Bệnh viện",
+    "Hợp tác xã",
+    "Rà soát viên",
+    "Quỹ ",
+    "Chi đoàn",
+    "Chi hội",
+    "Liên chi",
 ];
 
 /// Split an enumeration of units ("A, B và C"; "A; B") and clean each part. A comma separates units
@@ -698,8 +764,9 @@ fn split_units(s: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (i, piece) in s.split([',', ';']).enumerate() {
         let piece = piece.trim();
-        let starts_unit =
-            piece.starts_with("các ") || piece.chars().next().is_some_and(char::is_uppercase);
+        // "Sở Văn hóa, Thể thao và Du lịch" is one unit: a comma parts units before a unit's
+        // head word ("Ban …", "UBND …", "các …"), not before any capital.
+        let starts_unit = starts_unit(piece);
         match out.last_mut() {
             Some(last) if i > 0 && !starts_unit => {
                 last.push_str(", ");
@@ -729,9 +796,20 @@ fn split_units(s: &str) -> Vec<String> {
 
 /// Cut a phrase where the predicate starts ("... thường xuyên theo dõi" → "...").
 fn cut_at_predicate(s: &str) -> &str {
+    // Not within a unit's first two words: "Ban vận động Quỹ …", "Ban chỉ đạo huyện".
+    let lead = s.trim_start();
+    let skip = s.len() - lead.len()
+        + lead
+            .match_indices(' ')
+            .nth(1)
+            .map_or(lead.len(), |(i, _)| i);
     let cut = PREDICATE_STARTS
         .iter()
-        .filter_map(|w| s.find(w))
+        .filter_map(|w| {
+            s.match_indices(w)
+                .map(|(i, _)| i)
+                .find(|&i| i >= skip || !starts_unit(lead))
+        })
         .min()
         .unwrap_or(s.len());
     &s[..cut]
@@ -794,13 +872,46 @@ fn basis_details(clause: &str) -> (Option<String>, Option<String>, Option<String
 
 /// Whether a phrase begins with a unit's name ("Ban Tuyên giáo …", "UBND các xã …", "các chi bộ").
 fn starts_unit(s: &str) -> bool {
-    UNIT_HEADS.iter().any(|h| s.starts_with(h))
+    // Words that begin like a unit but are an action or a thing: "Ban hành …", "Hội nghị …".
+    const NOT_UNITS: &[&str] = &[
+        "Ban hành",
+        "Hội nghị",
+        "Hội thi",
+        "Hội diễn",
+        "Hội thảo",
+        "Đoàn kết",
+        "Các hình thức",
+        "Các nội dung",
+        "Các hoạt động",
+        "Các văn bản",
+        "Các chỉ tiêu",
+        "Các giải pháp",
+        "các hình thức",
+        "các nội dung",
+        "các hoạt động",
+        "Tổ chức",
+        "Bộ tiêu chí",
+        "Báo cáo",
+    ];
+    UNIT_HEADS.iter().any(|h| s.starts_with(h)) && !NOT_UNITS.iter().any(|n| s.starts_with(n))
 }
 
 /// Lead and coordinating units of a task's text. In the implementation section the grammatical
 /// subject is the lead when no "chủ trì" is written ("Ban Tổ chức Huyện ủy tham mưu ...").
 fn units_of(text: &str, implementation: bool) -> (Vec<String>, Vec<String>) {
     let first_sentence = text.split(". ").next().unwrap_or(text);
+    let first_sentence = ["Đề nghị ", "đề nghị "]
+        .iter()
+        .find_map(|p| first_sentence.strip_prefix(p))
+        .unwrap_or(first_sentence);
+    // "Hội Nông dân và Đoàn Thanh niên phối hợp …": units that only coordinate.
+    if let Some(c) = PARTNER_SUBJECT.captures(first_sentence)
+        && starts_unit(c[1].trim())
+        && !c[1].contains("chủ trì")
+        && cut_at_predicate(&format!(" {}", c[1].trim())).trim() == c[1].trim()
+    {
+        return (Vec::new(), split_units(c[1].trim()));
+    }
     let mut lead = Vec::new();
     if let Some(c) = LEAD.captures(first_sentence) {
         let who = c[1].trim();

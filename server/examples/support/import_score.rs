@@ -196,7 +196,7 @@ pub fn score(expected: &PlanDraft, found: &PlanDraft) -> Score {
 }
 
 /// Every task of a draft by number, children included.
-fn tasks(d: &PlanDraft) -> BTreeMap<String, &TaskDraft> {
+pub fn tasks(d: &PlanDraft) -> BTreeMap<String, &TaskDraft> {
     fn walk<'a>(t: &'a TaskDraft, out: &mut BTreeMap<String, &'a TaskDraft>) {
         out.insert(t.number.clone(), t);
         for c in &t.children {

@@ -325,3 +325,36 @@ fn docx_with_word_automatic_numbering() {
         Some("2026-12-15")
     );
 }
+
+#[path = "../../examples/support/import_score.rs"]
+mod import_score;
+
+/// The corpus of real plans (issue 14): every plan keeps the share of fields a person reads that
+/// the importer got right when it was tuned (docs/benchmarks.md), so a change that helps one
+/// office's style cannot quietly break another's.
+#[test]
+fn the_corpus_of_real_plans_keeps_its_score() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plans");
+    let corpus = import_score::corpus(&dir).unwrap();
+    assert!(corpus.len() >= 12, "{} plans", corpus.len());
+    let mut all = import_score::Score::default();
+    for f in &corpus {
+        let s = import_score::score(&f.expected, &import_score::import(f).unwrap());
+        let t = s.total();
+        assert!(
+            t.recall() >= 0.85 && t.precision() >= 0.9,
+            "{}: recall {:.3}, precision {:.3}",
+            f.name,
+            t.recall(),
+            t.precision()
+        );
+        all.add(&s);
+    }
+    let t = all.total();
+    assert!(
+        t.recall() >= 0.95 && t.precision() >= 0.95,
+        "corpus: recall {:.3}, precision {:.3}",
+        t.recall(),
+        t.precision()
+    );
+}
