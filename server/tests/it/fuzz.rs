@@ -333,6 +333,8 @@ fn lost_words(text: &str, d: &shared::api::PlanDraft) -> Vec<String> {
         kept.push_str(&format!("{}\n{}\n{}\n", s.number, s.title, s.intro));
         s.tasks.iter().for_each(|t| task(t, &mut kept));
     }
+    // Most runs are found whole; the rest as part of a longer one.
+    let whole: std::collections::HashSet<String> = runs(&kept).into_iter().collect();
     text.lines()
         .filter(|l| {
             let l = l.trim_start_matches('\u{feff}').trim();
@@ -341,7 +343,6 @@ fn lost_words(text: &str, d: &shared::api::PlanDraft) -> Vec<String> {
                 || l.starts_with("Độc lập")
                 || l.starts_with("ĐẢNG CỘNG SẢN"))
         })
-        // "Nơi nhận" is a label, as "1." or "a)" are.
         // Labels, as "1." or "a)" are: "Nơi nhận", and "Số" before a number.
         .flat_map(|l| l.split('\t'))
         .map(|l| {
@@ -358,23 +359,25 @@ fn lost_words(text: &str, d: &shared::api::PlanDraft) -> Vec<String> {
                 _ => l,
             }
         })
-        // Runs of letters and runs of digits ("2026Số" is a date's year and a label).
-        .flat_map(|l| {
-            let mut runs: Vec<String> = Vec::new();
-            let mut last = None;
-            for c in l.chars() {
-                let kind = c.is_alphanumeric().then(|| c.is_numeric());
-                match (kind, last) {
-                    (Some(k), Some(Some(p))) if k == p => runs.last_mut().unwrap().push(c),
-                    (Some(_), _) => runs.push(c.to_string()),
-                    (None, _) => {}
-                }
-                last = Some(kind);
-            }
-            runs
-        })
-        .filter(|w| !w.is_empty() && !kept.contains(w.as_str()))
+        .flat_map(|l| runs(&l))
+        .filter(|w| !whole.contains(w) && !kept.contains(w.as_str()))
         .collect()
+}
+
+/// Runs of letters and runs of digits ("2026Số" is a date's year and a label).
+fn runs(s: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut last = None;
+    for c in s.chars() {
+        let kind = c.is_alphanumeric().then(|| c.is_numeric());
+        match (kind, last) {
+            (Some(k), Some(Some(p))) if k == p => out.last_mut().unwrap().push(c),
+            (Some(_), _) => out.push(c.to_string()),
+            (None, _) => {}
+        }
+        last = Some(kind);
+    }
+    out
 }
 
 fn sample_docx() -> Vec<u8> {
