@@ -54,17 +54,17 @@ const CODE: &str = r"\d+(?:/\d{2,4})?[-/–](?:[\p{L}\d.]+[-/–])*[\p{L}\d]+";
 re!(NUMBER_LINE, &format!(r"^Số\s*:?\s*({CODE})?"));
 re!(
     PLACE_DATE,
-    r"^([\p{L} .'-]+?),\s*ngày\s+(\d{1,2})\s*(?:tháng\s+|/|-)(\d{1,2})\s*(?:năm\s+|/|-)(\d{4})"
+    r"^([\p{L} .'-]+?),\s*ngày\s+(\d{1,2})\s*(?:tháng\s+|/|-)(\d{1,2})\s*(?:năm\s+|/|-)(\d{4})\b"
 );
 // A place with a date left blank to be filled in by hand: "Long Hoa, ngày    tháng    năm 2024".
 re!(
     PLACE_BLANK_DATE,
-    r"^([\p{L} .'-]+?),\s*ngày(?:\s+\d{1,2})?\s+tháng(?:\s+\d{1,2})?\s+năm(?:\s+\d{4})?"
+    r"^([\p{L} .'-]+?),\s*ngày(?:\s+(\d{1,2}))?\s+tháng(?:\s+(\d{1,2}))?\s+năm(?:\s+\d{4}\b)?"
 );
-re!(DATE_NUMERIC, r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})");
+re!(DATE_NUMERIC, r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b");
 re!(
     DATE_WORDS,
-    r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})"
+    r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})\b"
 );
 /// The kinds of document a plan cites, longest first where one begins another.
 const BASIS_KINDS: &str = "Chỉ thị|Nghị quyết liên tịch|Nghị quyết|Quyết định|Kết luận|Kế hoạch liên tịch|Kế hoạch|Quy định|Quy chế phối hợp|Quy chế|Hướng dẫn|Thông báo|Thông tri|Công văn|Văn bản|Luật|Nghị định|Thông tư liên tịch|Thông tư|Chương trình phối hợp|Chương trình hành động|Chương trình|Đề án|Điều lệ|Pháp lệnh|Tờ trình|Báo cáo";
@@ -1339,7 +1339,10 @@ impl Parser {
                 self.keep(&p[c[0].len()..]);
             }
             _ => match PLACE_BLANK_DATE.captures(p) {
-                Some(c) if self.draft.place.is_none() => {
+                // Blank means a day or a month is missing (a full date that did not read is kept).
+                Some(c)
+                    if self.draft.place.is_none() && (c.get(2).is_none() || c.get(3).is_none()) =>
+                {
                     self.draft.place = Some(c[1].trim().to_string());
                     self.keep(&p[c[0].len()..]);
                 }
@@ -1592,8 +1595,10 @@ impl Parser {
     fn table_row(&mut self, cells: &[&str]) {
         let lower: Vec<String> = cells.iter().map(|c| c.to_lowercase()).collect();
         // The header row: short cells, one of them "Nội dung" ("TT | Nội dung | Chủ trì | …").
+        let tt = ["tt", "stt", "số tt", "thứ tự"].contains(&lower[0].trim_end_matches('.'));
         if lower.iter().all(|c| c.chars().count() <= 40)
-            && lower.iter().any(|c| c.contains("nội dung"))
+            && lower.iter().any(|c| c.starts_with("nội dung"))
+            && (tt || lower[0].starts_with("nội dung"))
         {
             let find = |words: &[&str], not: &str| {
                 lower.iter().position(|c| {

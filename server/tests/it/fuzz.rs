@@ -281,8 +281,11 @@ fn the_plan_importer_never_panics_on_text() {
     );
 }
 
+static TABLE_MARK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^(?:\d{1,3}|[IVX]{1,5}|[a-zđ])[.)]?$").unwrap()
+});
 static NOI_NHAN: std::sync::LazyLock<regex::Regex> =
-    std::sync::LazyLock::new(|| regex::Regex::new(r"Nơi nhận(?:[^\s\t]{1,4}(?:\s|$))?").unwrap());
+    std::sync::LazyLock::new(|| regex::Regex::new(r"Nơi nhận[:\s]*(?:\S{1,4}(?:\s|$))?").unwrap());
 
 /// Runs of letters and digits of `text` found nowhere in the draft (its fields, its tasks, the unclassified list):
 /// the importer may leave out only list marks, ornaments and the national motto.
@@ -345,6 +348,8 @@ fn lost_words(text: &str, d: &shared::api::PlanDraft) -> Vec<String> {
         })
         // Labels, as "1." or "a)" are: "Nơi nhận", and "Số" before a number.
         .flat_map(|l| l.split('\t'))
+        // A cell that is only a mark ("II.", "1", "a)"): a table row's number, a label as "1." is.
+        .filter(|cell| !TABLE_MARK.is_match(cell.trim()))
         .map(|l| {
             // (With a stray mark of up to four characters typed onto it: "Nơi nhận/nh".)
             let l = NOI_NHAN.replace_all(l, " ").into_owned();
