@@ -437,13 +437,7 @@ async fn authorization_matrix_over_real_sockets_and_http() {
                     .await;
                 dev.pump(Duration::from_millis(300)).await;
             }
-            let stored = srv
-                .state
-                .storage
-                .load_doc(id.to_string())
-                .await
-                .unwrap()
-                .unwrap();
+            let stored = stored(&srv, id.to_string()).await;
             let wrote = schema::get_str(&stored, &automerge::ROOT, &probe).is_some();
             let got = match (read, wrote) {
                 (true, true) => "w",

@@ -98,13 +98,7 @@ async fn incremental_updates_give_the_rows_a_rebuild_gives() {
             // Two phones edit the same note offline; their changes arrive together, merged.
             _ if !ids.is_empty() => {
                 let id = ids[rng.random_range(0..ids.len())].clone();
-                let base = srv
-                    .state
-                    .storage
-                    .load_doc(key.doc_id().to_string())
-                    .await
-                    .unwrap()
-                    .unwrap();
+                let base = stored(&srv, key.doc_id().to_string()).await;
                 let mut a = base.fork().with_actor(automerge::ActorId::random());
                 let mut b = base.fork().with_actor(automerge::ActorId::random());
                 schema::update_entry::<Note>(&mut a, &id, |n| n.content = format!("A {round}"))

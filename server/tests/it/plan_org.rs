@@ -303,13 +303,7 @@ async fn publishing_a_new_plan_makes_its_documents_syncable() {
     phone.pump(Duration::from_millis(300)).await;
     assert!(!phone.unavailable.contains(&prid));
     wait_covered(&base, &kadon.token, &mut phone, &prid).await;
-    let stored = srv
-        .state
-        .storage
-        .load_doc(prid.to_string())
-        .await
-        .unwrap()
-        .expect("progress stored");
+    let stored = stored(&srv, prid.to_string()).await;
     let records = schema::read_progress(&stored);
     assert!(
         records
@@ -468,13 +462,7 @@ async fn an_admin_adds_a_commune_from_a_device() {
     member.pump(Duration::from_millis(500)).await;
     device.pump(Duration::from_millis(500)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let stored = srv
-        .state
-        .storage
-        .load_doc(org.to_string())
-        .await
-        .unwrap()
-        .expect("org stored");
+    let stored = stored(&srv, org.to_string()).await;
     let stored_nodes = schema::read_org(&stored);
     assert!(stored_nodes.iter().any(|n| n.id == "xa-moi"));
     assert!(
@@ -672,13 +660,7 @@ async fn a_hostile_plan_entry_is_quarantined() {
     }
 
     // The valid edit is stored, the bad entries are kept in the document but skipped by readers.
-    let stored = srv
-        .state
-        .storage
-        .load_doc(id.to_string())
-        .await
-        .unwrap()
-        .expect("plan stored");
+    let stored = stored(&srv, id.to_string()).await;
     let ii4 = schema::read_entry::<Task, _>(&stored, "t-ii-4").expect("t-ii-4 readable");
     assert_eq!(ii4.deadline.as_deref(), Some("2026-12-31"));
     let tasks_obj = stored.get(ROOT, "tasks").unwrap().unwrap().1;

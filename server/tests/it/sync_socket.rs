@@ -72,13 +72,7 @@ async fn notes_survive_restart_and_durable_heads_cover_them() {
         durable_check(&base, &kadon.token, &id, &offline_copy).await,
         Some(false)
     );
-    let stored = srv
-        .state
-        .storage
-        .load_doc(id.to_string())
-        .await
-        .unwrap()
-        .expect("stored after restart");
+    let stored = stored(&srv, id.to_string()).await;
     assert_eq!(schema::read_notes(&stored).len(), 5);
     assert!(covered(
         phone.client.doc(&id).unwrap(),
@@ -141,13 +135,7 @@ async fn other_communes_documents_are_unavailable_and_never_written() {
         })
         .await;
     intruder.pump(Duration::from_millis(500)).await;
-    let stored = srv
-        .state
-        .storage
-        .load_doc(bid.to_string())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored(&srv, bid.to_string()).await;
     assert!(
         schema::read_notes(&stored).is_empty(),
         "a member of A wrote into B's notes"
@@ -203,14 +191,8 @@ async fn read_only_peers_changes_are_neither_stored_nor_relayed() {
         .await;
     viewer.pump(Duration::from_millis(500)).await;
     member.pump(Duration::from_millis(500)).await;
-    let stored = srv
-        .state
-        .storage
-        .load_doc(id.to_string())
-        .await
-        .unwrap()
-        .unwrap();
-    let titles: Vec<String> = schema::read_notes(&stored)
+    let notes = stored(&srv, id.to_string()).await;
+    let titles: Vec<String> = schema::read_notes(&notes)
         .into_iter()
         .map(|n| n.title)
         .collect();
@@ -226,13 +208,7 @@ async fn read_only_peers_changes_are_neither_stored_nor_relayed() {
         })
         .await;
     viewer.pump(Duration::from_millis(300)).await;
-    let stored_org = srv
-        .state
-        .storage
-        .load_doc(org.to_string())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored_org = stored(&srv, org.to_string()).await;
     assert_eq!(
         schema::get_str(&stored_org, &automerge::ROOT, "title"),
         None
@@ -376,13 +352,7 @@ async fn schema_violating_entries_are_quarantined_not_counted() {
     wait_durable(&base, &kadon.token, &phone, &id).await;
 
     // Kept in the document (nothing typed is dropped)...
-    let stored = srv
-        .state
-        .storage
-        .load_doc(id.to_string())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored(&srv, id.to_string()).await;
     let notes = stored.get(ROOT, "notes").unwrap().unwrap().1;
     assert_eq!(stored.keys(&notes).count(), 3);
     // ...flagged for admins, and left out of the read model.

@@ -517,6 +517,16 @@ pub async fn get<T: serde::de::DeserializeOwned>(
 }
 
 /// Write a note through the server's hub (as a device's change would land), durably.
+/// A document as it is durably stored (the test fails if it cannot be read or is absent).
+pub async fn stored(srv: &TestServer, doc: String) -> automerge::Automerge {
+    srv.state
+        .storage
+        .load_doc(doc)
+        .await
+        .expect("storage readable")
+        .expect("document stored")
+}
+
 pub async fn put_note(srv: &TestServer, key: &DocKey, n: shared::schema::Note) {
     srv.state
         .hub
