@@ -159,3 +159,57 @@ impl Load {
         }
     }
 }
+
+// danvan patch (fallible storage): a failed load is loaded again, never taken for "absent".
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(tasks: &[IoTask<StorageTask>]) -> (IoTaskId, IoTaskId) {
+        (tasks[0].task_id, tasks[1].task_id)
+    }
+
+    #[test]
+    fn a_failed_load_is_loaded_again() {
+        let mut load = Load::new(DocumentId::new(&mut rand::rng()));
+        load.begin();
+        let (snapshots, incrementals) = ids(&load.step());
+        load.handle_result(
+            snapshots,
+            StorageResult::Failed {
+                error: "disk I/O error".into(),
+            },
+        );
+        assert!(load.take_complete().is_none(), "waiting for the other half");
+        load.handle_result(
+            incrementals,
+            StorageResult::LoadRange {
+                values: HashMap::new(),
+            },
+        );
+        assert!(
+            load.take_complete().is_none(),
+            "a failed half is not an empty document"
+        );
+
+        // The next step asks storage again; this time both halves answer.
+        let again = load.step();
+        assert_eq!(again.len(), 2, "both ranges are loaded again");
+        let (snapshots, incrementals) = ids(&again);
+        let key = StorageKey::from_parts(["doc", "incremental", "abc"]).unwrap();
+        load.handle_result(
+            snapshots,
+            StorageResult::LoadRange {
+                values: HashMap::new(),
+            },
+        );
+        load.handle_result(
+            incrementals,
+            StorageResult::LoadRange {
+                values: HashMap::from([(key.clone(), vec![1, 2, 3])]),
+            },
+        );
+        let done = load.take_complete().expect("loaded");
+        assert_eq!(done.incrementals.get(&key), Some(&vec![1, 2, 3]));
+    }
+}
