@@ -924,7 +924,7 @@ fn units_of(text: &str, implementation: bool) -> (Vec<String>, Vec<String>) {
         if starts_unit(who) {
             lead = split_units(who.trim_end_matches(','));
         }
-    } else if implementation {
+    } else if implementation || directs(first_sentence) {
         let subject = cut_at_predicate(first_sentence)
             .trim()
             .trim_end_matches(',');
@@ -954,6 +954,31 @@ fn units_of(text: &str, implementation: bool) -> (Vec<String>, Vec<String>) {
             .unwrap_or_default(),
     };
     (lead, partners)
+}
+
+/// Outside the implementation section a sentence's subject leads only when the verb gives it the
+/// work at once ("Ban Thường vụ Huyện ủy chỉ đạo …", "Đảng ủy các xã ban hành kế hoạch …"), not
+/// when it states a goal ("Các cấp ủy … tiếp tục nhận thức …", "… tập trung chỉ đạo …").
+fn directs(sentence: &str) -> bool {
+    const DIRECTIVE: &[&str] = &[
+        "chỉ đạo",
+        "xây dựng",
+        "ban hành",
+        "tổ chức",
+        "rà soát",
+        "ra thư",
+        "triển khai",
+        "tham mưu",
+        "hướng dẫn",
+        "chủ động",
+        "thành lập",
+        "lập danh sách",
+        "tổng hợp",
+        "báo cáo",
+    ];
+    let subject = cut_at_predicate(sentence);
+    let predicate = sentence[subject.len()..].trim_start();
+    starts_unit(subject.trim()) && DIRECTIVE.iter().any(|v| predicate.starts_with(v))
 }
 
 /// An item that names its unit first: "Ban Tuyên giáo Huyện ủy: chủ trì …", "3. Đề nghị Ủy ban
@@ -2005,6 +2030,16 @@ mod tests {
         );
         assert!(find(&d, "II.3").lead_units.is_empty());
         assert_eq!(find(&d, "II.4").lead_units, ["Các xã, thị trấn"]);
+    }
+
+    #[test]
+    fn a_subject_leads_outside_the_implementation_section_only_when_given_the_work() {
+        let d = body_of(
+            "1. Ban Thường vụ Huyện ủy chỉ đạo xây dựng dự thảo báo cáo chính trị.\n2. Các cấp ủy Đảng, chính quyền tiếp tục nhận thức đầy đủ vai trò của Mặt trận.\n3. Huyện đoàn tập trung chỉ đạo đại hội.",
+        );
+        assert_eq!(find(&d, "II.1").lead_units, ["Ban Thường vụ Huyện ủy"]);
+        assert!(find(&d, "II.2").lead_units.is_empty());
+        assert!(find(&d, "II.3").lead_units.is_empty());
     }
 
     #[test]
