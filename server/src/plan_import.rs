@@ -7,6 +7,13 @@
 //! 2022", and paragraphs broken across pages (a line starting in lower case continues the one
 //! before). What it cannot classify is kept, as text, and listed — never dropped; a header field the
 //! document lacks stays empty.
+//!
+//! Copy-paste and Word flatten the two-column header and signature into one line; a tab or a wide
+//! gap marks the columns, and such a line is read cell by cell (as is a Word table's row, and a
+//! task table's row with its unit and time columns). Items are placed by the mark that opened them:
+//! a dotted number under its prefix, `a)` under the nearest number, a bullet mark seen before is a
+//! sibling and a new one a level deeper. Scored field by field on `server/fixtures/plans/` by
+//! `cargo xtask import-score` (issue 14).
 
 use regex::Regex;
 pub use shared::api::{DraftBasis, DraftSection, PlanDraft, Signer, TaskDraft};
