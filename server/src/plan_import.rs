@@ -61,12 +61,12 @@ const CODE: &str = r"\d+(?:/\d{2,4})?[-/–](?:[\p{L}\d.]+[-/–])*[\p{L}\d]+";
 re!(NUMBER_LINE, &format!(r"^Số\s*:?\s*({CODE})?"));
 re!(
     PLACE_DATE,
-    r"^([\p{L} .'-]+?),\s*ngày\s+(\d{1,2})\s*(?:tháng\s+|/|-)(\d{1,2})\s*(?:năm\s+|/|-)(\d{4})\b"
+    r"^([\p{L} .'’-]+?),\s*ngày\s+(\d{1,2})\s*(?:tháng\s+|/|-)(\d{1,2})\s*(?:năm\s+|/|-)(\d{4})\b"
 );
 // A place with a date left blank to be filled in by hand: "Long Hoa, ngày    tháng    năm 2024".
 re!(
     PLACE_BLANK_DATE,
-    r"^([\p{L} .'-]+?),\s*ngày(?:\s+(\d{1,2}))?\s+tháng(?:\s+(\d{1,2}))?\s+năm(?:\s+\d{4}\b)?"
+    r"^([\p{L} .'’-]+?),\s*ngày(?:\s+(\d{1,2}))?\s+tháng(?:\s+(\d{1,2}))?\s+năm(?:\s+\d{4}\b)?"
 );
 re!(DATE_NUMERIC, r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b");
 re!(
@@ -123,6 +123,24 @@ re!(PARTNERS, r"[Pp]hối hợp(?:\s+chặt chẽ)?\s+với\s+([^.;:]+)");
 re!(
     PARTNER_SUBJECT,
     r"^([^.;:]{3,150}?)\s+(?:cùng\s+)?phối hợp\b"
+);
+// Units written out: a line "Cơ quan chủ trì: X", "Đơn vị thực hiện: X", "Trách nhiệm: X (chủ trì)",
+// or "(X chủ trì)" closing a task.
+re!(
+    NAMED_LEAD,
+    r"(?:(?:Cơ quan|Đơn vị|cơ quan|đơn vị) (?:chủ trì|thực hiện)\s*:\s*([^;.\n]+)|(?:Trách nhiệm\s*:\s*|;\s*)([^;()\n]+?)\s*\(chủ trì\)|\(([^()]+?)\s+chủ trì\))"
+);
+re!(
+    NAMED_PARTNERS,
+    r"(?:(?:Cơ quan|Đơn vị|cơ quan|đơn vị) phối hợp\s*:\s*([^;.\n]+)|;\s*([^;()\n]+?)\s*\(phối hợp\)|\(([^()]+?)\s+phối hợp\))"
+);
+re!(
+    DONE_BY,
+    r"\bdo\s+([^.;:]{3,150}?)\s+(?:chủ trì|tổ chức|thực hiện|đảm nhiệm)\b"
+);
+re!(
+    DONE_BY_PARTNERS,
+    r"chủ trì,\s*([^.;,]{3,150}?)\s+phối hợp\b"
 );
 re!(
     DEADLINE,
@@ -213,6 +231,8 @@ const PREDICATE_STARTS: &[&str] = &[
     " tổ chức các",
     " tổ chức cho",
     " tổ chức tốt",
+    " làm ",
+    " thẩm định",
 ];
 
 /// Import plain text.
@@ -906,11 +926,49 @@ fn starts_unit(s: &str) -> bool {
 /// Lead and coordinating units of a task's text. In the implementation section the grammatical
 /// subject is the lead when no "chủ trì" is written ("Ban Tổ chức Huyện ủy tham mưu ...").
 fn units_of(text: &str, implementation: bool) -> (Vec<String>, Vec<String>) {
-    let first_sentence = text.split(". ").next().unwrap_or(text);
+    // Written out: "Cơ quan chủ trì: X", "Trách nhiệm: X (chủ trì); Y (phối hợp)", "(X chủ trì)".
+    let named = |re: &Regex| -> Vec<String> {
+        re.captures_iter(text)
+            .filter_map(|c| {
+                c.iter()
+                    .skip(1)
+                    .flatten()
+                    .next()
+                    .map(|m| m.as_str().trim().to_string())
+            })
+            .flat_map(|who| split_units(&who))
+            .filter(|u| starts_unit(u))
+            .collect()
+    };
+    let (lead, partners) = (named(&NAMED_LEAD), named(&NAMED_PARTNERS));
+    if !lead.is_empty() {
+        return (lead, partners);
+    }
+    let first_line = text.lines().next().unwrap_or(text);
+    let first_sentence = first_line.split(". ").next().unwrap_or(first_line);
     let first_sentence = ["Đề nghị ", "đề nghị "]
         .iter()
         .find_map(|p| first_sentence.strip_prefix(p))
         .unwrap_or(first_sentence);
+    // "Công tác khen thưởng: Ban Tổ chức … chủ trì": a topic before the colon, the work after it.
+    let first_sentence = match first_sentence.split_once(": ") {
+        Some((topic, rest))
+            if topic.chars().count() <= 60 && !starts_unit(topic) && starts_unit(rest) =>
+        {
+            rest
+        }
+        _ => first_sentence,
+    };
+    // "… do Ban Tuyên giáo Huyện ủy chủ trì, Văn phòng Huyện ủy phối hợp", "… do X tổ chức".
+    if let Some(c) = DONE_BY.captures(first_sentence)
+        && starts_unit(c[1].trim())
+    {
+        let partners = DONE_BY_PARTNERS
+            .captures(first_sentence)
+            .map(|p| split_units(p[1].trim()))
+            .unwrap_or(partners);
+        return (split_units(c[1].trim()), partners);
+    }
     // "Hội Nông dân và Đoàn Thanh niên phối hợp …": units that only coordinate.
     if let Some(c) = PARTNER_SUBJECT.captures(first_sentence)
         && starts_unit(c[1].trim())
@@ -1003,7 +1061,7 @@ fn unit_heading(text: &str) -> Option<(Vec<String>, String)> {
     };
     let (who, rest) = match first.split_once(':') {
         Some((who, rest)) => (strip(who), rest.trim().to_string()),
-        None if first.chars().count() <= 100 && !first.contains(['.', ',', ';']) => {
+        None if first.chars().count() <= 100 && !first.contains(['.', ';']) => {
             (strip(first), String::new())
         }
         None => return None,
@@ -2047,6 +2105,29 @@ mod tests {
         assert_eq!(find(&d, "II.1").lead_units, ["Ban Thường vụ Huyện ủy"]);
         assert!(find(&d, "II.2").lead_units.is_empty());
         assert!(find(&d, "II.3").lead_units.is_empty());
+    }
+
+    #[test]
+    fn units_written_out_in_parentheses_lines_and_after_do() {
+        let d = body_of(
+            "1. Phát tin, bài hằng tuần (Phòng Văn hóa - Xã hội xã chủ trì).\n2. Tuyên truyền miệng, do Ban Xây dựng Đảng Đảng ủy xã chủ trì, Văn phòng Đảng ủy xã phối hợp.\n3. Tuyên truyền trên mạng xã hội.\nTrách nhiệm: Ban Xây dựng Đảng Đảng ủy xã (chủ trì); Công an xã (phối hợp).\n4. Tổ chức văn nghệ.\nCơ quan chủ trì: Phòng Văn hóa - Xã hội xã.\nCơ quan phối hợp: Đoàn Thanh niên xã, Hội Liên hiệp Phụ nữ xã.\n5. Công tác khen thưởng: Ban Tổ chức Huyện ủy chủ trì, phối hợp với Văn phòng Huyện ủy thẩm định hồ sơ.",
+        );
+        assert_eq!(find(&d, "II.1").lead_units, ["Phòng Văn hóa - Xã hội xã"]);
+        let t = find(&d, "II.2");
+        assert_eq!(t.lead_units, ["Ban Xây dựng Đảng Đảng ủy xã"]);
+        assert_eq!(t.partner_units, ["Văn phòng Đảng ủy xã"]);
+        let t = find(&d, "II.3");
+        assert_eq!(t.lead_units, ["Ban Xây dựng Đảng Đảng ủy xã"]);
+        assert_eq!(t.partner_units, ["Công an xã"]);
+        let t = find(&d, "II.4");
+        assert_eq!(t.lead_units, ["Phòng Văn hóa - Xã hội xã"]);
+        assert_eq!(
+            t.partner_units,
+            ["Đoàn Thanh niên xã", "Hội Liên hiệp Phụ nữ xã"]
+        );
+        let t = find(&d, "II.5");
+        assert_eq!(t.lead_units, ["Ban Tổ chức Huyện ủy"]);
+        assert_eq!(t.partner_units, ["Văn phòng Huyện ủy"]);
     }
 
     #[test]
