@@ -415,7 +415,14 @@ async fn authorization_matrix_over_real_sockets_and_http() {
             continue;
         }
         let mut dev = Device::connect(srv.addr, &login).await;
-        for ((name, key), want) in docs.iter().zip(expected) {
+        // Write: a probe key at the root of every document the user reads; stored only if the user
+        // may write. Why wait for all probes together: a loaded CI machine can take well over a
+        // fixed pause to store a write, and a refused probe gives no signal, so the wait ends when
+        // every probe that should land has landed (or at a deadline), and the refused ones have had
+        // at least as long to leak.
+        let probe = format!("probe-{user}");
+        let mut reads = vec![];
+        for (_, key) in &docs {
             let id = dev.track(key, false).await;
             dev.pump_until(
                 |d| {
@@ -430,16 +437,32 @@ async fn authorization_matrix_over_real_sockets_and_http() {
                     .client
                     .doc(&id)
                     .is_some_and(|x| !x.get_heads().is_empty());
-            // Write: a probe key at the root; stored only if the user may write.
-            let probe = format!("probe-{user}");
             if read {
                 dev.change(&id, |d| schema::put_root_str(d, &probe, "x").unwrap())
                     .await;
-                dev.pump(Duration::from_millis(300)).await;
             }
-            let stored = stored(&srv, id.to_string()).await;
-            let wrote = schema::get_str(&stored, &automerge::ROOT, &probe).is_some();
-            let got = match (read, wrote) {
+            reads.push((id, read));
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let wrote = loop {
+            dev.pump(Duration::from_millis(300)).await;
+            let mut wrote = vec![];
+            for (id, _) in &reads {
+                let stored = stored(&srv, id.to_string()).await;
+                wrote.push(schema::get_str(&stored, &automerge::ROOT, &probe).is_some());
+            }
+            let landed = expected
+                .iter()
+                .zip(&wrote)
+                .all(|(want, w)| *w || *want != "w");
+            if landed || std::time::Instant::now() > deadline {
+                break wrote;
+            }
+        };
+        for (((name, _), want), ((_, read), wrote)) in
+            docs.iter().zip(expected).zip(reads.iter().zip(wrote))
+        {
+            let got = match (*read, wrote) {
                 (true, true) => "w",
                 (true, false) => "r",
                 (false, false) => "-",
