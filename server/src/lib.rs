@@ -219,7 +219,7 @@ impl AppState {
             .with_durable(doc.to_string(), move |am| {
                 hashes
                     .iter()
-                    .all(|h| automerge::ReadDoc::get_change_by_hash(am, h).is_some())
+                    .all(|h| shared::unsynced::has_change(am, h))
             })
             .await
             .unwrap_or(false)

@@ -112,7 +112,8 @@ impl DocActorInner {
                 peers: new_peers,
             });
         }
-        let peer_count = self.actor.peers().len();
+        // danvan patch: count without cloning every peer's state.
+        let peer_count = self.actor.peer_count();
         let stats = self.actor.document().stats();
         log_sync_message_stats(
             &self.document_id,
@@ -243,14 +244,11 @@ impl DocActorInner {
 
     /// Returns the set of peers for this document if it is different to self.last_observed_peers
     pub(crate) fn connected_peers_changed(&mut self, stopped: bool) -> Option<HashSet<PeerId>> {
-        let peers = self.actor.peers();
+        // danvan patch: the peer IDs without cloning every peer's state first.
         let peers = if stopped {
             HashSet::new()
         } else {
-            peers
-                .keys()
-                .filter_map(|id| self.actor.conn_peer_id(*id))
-                .collect()
+            self.actor.connected_peer_ids().cloned().collect()
         };
         if peers != self.last_observed_peers {
             self.last_observed_peers = peers.clone();

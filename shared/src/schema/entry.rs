@@ -65,10 +65,7 @@ pub fn changed_keys_by_ops(
 /// `kind`'s container, if `doc` holds every change in `before` (else only a full read can tell
 /// what changed since).
 fn readable_since(doc: &Automerge, kind: DocKind, before: &[ChangeHash]) -> Option<ObjId> {
-    if before
-        .iter()
-        .any(|h| automerge::ReadDoc::get_change_by_hash(doc, h).is_none())
-    {
+    if !before.iter().all(|h| crate::unsynced::has_change(doc, h)) {
         return None;
     }
     container_obj(doc, kind)

@@ -445,7 +445,7 @@ pub async fn settled(srv: &TestServer, key: &DocKey) {
             .storage
             .with_durable(id.clone(), move |am| {
                 live.iter()
-                    .all(|h| automerge::ReadDoc::get_change_by_hash(am, h).is_some())
+                    .all(|h| shared::unsynced::has_change(am, h))
             })
             .await;
         if covered == Some(true) {

@@ -501,6 +501,17 @@ impl DocumentActor {
             .collect()
     }
 
+    /// danvan patch: how many connections the document has, without cloning their states as
+    /// [`Self::peers`] does (samod asked `peers().len()` after every step).
+    pub fn peer_count(&self) -> usize {
+        self.peer_connections.len()
+    }
+
+    /// danvan patch: the peers of the document's connections, without cloning their states.
+    pub fn connected_peer_ids(&self) -> impl Iterator<Item = &PeerId> {
+        self.peer_connections.values().map(|pc| &pc.peer_id)
+    }
+
     pub fn conn_peer_id(&self, conn_id: ConnectionId) -> Option<PeerId> {
         self.peer_connections
             .get(&conn_id)

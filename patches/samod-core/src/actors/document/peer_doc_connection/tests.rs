@@ -145,3 +145,88 @@ fn only_the_first_message_of_a_request_batch_initiates_a_request() {
     };
     assert_eq!(sync::Message::decode(data).unwrap().heads, doc.get_heads());
 }
+
+/// danvan patch: `nothing_to_send` only ever skips a generation Automerge itself answers with
+/// nothing, leaving the state as it was: three peers and the hub edit, exchange, reorder and
+/// reconnect at random, and every time the shortcut says "nothing", Automerge is asked too.
+#[test]
+fn nothing_to_send_agrees_with_automerge() {
+    use automerge::transaction::Transactable;
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut hub = document();
+    let mut remotes: Vec<(Automerge, sync::State, sync::State)> = (0..3)
+        .map(|_| (hub.fork(), sync::State::new(), sync::State::new()))
+        .collect();
+    let mut to_hub: Vec<Vec<sync::Message>> = vec![vec![]; 3];
+    let mut to_remote: Vec<Vec<sync::Message>> = vec![vec![]; 3];
+    let (mut skipped, mut generated) = (0, 0);
+    let edit = |doc: &mut Automerge, k: u64| {
+        let mut tx = doc.transaction();
+        tx.put(automerge::ROOT, format!("k{k}"), k as i64).unwrap();
+        tx.commit();
+    };
+    for step in 0..6_000u64 {
+        let i = next(3) as usize;
+        let (remote, remote_state, hub_state) = &mut remotes[i];
+        match next(8) {
+            0 => edit(remote, step),
+            1 if next(4) == 0 => edit(&mut hub, step),
+            2 => to_hub[i].extend(remote.generate_sync_message(remote_state)),
+            3 | 4 => {
+                let heads = hub.get_heads();
+                if nothing_to_send(&hub, hub_state, &heads) {
+                    let before = hub_state.clone();
+                    assert!(hub.generate_sync_message(hub_state).is_none(), "step {step}");
+                    assert_eq!(*hub_state, before, "step {step}");
+                    skipped += 1;
+                } else if let Some(m) = hub.generate_sync_message(hub_state) {
+                    to_remote[i].push(m);
+                    generated += 1;
+                }
+            }
+            5 if !to_hub[i].is_empty() => {
+                let m = to_hub[i].remove(0);
+                hub.receive_sync_message(hub_state, m).unwrap();
+            }
+            6 if !to_remote[i].is_empty() => {
+                let m = to_remote[i].remove(0);
+                remote.receive_sync_message(remote_state, m).unwrap();
+            }
+            7 if next(50) == 0 => {
+                // A reconnect: fresh states, messages in flight lost.
+                *remote_state = sync::State::new();
+                *hub_state = sync::State::new();
+                to_hub[i].clear();
+                to_remote[i].clear();
+            }
+            _ => {}
+        }
+    }
+    assert!(skipped > 300 && generated > 300, "{skipped} skipped, {generated} generated");
+    // And everyone still converges.
+    for _ in 0..50 {
+        for (i, (remote, remote_state, hub_state)) in remotes.iter_mut().enumerate() {
+            for m in to_hub[i].drain(..).chain(remote.generate_sync_message(remote_state)) {
+                hub.receive_sync_message(hub_state, m).unwrap();
+            }
+            let heads = hub.get_heads();
+            if !nothing_to_send(&hub, hub_state, &heads)
+                && let Some(m) = hub.generate_sync_message(hub_state)
+            {
+                to_remote[i].push(m);
+            }
+            for m in to_remote[i].drain(..) {
+                remote.receive_sync_message(remote_state, m).unwrap();
+            }
+        }
+    }
+    for (remote, _, _) in &remotes {
+        assert_eq!(remote.get_heads(), hub.get_heads());
+    }
+}
