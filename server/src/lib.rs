@@ -217,9 +217,7 @@ impl AppState {
     pub async fn is_durable(&self, doc: &str, hashes: Vec<automerge::ChangeHash>) -> bool {
         self.storage
             .with_durable(doc.to_string(), move |am| {
-                hashes
-                    .iter()
-                    .all(|h| shared::unsynced::has_change(am, h))
+                hashes.iter().all(|h| shared::unsynced::has_change(am, h))
             })
             .await
             .unwrap_or(false)

@@ -444,8 +444,7 @@ pub async fn settled(srv: &TestServer, key: &DocKey) {
             .state
             .storage
             .with_durable(id.clone(), move |am| {
-                live.iter()
-                    .all(|h| shared::unsynced::has_change(am, h))
+                live.iter().all(|h| shared::unsynced::has_change(am, h))
             })
             .await;
         if covered == Some(true) {

@@ -242,7 +242,14 @@ pub(super) fn nothing_to_send(
         return false;
     }
     // Automerge answers a peer whose last sync point we do not know with a reset, in flight or not.
-    let known = |h: &automerge::ChangeHash| doc.get_change_meta_by_hash(h).is_some();
+    // Knowing a hash: `get_missing_deps` omits applied and queued changes, so it answers exactly
+    // once nothing is queued; `get_change_by_hash` and even `get_change_meta_by_hash` cost a scan
+    // of the document's columns in Automerge 0.12.
+    use automerge::ReadDoc as _;
+    if !doc.get_missing_deps(&[]).is_empty() {
+        return false;
+    }
+    let known = |h: &automerge::ChangeHash| doc.get_missing_deps(std::slice::from_ref(h)).is_empty();
     if let Some(first) = state.their_have.as_ref().and_then(|h| h.first())
         && !first.last_sync.iter().all(known)
     {
