@@ -376,39 +376,17 @@ pub fn hex_heads(doc: &automerge::Automerge) -> Vec<String> {
     doc.get_heads().iter().map(|h| h.to_string()).collect()
 }
 
-/// True if the change `note` is durable: an ancestor of (or one of) the server's durable heads for
-/// `doc` that the device knows. Why not "every change of the device's copy is covered": with ten
-/// phones on a document, a phone holds others' notes the server may not have committed yet, and
-/// its own note would then wait for theirs. Durable heads the device has not received cannot be
-/// walked, but the durable state is closed under ancestors, so the known ones prove enough.
-pub fn covers(
-    doc: &automerge::Automerge,
-    durable: &serde_json::Value,
-    id: &DocumentId,
-    note: automerge::ChangeHash,
-) -> bool {
+/// True if every change of the device's copy of `id` is covered by the server's durable heads
+/// (ancestry check on the device's copy).
+pub fn covered(doc: &automerge::Automerge, durable: &serde_json::Value, id: &DocumentId) -> bool {
     let Some(list) = durable.get(id.to_string()).and_then(|v| v.as_array()) else {
         return false;
     };
-    let heads: Vec<automerge::ChangeHash> = list
+    let hashes: Vec<automerge::ChangeHash> = list
         .iter()
         .filter_map(|h| h.as_str()?.parse().ok())
         .collect();
-    descends(doc, &heads, note)
-}
-
-/// True if `note` is one of `heads` or an ancestor of one of those the device knows.
-pub fn descends(
-    doc: &automerge::Automerge,
-    heads: &[automerge::ChangeHash],
-    note: automerge::ChangeHash,
-) -> bool {
-    let known: Vec<automerge::ChangeHash> = heads
-        .iter()
-        .copied()
-        .filter(|h| shared::unsynced::has_change(doc, h))
-        .collect();
-    !known.is_empty() && !doc.get_changes_meta(&known).iter().any(|c| c.hash == note)
+    shared::unsynced::unsynced_changes(doc, &hashes) == 0
 }
 
 /// Runs the `#[ignore]`d test `name` alone in a fresh process of this test binary, and fails if it
