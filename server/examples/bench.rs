@@ -657,14 +657,7 @@ fn covers(
     id: &shared::DocumentId,
     note: automerge::ChangeHash,
 ) -> bool {
-    let Some(list) = durable.get(id.to_string()).and_then(|v| v.as_array()) else {
-        return false;
-    };
-    let heads: Vec<automerge::ChangeHash> = list
-        .iter()
-        .filter_map(|h| h.as_str()?.parse().ok())
-        .collect();
-    descends(doc, &heads, note)
+    common::durable_of(durable, id).is_some_and(|h| descends(doc, &h, note))
 }
 
 /// True if `note` is one of `heads` or an ancestor of one of those the device knows.

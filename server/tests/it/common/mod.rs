@@ -379,14 +379,20 @@ pub fn hex_heads(doc: &automerge::Automerge) -> Vec<String> {
 /// True if every change of the device's copy of `id` is covered by the server's durable heads
 /// (ancestry check on the device's copy).
 pub fn covered(doc: &automerge::Automerge, durable: &serde_json::Value, id: &DocumentId) -> bool {
-    let Some(list) = durable.get(id.to_string()).and_then(|v| v.as_array()) else {
-        return false;
-    };
-    let hashes: Vec<automerge::ChangeHash> = list
-        .iter()
-        .filter_map(|h| h.as_str()?.parse().ok())
-        .collect();
-    shared::unsynced::unsynced_changes(doc, &hashes) == 0
+    durable_of(durable, id).is_some_and(|h| shared::unsynced::unsynced_changes(doc, &h) == 0)
+}
+
+/// The durable heads of `id` in a `/api/durable-heads` answer (`None` if it names none).
+pub fn durable_of(
+    durable: &serde_json::Value,
+    id: &DocumentId,
+) -> Option<Vec<automerge::ChangeHash>> {
+    let list = durable.get(id.to_string())?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(|h| h.as_str()?.parse().ok())
+            .collect(),
+    )
 }
 
 /// Runs the `#[ignore]`d test `name` alone in a fresh process of this test binary, and fails if it
