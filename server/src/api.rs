@@ -7,20 +7,17 @@ use crate::error::ApiError;
 use crate::net::ClientAddr;
 use axum::Json;
 use axum::extract::State;
+use shared::DocKey;
 use shared::api::{
     DocEntry, DocsResponse, DurableCheckRequest, DurableCheckResponse, DurableHeads, HeadsMap,
     OverviewResponse, PlanDraft, PublishResponse, QuarantineResponse,
 };
 use shared::vocab::DocAccess;
-use shared::{DocKey, DocumentId};
 use std::collections::BTreeMap;
 
 /// Every document the principal may read that exists on the server, plus for a member the documents
 /// the phone should keep even before they exist (its commune's progress and current notes).
-fn readable_docs(
-    st: &AppState,
-    p: &Principal,
-) -> Result<BTreeMap<String, (DocKey, Access)>, ApiError> {
+fn readable_docs(st: &AppState, p: &Principal) -> BTreeMap<String, (DocKey, Access)> {
     let mut out = BTreeMap::new();
     let mut add = |key: DocKey| {
         let a = access(p, &key);
@@ -28,15 +25,11 @@ fn readable_docs(
             out.insert(key.doc_id().to_string(), (key, a));
         }
     };
-    for row in st.db.documents()? {
-        if let Ok(id) = row.doc_id.parse::<DocumentId>()
-            && let Some(key) = st.registry.get(&id)
-        {
-            add(key);
-        }
+    for key in st.registry.stored_in(&p.scope) {
+        add(key);
     }
     add(DocKey::org());
-    for plan in st.db.plan_ids()? {
+    for plan in st.registry.plans() {
         add(DocKey::plan(&plan));
         if let Some(c) = &p.commune_id {
             add(DocKey::progress(&plan, c));
@@ -45,14 +38,14 @@ fn readable_docs(
     if let Some(c) = &p.commune_id {
         add(DocKey::notes(c, crate::clock::current_quarter()));
     }
-    Ok(out)
+    out
 }
 
 pub async fn docs(
     State(st): State<AppState>,
     p: Principal,
 ) -> Result<Json<DocsResponse>, ApiError> {
-    let docs = readable_docs(&st, &p)?
+    let docs = readable_docs(&st, &p)
         .into_iter()
         .map(|(doc_id, (key, a))| DocEntry {
             doc_id,
@@ -74,7 +67,7 @@ pub async fn durable_heads(
     State(st): State<AppState>,
     p: Principal,
 ) -> Result<Json<DurableHeads>, ApiError> {
-    let readable: Vec<String> = readable_docs(&st, &p)?.into_keys().collect();
+    let readable: Vec<String> = readable_docs(&st, &p).into_keys().collect();
     Ok(Json(DurableHeads {
         heads: heads_map(&st, readable).await,
         server_time: crate::clock::now_ms(),
@@ -100,7 +93,7 @@ pub async fn durable_check(
     body: Result<Json<DurableCheckRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<DurableCheckResponse>, ApiError> {
     let Json(req) = body?;
-    let readable = readable_docs(&st, &p)?;
+    let readable = readable_docs(&st, &p);
     let heads = heads_map(&st, readable.keys().cloned().collect()).await;
     let mut covered = std::collections::HashMap::new();
     for (doc_id, have) in req.have {

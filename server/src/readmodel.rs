@@ -153,8 +153,9 @@ pub async fn refresh(st: &AppState, doc: &str) {
     } else {
         None
     };
-    if let Err(e) = st.db.touch_document(&row, key.commune(), now) {
-        tracing::error!(doc, error = %e, "read model update failed");
+    match st.db.touch_document(&row, key.commune(), now) {
+        Ok(()) => st.registry.stored(&key),
+        Err(e) => tracing::error!(doc, error = %e, "read model update failed"),
     }
     if !bad.is_empty() {
         tracing::warn!(

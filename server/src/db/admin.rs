@@ -240,6 +240,20 @@ impl Db {
         version: &str,
         skew: Option<i64>,
     ) -> Result<()> {
+        {
+            // The statement below writes at most once a minute anyway; this skips running it.
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            if seen
+                .get(&token_id)
+                .is_some_and(|last| now_ms - last < SEEN_EVERY_MS && now_ms >= *last)
+            {
+                return Ok(());
+            }
+            if seen.len() > 100_000 {
+                seen.retain(|_, last| now_ms - *last < SEEN_EVERY_MS);
+            }
+            seen.insert(token_id, now_ms);
+        }
         self.with(|c| {
             c.execute(
                 "UPDATE tokens SET last_seen = ?2, last_addr = ?3,

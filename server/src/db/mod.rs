@@ -160,6 +160,9 @@ pub struct Db {
     /// The blob store's own connection: a blob write (up to 5 MiB, fsynced) holds it for a while, and
     /// must not hold up the token lookup of every other request, which goes through `conn`.
     blob_conn: Mutex<Connection>,
+    /// When each device's visit was last written ([`Db::token_seen`]), so that a device polling
+    /// every round costs no statement between writes.
+    seen: Mutex<std::collections::HashMap<i64, i64>>,
 }
 
 /// Version 2: the org table holds every level the documents know (units included) and keeps nodes
@@ -402,6 +405,7 @@ impl Db {
         Ok(Db {
             conn: Mutex::new(conn),
             blob_conn: Mutex::new(connect(path)?),
+            seen: Mutex::new(std::collections::HashMap::new()),
         })
     }
 

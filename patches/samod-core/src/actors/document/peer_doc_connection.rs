@@ -26,6 +26,9 @@ pub(crate) struct PeerDocConnection {
     last_share_config: Option<ShareConfig>,
     // Preserve message ordering while the asynchronous policy lookup is pending.
     pub(super) pending_sync_messages: Vec<(SyncMessage, UnixTimestamp)>,
+    /// danvan patch: the peer's last sync point, once `nothing_to_send` found every hash of it in
+    /// the document (a change, once applied, stays).
+    known_last_sync: Vec<automerge::ChangeHash>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +50,7 @@ impl PeerDocConnection {
             share_policy: SharePolicyState::Unknown,
             last_share_config: None,
             pending_sync_messages: Vec::new(),
+            known_last_sync: Vec::new(),
         }
     }
 
@@ -108,7 +112,7 @@ impl PeerDocConnection {
         let mut messages = Vec::new();
         // danvan patch: skip a generation Automerge would answer with nothing (see
         // `nothing_to_send`); about half the calls in a fan-out, each as costly as a real one.
-        if nothing_to_send(doc, &self.sync_state, &heads) {
+        if nothing_to_send(doc, &self.sync_state, &heads, &mut self.known_last_sync) {
             return messages;
         }
         loop {
@@ -237,28 +241,38 @@ pub(super) fn nothing_to_send(
     doc: &Automerge,
     state: &sync::State,
     our_heads: &[automerge::ChangeHash],
+    known_last_sync: &mut Vec<automerge::ChangeHash>,
 ) -> bool {
     if !state.have_responded || state.needs_reset || state.last_sent_heads != our_heads {
         return false;
     }
-    // Automerge answers a peer whose last sync point we do not know with a reset, in flight or not.
-    // Knowing a hash: `get_missing_deps` omits applied and queued changes, so it answers exactly
-    // once nothing is queued; `get_change_by_hash` and even `get_change_meta_by_hash` cost a scan
-    // of the document's columns in Automerge 0.12.
-    use automerge::ReadDoc as _;
-    if !doc.get_missing_deps(&[]).is_empty() {
-        return false;
-    }
-    let known = |h: &automerge::ChangeHash| doc.get_missing_deps(std::slice::from_ref(h)).is_empty();
-    if let Some(first) = state.their_have.as_ref().and_then(|h| h.first())
-        && !first.last_sync.iter().all(known)
-    {
-        return false;
-    }
     // Our heads are unchanged since the last message: Automerge waits while it is in flight, and
     // sends nothing to a peer whose heads equal ours and that needs nothing.
-    state.in_flight
+    let quiet = state.in_flight
         || (!our_heads.is_empty()
             && state.their_heads.as_deref() == Some(our_heads)
-            && state.their_need.as_ref().is_none_or(|n| n.is_empty()))
+            && state.their_need.as_ref().is_none_or(|n| n.is_empty()));
+    // Unless it answers a peer whose last sync point we do not know with a reset, in flight or
+    // not. Knowing the hashes: `get_missing_deps` omits applied and queued changes, and returns
+    // the missing dependencies of queued changes too, so an empty answer means nothing is queued
+    // and every hash is applied. Asked last, once, and remembered in `known_last_sync`: it
+    // builds hash tables each time, and `get_change_by_hash` (even `get_change_meta_by_hash`)
+    // costs a scan of the document's columns in Automerge 0.12.
+    use automerge::ReadDoc as _;
+    quiet
+        && state
+            .their_have
+            .as_ref()
+            .and_then(|h| h.first())
+            .is_none_or(|first| {
+                let sync_point = &first.last_sync;
+                if sync_point.is_empty() || sync_point == known_last_sync {
+                    return true;
+                }
+                let known = doc.get_missing_deps(sync_point).is_empty();
+                if known {
+                    known_last_sync.clone_from(sync_point);
+                }
+                known
+            })
 }

@@ -72,6 +72,11 @@ pub(crate) struct State {
     listeners: HashMap<ListenerId, ListenerState>,
 
     searches: Searches,
+
+    /// danvan patch: the connections taken mutably during the current event. Only these can have
+    /// closed or have new info, so the end of an event looks at them instead of at every
+    /// connection (two scans of 2,000 connections per event before).
+    touched: Vec<ConnectionId>,
 }
 
 impl State {
@@ -93,6 +98,7 @@ impl State {
             dialers: HashMap::new(),
             listeners: HashMap::new(),
             searches: Searches::new(),
+            touched: Vec::new(),
         }
     }
 
@@ -144,6 +150,7 @@ impl State {
         connection_id: ConnectionId,
         connection_state: Connection,
     ) {
+        self.touched.push(connection_id);
         self.connections.insert(connection_id, connection_state);
     }
 
@@ -179,6 +186,7 @@ impl State {
     /// danvan patch (lazy subscriptions): subscribe an established connection to a document it
     /// is not subscribed to yet; its peer ID if it was not.
     fn subscribe(&mut self, connection_id: ConnectionId, document_id: &DocumentId) -> Option<PeerId> {
+        self.touched.push(connection_id);
         let conn = self.connections.get_mut(&connection_id)?;
         let established = conn.established_connection()?;
         if established.document_subscriptions().contains_key(document_id) {
@@ -194,6 +202,7 @@ impl State {
         connection_id: &ConnectionId,
         document_id: DocumentId,
     ) {
+        self.touched.push(*connection_id);
         if let Some(connection) = self.connections.get_mut(connection_id) {
             connection.add_document(document_id);
         }
@@ -247,6 +256,7 @@ impl State {
         &mut self,
         conn_id: ConnectionId,
     ) -> Option<(&mut Connection, PeerId)> {
+        self.touched.push(conn_id);
         let conn = self.connections.get_mut(&conn_id)?;
         if let Some(peer_id) = conn.remote_peer_id().cloned() {
             Some((conn, peer_id))
@@ -345,6 +355,7 @@ impl State {
         let mut result = Vec::new();
 
         for (peer_id, conn_id, doc_id, actor) in to_connect {
+            self.touched.push(conn_id);
             let conn = self.connections.get_mut(&conn_id).unwrap();
             conn.add_document(doc_id);
             result.push((*actor, conn_id, peer_id));
@@ -371,6 +382,7 @@ impl State {
             return;
         }
         for (conn, new_state) in new_states {
+            self.touched.push(conn);
             if let Some(connection) = self.connections.get_mut(&conn) {
                 connection.update_peer_state(&actor.document_id, new_state);
             } else {
@@ -381,17 +393,24 @@ impl State {
         }
     }
 
+    // danvan patch: both look only at the connections touched during the event (`touched`).
     fn closed_connections(&self) -> Vec<ConnectionId> {
-        self.connections
+        let mut seen = std::collections::HashSet::new();
+        self.touched
             .iter()
-            .filter_map(|(id, conn)| if conn.is_closed() { Some(*id) } else { None })
+            .filter(|id| seen.insert(**id))
+            .filter(|id| self.connections.get(id).is_some_and(|c| c.is_closed()))
+            .copied()
             .collect()
     }
 
     pub(crate) fn pop_new_connection_info(&mut self) -> HashMap<ConnectionId, ConnectionInfo> {
-        self.connections
-            .iter_mut()
-            .filter_map(|(conn_id, conn)| conn.pop_new_info().map(|info| (*conn_id, info)))
+        std::mem::take(&mut self.touched)
+            .into_iter()
+            .filter_map(|conn_id| {
+                let info = self.connections.get_mut(&conn_id)?.pop_new_info()?;
+                Some((conn_id, info))
+            })
             .collect()
     }
 
@@ -521,6 +540,7 @@ impl State {
                             connection_id,
                             reason,
                         } => {
+                            self.touched.push(connection_id);
                             if let Some(conn) = self.connections.get_mut(&connection_id) {
                                 conn.close(reason);
                             }
@@ -695,6 +715,7 @@ impl State {
         msg: Vec<u8>,
     ) -> CommandResult {
         tracing::trace!(?connection_id, msg_bytes = msg.len(), "receive");
+        self.touched.push(connection_id);
         let Some(conn) = self.connections.get_mut(&connection_id) else {
             tracing::warn!(?connection_id, "receive command for nonexistent connection");
 
@@ -1024,6 +1045,7 @@ impl State {
         } = self.next_ephemeral_msg_details();
 
         for conn_id in to_connections {
+            self.touched.push(conn_id);
             let Some(conn) = self.connections.get_mut(&conn_id) else {
                 continue;
             };

@@ -39,11 +39,15 @@ impl Searches {
 
         let mut result = HashMap::new();
         for (actor_id, actor) in actors {
-            let last_phase = self.phases.get(actor_id);
-            if last_phase != Some(&actor.search_phase) || dialers_changed {
+            // danvan patch: the phase is stored only when it changed (upstream re-inserted every
+            // actor's phase on every hub event, a hash insert per document per event).
+            let changed = self.phases.get(actor_id) != Some(&actor.search_phase);
+            if changed || dialers_changed {
                 result.insert(*actor_id, actor.search_phase.clone());
             }
-            self.phases.insert(*actor_id, actor.search_phase.clone());
+            if changed {
+                self.phases.insert(*actor_id, actor.search_phase.clone());
+            }
         }
         result
     }
