@@ -159,7 +159,12 @@ mod tests {
         let new = DocKey::progress("kh-18", "xa-a");
         registry.stored(&new);
         // A rebuild after it (an org change) keeps what was stored meanwhile.
-        registry.rebuild(&["xa-a".into(), "xa-b".into()], &["kh-18".into()], &[], 2026);
+        registry.rebuild(
+            &["xa-a".into(), "xa-b".into()],
+            &["kh-18".into()],
+            &[],
+            2026,
+        );
 
         let mut mine = registry.stored_in(&Scope::of(["xa-a".to_string()]));
         mine.sort();
@@ -167,7 +172,11 @@ mod tests {
         want.sort();
         assert_eq!(mine, want);
         assert_eq!(registry.stored_in(&Scope::All).len(), 4);
-        assert!(!registry.stored_in(&Scope::of(["xa-b".to_string()])).contains(&new));
+        assert!(
+            !registry
+                .stored_in(&Scope::of(["xa-b".to_string()]))
+                .contains(&new)
+        );
         assert_eq!(registry.plans(), vec!["kh-18".to_string()]);
     }
 }

@@ -40,24 +40,30 @@ fn read_docx(docx: &[u8]) -> (String, Vec<u8>) {
         "-env:UserInstallation=file://{}/profile",
         dir.path().display()
     );
-    let out = Command::new("soffice")
-        .args([
-            profile.as_str(),
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-        ])
-        .arg(dir.path())
-        .arg(&file)
-        .output()
-        .unwrap();
     let pdf = dir.path().join("report.pdf");
-    assert!(
-        pdf.exists(),
-        "LibreOffice made no PDF: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // LibreOffice itself sometimes aborts at start ("Unspecified Application Error", a fresh
+    // machine's first runs side by side): a crash of the reader, not a fault of the file, so it
+    // gets up to three tries; a file it cannot convert fails every time.
+    let mut errors = Vec::new();
+    for _ in 0..3 {
+        let out = Command::new("soffice")
+            .args([
+                profile.as_str(),
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+            ])
+            .arg(dir.path())
+            .arg(&file)
+            .output()
+            .unwrap();
+        if pdf.exists() {
+            break;
+        }
+        errors.push(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    assert!(pdf.exists(), "LibreOffice made no PDF: {errors:?}");
     let text = Command::new("pdftotext")
         .arg(&pdf)
         .arg("-")
