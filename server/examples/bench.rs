@@ -11,7 +11,7 @@
 mod common;
 
 use clap::Parser;
-use common::{Device, Login, device_login_in, durable_check, spread, try_durable_heads};
+use common::{Device, Login, device_login_in, durable_check, spread};
 use shared::schema::{self, Note};
 use shared::{DocKey, Quarter};
 use std::process::Stdio;
@@ -426,37 +426,6 @@ async fn main() -> anyhow::Result<()> {
             .collect()
     };
 
-    // One poller per commune publishes the durable heads of its documents every 10 ms (any member's
-    // token reads them); each device checks its own note against them locally. (Polling per
-    // device would measure the benchmark, not the server.)
-    let mut watches = std::collections::HashMap::new();
-    for (l, commune, _) in &logins {
-        if args.confirm == Confirm::Ack || watches.contains_key(commune) {
-            continue;
-        }
-        let (tx, rx) = tokio::sync::watch::channel(serde_json::Value::Null);
-        watches.insert(*commune, rx);
-        let (base, token) = (base.clone(), l.token.clone());
-        tokio::spawn(async move {
-            loop {
-                let Some(heads) = try_durable_heads(&base, &token).await else {
-                    eprintln!("durable heads request failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                tx.send_if_modified(|old| {
-                    let changed = *old != heads;
-                    *old = heads;
-                    changed
-                });
-                if tx.is_closed() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        });
-    }
-
     let started = Instant::now();
     // Logins (argon2) are before this point: the figure is the sync's cost.
     let cpu_at_start = cpu_seconds(pid);
@@ -476,15 +445,16 @@ async fn main() -> anyhow::Result<()> {
         let (all_connected, clock) = (all_connected.clone(), clock.clone());
         let base = base.clone();
         let confirm = args.confirm;
-        let mut heads = watches
-            .get(commune)
-            .cloned()
-            .unwrap_or_else(|| tokio::sync::watch::channel(serde_json::Value::Null).1);
         tasks.push(tokio::spawn(async move {
             let mut dev = Device::connect(addr, &l).await;
             let id = dev.track(&DocKey::notes(commune, q), true).await;
             dev.pump(Duration::from_millis(100)).await;
             let mut latencies = Vec::with_capacity(notes);
+            // The app's 1.5 s rounds: at a round's tick while a note waits and no push came for
+            // 3 s, it asks over HTTP as well (a lost push, a silent socket).
+            const ROUND: Duration = Duration::from_millis(1500);
+            let mut next_round = Instant::now() + ROUND;
+            let (mut pushes_seen, mut last_push) = (0, Instant::now());
             let mut resyncs = 0usize;
             let mut dropped = false;
             if rate.is_some() {
@@ -525,8 +495,8 @@ async fn main() -> anyhow::Result<()> {
                 let mut last_nudge = Instant::now();
                 // As the app does: the first nudge after a while, then less and less often.
                 let mut nudge_after = Duration::from_secs(5);
-                let mut last_check = Instant::now();
-                let mut last_ask = Instant::now();
+                let mut pushed_heads: Option<Vec<automerge::ChangeHash>> = None;
+                let mut doc_heads = Vec::new();
                 let mut acked_heads: Option<Vec<automerge::ChangeHash>> = None;
                 loop {
                     dev.pump(Duration::from_millis(2)).await;
@@ -552,32 +522,39 @@ async fn main() -> anyhow::Result<()> {
                     if !warned && t0.elapsed() > Duration::from_secs(20) {
                         warned = true;
                         let doc = dev.client.doc(&id).unwrap();
-                        let durable = heads.borrow().get(id.to_string()).cloned();
+                        let durable = dev.pushed.get(&id).cloned().unwrap_or_default();
                         eprintln!(
-                            "device {i} note {n}: not durable after 20 s (connected: {}); device heads {:?}; durable {:?}; unsynced {}",
+                            "device {i} note {n}: not durable after 20 s (connected: {}); device heads {:?}; pushed durable {:?}; unsynced {}",
                             dev.client.is_connected(),
                             doc.get_heads(),
                             durable,
-                            {
-                                let hs: Vec<automerge::ChangeHash> = durable.as_ref().and_then(|v| v.as_array().cloned()).unwrap_or_default().iter().filter_map(|h| h.as_str()?.parse().ok()).collect();
-                                shared::unsynced::unsynced_changes(doc, &hs)
-                            }
+                            shared::unsynced::unsynced_changes(doc, &durable)
                         );
                     }
-                    // Re-check when the durable heads move *or* when we may have received the changes
-                    // that durable heads name (heads unknown to us cannot prove coverage).
-                    let fresh = heads.has_changed().unwrap_or(false);
-                    if confirm == Confirm::Durable && (fresh || last_check.elapsed() > Duration::from_millis(10)) {
-                        last_check = Instant::now();
-                        if covers(dev.client.doc(&id).unwrap(), &heads.borrow_and_update(), &id, note_hash) {
-                            break;
+                    // Re-check when the pushed durable heads move *or* when we received changes
+                    // (pushed heads unknown to us cannot prove coverage until they arrive).
+                    if confirm == Confirm::Durable {
+                        let doc = dev.client.doc(&id).unwrap();
+                        let pushed = dev.pushed.get(&id);
+                        if (pushed != pushed_heads.as_ref() || doc.get_heads() != doc_heads)
+                            && let Some(p) = pushed
+                        {
+                            pushed_heads = Some(p.clone());
+                            doc_heads = doc.get_heads();
+                            if descends(doc, p, note_hash) {
+                                break;
+                            }
                         }
                     }
-                    // Slow path, as the app does: while we lack others' changes we cannot prove
-                    // coverage from heads; ask the server about our own heads.
-                    if confirm == Confirm::Durable && last_ask.elapsed() > Duration::from_millis(500) {
-                        last_ask = Instant::now();
-                        if durable_check(&base, &l.token, &id, dev.client.doc(&id).unwrap()).await == Some(true) {
+                    if dev.pushes_received != pushes_seen {
+                        pushes_seen = dev.pushes_received;
+                        last_push = Instant::now();
+                    }
+                    if confirm == Confirm::Durable && Instant::now() >= next_round {
+                        while next_round <= Instant::now() {
+                            next_round += ROUND;
+                        }
+                        if last_push.elapsed() > Duration::from_secs(3) && durable_check(&base, &l.token, &id, dev.client.doc(&id).unwrap()).await == Some(true) {
                             break;
                         }
                     }
@@ -644,20 +621,6 @@ async fn main() -> anyhow::Result<()> {
         })
     );
     Ok(())
-}
-
-/// True if the change `note` is durable: an ancestor of (or one of) the server's durable heads for
-/// `doc` that the device knows. Why not "every change of the device's copy is covered": with ten
-/// phones on a document, a phone holds others' notes the server may not have committed yet, and
-/// its own note would then wait for theirs. Durable heads the device has not received cannot be
-/// walked, but the durable state is closed under ancestors, so the known ones prove enough.
-fn covers(
-    doc: &automerge::Automerge,
-    durable: &serde_json::Value,
-    id: &shared::DocumentId,
-    note: automerge::ChangeHash,
-) -> bool {
-    common::durable_of(durable, id).is_some_and(|h| descends(doc, &h, note))
 }
 
 /// True if `note` is one of `heads` or an ancestor of one of those the device knows.

@@ -8,6 +8,7 @@
 //! user or address can hold open, and closes a device's sockets when its token is revoked.
 
 use crate::access::{Access, Principal, access};
+use crate::durable_push::{DurablePush, Target};
 use crate::registry::Registry;
 use shared::DocumentId;
 use shared::wire::{WireMessage, check_frame};
@@ -262,6 +263,39 @@ pub struct Gate {
     max_docs: usize,
     /// Frames refused so far; only the first is logged (a client must not flood the log).
     pub refused: u64,
+    push: Option<PushLink>,
+}
+
+/// A connection's place in the durable-heads push, and whether it asked for it.
+struct PushLink {
+    push: Arc<DurablePush>,
+    conn: u64,
+    out: futures::channel::mpsc::Sender<Vec<u8>>,
+    subscribed: bool,
+}
+
+impl PushLink {
+    fn join(&self, doc: DocumentId, peer_id: &str, principal: &watch::Receiver<Principal>) {
+        if self.subscribed {
+            self.push.join(
+                doc,
+                self.conn,
+                Target {
+                    peer_id: peer_id.to_string(),
+                    out: self.out.clone(),
+                    principal: principal.clone(),
+                },
+            );
+        }
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        if let Some(link) = &self.push {
+            link.push.leave(link.conn, &self.docs);
+        }
+    }
 }
 
 impl Gate {
@@ -280,7 +314,46 @@ impl Gate {
             docs: HashSet::new(),
             max_docs,
             refused: 0,
+            push: None,
         }
+    }
+
+    /// Let this connection (`conn` in the table, frames queued on `out`) subscribe to the durable
+    /// heads of the documents it syncs.
+    pub fn with_push(
+        mut self,
+        push: Arc<DurablePush>,
+        conn: u64,
+        out: futures::channel::mpsc::Sender<Vec<u8>>,
+    ) -> Gate {
+        self.push = Some(PushLink {
+            push,
+            conn,
+            out,
+            subscribed: false,
+        });
+        self
+    }
+
+    /// `remote-subscription-change`: any storage added subscribes (the server has one storage,
+    /// whose durable heads it pushes); a removal with nothing added unsubscribes. The repo never
+    /// sees it: samod ignores the message.
+    fn subscription(&mut self, frame: &[u8]) -> Verdict {
+        let (Ok(WireMessage::RemoteSubscriptionChange { add, remove, .. }), Some(link)) =
+            (WireMessage::decode(frame), self.push.as_mut())
+        else {
+            return Verdict::Drop;
+        };
+        if !add.is_empty() && !link.subscribed {
+            link.subscribed = true;
+            for doc in &self.docs {
+                link.join(*doc, &self.peer_id, &self.principal);
+            }
+        } else if add.is_empty() && !remove.is_empty() && link.subscribed {
+            link.subscribed = false;
+            link.push.leave(link.conn, &self.docs);
+        }
+        Verdict::Drop
     }
 
     pub fn inbound(&mut self, frame: &[u8]) -> Verdict {
@@ -294,6 +367,9 @@ impl Gate {
             );
         }
         let Some(doc) = env.document_id else {
+            if env.kind == "remote-subscription-change" {
+                return self.subscription(frame);
+            }
             return Verdict::Pass;
         };
         let allowed = self
@@ -324,6 +400,9 @@ impl Gate {
             }
             _ => {
                 self.docs.insert(doc);
+                if let Some(link) = &self.push {
+                    link.join(doc, &self.peer_id, &self.principal);
+                }
                 return Verdict::Pass;
             }
         };

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod blobs;
 pub mod clock;
 pub mod db;
+pub mod durable_push;
 pub mod error;
 pub mod gate;
 pub mod login_limit;
@@ -176,7 +177,20 @@ impl AppState {
             config: cfg.clone(),
             office_changes: tokio::sync::broadcast::channel(256).0,
         }));
-        tokio::spawn(readmodel::run(state.clone(), rx));
+        // Each commit is told to the durable-heads push at once, and to the read model (which
+        // waits to coalesce a burst).
+        let (to_readmodel, readmodel_rx) = tokio::sync::mpsc::unbounded_channel();
+        let hub_state = state.clone();
+        let mut committed = rx;
+        tokio::spawn(async move {
+            while let Some(doc) = committed.recv().await {
+                hub_state.hub.committed(&doc);
+                if to_readmodel.send(doc).is_err() {
+                    return;
+                }
+            }
+        });
+        tokio::spawn(readmodel::run(state.clone(), readmodel_rx));
         tokio::spawn(blobs::expire_partial_uploads(state.clone()));
         tokio::spawn(report::take_due_cuts(state.clone()));
         tokio::spawn(forget_idle_every(

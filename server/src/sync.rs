@@ -3,6 +3,7 @@
 //! adapter names a samod type.
 
 use crate::access::{Access, Principal, access};
+use crate::durable_push::DurablePush;
 use crate::gate::{Connections, Gate, Limits, Refused, Ticket, Verdict};
 use crate::registry::Registry;
 use crate::storage::SqliteStorage;
@@ -35,6 +36,7 @@ pub struct SyncHub {
     registry: Arc<Registry>,
     conns: Arc<Connections>,
     limits: Limits,
+    push: Arc<DurablePush>,
 }
 
 pub fn to_samod_id(id: &shared::DocumentId) -> samod::DocumentId {
@@ -99,7 +101,7 @@ impl SyncHub {
         let conns = Arc::new(Connections::new(limits));
         let (policy_conns, policy_registry) = (conns.clone(), registry.clone());
         let repo = samod::Repo::build_tokio()
-            .with_storage(storage)
+            .with_storage(storage.clone())
             .with_peer_id(samod::PeerId::from(SERVER_PEER_ID))
             .with_share_policy(move |doc: samod::DocumentId, peer: samod::PeerId| {
                 let key = from_samod_id(&doc).and_then(|id| policy_registry.get(&id));
@@ -117,6 +119,13 @@ impl SyncHub {
         // Memory follows activity (our samod patch): a province's thousands of documents are not
         // all kept loaded; a document unloaded is read again from storage when next asked for.
         repo.set_unload_idle(Some(unload_after));
+        // samod wrote its storage ID on first start; pushes name the server's storage by it.
+        let storage_id =
+            samod::storage::Storage::load(&storage, samod::storage::StorageKey::storage_id_path())
+                .await
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_else(|| SERVER_PEER_ID.to_string());
+        let push = DurablePush::start(storage, registry.clone(), storage_id);
         let acceptor = repo.make_acceptor(samod::Url::parse("ws://danvan/sync")?)?;
         Ok(SyncHub {
             stopped: Default::default(),
@@ -125,7 +134,18 @@ impl SyncHub {
             registry,
             conns,
             limits,
+            push,
         })
+    }
+
+    /// A commit touched `doc`: its subscribers hear the new durable heads.
+    pub fn committed(&self, doc: &str) {
+        self.push.committed(doc);
+    }
+
+    /// The durable-heads push (tests).
+    pub fn durable_push(&self) -> &DurablePush {
+        &self.push
     }
 
     /// How many documents samod holds in memory (unloading ones included).
@@ -160,7 +180,8 @@ impl SyncHub {
             admission.ticket.principal.clone(),
             self.registry.clone(),
             self.limits.docs_per_conn,
-        );
+        )
+        .with_push(self.push.clone(), admission.ticket.id, out_tx.clone());
         let inbound = gated(stream, gate, out_tx.clone(), admission.ticket.kill.clone());
         let outbound = out_tx.sink_map_err(|e| FrameRejected(format!("send queue closed: {e}")));
         let transport = samod::Transport::new(inbound, outbound)

@@ -7,7 +7,7 @@
 
 use crate::ids::{DocKey, DocumentId};
 use crate::schema;
-use crate::wire::{PROTOCOL_VERSION, WireMessage};
+use crate::wire::{DURABLE_STORAGE, PROTOCOL_VERSION, WireMessage, decode_head};
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash};
 use std::collections::BTreeMap;
@@ -23,6 +23,12 @@ pub enum Event {
     DocChanged(DocumentId),
     /// The server does not have this document, or may not share it with us (indistinguishable).
     Unavailable(DocumentId),
+    /// The server's durable heads of this document (pushed after each commit, and once when the
+    /// document is first synced on a connection): every ancestor of them is on its disk.
+    Durable {
+        doc: DocumentId,
+        heads: Vec<ChangeHash>,
+    },
     /// The server sent something we cannot accept: the driver should close the connection.
     ProtocolError(String),
 }
@@ -210,9 +216,19 @@ impl SyncClient {
                 self.conn = Conn::Up {
                     server: sender_id.clone(),
                 };
-                let mut out = vec![Event::Connected {
-                    server_peer: sender_id,
-                }];
+                // Ask for the durable heads to be pushed: no polling needed to learn what is saved.
+                let subscribe = WireMessage::RemoteSubscriptionChange {
+                    sender_id: self.peer_id.clone(),
+                    target_id: sender_id.clone(),
+                    add: vec![DURABLE_STORAGE.into()],
+                    remove: Vec::new(),
+                };
+                let mut out = vec![
+                    Event::Connected {
+                        server_peer: sender_id,
+                    },
+                    Event::Send(subscribe.encode()),
+                ];
                 let ids: Vec<DocumentId> = self.docs.keys().copied().collect();
                 for id in ids {
                     out.extend(self.sync_doc(id));
@@ -241,7 +257,25 @@ impl SyncClient {
             WireMessage::Join { .. } => {
                 vec![Event::ProtocolError("unexpected join from server".into())]
             }
-            WireMessage::Other { .. } => Vec::new(),
+            WireMessage::RemoteHeadsChanged {
+                document_id,
+                new_heads,
+                ..
+            } => {
+                let Some(first) = new_heads.first() else {
+                    return Vec::new();
+                };
+                match first.heads.iter().map(|h| decode_head(h)).collect() {
+                    Some(heads) => vec![Event::Durable {
+                        doc: document_id,
+                        heads,
+                    }],
+                    None => vec![Event::ProtocolError(
+                        "bad heads in remote-heads-changed".into(),
+                    )],
+                }
+            }
+            WireMessage::RemoteSubscriptionChange { .. } | WireMessage::Other { .. } => Vec::new(),
         }
     }
 

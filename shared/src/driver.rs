@@ -141,6 +141,32 @@ where
     kept
 }
 
+/// The durable heads to keep for one document after the server pushed `pushed` (its durable heads,
+/// see [`crate::Event::Durable`]), given what was kept before and the phone's copy.
+///
+/// The server's durable state only grows, so when the phone knows every pushed head, they say all
+/// there is to say and replace what was kept. A pushed head the phone has not received yet (others'
+/// changes, still on their way) proves nothing locally ([`crate::unsynced`] ignores it); until it
+/// arrives, the heads kept before still count, so a note already confirmed does not flicker back
+/// to "not yet safe".
+pub fn durable_after_push(
+    kept: Option<&[automerge::ChangeHash]>,
+    pushed: Vec<automerge::ChangeHash>,
+    doc: Option<&automerge::Automerge>,
+) -> Vec<automerge::ChangeHash> {
+    let known = |h: &automerge::ChangeHash| doc.is_some_and(|d| crate::unsynced::has_change(d, h));
+    if pushed.iter().all(known) {
+        return pushed;
+    }
+    let mut all = pushed;
+    for h in kept.unwrap_or_default() {
+        if !all.contains(h) {
+            all.push(*h);
+        }
+    }
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,5 +319,27 @@ mod tests {
         let sent: HashMap<String, Vec<String>> = heads(&[("a", &["a2"])]).into_iter().collect();
         let kept = durable_after_answer(durable, covered(&[("a", true)]), &sent);
         assert_eq!(kept["a"], ["a2"]);
+    }
+
+    #[test]
+    fn a_push_replaces_what_was_kept_once_every_head_is_known() {
+        use automerge::transaction::Transactable;
+        let mut doc = automerge::AutoCommit::new();
+        doc.put(automerge::ROOT, "a", 1).unwrap();
+        let mine = doc.get_heads();
+        let mut other = doc.fork();
+        other.put(automerge::ROOT, "b", 2).unwrap();
+        let theirs = other.get_heads();
+        // Their change has not reached us: what was kept stays beside the push.
+        let kept = durable_after_push(Some(&mine), theirs.clone(), Some(doc.document()));
+        assert_eq!(kept, [theirs[0], mine[0]]);
+        // Nothing is repeated when the push names a head kept already.
+        let again = durable_after_push(Some(&kept), theirs.clone(), Some(doc.document()));
+        assert_eq!(again, kept);
+        // Once it has arrived, the push alone says it all.
+        doc.merge(&mut other).unwrap();
+        let kept = durable_after_push(Some(&kept), theirs.clone(), Some(doc.document()));
+        assert_eq!(kept, theirs);
+        assert_eq!(durable_after_push(None, mine.clone(), None), mine);
     }
 }

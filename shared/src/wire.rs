@@ -1,12 +1,19 @@
 //! The automerge-repo wire protocol (v1): CBOR maps exchanged over a WebSocket.
 //!
-//! Only what a client needs is modelled; message types we do not use (ephemeral, remote-heads
-//! gossip) decode to [`WireMessage::Other`] so that a newer server cannot break an older phone.
+//! Only what a client needs is modelled; message types we do not use (ephemeral) decode to
+//! [`WireMessage::Other`] so that a newer server cannot break an older phone. Of the remote-heads
+//! gossip we use one thing: a phone subscribes, and the server pushes its *durable* heads.
 
 use crate::ids::DocumentId;
+use automerge::ChangeHash;
+use minicbor::data::Type;
 use minicbor::{Decoder, Encoder};
 
 pub const PROTOCOL_VERSION: &str = "1";
+
+/// What a phone subscribes to: the server's durable heads. automerge-repo names a storage ID here;
+/// a phone does not know the server's, and the server has one storage, so it takes any name.
+pub const DURABLE_STORAGE: &str = "durable";
 
 /// Every message type of the automerge-repo protocol; anything else is a protocol violation.
 pub const KNOWN_TYPES: &[&str] = &[
@@ -92,10 +99,45 @@ pub enum WireMessage {
     Error {
         message: String,
     },
+    /// The sender wants (`add`) or no longer wants (`remove`) the heads that these storages hold of
+    /// the documents it syncs. Our server takes any `add` as a subscription to its durable heads.
+    RemoteSubscriptionChange {
+        sender_id: String,
+        target_id: String,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
+    /// The heads that storages hold of one document; from our server, its durable heads.
+    RemoteHeadsChanged {
+        sender_id: String,
+        target_id: String,
+        document_id: DocumentId,
+        new_heads: Vec<RemoteHeads>,
+    },
     /// A well-formed message of a type this client ignores.
     Other {
         kind: String,
     },
+}
+
+/// One storage's heads of a document, as `remote-heads-changed` carries them: the heads in
+/// automerge-repo's URL form ([`encode_head`]) and the sender's clock (ms) when it saw them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteHeads {
+    pub storage_id: String,
+    pub heads: Vec<String>,
+    pub timestamp: u64,
+}
+
+/// A change hash as automerge-repo 2 writes heads on the wire and in URLs: bs58check.
+pub fn encode_head(h: &ChangeHash) -> String {
+    bs58::encode(h.0).with_check().into_string()
+}
+
+/// The inverse of [`encode_head`]; `None` for anything that is not a bs58check-written hash.
+pub fn decode_head(s: &str) -> Option<ChangeHash> {
+    let bytes = bs58::decode(s).with_check(None).into_vec().ok()?;
+    Some(ChangeHash(bytes.try_into().ok()?))
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -128,6 +170,49 @@ struct Fields {
     message: Option<String>,
     selected: Option<String>,
     supported: Option<Vec<String>>,
+    add: Option<Vec<String>>,
+    remove: Option<Vec<String>>,
+    new_heads: Option<Vec<RemoteHeads>>,
+}
+
+fn read_strings(d: &mut Decoder) -> Result<Vec<String>, WireError> {
+    let n = d
+        .array()?
+        .ok_or_else(|| WireError::Cbor("indefinite array".into()))?;
+    (0..n).map(|_| Ok(d.str()?.to_owned())).collect()
+}
+
+/// `newHeads`: storage ID → `{heads, timestamp}`. JS writes a large timestamp as a float.
+fn read_new_heads(d: &mut Decoder) -> Result<Vec<RemoteHeads>, WireError> {
+    let definite = |n: Option<u64>| n.ok_or_else(|| WireError::Cbor("indefinite map".into()));
+    let n = definite(d.map()?)?;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let storage_id = d.str()?.to_owned();
+        let (mut heads, mut timestamp) = (None, 0);
+        for _ in 0..definite(d.map()?)? {
+            match d.str()? {
+                "heads" => heads = Some(read_strings(d)?),
+                "timestamp" => {
+                    timestamp = match d.datatype()? {
+                        Type::F64 | Type::F32 | Type::F16 => d.f64()? as u64,
+                        _ => d.u64()?,
+                    }
+                }
+                _ => d.skip()?,
+            }
+        }
+        let heads = heads.ok_or_else(|| WireError::MissingField {
+            kind: "remote-heads-changed".into(),
+            field: "heads",
+        })?;
+        out.push(RemoteHeads {
+            storage_id,
+            heads,
+            timestamp,
+        });
+    }
+    Ok(out)
 }
 
 impl Fields {
@@ -147,16 +232,10 @@ impl Fields {
                 "selectedProtocolVersion" => f.selected = Some(d.str()?.to_owned()),
                 "documentId" => f.document_id = Some(d.str()?.to_owned()),
                 "data" => f.data = Some(d.bytes()?.to_vec()),
-                "supportedProtocolVersions" => {
-                    let n = d
-                        .array()?
-                        .ok_or_else(|| WireError::Cbor("indefinite array".into()))?;
-                    let mut v = Vec::new();
-                    for _ in 0..n {
-                        v.push(d.str()?.to_owned());
-                    }
-                    f.supported = Some(v);
-                }
+                "supportedProtocolVersions" => f.supported = Some(read_strings(&mut d)?),
+                "add" => f.add = Some(read_strings(&mut d)?),
+                "remove" => f.remove = Some(read_strings(&mut d)?),
+                "newHeads" => f.new_heads = Some(read_new_heads(&mut d)?),
                 _ => d.skip()?,
             }
         }
@@ -232,6 +311,21 @@ impl WireMessage {
             },
             "error" => WireMessage::Error {
                 message: f.message.unwrap_or_default(),
+            },
+            "remote-subscription-change" => WireMessage::RemoteSubscriptionChange {
+                sender_id: need(f.sender_id, "senderId")?,
+                target_id: need(f.target_id, "targetId")?,
+                add: f.add.unwrap_or_default(),
+                remove: f.remove.unwrap_or_default(),
+            },
+            "remote-heads-changed" => WireMessage::RemoteHeadsChanged {
+                sender_id: need(f.sender_id, "senderId")?,
+                target_id: need(f.target_id, "targetId")?,
+                document_id: doc(f.document_id)?,
+                new_heads: f.new_heads.ok_or_else(|| WireError::MissingField {
+                    kind: kind.clone(),
+                    field: "newHeads",
+                })?,
             },
             _ => WireMessage::Other { kind },
         })
@@ -325,6 +419,44 @@ fn encode_into(
             e.str("type")?.str("error")?;
             e.str("message")?.str(message)?;
         }
+        WireMessage::RemoteSubscriptionChange {
+            sender_id,
+            target_id,
+            add,
+            remove,
+        } => {
+            e.map(5)?;
+            e.str("type")?.str("remote-subscription-change")?;
+            e.str("senderId")?.str(sender_id)?;
+            e.str("targetId")?.str(target_id)?;
+            for (field, ids) in [("add", add), ("remove", remove)] {
+                e.str(field)?.array(ids.len() as u64)?;
+                for id in ids {
+                    e.str(id)?;
+                }
+            }
+        }
+        WireMessage::RemoteHeadsChanged {
+            sender_id,
+            target_id,
+            document_id,
+            new_heads,
+        } => {
+            e.map(5)?;
+            e.str("type")?.str("remote-heads-changed")?;
+            e.str("senderId")?.str(sender_id)?;
+            e.str("targetId")?.str(target_id)?;
+            e.str("documentId")?.str(&document_id.to_string())?;
+            e.str("newHeads")?.map(new_heads.len() as u64)?;
+            for h in new_heads {
+                e.str(&h.storage_id)?.map(2)?;
+                e.str("heads")?.array(h.heads.len() as u64)?;
+                for head in &h.heads {
+                    e.str(head)?;
+                }
+                e.str("timestamp")?.u64(h.timestamp)?;
+            }
+        }
         WireMessage::Other { kind } => {
             e.map(1)?;
             e.str("type")?.str(kind)?;
@@ -374,6 +506,22 @@ mod tests {
             WireMessage::Leave {
                 sender_id: "a".into(),
             },
+            WireMessage::RemoteSubscriptionChange {
+                sender_id: "a".into(),
+                target_id: "s".into(),
+                add: vec!["store".into()],
+                remove: vec![],
+            },
+            WireMessage::RemoteHeadsChanged {
+                sender_id: "s".into(),
+                target_id: "a".into(),
+                document_id: id,
+                new_heads: vec![RemoteHeads {
+                    storage_id: "store".into(),
+                    heads: vec![encode_head(&ChangeHash([7; 32]))],
+                    timestamp: 1_790_000_000_000,
+                }],
+            },
         ] {
             assert_eq!(WireMessage::decode(&m.encode()).unwrap(), m);
         }
@@ -406,5 +554,52 @@ mod tests {
                 kind: "ephemeral".into()
             }
         );
+    }
+
+    /// What automerge-repo 2 (cbor-x) sends: a float timestamp, heads in URL form, extra fields.
+    #[test]
+    fn remote_heads_as_the_js_repo_writes_them() {
+        let hash = ChangeHash([0xab; 32]);
+        assert_eq!(decode_head(&encode_head(&hash)), Some(hash));
+        assert_eq!(decode_head("not-a-head"), None);
+        let id = DocKey::org().doc_id();
+        let mut e = Encoder::new(Vec::new());
+        e.map(5).unwrap();
+        e.str("type").unwrap().str("remote-heads-changed").unwrap();
+        e.str("senderId").unwrap().str("s").unwrap();
+        e.str("targetId").unwrap().str("a").unwrap();
+        e.str("documentId").unwrap().str(&id.to_string()).unwrap();
+        e.str("newHeads").unwrap().map(1).unwrap();
+        e.str("store").unwrap().map(3).unwrap();
+        e.str("heads").unwrap().array(1).unwrap();
+        e.str(&encode_head(&hash)).unwrap();
+        e.str("timestamp").unwrap().f64(1.79e12).unwrap();
+        e.str("extra").unwrap().bool(true).unwrap();
+        let bytes = e.into_writer();
+        assert!(check_frame(&bytes).is_ok());
+        let WireMessage::RemoteHeadsChanged { new_heads, .. } =
+            WireMessage::decode(&bytes).unwrap()
+        else {
+            panic!("not decoded as remote-heads-changed");
+        };
+        assert_eq!(new_heads[0].heads, [encode_head(&hash)]);
+        assert_eq!(new_heads[0].timestamp, 1_790_000_000_000);
+        // Wrong types are errors: heads that are not an array, a subscription without a sender.
+        let mut e = Encoder::new(Vec::new());
+        e.map(3).unwrap();
+        e.str("type").unwrap().str("remote-heads-changed").unwrap();
+        e.str("documentId").unwrap().str(&id.to_string()).unwrap();
+        e.str("newHeads").unwrap().map(1).unwrap();
+        e.str("store").unwrap().map(1).unwrap();
+        e.str("heads").unwrap().u8(1).unwrap();
+        assert!(check_frame(&e.into_writer()).is_err());
+        let mut e = Encoder::new(Vec::new());
+        e.map(2).unwrap();
+        e.str("type")
+            .unwrap()
+            .str("remote-subscription-change")
+            .unwrap();
+        e.str("add").unwrap().array(0).unwrap();
+        assert!(check_frame(&e.into_writer()).is_err());
     }
 }

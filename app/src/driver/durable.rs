@@ -1,15 +1,16 @@
-//! What the server has made safe: its durable heads, asked for every round while connected (with
-//! the server time for the clock check), and the resync nudges of `shared::driver::Nudge` for
-//! documents whose changes stay unconfirmed.
+//! What the server has made safe: its durable heads, pushed over the socket after each commit or
+//! asked for over HTTP (with the server time for the clock check), and the resync nudges of
+//! `shared::driver::Nudge` for documents whose changes stay unconfirmed.
 
 use super::{handle, socket, storage, views, with};
 use crate::common::i18n::tr;
 use crate::js;
 use crate::js::dom;
+use automerge::ChangeHash;
 use leptos::prelude::Set;
 use shared::DocumentId;
 use shared::api::{DurableCheckRequest, DurableCheckResponse};
-use shared::driver::durable_after_answer;
+use shared::driver::{durable_after_answer, durable_after_push};
 use shared::unsynced::unsynced_changes;
 use std::collections::HashMap;
 
@@ -65,10 +66,34 @@ pub(super) async fn refresh_heads() {
     }
 }
 
+/// The server pushed its durable heads of these documents: keep them, and show what is now safe.
+pub(super) async fn pushed(heads: Vec<(DocumentId, Vec<ChangeHash>)>) {
+    let now = dom::now_ms();
+    let Some(all) = with(|d| {
+        d.last_push = Some(now);
+        for (doc, pushed) in heads {
+            let key = doc.to_string();
+            let old = d.durable.get(&key).map(Vec::as_slice);
+            let kept = durable_after_push(old, pushed, d.client.doc(&doc));
+            d.durable.insert(key, kept);
+        }
+        d.ui.last_sync.set(Some(now));
+        d.durable
+            .iter()
+            .map(|(k, v)| (k.clone(), v.iter().map(ToString::to_string).collect()))
+            .collect::<HashMap<String, Vec<String>>>()
+    }) else {
+        return;
+    };
+    dom::local_keep(LAST_SYNC_KEY, &now.to_string());
+    storage::save_durable(&all).await;
+    views::refresh();
+}
+
 /// If changes stay unconfirmed while connected, renegotiate those documents from a fresh sync
 /// state: automerge's sync can stall with both sides waiting (see `SyncClient::resync`). When, and
-/// how the wait grows, is `shared::driver::Nudge`'s decision.
-pub(super) fn nudge_if_stuck() {
+/// how the wait grows, is `shared::driver::Nudge`'s decision. Returns whether any change waits.
+pub(super) fn nudge_if_stuck() -> bool {
     let now = dom::now_ms();
     let events = with(|d| {
         let stuck: Vec<DocumentId> = d
@@ -87,13 +112,16 @@ pub(super) fn nudge_if_stuck() {
             })
             .copied()
             .collect();
-        if d.nudge.poll(now, !stuck.is_empty()) {
+        let events = if d.nudge.poll(now, !stuck.is_empty()) {
             stuck.iter().flat_map(|id| d.client.resync(id)).collect()
         } else {
             Vec::new()
-        }
+        };
+        (events, !stuck.is_empty())
     });
-    handle(events.unwrap_or_default());
+    let (events, waiting) = events.unwrap_or_default();
+    handle(events);
+    waiting
 }
 
 /// Whether the server still accepts this device's login (`GET /api/me`). A 401 puts the app in

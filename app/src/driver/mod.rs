@@ -37,6 +37,9 @@ struct Driver {
     backoff: Backoff,
     /// Durable heads per document, as last reported by the server (also kept in IndexedDB).
     durable: HashMap<String, Vec<ChangeHash>>,
+    /// When the server last pushed durable heads on this connection (device ms): while pushes
+    /// come, no need to ask every round.
+    last_push: Option<f64>,
     keys: BTreeMap<DocumentId, DocKey>,
     /// When to renegotiate documents whose changes stay unconfirmed; see `durable::nudge_if_stuck`.
     nudge: Nudge,
@@ -130,6 +133,7 @@ pub async fn start(session: Session, ui: Ui) {
             connecting: false,
             backoff: Backoff::new(),
             durable: loaded.durable,
+            last_push: None,
             keys: BTreeMap::new(),
             nudge: Nudge::new(),
             unwritten: Vec::new(),
@@ -335,6 +339,7 @@ pub async fn save_progress(plan_id: String, record: schema::ProgressRecord) -> R
 /// Do what the sync client asks.
 fn handle(events: Vec<Event>) {
     let mut changed = Vec::new();
+    let mut durable = Vec::new();
     for e in events {
         match e {
             Event::Send(bytes) => {
@@ -348,11 +353,13 @@ fn handle(events: Vec<Event>) {
                 with(|d| {
                     d.backoff.reset();
                     d.ui.online.set(true);
+                    d.last_push = None;
                 });
                 spawn_local(load_notes());
                 spawn_local(after_connect());
             }
             Event::DocChanged(id) => changed.push(id),
+            Event::Durable { doc, heads } => durable.push((doc, heads)),
             Event::Unavailable(_) => {}
             Event::ProtocolError(msg) => {
                 dom::console_warn(&format!("sync: {msg}"));
@@ -367,6 +374,9 @@ fn handle(events: Vec<Event>) {
             }
             views::refresh();
         });
+    }
+    if !durable.is_empty() {
+        spawn_local(durable::pushed(durable));
     }
 }
 
@@ -396,7 +406,10 @@ pub async fn refresh_docs() {
     views::refresh();
 }
 
-/// While connected, refresh the durable heads every 1.5 s; they move when the server commits.
+/// While connected, every 1.5 s: nudge stuck documents, upload photos, and ask for the durable
+/// heads unless the server pushes them. Even then, ask every ~30 s (the server clock, a login that
+/// ended), and when changes wait while no push came for a few seconds (a socket that died without
+/// a word, a push that was lost).
 fn poll_loop() {
     spawn_local(async {
         let mut round = 0u32;
@@ -409,8 +422,12 @@ fn poll_loop() {
                 refresh_docs().await;
             }
             if with(|d| d.client.is_connected()) == Some(true) {
-                durable::refresh_heads().await;
-                durable::nudge_if_stuck();
+                let waiting = durable::nudge_if_stuck();
+                let since_push = with(|d| d.last_push.map(|t| dom::now_ms() - t)).flatten();
+                let quiet = since_push.is_none_or(|ms| waiting && ms > 3_000.0);
+                if quiet || round.is_multiple_of(20) {
+                    durable::refresh_heads().await;
+                }
                 // Photos go on their own: a photo that fails never holds up the notes' sync.
                 photos::upload().await;
             }

@@ -8,6 +8,7 @@ mod common;
 mod convergence;
 mod crash;
 mod disk_full;
+mod durable_push;
 mod fanout;
 mod faults;
 mod fuzz;

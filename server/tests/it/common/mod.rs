@@ -251,10 +251,14 @@ pub struct Device {
     pub unavailable: Vec<DocumentId>,
     pub bytes_sent: usize,
     pub bytes_received: usize,
-    /// Binary frames received (sync messages and the handshake).
+    /// Binary frames received (sync messages, the handshake and durable-heads pushes).
     pub frames_received: usize,
+    /// Durable-heads pushes received.
+    pub pushes_received: usize,
     /// Protocol errors reported by the client (the server's `error` messages included).
     pub errors: Vec<String>,
+    /// The last durable heads the server pushed, by document.
+    pub pushed: std::collections::HashMap<DocumentId, Vec<automerge::ChangeHash>>,
 }
 
 pub async fn open_ws(addr: SocketAddr, token: &str) -> Result<Ws, tungstenite::Error> {
@@ -294,7 +298,9 @@ impl Device {
             bytes_sent: 0,
             bytes_received: 0,
             frames_received: 0,
+            pushes_received: 0,
             errors: vec![],
+            pushed: Default::default(),
         };
         d.handshake().await?;
         Ok(d)
@@ -341,6 +347,10 @@ impl Device {
                 }
                 Event::Unavailable(id) => self.unavailable.push(id),
                 Event::ProtocolError(e) => self.errors.push(e),
+                Event::Durable { doc, heads } => {
+                    self.pushes_received += 1;
+                    self.pushed.insert(doc, heads);
+                }
                 Event::Connected { .. } | Event::DocChanged(_) => {}
             }
         }
@@ -378,6 +388,16 @@ impl Device {
             }
         }
         true
+    }
+}
+
+impl Device {
+    /// Whether the server's pushed durable heads cover every change of our copy of `id`.
+    pub fn pushed_covers(&self, id: &DocumentId) -> bool {
+        match (self.client.doc(id), self.pushed.get(id)) {
+            (Some(doc), Some(heads)) => shared::unsynced::unsynced_changes(doc, heads) == 0,
+            _ => false,
+        }
     }
 }
 

@@ -605,8 +605,12 @@ impl DocumentActor {
             }
             Phase::Ready(ready) => {
                 let heads_before = self.doc.get_heads();
-                let duration = ready.receive_sync_message(now, &mut self.doc, peer_conn, msg);
+                let (duration, chunks) =
+                    ready.receive_sync_message(now, &mut self.doc, peer_conn, msg);
                 let heads_after = self.doc.get_heads();
+                let queued = !automerge::ReadDoc::get_missing_deps(&self.doc, &[]).is_empty();
+                self.on_disk_state
+                    .received(&heads_before, &heads_after, chunks, queued);
                 if heads_before != heads_after {
                     out.emit_doc_changed(heads_after);
                 }
