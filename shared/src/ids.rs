@@ -124,9 +124,31 @@ impl DocKey {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocumentId(pub [u8; 16]);
 
+/// Base58 with a 4-byte double-SHA-256 checksum, as automerge-repo writes IDs and heads. By hand
+/// rather than with bs58's `check` feature: that feature brings its own SHA-256 (sha2 0.10) into
+/// the phone's bundle beside automerge's.
+pub fn bs58check_encode(bytes: &[u8]) -> String {
+    let mut v = bytes.to_vec();
+    v.extend_from_slice(&checksum(bytes));
+    bs58::encode(v).into_string()
+}
+
+/// The inverse of [`bs58check_encode`]; `None` for bad characters or a wrong checksum.
+pub fn bs58check_decode(s: &str) -> Option<Vec<u8>> {
+    let mut v = bs58::decode(s).into_vec().ok()?;
+    let at = v.len().checked_sub(4)?;
+    let sum = v.split_off(at);
+    (sum == checksum(&v)).then_some(v)
+}
+
+fn checksum(bytes: &[u8]) -> [u8; 4] {
+    let twice = Sha256::digest(Sha256::digest(bytes));
+    [twice[0], twice[1], twice[2], twice[3]]
+}
+
 impl fmt::Display for DocumentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&bs58::encode(&self.0).with_check().into_string())
+        f.write_str(&bs58check_encode(&self.0))
     }
 }
 
@@ -144,10 +166,7 @@ impl FromStr for DocumentId {
     type Err = BadDocumentId;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.strip_prefix("automerge:").unwrap_or(s);
-        let bytes = bs58::decode(s)
-            .with_check(None)
-            .into_vec()
-            .map_err(|_| BadDocumentId(s.into()))?;
+        let bytes = bs58check_decode(s).ok_or_else(|| BadDocumentId(s.into()))?;
         let arr: [u8; 16] = bytes.try_into().map_err(|_| BadDocumentId(s.into()))?;
         Ok(DocumentId(arr))
     }
@@ -315,6 +334,18 @@ mod tests {
             DocKey::notes("xa-ka-don", Quarter { year: 2026, q: 3 }).doc_id()
         );
         assert!("not-an-id".parse::<DocumentId>().is_err());
+    }
+
+    /// bs58check as automerge-repo and Bitcoin write it (vector computed independently, with
+    /// Python's hashlib): a leading zero byte is a leading `1`, a wrong checksum is refused.
+    #[test]
+    fn bs58check_matches_the_reference() {
+        let bytes: Vec<u8> = (0..16).collect();
+        assert_eq!(bs58check_encode(&bytes), "1Bhh3pU9gLXZiNDL6PEa1Gs9fh");
+        assert_eq!(bs58check_decode("1Bhh3pU9gLXZiNDL6PEa1Gs9fh"), Some(bytes));
+        assert_eq!(bs58check_decode("1Bhh3pU9gLXZiNDL6PEa1Gs9fi"), None);
+        assert_eq!(bs58check_decode("1"), None);
+        assert_eq!(bs58check_decode("0OIl"), None);
     }
 
     #[test]

@@ -45,14 +45,8 @@ pub(super) async fn refresh_heads() {
             if let Ok(h) = serde_json::from_str::<DurableCheckResponse>(&body) {
                 // The floor for deadline checks when the phone's clock is wrong (shared::status).
                 dom::local_keep(SERVER_TIME_KEY, &h.server_time.to_string());
-                let now = dom::now_ms();
-                dom::local_keep(LAST_SYNC_KEY, &now.to_string());
-                with(|d| d.ui.last_sync.set(Some(now)));
                 let covered = |doc: &String| h.covered.get(doc) == Some(&true);
-                let durable = durable_after_answer(h.heads, covered, &have);
-                storage::save_durable(&durable).await;
-                with(|d| d.durable = storage::parse_heads(durable));
-                views::refresh();
+                keep(durable_after_answer(h.heads, covered, &have)).await;
             }
         }
         Ok((401, _)) => signed_out(),
@@ -66,27 +60,39 @@ pub(super) async fn refresh_heads() {
     }
 }
 
-/// The server pushed its durable heads of these documents: keep them, and show what is now safe.
+/// The server pushed its durable heads of these documents: keep them (the caller refreshes the
+/// views).
 pub(super) async fn pushed(heads: Vec<(DocumentId, Vec<ChangeHash>)>) {
-    let now = dom::now_ms();
-    let Some(all) = with(|d| {
-        d.last_push = Some(now);
+    let all = with(|d| {
+        d.last_push = Some(dom::now_ms());
+        let mut all: HashMap<String, Vec<String>> = HashMap::new();
         for (doc, pushed) in heads {
-            let key = doc.to_string();
-            let old = d.durable.get(&key).map(Vec::as_slice);
+            let old = d.durable.get(&doc.to_string()).map(Vec::as_slice);
             let kept = durable_after_push(old, pushed, d.client.doc(&doc));
-            d.durable.insert(key, kept);
+            all.insert(
+                doc.to_string(),
+                kept.iter().map(ToString::to_string).collect(),
+            );
         }
-        d.ui.last_sync.set(Some(now));
-        d.durable
-            .iter()
-            .map(|(k, v)| (k.clone(), v.iter().map(ToString::to_string).collect()))
-            .collect::<HashMap<String, Vec<String>>>()
-    }) else {
-        return;
-    };
+        for (doc, heads) in &d.durable {
+            all.entry(doc.clone())
+                .or_insert_with(|| heads.iter().map(ToString::to_string).collect());
+        }
+        all
+    });
+    if let Some(all) = all {
+        keep(all).await;
+    }
+}
+
+/// Keep the server's latest word on what is durable (in memory and in IndexedDB), and when it
+/// came (the "last synced" line).
+async fn keep(durable: HashMap<String, Vec<String>>) {
+    let now = dom::now_ms();
     dom::local_keep(LAST_SYNC_KEY, &now.to_string());
-    storage::save_durable(&all).await;
+    with(|d| d.ui.last_sync.set(Some(now)));
+    storage::save_durable(&durable).await;
+    with(|d| d.durable = storage::parse_heads(durable));
     views::refresh();
 }
 

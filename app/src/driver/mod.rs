@@ -39,7 +39,7 @@ struct Driver {
     durable: HashMap<String, Vec<ChangeHash>>,
     /// When the server last pushed durable heads on this connection (device ms): while pushes
     /// come, no need to ask every round.
-    last_push: Option<f64>,
+    last_push: Option<i64>,
     keys: BTreeMap<DocumentId, DocKey>,
     /// When to renegotiate documents whose changes stay unconfirmed; see `durable::nudge_if_stuck`.
     nudge: Nudge,
@@ -367,16 +367,17 @@ fn handle(events: Vec<Event>) {
             }
         }
     }
-    if !changed.is_empty() {
+    if !changed.is_empty() || !durable.is_empty() {
         spawn_local(async move {
             for id in changed {
                 storage::persist(&id).await;
             }
-            views::refresh();
+            if durable.is_empty() {
+                views::refresh();
+            } else {
+                durable::pushed(durable).await;
+            }
         });
-    }
-    if !durable.is_empty() {
-        spawn_local(durable::pushed(durable));
     }
 }
 
@@ -424,7 +425,7 @@ fn poll_loop() {
             if with(|d| d.client.is_connected()) == Some(true) {
                 let waiting = durable::nudge_if_stuck();
                 let since_push = with(|d| d.last_push.map(|t| dom::now_ms() - t)).flatten();
-                let quiet = since_push.is_none_or(|ms| waiting && ms > 3_000.0);
+                let quiet = since_push.is_none_or(|ms| waiting && ms > 3_000);
                 if quiet || round.is_multiple_of(20) {
                     durable::refresh_heads().await;
                 }
