@@ -198,6 +198,28 @@ test('offline field day: notes recorded without the server reach the desk and ot
     log('desk shows 5 notes for xa-ka-don');
     await waitNotesListed(phone2, [...first, ...second], 10_000);
     log('second phone lists all 5 notes');
+
+    // --- "safe" comes over the socket: the server pushes its durable heads ----------------------
+    // With every durable-heads answer over HTTP refused, a note written offline still turns safe
+    // once back online, and an idle phone does not ask every round (it asked every 1.5 s before).
+    let asked = 0;
+    await phoneCtx.route('**/api/durable-heads', (route) => {
+      asked += 1;
+      return route.fulfill({ status: 503, body: 'test: no durable heads over HTTP' });
+    });
+    await phoneCtx.setOffline(true);
+    await waitBadge(phone, { online: 'false' }, 10_000);
+    const third = `Thăm hộ e2e ${run} #6`;
+    await createNote(phone, { title: third, content: 'Ghi chép, xác nhận qua kênh đồng bộ' });
+    await waitBadge(phone, { unsynced: '1', online: 'false' }, 5_000);
+    await phoneCtx.setOffline(false);
+    await waitBadge(phone, { unsynced: '0', online: 'true' }, 10_000);
+    log(`note 6 confirmed by the server's push (HTTP durable heads refused ${asked} times)`);
+    const askedBefore = asked;
+    await phone.waitForTimeout(9_000);
+    assert.ok(asked - askedBefore <= 1, `an idle phone asked for durable heads ${asked - askedBefore} times in 9 s`);
+    log(`idle for 9 s: ${asked - askedBefore} durable-heads requests`);
+    await phoneCtx.unroute('**/api/durable-heads');
     // A panic in the app aborts its wasm: whatever was checked above, the page is dead.
     assert.deepEqual(pageErrors(), [], 'uncaught errors on the pages');
   } catch (err) {
