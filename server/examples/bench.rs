@@ -68,6 +68,10 @@ struct Args {
     /// devices write, then restore it into a new folder; report both times and the size.
     #[arg(long)]
     backup_after: Option<f64>,
+    /// The app as it was before durable heads were pushed: every device asks for them over HTTP
+    /// at every 1.5 s round, idle or not, and ignores pushes (to measure what polling cost).
+    #[arg(long)]
+    poll_every_round: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -445,6 +449,7 @@ async fn main() -> anyhow::Result<()> {
         let (all_connected, clock) = (all_connected.clone(), clock.clone());
         let base = base.clone();
         let confirm = args.confirm;
+        let poll_every_round = args.poll_every_round;
         tasks.push(tokio::spawn(async move {
             let mut dev = Device::connect(addr, &l).await;
             let id = dev.track(&DocKey::notes(commune, q), true).await;
@@ -472,6 +477,10 @@ async fn main() -> anyhow::Result<()> {
                     while Instant::now() < at && !dropped {
                         let slice = (at - Instant::now()).min(Duration::from_millis(10));
                         dropped = !dev.pump_until(|_| Instant::now() >= at, slice).await;
+                        if poll_every_round && Instant::now() >= next_round {
+                            next_round += ROUND;
+                            durable_check(&base, &l.token, &id, dev.client.doc(&id).unwrap()).await;
+                        }
                     }
                     if dropped {
                         break;
@@ -533,7 +542,7 @@ async fn main() -> anyhow::Result<()> {
                     }
                     // Re-check when the pushed durable heads move *or* when we received changes
                     // (pushed heads unknown to us cannot prove coverage until they arrive).
-                    if confirm == Confirm::Durable {
+                    if confirm == Confirm::Durable && !poll_every_round {
                         let doc = dev.client.doc(&id).unwrap();
                         let pushed = dev.pushed.get(&id);
                         if (pushed != pushed_heads.as_ref() || doc.get_heads() != doc_heads)
@@ -554,7 +563,7 @@ async fn main() -> anyhow::Result<()> {
                         while next_round <= Instant::now() {
                             next_round += ROUND;
                         }
-                        if last_push.elapsed() > Duration::from_secs(3) && durable_check(&base, &l.token, &id, dev.client.doc(&id).unwrap()).await == Some(true) {
+                        if (poll_every_round || last_push.elapsed() > Duration::from_secs(3)) && durable_check(&base, &l.token, &id, dev.client.doc(&id).unwrap()).await == Some(true) {
                             break;
                         }
                     }
