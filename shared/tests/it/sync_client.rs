@@ -4,16 +4,18 @@
 use automerge::sync::{self, SyncDoc};
 use automerge::{ActorId, Automerge};
 use shared::schema::{self, Note};
-use shared::wire::WireMessage;
+use shared::wire::{RemoteHeads, WireMessage, encode_head};
 use shared::{DocKey, DocumentId, Event, Quarter, SyncClient};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// A minimal server peer speaking the same protocol (the real one, samod, is exercised by the server's
 /// socket tests). It knows documents only once someone syncs them; it answers `request` for an unknown
-/// document with `doc-unavailable`.
+/// document with `doc-unavailable`. Everything it holds counts as durable: a subscribed peer is
+/// pushed the heads after each of its sync messages.
 struct MemoryServer {
     docs: HashMap<DocumentId, Automerge>,
     states: HashMap<(String, DocumentId), sync::State>,
+    subscribed: HashSet<String>,
 }
 
 impl MemoryServer {
@@ -21,6 +23,7 @@ impl MemoryServer {
         MemoryServer {
             docs: HashMap::new(),
             states: HashMap::new(),
+            subscribed: HashSet::new(),
         }
     }
 
@@ -72,7 +75,30 @@ impl MemoryServer {
                     .or_default();
                 doc.receive_sync_message(state, sync::Message::decode(&data).unwrap())
                     .unwrap();
-                self.reply(&sender_id, document_id)
+                let heads = doc.get_heads();
+                let mut out = self.reply(&sender_id, document_id);
+                if self.subscribed.contains(&sender_id) {
+                    out.push(
+                        WireMessage::RemoteHeadsChanged {
+                            sender_id: "server".into(),
+                            target_id: sender_id,
+                            document_id,
+                            new_heads: vec![RemoteHeads {
+                                storage_id: "memory".into(),
+                                heads: heads.iter().map(encode_head).collect(),
+                                timestamp: 0,
+                            }],
+                        }
+                        .encode(),
+                    );
+                }
+                out
+            }
+            WireMessage::RemoteSubscriptionChange { sender_id, add, .. } => {
+                if !add.is_empty() {
+                    self.subscribed.insert(sender_id);
+                }
+                Vec::new()
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -113,6 +139,8 @@ impl MemoryServer {
 struct Device {
     client: SyncClient,
     to_server: VecDeque<Vec<u8>>,
+    /// The last durable heads the server pushed, by document.
+    durable: HashMap<DocumentId, Vec<automerge::ChangeHash>>,
 }
 
 impl Device {
@@ -120,12 +148,16 @@ impl Device {
         Device {
             client: SyncClient::new(peer),
             to_server: VecDeque::new(),
+            durable: HashMap::new(),
         }
     }
     fn absorb(&mut self, events: Vec<Event>) {
         for e in events {
             match e {
                 Event::Send(b) => self.to_server.push_back(b),
+                Event::Durable { doc, heads } => {
+                    self.durable.insert(doc, heads);
+                }
                 Event::ProtocolError(e) => panic!("protocol error: {e}"),
                 _ => {}
             }
@@ -241,6 +273,23 @@ fn fresh_sync_pushes_offline_notes() {
     assert!(b.client.take_unsaved(&key().doc_id()).is_none());
 }
 
+/// The client subscribes after the handshake and reports the heads the server pushes.
+#[test]
+fn pushed_durable_heads_reach_the_client() {
+    let mut server = MemoryServer::new();
+    let mut a = device_with_doc("a", 1);
+    add_note(&mut a, "1", "họp bon");
+    a.connect();
+    run(&mut server, &mut [&mut a], 0);
+    assert!(server.subscribed.contains("a"));
+    let id = key().doc_id();
+    assert_eq!(a.durable[&id], server.docs[&id].get_heads());
+    assert_eq!(
+        shared::unsynced::unsynced_changes(a.client.doc(&id).unwrap(), &a.durable[&id]),
+        0
+    );
+}
+
 #[test]
 fn unknown_document_is_unavailable() {
     let mut server = MemoryServer::new();
@@ -253,15 +302,14 @@ fn unknown_document_is_unavailable() {
     let join = a.to_server.pop_front().unwrap();
     let peer = server.handle(&join);
     let ev = a.client.receive(&peer[0]);
+    // After the handshake: the durable-heads subscription, then the request.
     let request = ev
         .iter()
-        .find_map(|e| {
-            if let Event::Send(b) = e {
-                Some(b.clone())
-            } else {
-                None
-            }
+        .filter_map(|e| match e {
+            Event::Send(b) => Some(b.clone()),
+            _ => None,
         })
+        .find(|b| matches!(WireMessage::decode(b), Ok(WireMessage::Request { .. })))
         .unwrap();
     let reply = server.handle(&request);
     assert_eq!(a.client.receive(&reply[0]), vec![Event::Unavailable(id)]);
