@@ -119,28 +119,34 @@ re!(
     LEAD,
     r"(?:Giao|giao|Đề nghị|đề nghị)?\s*([^.;:]*?)\s+chủ trì"
 );
-re!(PARTNERS, r"[Pp]hối hợp(?:\s+chặt chẽ)?\s+với\s+([^.;:]+)");
+re!(
+    PARTNERS,
+    r"[Pp]hối hợp(?:\s+chặt chẽ)?\s+với\s+([^.;:]+)|với sự phối hợp của\s+([^.;:]+)"
+);
 re!(
     PARTNER_SUBJECT,
     r"^([^.;:]{3,150}?)\s+(?:cùng\s+)?phối hợp\b"
 );
-// Units written out: a line "Cơ quan chủ trì: X", "Đơn vị thực hiện: X", "Trách nhiệm: X (chủ trì)",
-// or "(X chủ trì)" closing a task.
+// Units written out: a line "Cơ quan chủ trì: X", "Đơn vị thực hiện: X", "Chủ trì: X. Phối hợp:
+// Y", "Trách nhiệm: X (chủ trì)", or closing a task "(X chủ trì)", "(X chủ trì; Y phối hợp)",
+// "(chủ trì: X; phối hợp: Y)". Partners named after a label run to the end of the sentence: "Phối
+// hợp: Hội LHPN các huyện A, B; Sở Giáo dục và Đào tạo."
 re!(
     NAMED_LEAD,
-    r"(?:(?:Cơ quan|Đơn vị|cơ quan|đơn vị) (?:chủ trì|thực hiện)\s*:\s*([^;.\n]+)|(?:Trách nhiệm\s*:\s*|;\s*)([^;()\n]+?)\s*\(chủ trì\)|\(([^()]+?)\s+chủ trì\))"
+    r"(?:(?:Cơ quan|Đơn vị|cơ quan|đơn vị) (?:chủ trì|thực hiện)\s*:\s*([^;.\n]+)|(?:Trách nhiệm\s*:\s*|;\s*)([^;()\n]+?)\s*\(chủ trì\)|\(([^();]+?)\s+chủ trì\s*[;)]|(?:^|\n|\(|\.\s)[Cc]hủ trì\s*:\s*([^;.\n()]+))"
 );
 re!(
     NAMED_PARTNERS,
-    r"(?:(?:Cơ quan|Đơn vị|cơ quan|đơn vị) phối hợp\s*:\s*([^;.\n]+)|;\s*([^;()\n]+?)\s*\(phối hợp\)|\(([^()]+?)\s+phối hợp\))"
+    r"(?:(?:Cơ quan|Đơn vị|cơ quan|đơn vị) phối hợp\s*:\s*([^.\n()]+)|;\s*([^;()\n]+?)\s*\(phối hợp\)|[(;]\s*([^();]+?)\s+phối hợp\)|(?:^|\n|\(|;\s|\.\s)[Pp]hối hợp\s*:\s*([^.\n()]+))"
 );
 re!(
     DONE_BY,
     r"\bdo\s+([^.;:]{3,150}?)\s+(?:chủ trì|tổ chức|thực hiện|đảm nhiệm)\b"
 );
+// "… X chủ trì, Y phối hợp", "X chủ trì; Y, Z phối hợp", "X làm thường trực, Y phối hợp".
 re!(
     DONE_BY_PARTNERS,
-    r"chủ trì,\s*([^.;,]{3,150}?)\s+phối hợp\b"
+    r"(?:chủ trì|thường trực|đầu mối)\s*[,;]\s*([^.;]{3,150}?)\s+phối hợp\b"
 );
 re!(
     DEADLINE,
@@ -148,7 +154,7 @@ re!(
 );
 re!(
     DEADLINE_PERIOD,
-    r"(?i:trong|đến)\s+(tháng|quý|Quý|Tháng)\s+(\d{1,2}|IV|III|II|I)\b(?:(?:[/-]|\s+năm\s+)(\d{4}))?"
+    r"(?i:trong|đến|thời gian thực hiện\s*:|thời gian\s*:|thời hạn\s*:)\s+(tháng|quý|Quý|Tháng)\s+(\d{1,2}|IV|III|II|I)\b(?:(?:[/-]|\s+năm\s+)(\d{4}))?"
 );
 
 /// Words that end a list of units: the predicate of the sentence starts there.
@@ -227,13 +233,52 @@ const PREDICATE_STARTS: &[&str] = &[
     " lập danh sách",
     " rà soát",
     " xây dựng",
-    " tổ chức hội",
-    " tổ chức các",
-    " tổ chức cho",
-    " tổ chức tốt",
     " làm ",
     " thẩm định",
+    " theo chức năng",
+    " lựa chọn",
+    " được giao",
+    " được phân công",
+    " là đơn vị",
+    " là cơ quan",
 ];
+
+/// Lines that say who or when for the item just above them.
+const LABEL_LINES: &[&str] = &[
+    "Đơn vị chủ trì",
+    "Đơn vị phối hợp",
+    "Đơn vị thực hiện",
+    "Cơ quan chủ trì",
+    "Cơ quan phối hợp",
+    "Cơ quan thực hiện",
+    "Chủ trì:",
+    "Phối hợp:",
+    "Trách nhiệm:",
+    "Thời gian thực hiện",
+    "Thời gian:",
+    "Thời hạn",
+];
+
+/// Where " tổ chức" is the verb ("Hội LHPN tỉnh tổ chức Liên hoan …") rather than the noun ("các
+/// tổ chức chính trị - xã hội", "tổ chức thành viên"): the byte offset of its space.
+fn organises_at(s: &str) -> Option<usize> {
+    const NOUN_BEFORE: &[&str] = &["các", "Các", "những", "và", "quan"];
+    const NOUN_AFTER: &[&str] = &[
+        "chính trị",
+        "thành viên",
+        "đoàn thể",
+        "xã hội",
+        "cơ sở",
+        "cán bộ",
+    ];
+    s.match_indices(" tổ chức").map(|(i, _)| i).find(|&i| {
+        let after = &s[i + " tổ chức".len()..];
+        let before = s[..i].rsplit(' ').next().unwrap_or_default();
+        (after.is_empty() || after.starts_with(' '))
+            && !NOUN_BEFORE.contains(&before)
+            && !NOUN_AFTER.iter().any(|n| after.trim_start().starts_with(n))
+    })
+}
 
 /// Import plain text.
 pub fn import_text(text: &str) -> Result<PlanDraft, ImportError> {
@@ -806,8 +851,19 @@ fn split_units(s: &str) -> Vec<String> {
         .flat_map(|p| {
             let mut parts: Vec<String> = Vec::new();
             for (i, piece) in p.split(" và ").enumerate() {
+                // "Văn phòng HĐND và UBND xã" is one office, in every district and commune.
+                let one_office = |last: &str| {
+                    (last.ends_with("HĐND") || last.ends_with("Hội đồng nhân dân"))
+                        && ["UBND", "Ủy ban nhân dân", "Uỷ ban nhân dân"]
+                            .iter()
+                            .any(|u| piece.starts_with(u))
+                };
                 match parts.last_mut() {
-                    Some(last) if i > 0 && !UNIT_HEADS.iter().any(|h| piece.starts_with(h)) => {
+                    Some(last)
+                        if i > 0
+                            && (!UNIT_HEADS.iter().any(|h| piece.starts_with(h))
+                                || one_office(last)) =>
+                    {
                         last.push_str(" và ");
                         last.push_str(piece);
                     }
@@ -823,12 +879,21 @@ fn split_units(s: &str) -> Vec<String> {
 
 /// Cut a phrase where the predicate starts ("... thường xuyên theo dõi" → "...").
 fn cut_at_predicate(s: &str) -> &str {
-    // Not within a unit's first two words: "Ban vận động Quỹ …", "Ban chỉ đạo huyện".
+    // Not within a unit's first two words: "Ban vận động Quỹ …", "Ban chỉ đạo huyện"; a steering
+    // committee's name goes on to what it steers: "Ban Chỉ đạo thực hiện Quy chế dân chủ …".
     let lead = s.trim_start();
+    let words = if ["Ban Chỉ đạo ", "Ban chỉ đạo "]
+        .iter()
+        .any(|b| lead.starts_with(b))
+    {
+        4
+    } else {
+        1
+    };
     let skip = s.len() - lead.len()
         + lead
             .match_indices(' ')
-            .nth(1)
+            .nth(words)
             .map_or(lead.len(), |(i, _)| i);
     let cut = PREDICATE_STARTS
         .iter()
@@ -837,6 +902,7 @@ fn cut_at_predicate(s: &str) -> &str {
                 .map(|(i, _)| i)
                 .find(|&i| i >= skip || !starts_unit(lead))
         })
+        .chain(organises_at(s).filter(|&i| i >= skip || !starts_unit(lead)))
         .min()
         .unwrap_or(s.len());
     &s[..cut]
@@ -908,6 +974,9 @@ fn starts_unit(s: &str) -> bool {
         "Hội thảo",
         "Đoàn kết",
         "Các hình thức",
+        "Các hội nghị",
+        "Các cuộc",
+        "Các lớp",
         "Các nội dung",
         "Các hoạt động",
         "Các văn bản",
@@ -985,6 +1054,11 @@ fn units_of(text: &str, implementation: bool) -> (Vec<String>, Vec<String>) {
             .strip_prefix("Giao ")
             .or_else(|| who.strip_prefix("giao "))
             .unwrap_or(who);
+        // "X được giao chủ trì", "X là đơn vị chủ trì": the unit is before the verb.
+        let who = [" được giao", " được phân công", " là đơn vị", " là cơ quan"]
+            .iter()
+            .find_map(|v| who.strip_suffix(v))
+            .unwrap_or(who);
         // "Là cơ quan thường trực, chủ trì …": no unit named here (the heading above names it).
         if starts_unit(who) {
             lead = split_units(who.trim_end_matches(','));
@@ -1009,14 +1083,21 @@ fn units_of(text: &str, implementation: bool) -> (Vec<String>, Vec<String>) {
         }
     }
     let partners = match PARTNERS.captures(first_sentence) {
-        Some(c) => split_units(cut_at_predicate(&format!(" {}", &c[1]))),
-        // "Hội Nông dân và Đoàn Thanh niên phối hợp …": the subject coordinates.
-        None => PARTNER_SUBJECT
-            .captures(first_sentence)
-            .map(|c| c[1].trim().to_string())
-            .filter(|who| starts_unit(who) && lead.is_empty())
-            .map(|who| split_units(&who))
-            .unwrap_or_default(),
+        Some(c) => {
+            let who = c.get(1).or(c.get(2)).map_or("", |m| m.as_str());
+            split_units(cut_at_predicate(&format!(" {who}")))
+        }
+        // "…; X làm thường trực, Y phối hợp": the units after the lead's clause.
+        None => match DONE_BY_PARTNERS.captures(first_sentence) {
+            Some(p) if starts_unit(p[1].trim()) => split_units(p[1].trim()),
+            // "Hội Nông dân và Đoàn Thanh niên phối hợp …": the subject coordinates.
+            _ => PARTNER_SUBJECT
+                .captures(first_sentence)
+                .map(|c| c[1].trim().to_string())
+                .filter(|who| starts_unit(who) && lead.is_empty())
+                .map(|who| split_units(&who))
+                .unwrap_or_default(),
+        },
     };
     (lead, partners)
 }
@@ -1040,6 +1121,15 @@ fn directs(sentence: &str) -> bool {
         "lập danh sách",
         "tổng hợp",
         "báo cáo",
+        "có trách nhiệm",
+        "chịu trách nhiệm",
+        "phụ trách",
+        "làm đầu mối",
+        "làm thường trực",
+        "được giao",
+        "được phân công",
+        "là đơn vị",
+        "là cơ quan",
     ];
     let subject = cut_at_predicate(sentence);
     let predicate = sentence[subject.len()..].trim_start();
@@ -1599,6 +1689,15 @@ impl Parser {
             self.bullet(Marker::Bullet(mark), &body);
             return;
         }
+        // A label line ("Đơn vị chủ trì: …", "Thời gian thực hiện: …") belongs to the item opened
+        // last, however deep: under "b)" it is b)'s, not the heading's above it.
+        if LABEL_LINES.iter().any(|l| p.starts_with(l))
+            && let Some(t) = self.top_mut()
+        {
+            t.text.push('\n');
+            t.text.push_str(&p);
+            return;
+        }
         let section = self.draft.sections.last_mut().expect("checked above");
         // Plain paragraph: the text of the current item, or the section's introduction.
         match section.tasks.last_mut() {
@@ -2128,6 +2227,54 @@ mod tests {
         let t = find(&d, "II.5");
         assert_eq!(t.lead_units, ["Ban Tổ chức Huyện ủy"]);
         assert_eq!(t.partner_units, ["Văn phòng Huyện ủy"]);
+    }
+
+    /// The shapes the three corpus plans of 2026-12-03 brought (each one scored unseen first).
+    #[test]
+    fn units_after_labels_parentheses_and_verbs_that_give_the_work() {
+        let d = body_of(
+            "1. Xây dựng mô hình\na) Biên soạn tài liệu (chủ trì: Ban Xây dựng Đảng Đảng ủy xã; phối hợp: Ủy ban MTTQ Việt Nam xã).\nb) Cải cách thủ tục hành chính.\nĐơn vị chủ trì: Trung tâm Phục vụ hành chính công xã. Đơn vị phối hợp: Văn phòng HĐND và UBND xã, Công an xã.\nThời gian thực hiện: Quý II/2026.\nc) Tuyên truyền song ngữ (Ban Tuyên giáo chủ trì; Văn phòng, Ban Tổ chức - Kiểm tra phối hợp).\nd) Mô hình sinh kế.\nChủ trì: Ban Gia đình - Xã hội. Phối hợp: Hội LHPN các huyện Bác Ái, Thuận Bắc; Sở Giáo dục và Đào tạo.\n2. Ban Tuyên giáo Hội LHPN tỉnh được giao chủ trì biên soạn tài liệu.\n3. Phòng Văn hóa và Thông tin có trách nhiệm hướng dẫn nội dung tuyên truyền.\n4. Ban Dân tộc - Tôn giáo tổ chức đối thoại, với sự phối hợp của Ban Dân tộc tỉnh và Sở Lao động - Thương binh và Xã hội.\n5. Hội LHPN tỉnh tổ chức liên hoan; các tổ chức chính trị - xã hội tham gia.\n6. Ban Chỉ đạo thực hiện Quy chế dân chủ ở cơ sở xã tổng hợp kết quả thực hiện dân chủ.\n7. Tổ chức cuộc thi; Ban Tuyên giáo làm thường trực, Ban Chính sách - Luật pháp phối hợp.",
+        );
+        let t = find(&d, "II.1.a");
+        assert_eq!(t.lead_units, ["Ban Xây dựng Đảng Đảng ủy xã"]);
+        assert_eq!(t.partner_units, ["Ủy ban MTTQ Việt Nam xã"]);
+        // A label line under "b)" belongs to "b)", not to the heading "1." above it.
+        let t = find(&d, "II.1.b");
+        assert_eq!(t.lead_units, ["Trung tâm Phục vụ hành chính công xã"]);
+        assert_eq!(t.partner_units, ["Văn phòng HĐND và UBND xã", "Công an xã"]);
+        assert_eq!(t.deadline.as_deref(), Some("2026-06-30"));
+        assert!(find(&d, "II.1").lead_units.is_empty());
+        let t = find(&d, "II.1.c");
+        assert_eq!(t.lead_units, ["Ban Tuyên giáo"]);
+        assert_eq!(t.partner_units, ["Văn phòng", "Ban Tổ chức - Kiểm tra"]);
+        let t = find(&d, "II.1.d");
+        assert_eq!(t.lead_units, ["Ban Gia đình - Xã hội"]);
+        assert_eq!(
+            t.partner_units,
+            [
+                "Hội LHPN các huyện Bác Ái, Thuận Bắc",
+                "Sở Giáo dục và Đào tạo"
+            ]
+        );
+        assert_eq!(
+            find(&d, "II.2").lead_units,
+            ["Ban Tuyên giáo Hội LHPN tỉnh"]
+        );
+        assert_eq!(find(&d, "II.3").lead_units, ["Phòng Văn hóa và Thông tin"]);
+        let t = find(&d, "II.4");
+        assert_eq!(t.lead_units, ["Ban Dân tộc - Tôn giáo"]);
+        assert_eq!(
+            t.partner_units,
+            ["Ban Dân tộc tỉnh", "Sở Lao động - Thương binh và Xã hội"]
+        );
+        // "tổ chức" the verb ends the subject; "các tổ chức" the noun does not.
+        assert_eq!(find(&d, "II.5").lead_units, ["Hội LHPN tỉnh"]);
+        assert_eq!(
+            find(&d, "II.6").lead_units,
+            ["Ban Chỉ đạo thực hiện Quy chế dân chủ ở cơ sở xã"]
+        );
+        let t = find(&d, "II.7");
+        assert_eq!(t.partner_units, ["Ban Chính sách - Luật pháp"]);
     }
 
     #[test]
