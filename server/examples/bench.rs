@@ -12,6 +12,7 @@ mod common;
 
 use clap::Parser;
 use common::{Device, Login, device_login_in, durable_check, spread};
+use shared::driver::Nudge;
 use shared::schema::{self, Note};
 use shared::{DocKey, Quarter};
 use std::process::Stdio;
@@ -502,8 +503,9 @@ async fn main() -> anyhow::Result<()> {
                 let note_hash = dev.client.doc(&id).unwrap().get_heads()[0];
                 let mut warned = false;
                 let mut last_nudge = Instant::now();
-                // As the app does: the first nudge after a while, then less and less often.
-                let mut nudge_after = Duration::from_secs(5);
+                // As the app does (`shared::driver::Nudge`): the first nudge after 10 s, then
+                // less and less often.
+                let mut nudge_after = Duration::from_millis(Nudge::FIRST_MS as u64);
                 let mut pushed_heads: Option<Vec<automerge::ChangeHash>> = None;
                 let mut doc_heads = Vec::new();
                 let mut acked_heads: Option<Vec<automerge::ChangeHash>> = None;
@@ -523,7 +525,8 @@ async fn main() -> anyhow::Result<()> {
                     // What the app does too: unconfirmed for a while → renegotiate this document.
                     if last_nudge.elapsed() > nudge_after {
                         last_nudge = Instant::now();
-                        nudge_after = (nudge_after * 2).min(Duration::from_secs(300));
+                        nudge_after =
+                            (nudge_after * 2).min(Duration::from_millis(Nudge::MAX_MS as u64));
                         resyncs += 1;
                         let ev = dev.client.resync(&id);
                         dev.handle(ev).await;
