@@ -241,6 +241,8 @@ const PREDICATE_STARTS: &[&str] = &[
     " được phân công",
     " là đơn vị",
     " là cơ quan",
+    " ra quân",
+    " kết nối",
 ];
 
 /// Lines that say who or when for the item just above them.
@@ -827,6 +829,7 @@ const UNIT_HEADS: &[&str] = &[
     "Chi đoàn",
     "Chi hội",
     "Liên chi",
+    "Liên minh",
 ];
 
 /// Split an enumeration of units ("A, B và C"; "A; B") and clean each part. A comma separates units
@@ -1038,8 +1041,10 @@ fn units_of(text: &str, implementation: bool) -> (Vec<String>, Vec<String>) {
             .unwrap_or(partners);
         return (split_units(c[1].trim()), partners);
     }
-    // "Hội Nông dân và Đoàn Thanh niên phối hợp …": units that only coordinate.
+    // "Hội Nông dân và Đoàn Thanh niên phối hợp …": units that only coordinate. ("X phối hợp
+    // với Y …" is X's work, done with Y: below.)
     if let Some(c) = PARTNER_SUBJECT.captures(first_sentence)
+        && !first_sentence[c.get(0).map_or(0, |m| m.end())..].starts_with(" với")
         && starts_unit(c[1].trim())
         && !c[1].contains("chủ trì")
         && cut_at_predicate(&format!(" {}", c[1].trim())).trim() == c[1].trim()
@@ -1123,6 +1128,7 @@ fn directs(sentence: &str) -> bool {
         "báo cáo",
         "có trách nhiệm",
         "chịu trách nhiệm",
+        "giám sát",
         "phụ trách",
         "làm đầu mối",
         "làm thường trực",
@@ -1150,7 +1156,15 @@ fn unit_heading(text: &str) -> Option<(Vec<String>, String)> {
             .to_string()
     };
     let (who, rest) = match first.split_once(':') {
-        Some((who, rest)) => (strip(who), rest.trim().to_string()),
+        // "Các tổ chức thành viên … có trách nhiệm:": the duty is what follows.
+        Some((who, rest)) => {
+            let who = strip(who);
+            let who = [" có trách nhiệm", " chịu trách nhiệm", " có nhiệm vụ"]
+                .iter()
+                .find_map(|d| who.strip_suffix(d))
+                .map_or(who.clone(), str::to_string);
+            (who, rest.trim().to_string())
+        }
         None if first.chars().count() <= 100 && !first.contains(['.', ';']) => {
             (strip(first), String::new())
         }
@@ -1706,7 +1720,9 @@ impl Parser {
                     Some(child) if !self.heading_item => child,
                     _ => t,
                 };
-                if self.heading_item && t.text == t.title {
+                // A heading's own line gives way to the text under it ("1. Sở Tư pháp" then "Là
+                // cơ quan thường trực, …"), not once items stand under it.
+                if self.heading_item && t.text == t.title && t.children.is_empty() {
                     t.text.clear();
                 }
                 if !t.text.is_empty() {
@@ -2275,6 +2291,43 @@ mod tests {
         );
         let t = find(&d, "II.7");
         assert_eq!(t.partner_units, ["Ban Chính sách - Luật pháp"]);
+    }
+
+    /// The shapes the second three plans of 2026-12-03 brought (each one scored unseen first).
+    #[test]
+    fn unit_headings_with_their_duty_and_a_closing_paragraph() {
+        let d = import_text(
+            "KẾ HOẠCH\nThử\nIV. TỔ CHỨC THỰC HIỆN\n1. Các tổ chức thành viên của Ủy ban MTTQ Việt Nam tỉnh có trách nhiệm:\n- Phổ biến Kế hoạch đến đoàn viên, hội viên.\n- Phối hợp với Ban Dân chủ - Pháp luật Ủy ban MTTQ Việt Nam tỉnh theo dõi việc giải quyết kiến nghị.\n2. Công an xã phối hợp với Trung tâm Phục vụ hành chính công xã kết nối dữ liệu hộ tịch.\n3. Hội Nông dân tỉnh, Liên minh Hợp tác xã tỉnh và Đoàn Thanh niên tỉnh phối hợp tổ chức hội chợ.\n4. Ban Thường trực Ủy ban MTTQ Việt Nam các huyện, thị xã, thành phố\n- Xây dựng kế hoạch giám sát của địa phương.\nTrong quá trình thực hiện, nếu có vướng mắc, các đơn vị phản ánh về Ban Thường trực.",
+        )
+        .unwrap();
+        let member = ["Các tổ chức thành viên của Ủy ban MTTQ Việt Nam tỉnh"];
+        assert_eq!(find(&d, "IV.1").lead_units, member);
+        assert_eq!(find(&d, "IV.1.1").lead_units, member);
+        let t = find(&d, "IV.1.2");
+        assert_eq!(t.lead_units, member);
+        assert_eq!(
+            t.partner_units,
+            ["Ban Dân chủ - Pháp luật Ủy ban MTTQ Việt Nam tỉnh"]
+        );
+        // "X phối hợp với Y …": X does it, with Y; "X, Y và Z phối hợp …": partners only.
+        let t = find(&d, "IV.2");
+        assert_eq!(t.lead_units, ["Công an xã"]);
+        assert_eq!(t.partner_units, ["Trung tâm Phục vụ hành chính công xã"]);
+        let t = find(&d, "IV.3");
+        assert!(t.lead_units.is_empty());
+        assert_eq!(
+            t.partner_units,
+            [
+                "Hội Nông dân tỉnh",
+                "Liên minh Hợp tác xã tỉnh",
+                "Đoàn Thanh niên tỉnh"
+            ]
+        );
+        // A paragraph after a heading's items does not replace the heading's line.
+        let t = find(&d, "IV.4");
+        let units = ["Ban Thường trực Ủy ban MTTQ Việt Nam các huyện, thị xã, thành phố"];
+        assert_eq!(t.lead_units, units);
+        assert_eq!(find(&d, "IV.4.1").lead_units, units);
     }
 
     #[test]
