@@ -1853,8 +1853,11 @@ impl Parser {
         };
         t.text = text;
         if !time.is_empty() {
-            t.deadline =
-                deadline_of(time, year).or_else(|| deadline_of(&format!("trong {time}"), year));
+            // A time cell is the deadline: "Trước ngày …", "Quý I/2024", or a date alone ("Ngày
+            // 16/3/2024", the day the activity is held).
+            t.deadline = deadline_of(time, year)
+                .or_else(|| deadline_of(&format!("trong {time}"), year))
+                .or_else(|| find_date(time).filter(|_| !time.to_lowercase().contains("từ")));
         }
         t.lead_units = split_units(lead);
         t.partner_units = split_units(partners);
@@ -2349,7 +2352,7 @@ mod tests {
     #[test]
     fn a_table_of_tasks_is_read_as_rows() {
         let d = body_of(
-            "TT\tNội dung\tĐơn vị chủ trì\tĐơn vị phối hợp\tThời gian\n1\tHội nghị quán triệt\tBan Tuyên giáo Huyện ủy\tTrung tâm Chính trị, các xã\tQuý II/2026\n2\tKiểm tra, giám sát\tỦy ban Kiểm tra Huyện ủy\t-\tHằng quý",
+            "TT\tNội dung\tĐơn vị chủ trì\tĐơn vị phối hợp\tThời gian\n1\tHội nghị quán triệt\tBan Tuyên giáo Huyện ủy\tTrung tâm Chính trị, các xã\tQuý II/2026\n2\tKiểm tra, giám sát\tỦy ban Kiểm tra Huyện ủy\t-\tHằng quý\n3\tRa quân\tHuyện đoàn\t-\tNgày 16/3/2026\n4\tTập huấn\tHuyện đoàn\t-\tTừ ngày 01/4/2026 đến ngày 10/4/2026",
         );
         let t = find(&d, "II.1");
         assert_eq!(t.lead_units, ["Ban Tuyên giáo Huyện ủy"]);
@@ -2358,6 +2361,9 @@ mod tests {
         let t = find(&d, "II.2");
         assert!(t.partner_units.is_empty());
         assert_eq!(t.recurrence, Some(Recurrence::Quarterly));
+        // A date alone is the day it is held; a span ends on its last day.
+        assert_eq!(find(&d, "II.3").deadline.as_deref(), Some("2026-03-16"));
+        assert_eq!(find(&d, "II.4").deadline.as_deref(), Some("2026-04-10"));
     }
 
     #[test]
