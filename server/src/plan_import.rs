@@ -917,8 +917,9 @@ fn names_a_kind(s: &str) -> bool {
 }
 
 /// What follows a basis document's number: its date, its issuer ("của …") and its title (in
-/// quotes, or as written after the issuer: "về …", "quy định …").
-fn basis_details(clause: &str) -> (Option<String>, Option<String>, Option<String>) {
+/// quotes, or as written after the issuer: "về …", "quy định …"). A `joint` document (liên
+/// tịch, phối hợp) has several issuers, listed with commas.
+fn basis_details(clause: &str, joint: bool) -> (Option<String>, Option<String>, Option<String>) {
     let date = find_date(clause);
     let after_date = DATE_NUMERIC
         .find(clause)
@@ -927,7 +928,15 @@ fn basis_details(clause: &str) -> (Option<String>, Option<String>, Option<String
     let rest = clause[after_date..].trim_start_matches([',', ' ', ')']);
     let (issuer, rest) = match rest.strip_prefix("của ") {
         Some(r) => {
-            let cut = ISSUER_END.find(r).map_or(r.len(), |m| m.start());
+            let another_issuer = |m: &regex::Match| {
+                joint
+                    && m.as_str().starts_with(',')
+                    && r[m.end()..].starts_with(|c: char| c.is_uppercase())
+            };
+            let cut = ISSUER_END
+                .find_iter(r)
+                .find(|m| !another_issuer(m))
+                .map_or(r.len(), |m| m.start());
             let who = r[..cut].trim().trim_end_matches([',', '.']).to_string();
             (Some(who).filter(|w| !w.is_empty()), &r[cut..])
         }
@@ -1575,7 +1584,8 @@ impl Parser {
         for clause in p.split(';') {
             let clause = clause.trim();
             if let Some(c) = BASIS_LAW.captures(clause).filter(|c| !names_a_kind(&c[2])) {
-                let (date, issuer, _) = basis_details(&clause[c.get(0).map_or(0, |m| m.end())..]);
+                let (date, issuer, _) =
+                    basis_details(&clause[c.get(0).map_or(0, |m| m.end())..], false);
                 self.draft.basis.push(DraftBasis {
                     kind: c[1].to_string(),
                     code: c[3].replace('–', "-"),
@@ -1613,7 +1623,8 @@ impl Parser {
             let clause_end = after.find(';').unwrap_or(after.len());
             let clause = &after[..clause_end];
             let next_basis = BASIS.find(clause).map_or(clause.len(), |m| m.start());
-            let (date, issuer, title) = basis_details(&clause[..next_basis]);
+            let joint = c[1].contains("liên tịch") || c[1].contains("phối hợp");
+            let (date, issuer, title) = basis_details(&clause[..next_basis], joint);
             self.draft.basis.push(DraftBasis {
                 kind: c[1].to_string(),
                 code: c[2].replace('–', "-"),
@@ -2147,6 +2158,22 @@ mod tests {
         );
         assert_eq!(d.basis[2].date.as_deref(), Some("2024-03-22"));
         assert_eq!(d.basis[2].issuer.as_deref(), Some("UBND huyện"));
+        // A joint document's issuers are listed with commas; another document's comma ends it.
+        let d = import_text(
+            "KẾ HOẠCH\nThử\nCăn cứ Nghị quyết liên tịch số 403/2017/NQLT-UBTVQH14-CP-ĐCTUBTWMTTQVN ngày 15/6/2017 của Ủy ban Thường vụ Quốc hội, Chính phủ, Đoàn Chủ tịch Ủy ban Trung ương MTTQ Việt Nam quy định chi tiết các hình thức giám sát;\nCăn cứ Kế hoạch số 58/KH-UBND ngày 22/3/2024 của UBND huyện, Kế hoạch năm 2024;\nI. MỤC ĐÍCH",
+        )
+        .unwrap();
+        assert_eq!(
+            d.basis[0].issuer.as_deref(),
+            Some(
+                "Ủy ban Thường vụ Quốc hội, Chính phủ, Đoàn Chủ tịch Ủy ban Trung ương MTTQ Việt Nam"
+            )
+        );
+        assert_eq!(
+            d.basis[0].title.as_deref(),
+            Some("quy định chi tiết các hình thức giám sát")
+        );
+        assert_eq!(d.basis[1].issuer.as_deref(), Some("UBND huyện"));
     }
 
     #[test]
