@@ -133,7 +133,7 @@ re!(
 // hợp: Hội LHPN các huyện A, B; Sở Giáo dục và Đào tạo."
 re!(
     NAMED_LEAD,
-    r"(?:(?:Cơ quan|Đơn vị|cơ quan|đơn vị) (?:chủ trì|thực hiện)\s*:\s*([^;.\n]+)|(?:Trách nhiệm\s*:\s*|;\s*)([^;()\n]+?)\s*\(chủ trì\)|\(([^();]+?)\s+chủ trì\s*[;)]|(?:^|\n|\(|\.\s)[Cc]hủ trì\s*:\s*([^;.\n()]+))"
+    r"(?:(?:Cơ quan|Đơn vị|cơ quan|đơn vị) (?:chủ trì|thực hiện)\s*:\s*([^;.\n]+)|(?:Trách nhiệm\s*:\s*|;\s*)([^;()\n]+?)\s*\(chủ trì\)|\(([^();]+?)\s+chủ trì\s*[;,)]|(?:^|\n|\(|\.\s)[Cc]hủ trì\s*:\s*([^;.\n()]+))"
 );
 re!(
     NAMED_PARTNERS,
@@ -243,6 +243,11 @@ const PREDICATE_STARTS: &[&str] = &[
     " là cơ quan",
     " ra quân",
     " kết nối",
+    " là đầu mối",
+    " cụ thể hóa",
+    " cụ thể hoá",
+    " nắm tình hình",
+    " nắm chắc",
 ];
 
 /// Lines that say who or when for the item just above them.
@@ -903,6 +908,8 @@ fn cut_at_predicate(s: &str) -> &str {
         .filter_map(|w| {
             s.match_indices(w)
                 .map(|(i, _)| i)
+                // "Trung tâm Dịch vụ việc làm tỉnh": "làm" of "việc làm" is no verb.
+                .filter(|&i| !(*w == " làm " && s[..i].ends_with("việc")))
                 .find(|&i| i >= skip || !starts_unit(lead))
         })
         .chain(organises_at(s).filter(|&i| i >= skip || !starts_unit(lead)))
@@ -1015,7 +1022,15 @@ fn units_of(text: &str, implementation: bool) -> (Vec<String>, Vec<String>) {
                     .skip(1)
                     .flatten()
                     .next()
-                    .map(|m| m.as_str().trim().to_string())
+                    // "(X chủ trì, Y phối hợp)": the partners are after the lead's clause.
+                    .map(|m| {
+                        m.as_str()
+                            .rsplit("chủ trì,")
+                            .next()
+                            .unwrap_or("")
+                            .trim()
+                            .to_string()
+                    })
             })
             .flat_map(|who| split_units(&who))
             .filter(|u| starts_unit(u))
@@ -1138,6 +1153,7 @@ fn directs(sentence: &str) -> bool {
         "có trách nhiệm",
         "chịu trách nhiệm",
         "giám sát",
+        "phối hợp với",
         "phụ trách",
         "làm đầu mối",
         "làm thường trực",
@@ -1920,7 +1936,16 @@ impl Parser {
         /// `inherited`: the unit a heading above named ("3. Đề nghị Ủy ban MTTQ huyện:"), the lead
         /// of items under it that name none.
         fn annotate(t: &mut TaskDraft, cx: &Ctx, inherited: &[String]) {
-            let heading = unit_heading(&t.text);
+            // A heading that names a unit ("1. Sở Tư pháp") keeps it as its title when the
+            // paragraph under it ("Là cơ quan thường trực, chủ trì …") became its text.
+            let replaced = !t.text.starts_with(t.title.trim_end_matches('…'));
+            let heading = unit_heading(&t.text).or_else(|| {
+                replaced
+                    .then(|| unit_heading(&t.title))
+                    .flatten()
+                    .filter(|(_, rest)| rest.is_empty())
+                    .map(|(units, _)| (units, t.text.clone()))
+            });
             if !cx.preset.contains(&t.number) {
                 let (lead, partners) = match &heading {
                     Some((units, rest)) => (units.clone(), units_of(rest, false).1),
@@ -2358,6 +2383,31 @@ mod tests {
         let units = ["Ban Thường trực Ủy ban MTTQ Việt Nam các huyện, thị xã, thành phố"];
         assert_eq!(t.lead_units, units);
         assert_eq!(find(&d, "IV.4.1").lead_units, units);
+    }
+
+    /// The shapes the third three plans of 2026-12-03 brought (scored unseen first).
+    #[test]
+    fn a_unit_heading_with_its_paragraph_and_more_subjects() {
+        let d = import_text(
+            "KẾ HOẠCH\nThử\nII. NHIỆM VỤ\n1. Giải ngân các dự án (Ban Điều hành Quỹ Hỗ trợ nông dân tỉnh chủ trì, Ban Kinh tế - Xã hội phối hợp).\n2. Trung tâm Dịch vụ việc làm tỉnh tổ chức phiên giao dịch việc làm hằng tháng.\n3. Ban Tổ chức Huyện ủy phối hợp với Ban Dân vận Huyện ủy tham mưu quy hoạch cán bộ.\nIV. TỔ CHỨC THỰC HIỆN\n1. Sở Lao động - Thương binh và Xã hội\nLà cơ quan thường trực, chủ trì, phối hợp với các sở, ngành hướng dẫn thực hiện Kế hoạch.\n2. Văn phòng Hội Nông dân tỉnh là đầu mối theo dõi, tổng hợp kết quả.\n3. Ủy ban nhân dân huyện cụ thể hóa Kế hoạch bằng chương trình của chính quyền.",
+        )
+        .unwrap();
+        let t = find(&d, "II.1");
+        assert_eq!(t.lead_units, ["Ban Điều hành Quỹ Hỗ trợ nông dân tỉnh"]);
+        assert_eq!(t.partner_units, ["Ban Kinh tế - Xã hội"]);
+        assert_eq!(
+            find(&d, "II.2").lead_units,
+            ["Trung tâm Dịch vụ việc làm tỉnh"]
+        );
+        let t = find(&d, "II.3");
+        assert_eq!(t.lead_units, ["Ban Tổ chức Huyện ủy"]);
+        assert_eq!(t.partner_units, ["Ban Dân vận Huyện ủy"]);
+        // The heading names the unit; the paragraph under it became its text.
+        let t = find(&d, "IV.1");
+        assert_eq!(t.lead_units, ["Sở Lao động - Thương binh và Xã hội"]);
+        assert_eq!(t.partner_units, ["các sở, ngành"]);
+        assert_eq!(find(&d, "IV.2").lead_units, ["Văn phòng Hội Nông dân tỉnh"]);
+        assert_eq!(find(&d, "IV.3").lead_units, ["Ủy ban nhân dân huyện"]);
     }
 
     #[test]
