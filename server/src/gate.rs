@@ -272,6 +272,10 @@ struct PushLink {
     conn: u64,
     out: futures::channel::mpsc::Sender<Vec<u8>>,
     subscribed: bool,
+    /// Subscribed once already: a second subscription is ignored. Each one reads the durable
+    /// heads of every document of the connection, so a client toggling it would make the server
+    /// work for a frame; a real client subscribes once per connection.
+    used: bool,
 }
 
 impl PushLink {
@@ -331,21 +335,23 @@ impl Gate {
             conn,
             out,
             subscribed: false,
+            used: false,
         });
         self
     }
 
     /// `remote-subscription-change`: any storage added subscribes (the server has one storage,
-    /// whose durable heads it pushes); a removal with nothing added unsubscribes. The repo never
-    /// sees it: samod ignores the message.
+    /// whose durable heads it pushes), once per connection; a removal with nothing added
+    /// unsubscribes. The repo never sees it: samod ignores the message.
     fn subscription(&mut self, frame: &[u8]) -> Verdict {
         let (Ok(WireMessage::RemoteSubscriptionChange { add, remove, .. }), Some(link)) =
             (WireMessage::decode(frame), self.push.as_mut())
         else {
             return Verdict::Drop;
         };
-        if !add.is_empty() && !link.subscribed {
+        if !add.is_empty() && !link.used {
             link.subscribed = true;
+            link.used = true;
             for doc in &self.docs {
                 link.join(*doc, &self.peer_id, &self.principal);
             }

@@ -134,3 +134,48 @@ async fn a_subscription_naming_another_sender_or_badly_typed_closes_the_socket()
     closed_within_a_second(&mut phone, since).await;
     srv.stop().await;
 }
+
+/// Unsubscribing works; subscribing again on the same connection does not (each subscription
+/// reads every document's durable heads: a client toggling it must not make the server work).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_subscribes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start(dir.path(), 0).await;
+    let (_, mut phone) = logged_in_device(&srv, "kadon").await;
+    let id = phone
+        .track(
+            &DocKey::notes("xa-ka-don", server::clock::current_quarter()),
+            true,
+        )
+        .await;
+    assert!(
+        phone
+            .pump_until(|d| d.pushed.contains_key(&id), Duration::from_secs(5))
+            .await
+    );
+    let push = srv.state.hub.durable_push();
+    assert_eq!(push.subscribers(&id), 1);
+    for (add, remove) in [
+        (vec![], vec!["durable".to_string()]),
+        (vec!["durable".into()], vec![]),
+    ] {
+        let change = WireMessage::RemoteSubscriptionChange {
+            sender_id: phone.client.peer_id().into(),
+            target_id: server::sync::SERVER_PEER_ID.into(),
+            add,
+            remove,
+        };
+        phone
+            .ws
+            .send(Message::Binary(change.encode().into()))
+            .await
+            .unwrap();
+        assert!(
+            phone
+                .pump_until(|_| false, Duration::from_millis(300))
+                .await
+        );
+        assert_eq!(push.subscribers(&id), 0, "still open, not subscribed");
+    }
+    srv.stop().await;
+}
