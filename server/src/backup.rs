@@ -15,8 +15,10 @@ pub struct Backup {
 }
 
 /// Copy the data folder's database to `to` (a new file), while the server may be writing: the copy
-/// is the database as of one moment, every commit before it included. Documents, accounts, photos
-/// and the read model are all in it.
+/// is the database as of one moment, every commit before it included. Documents, accounts, the
+/// read model and the photos' records are in it; the photos' bytes are in the photo store
+/// ([`crate::blob_store`]), whose files never change once written: copy it with any tool that adds
+/// new files (`rsync -a`, `aws s3 sync`), after this backup, so every record it holds has its bytes.
 pub fn backup(data_dir: &Path, to: &Path) -> anyhow::Result<Backup> {
     let from = db::path_in(data_dir);
     anyhow::ensure!(from.exists(), "no database at {}", from.display());

@@ -11,7 +11,7 @@
 
 use crate::AppState;
 use crate::access::{Access, Principal, access};
-use crate::db::{BlobChunk, BlobPut, BlobStatus};
+use crate::db::{BlobChunk, BlobPut, BlobStatus, StoredBlob};
 use crate::error::ApiError;
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -140,7 +140,8 @@ fn done(status: StatusCode, sha: &str, size: u64) -> Response {
 }
 
 /// `PUT /api/blobs/{sha256}`: a whole blob, or one chunk of it. 2xx only once the bytes are
-/// committed to SQLite (WAL, `synchronous=FULL`): a phone may then forget what it sent.
+/// durable — a chunk committed to the database (WAL, `synchronous=FULL`), a whole photo written to
+/// the blob store and then its row committed: a phone may then forget what it sent.
 pub async fn put_blob(
     State(st): State<AppState>,
     p: Principal,
@@ -158,7 +159,7 @@ pub async fn put_blob(
     }
     let (start, total) = chunk_range(&headers, body.len())?;
     let known = may_read(&st, &p, &sha).await?;
-    let (db_sha, owner) = (sha.clone(), p.user_id);
+    let (db_sha, owner, db_st) = (sha.clone(), p.user_id, st.clone());
     let outcome = blocking(move || {
         let chunk = BlobChunk {
             start,
@@ -166,13 +167,22 @@ pub async fn put_blob(
             bytes: &body,
         };
         let verify = |content: &[u8]| hex::encode(Sha256::digest(content)) == db_sha;
-        st.db
+        db_st
+            .db
             .put_blob_chunk(&db_sha, chunk, owner, known, crate::clock::now_ms(), verify)
     })
     .await?;
     match outcome {
         BlobPut::AlreadyComplete { size } => Ok(done(StatusCode::OK, &sha, size)),
-        BlobPut::Completed { size } => {
+        BlobPut::Verified(whole) => {
+            let size = whole.len() as u64;
+            // If this fails the upload stays whole in the database, and the phone's retry of its
+            // last chunk stores it.
+            st.blobs.put(&sha, whole.into()).await?;
+            let key = sha.clone();
+            let db_st = st.clone();
+            blocking(move || db_st.db.blob_stored(&key, size, owner, crate::clock::now_ms()))
+                .await?;
             tracing::info!(sha256 = %sha, size, user = %p.username, "blob stored");
             Ok(done(StatusCode::CREATED, &sha, size))
         }
@@ -253,16 +263,32 @@ pub async fn get_blob(
         return Err(missing());
     }
     let key = sha.clone();
-    let (len, ctype, body) = if method == Method::HEAD {
-        let (size, head) = blocking(move || st.db.blob_head(&key))
-            .await?
-            .ok_or_else(missing)?;
-        (size, content_type(&head), Body::empty())
-    } else {
-        let data = blocking(move || st.db.blob(&key))
-            .await?
-            .ok_or_else(missing)?;
-        (data.len() as u64, content_type(&data), Body::from(data))
+    let db_st = st.clone();
+    let stored = blocking(move || db_st.db.blob(&key))
+        .await?
+        .ok_or_else(missing)?;
+    let (len, ctype, body) = match stored {
+        StoredBlob::Inline(data) if method == Method::HEAD => {
+            (data.len() as u64, content_type(&data), Body::empty())
+        }
+        StoredBlob::Inline(data) => (data.len() as u64, content_type(&data), Body::from(data)),
+        StoredBlob::InStore { size } => {
+            // A row is written only after its bytes are stored: bytes missing now were lost from
+            // the store itself (deleted, or a restore without its photos). Said loudly, not
+            // passed off as a photo never uploaded.
+            let lost = || {
+                ApiError::Internal(anyhow::anyhow!(
+                    "photo {sha} has a row but no bytes in the blob store"
+                ))
+            };
+            if method == Method::HEAD {
+                let head = st.blobs.head_bytes(&sha, size.min(4)).await?.ok_or_else(lost)?;
+                (size, content_type(&head), Body::empty())
+            } else {
+                let data = st.blobs.get(&sha).await?.ok_or_else(lost)?;
+                (data.len() as u64, content_type(&data), Body::from(data))
+            }
+        }
     };
     let mut res = Response::new(body);
     let h = res.headers_mut();

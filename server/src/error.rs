@@ -36,8 +36,21 @@ pub enum ApiError {
         "máy chủ đang bận; thử lại sau {retry_after} giây / server busy; try again in {retry_after} seconds"
     )]
     Busy { retry_after: u64 },
+    /// A store the server depends on (the photo store) failed: the cause is logged, the client
+    /// retries later and keeps what it sent meanwhile.
+    #[error(
+        "kho ảnh tạm thời không dùng được; thử lại sau {retry_after} giây / the photo store is unavailable; try again in {retry_after} seconds"
+    )]
+    StoreUnavailable { retry_after: u64 },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::blob_store::BlobStoreError> for ApiError {
+    fn from(e: crate::blob_store::BlobStoreError) -> Self {
+        tracing::error!(error = %e, "photo store failed");
+        ApiError::StoreUnavailable { retry_after: 30 }
+    }
 }
 
 impl From<crate::db::DbError> for ApiError {
@@ -67,7 +80,9 @@ impl IntoResponse for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy { .. } | ApiError::StoreUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(e) => {
                 // The cause goes to the log, never to the client.
                 tracing::error!(error = %format!("{e:#}"), "internal error");
@@ -82,7 +97,10 @@ impl IntoResponse for ApiError {
             },
         };
         let mut res = (status, Json(body)).into_response();
-        if let ApiError::TooManyRequests { retry_after } | ApiError::Busy { retry_after } = &self {
+        if let ApiError::TooManyRequests { retry_after }
+        | ApiError::Busy { retry_after }
+        | ApiError::StoreUnavailable { retry_after } = &self
+        {
             res.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
         }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod backup;
+pub mod blob_store;
 pub mod blobs;
 pub mod clock;
 pub mod db;
@@ -27,6 +28,7 @@ pub mod storage;
 pub mod sync;
 mod web;
 
+use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,6 +56,8 @@ pub struct Config {
     /// A document nobody used for this long leaves memory — samod's copy and the durable state
     /// alike — and is read from SQLite again when next needed.
     pub unload_after: std::time::Duration,
+    /// Where photo bytes go; `None`: `blobs/` in the data folder.
+    pub blobs: Option<blob_store::BlobsAt>,
 }
 
 impl Config {
@@ -69,7 +73,15 @@ impl Config {
             limits: gate::Limits::default(),
             listen_limits: serve::ListenLimits::default(),
             unload_after: std::time::Duration::from_secs(600),
+            blobs: None,
         }
+    }
+
+    /// Where photo bytes go.
+    pub fn blobs_at(&self) -> blob_store::BlobsAt {
+        self.blobs
+            .clone()
+            .unwrap_or_else(|| blob_store::default_dir(&self.data_dir))
     }
 
     /// Whether users reach the server over TLS.
@@ -128,6 +140,8 @@ async fn forget_idle_every(state: std::sync::Weak<Inner>, idle: std::time::Durat
 
 pub struct Inner {
     pub db: db::Db,
+    /// Complete photos' bytes (their records are in `db`).
+    pub blobs: blob_store::BlobStore,
     pub storage: storage::SqliteStorage,
     pub registry: Arc<registry::Registry>,
     pub hub: sync::SyncHub,
@@ -155,6 +169,8 @@ impl AppState {
         std::fs::create_dir_all(&cfg.data_dir)?;
         let path = db::path_in(&cfg.data_dir);
         let db = db::Db::open(&path)?;
+        let blobs = blob_store::BlobStore::open(&cfg.blobs_at())
+            .with_context(|| format!("opening the photo store {}", cfg.blobs_at()))?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let storage = storage::SqliteStorage::open(&path, tx)?;
         let quarter = crate::clock::current_quarter();
@@ -170,6 +186,7 @@ impl AppState {
         .await?;
         let state = AppState(Arc::new(Inner {
             db,
+            blobs,
             storage,
             registry,
             hub,

@@ -41,6 +41,10 @@ struct Args {
     /// phones behind one address; every socket needs a login anyway, and each user has 16 at most.
     #[arg(long, default_value_t = server::gate::Limits::default().per_addr)]
     max_sockets_per_address: usize,
+    /// Where photo bytes go: a directory, or s3://bucket/prefix (endpoint, region and credentials
+    /// from the AWS_* environment variables). Default: blobs/ in the data folder.
+    #[arg(long)]
+    blobs: Option<server::blob_store::BlobsAt>,
     /// Seconds after which a document nobody asked about is dropped from the server's memory.
     #[arg(long, default_value_t = 600)]
     unload_after_secs: u64,
@@ -48,7 +52,8 @@ struct Args {
 
 #[derive(clap::Subcommand, Debug)]
 enum Command {
-    /// Copy the database (documents, accounts, photos) to a new file, while the server runs.
+    /// Copy the database (documents, accounts, photos' records) to a new file, while the server
+    /// runs. Photo bytes are in the photo store (--blobs): back it up with the store's own tools.
     Backup {
         #[arg(long)]
         to: PathBuf,
@@ -57,6 +62,11 @@ enum Command {
     Restore {
         #[arg(long)]
         from: PathBuf,
+    },
+    /// The photo store.
+    Blobs {
+        #[command(subcommand)]
+        command: BlobsCommand,
     },
     /// Plans (Kế hoạch).
     Plan {
@@ -94,6 +104,46 @@ enum Command {
 enum ReadmodelCommand {
     /// Write every derived row again from the stored documents (the server must not be running).
     Rebuild,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum BlobsCommand {
+    /// Move photos kept inside the database (servers before the photo store) to the photo store
+    /// (--blobs). Safe while the server runs, and to run again after an interruption.
+    Migrate,
+}
+
+/// `danvan-server blobs migrate`.
+async fn blobs_migrate(cfg: &Config) -> anyhow::Result<()> {
+    let path = server::db::path_in(&cfg.data_dir);
+    anyhow::ensure!(path.exists(), "no database at {}", path.display());
+    let db = std::sync::Arc::new(server::db::Db::open(&path)?);
+    let at = cfg.blobs_at();
+    let store = server::blob_store::BlobStore::open(&at)
+        .with_context(|| format!("opening the photo store {at}"))?;
+    let started = std::time::Instant::now();
+    let m = server::blob_store::migrate(&db, &store).await?;
+    println!(
+        "{} photos ({:.1} MB) moved to {at} in {:.1} s",
+        m.blobs,
+        m.bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    if m.damaged > 0 {
+        println!(
+            "{} photos do not match their hash and were left in the database (see the log)",
+            m.damaged
+        );
+    }
+    if m.blobs > 0 {
+        println!(
+            "the database file keeps its size (new writes reuse the freed pages); to shrink it, \
+             stop the server and run: sqlite3 {} VACUUM",
+            path.display()
+        );
+    }
+    anyhow::ensure!(m.damaged == 0, "some photos could not be moved");
+    Ok(())
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -251,8 +301,15 @@ async fn run() -> anyhow::Result<()> {
             ..Default::default()
         },
         unload_after: std::time::Duration::from_secs(args.unload_after_secs),
+        blobs: args.blobs,
         ..Config::new(args.listen, args.data_dir, args.dist)
     };
+    if let Some(Command::Blobs {
+        command: BlobsCommand::Migrate,
+    }) = &args.command
+    {
+        return blobs_migrate(&cfg).await;
+    }
     if let Some(Command::Readmodel {
         command: ReadmodelCommand::Rebuild,
     }) = &args.command

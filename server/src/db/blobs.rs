@@ -1,5 +1,6 @@
-//! The photo blob store's SQL: complete blobs, each user's partial uploads, who uploaded a blob and
-//! which documents reference it (the two ways to be allowed to read it).
+//! The photo blob store's SQL: complete blobs (their bytes are in [`crate::blob_store`], or inline
+//! for photos from before it), each user's partial uploads, who uploaded a blob and which
+//! documents reference it (the two ways to be allowed to read it).
 
 use super::{Db, Result};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -22,9 +23,10 @@ pub struct BlobChunk<'a> {
 pub enum BlobPut {
     /// The blob was already stored complete and the uploader may read it; nothing was written.
     AlreadyComplete { size: u64 },
-    /// This chunk completed the blob and its content matched the hash: it is stored (committed)
-    /// and the uploader recorded as an owner.
-    Completed { size: u64 },
+    /// The upload is whole and its content matched the hash (this chunk completed it, or it had
+    /// been completed before and not yet stored): the caller writes it to the blob store, then
+    /// calls [`Db::blob_stored`]. Until then the user's partial upload stays, complete.
+    Verified(Vec<u8>),
     /// Stored (committed) and still incomplete; `offset` bytes are held. Also the answer to a
     /// chunk that lies wholly inside what is already held (a retry whose answer was lost).
     Partial { offset: u64, total: u64 },
@@ -62,28 +64,58 @@ impl BlobStatus {
 pub struct BlobStats {
     pub blobs: i64,
     pub blob_bytes: i64,
+    /// Bytes of complete blobs still inside the database (from before the object store).
+    pub inline_bytes: i64,
     pub uploads: i64,
     pub upload_parts: i64,
     pub upload_bytes: i64,
 }
 
-fn store_complete(
+/// Where a complete blob's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredBlob {
+    /// In the blob store, under its hash.
+    InStore { size: u64 },
+    /// In the database itself, as servers before the blob store kept them (until
+    /// `danvan-server blobs migrate`).
+    Inline(Vec<u8>),
+}
+
+/// A complete blob still kept inside the database ([`Db::inline_blobs`]).
+#[derive(Debug, Clone)]
+pub struct InlineBlob {
+    pub sha256: String,
+    pub data: Vec<u8>,
+}
+
+/// An upload that holds all its bytes: the whole content if it hashes to the name; otherwise the
+/// upload is dropped (in `tx`, committed by the caller).
+fn finish_partial(
     tx: &Connection,
     sha256: &str,
-    data: &[u8],
     owner: i64,
-    now_ms: i64,
-) -> rusqlite::Result<()> {
-    // Another user may have completed the same content meanwhile: the bytes are the same.
+    total: u64,
+    verify: impl Fn(&[u8]) -> bool,
+) -> rusqlite::Result<BlobPut> {
+    let mut whole = Vec::with_capacity(total as usize);
+    {
+        let mut st = tx.prepare(
+            "SELECT data FROM blob_partial_parts WHERE sha256 = ?1 AND owner = ?2 ORDER BY start",
+        )?;
+        let mut rows = st.query(params![sha256, owner])?;
+        while let Some(r) = rows.next()? {
+            whole.extend_from_slice(r.get_ref(0)?.as_blob()?);
+        }
+    }
+    if whole.len() as u64 == total && verify(&whole) {
+        return Ok(BlobPut::Verified(whole));
+    }
+    // The parts go with their upload (ON DELETE CASCADE).
     tx.execute(
-        "INSERT OR IGNORE INTO blobs(sha256, size, data, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![sha256, data.len() as i64, data, now_ms],
-    )?;
-    tx.execute(
-        "INSERT OR IGNORE INTO blob_owners(sha256, user_id) VALUES (?1, ?2)",
+        "DELETE FROM blob_partials WHERE sha256 = ?1 AND owner = ?2",
         params![sha256, owner],
     )?;
-    Ok(())
+    Ok(BlobPut::HashMismatch)
 }
 
 impl Db {
@@ -102,7 +134,11 @@ impl Db {
     /// stored on its own (the owner's partial upload is then dropped). Otherwise a chunk must start
     /// at or before the bytes the owner holds; the part already held is skipped (not compared: the
     /// final hash check catches any difference), the rest appended. When the held bytes reach the
-    /// total, the whole is verified and stored — or discarded — in the same transaction.
+    /// total, the whole is verified and returned ([`BlobPut::Verified`]) — or discarded.
+    ///
+    /// Why partial uploads stay in the database while complete blobs go to the blob store: a chunk
+    /// must be appended under the same lock that reads the offset, and the database is the state
+    /// every server node shares; the parts are bounded by [`PARTIAL_QUOTA`] and expire.
     pub fn put_blob_chunk(
         &self,
         sha256: &str,
@@ -126,16 +162,11 @@ impl Db {
             }
             let len = chunk.bytes.len() as u64;
             if chunk.start == 0 && len == chunk.total {
-                if !verify(chunk.bytes) {
-                    return Ok(BlobPut::HashMismatch);
-                }
-                tx.execute(
-                    "DELETE FROM blob_partials WHERE sha256 = ?1 AND owner = ?2",
-                    params![sha256, owner],
-                )?;
-                store_complete(&tx, sha256, chunk.bytes, owner, now_ms)?;
-                tx.commit()?;
-                return Ok(BlobPut::Completed { size: len });
+                return Ok(if verify(chunk.bytes) {
+                    BlobPut::Verified(chunk.bytes.to_vec())
+                } else {
+                    BlobPut::HashMismatch
+                });
             }
             let held: Option<(i64, i64)> = tx
                 .query_row(
@@ -158,10 +189,18 @@ impl Db {
             }
             let skip = received - chunk.start;
             if skip >= len {
-                return Ok(BlobPut::Partial {
-                    offset: received,
-                    total: chunk.total,
-                });
+                // A retry of a chunk already held; if it was the last one, the upload may be whole
+                // but not stored yet (the blob store failed, or the server stopped in between).
+                return if received == chunk.total {
+                    let out = finish_partial(&tx, sha256, owner, chunk.total, &verify)?;
+                    tx.commit()?;
+                    Ok(out)
+                } else {
+                    Ok(BlobPut::Partial {
+                        offset: received,
+                        total: chunk.total,
+                    })
+                };
             }
             let fresh = &chunk.bytes[skip as usize..];
             let holding: i64 = tx.query_row(
@@ -196,31 +235,33 @@ impl Db {
                     total: chunk.total,
                 });
             }
-            let mut whole = Vec::with_capacity(chunk.total as usize);
-            {
-                let mut st = tx.prepare(
-                    "SELECT data FROM blob_partial_parts WHERE sha256 = ?1 AND owner = ?2 ORDER BY start",
-                )?;
-                let mut rows = st.query(params![sha256, owner])?;
-                while let Some(r) = rows.next()? {
-                    whole.extend_from_slice(r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
-                }
-            }
-            // The parts go with their upload (ON DELETE CASCADE), whichever way the check goes.
+            let out = finish_partial(&tx, sha256, owner, chunk.total, &verify)?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+
+    /// Record that the complete blob `sha256`, of `size` bytes, is in the blob store, and that
+    /// `owner` uploaded it; `owner`'s partial upload of it goes. Committed before this returns.
+    pub fn blob_stored(&self, sha256: &str, size: u64, owner: i64, now_ms: i64) -> Result<()> {
+        self.with_blobs(|conn| {
+            let tx = conn.transaction()?;
+            // Another user may have completed the same content meanwhile: the bytes are the same.
+            tx.execute(
+                "INSERT OR IGNORE INTO blobs(sha256, size, data, created_at, in_store) VALUES (?1, ?2, X'', ?3, 1)",
+                params![sha256, size as i64, now_ms],
+            )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO blob_owners(sha256, user_id) VALUES (?1, ?2)",
+                params![sha256, owner],
+            )?;
+            // The parts go with their upload (ON DELETE CASCADE).
             tx.execute(
                 "DELETE FROM blob_partials WHERE sha256 = ?1 AND owner = ?2",
                 params![sha256, owner],
             )?;
-            let out = if whole.len() as u64 == chunk.total && verify(&whole) {
-                store_complete(&tx, sha256, &whole, owner, now_ms)?;
-                BlobPut::Completed {
-                    size: whole.len() as u64,
-                }
-            } else {
-                BlobPut::HashMismatch
-            };
             tx.commit()?;
-            Ok(out)
+            Ok(())
         })
     }
 
@@ -303,34 +344,65 @@ impl Db {
         })
     }
 
-    /// A complete blob's content.
-    pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+    /// Where a complete blob's bytes are; `None` if there is no such blob.
+    pub fn blob(&self, sha256: &str) -> Result<Option<StoredBlob>> {
         self.with_blobs(|c| {
-            Ok(
-                c.query_row("SELECT data FROM blobs WHERE sha256 = ?1", [sha256], |r| {
-                    r.get(0)
-                })
-                .optional()?,
+            Ok(c.query_row(
+                "SELECT size, in_store, CASE in_store WHEN 0 THEN data END FROM blobs WHERE sha256 = ?1",
+                [sha256],
+                |r| {
+                    Ok(if r.get::<_, bool>(1)? {
+                        StoredBlob::InStore {
+                            size: r.get::<_, i64>(0)? as u64,
+                        }
+                    } else {
+                        StoredBlob::Inline(r.get(2)?)
+                    })
+                },
             )
+            .optional()?)
         })
     }
 
-    /// A complete blob's size and first bytes (enough to tell its type), without reading it all.
-    pub fn blob_head(&self, sha256: &str) -> Result<Option<(u64, Vec<u8>)>> {
+    /// Up to `limit` complete blobs still inside the database, but none of `skip`.
+    pub fn inline_blobs(&self, skip: &[String], limit: usize) -> Result<Vec<InlineBlob>> {
         self.with_blobs(|c| {
-            Ok(c.query_row(
-                "SELECT size, substr(data, 1, 4) FROM blobs WHERE sha256 = ?1",
+            let mut st = c.prepare(
+                "SELECT sha256, data FROM blobs WHERE in_store = 0 ORDER BY sha256 LIMIT ?1",
+            )?;
+            let rows = st.query_map([(limit + skip.len()) as i64], |r| {
+                Ok(InlineBlob {
+                    sha256: r.get(0)?,
+                    data: r.get(1)?,
+                })
+            })?;
+            let mut out = Vec::new();
+            for b in rows {
+                let b = b?;
+                if !skip.contains(&b.sha256) && out.len() < limit {
+                    out.push(b);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// A blob kept inside the database is now in the blob store: its bytes leave the database.
+    pub fn blob_moved_to_store(&self, sha256: &str) -> Result<()> {
+        self.with_blobs(|c| {
+            c.execute(
+                "UPDATE blobs SET in_store = 1, data = X'' WHERE sha256 = ?1",
                 [sha256],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
-            )
-            .optional()?)
+            )?;
+            Ok(())
         })
     }
 
     pub fn blob_stats(&self) -> Result<BlobStats> {
         self.with_blobs(|c| {
             Ok(c.query_row(
-                "SELECT (SELECT COUNT(*) FROM blobs), (SELECT COALESCE(SUM(length(data)), 0) FROM blobs),
+                "SELECT (SELECT COUNT(*) FROM blobs), (SELECT COALESCE(SUM(size), 0) FROM blobs),
+                        (SELECT COALESCE(SUM(length(data)), 0) FROM blobs),
                         (SELECT COUNT(*) FROM blob_partials), (SELECT COUNT(*) FROM blob_partial_parts),
                         (SELECT COALESCE(SUM(length(data)), 0) FROM blob_partial_parts)",
                 [],
@@ -338,9 +410,10 @@ impl Db {
                     Ok(BlobStats {
                         blobs: r.get(0)?,
                         blob_bytes: r.get(1)?,
-                        uploads: r.get(2)?,
-                        upload_parts: r.get(3)?,
-                        upload_bytes: r.get(4)?,
+                        inline_bytes: r.get(2)?,
+                        uploads: r.get(3)?,
+                        upload_parts: r.get(4)?,
+                        upload_bytes: r.get(5)?,
                     })
                 },
             )?)

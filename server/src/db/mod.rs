@@ -1,5 +1,5 @@
 //! The server's SQLite database: accounts and device tokens, the org tree, the document index and
-//! the read model; the photo blob store in [`blobs`]. (Document chunks are in the same file but
+//! the read model; the photo blob store's records in [`blobs`]. (Document chunks are in the same file but
 //! belong to [`crate::storage`].)
 
 mod accounts;
@@ -13,7 +13,9 @@ mod reports;
 
 pub use accounts::{RENEW_GRACE_MS, TOKEN_LIFETIME_MS, TokenLookup, UserRow};
 pub use admin::{Audit, Logins, UserChange};
-pub use blobs::{BlobChunk, BlobPut, BlobStats, BlobStatus, PARTIAL_QUOTA};
+pub use blobs::{
+    BlobChunk, BlobPut, BlobStats, BlobStatus, InlineBlob, PARTIAL_QUOTA, StoredBlob,
+};
 pub use index::DocRow;
 pub use office::Filter;
 pub use org::NodeRow;
@@ -311,7 +313,14 @@ ALTER TABLE received ADD COLUMN clock_ok INTEGER;
 "#;
 
 /// Every step, in order; `PRAGMA user_version` records how many have run. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+/// Version 7: complete photos move to the blob store ([`crate::blob_store`]); `in_store` says a
+/// row's bytes are there (and `data` is empty). Rows from before stay inline until
+/// `danvan-server blobs migrate` moves them.
+const V7: &str = r#"
+ALTER TABLE blobs ADD COLUMN in_store INTEGER NOT NULL DEFAULT 0;
+"#;
+
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 #[derive(Debug, thiserror::Error)]
 #[error(

@@ -437,3 +437,160 @@ async fn partial_upload_survives_a_restart() {
     drop(router);
     srv.stop().await;
 }
+
+/// Where the local photo store keeps a blob (the data folder's `blobs/`, two characters of fan-out).
+fn stored_file(data_dir: &std::path::Path, hash: &str) -> std::path::PathBuf {
+    data_dir.join("blobs").join(&hash[..2]).join(hash)
+}
+
+#[tokio::test]
+async fn photo_bytes_go_to_the_photo_store_and_only_their_record_to_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
+    let router = app(srv.state.clone());
+    let token = login(&router, "kadon").await;
+    let (whole, chunked) = (photo(90_000, 7), photo(150_000, 8));
+
+    let res = send(&router, put(&token, &sha(&whole), &whole, None)).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{:?}", res.json());
+    for (start, end) in [(0, 60_000), (60_000, 150_000)] {
+        send(&router, chunk(&token, &chunked, start, end)).await;
+    }
+    for data in [&whole, &chunked] {
+        let hash = sha(data);
+        assert_eq!(
+            std::fs::read(stored_file(dir.path(), &hash)).unwrap(),
+            *data
+        );
+        let res = send(&router, get(&format!("/api/blobs/{hash}"), Some(&token))).await;
+        assert!(res.status == StatusCode::OK && res.bytes == *data);
+        let req = Request::head(format!("/api/blobs/{hash}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let res = send(&router, req).await;
+        assert_eq!(res.status, StatusCode::OK);
+        assert_eq!(res.headers[header::CONTENT_TYPE], "image/jpeg");
+        assert_eq!(res.headers[header::CONTENT_LENGTH], data.len().to_string());
+    }
+    let stats = srv.state.db.blob_stats().unwrap();
+    assert_eq!(
+        (stats.blobs, stats.blob_bytes, stats.inline_bytes, stats.uploads),
+        (2, 240_000, 0, 0)
+    );
+    drop(router);
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_photo_store_answers_503_and_the_retry_stores_the_whole_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
+    let router = app(srv.state.clone());
+    let token = login(&router, "kadon").await;
+    let data = photo(100_000, 9);
+    let hash = sha(&data);
+    // A file where the store needs a directory: every write of this blob fails, as on a full or
+    // broken disk.
+    let blocker = dir.path().join("blobs").join(&hash[..2]);
+    std::fs::write(&blocker, b"not a directory").unwrap();
+
+    let res = send(&router, put(&token, &hash, &data, None)).await;
+    assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers[header::RETRY_AFTER], "30");
+    assert!(res.json()["error"].as_str().unwrap().contains("kho ảnh"));
+    assert_eq!(srv.state.db.blob_stats().unwrap().blobs, 0);
+
+    let res = send(&router, chunk(&token, &data, 0, 40_000)).await;
+    assert_eq!(res.status, StatusCode::ACCEPTED);
+    let res = send(&router, chunk(&token, &data, 40_000, 100_000)).await;
+    assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE);
+    // Nothing the phone sent is lost: the server holds it all, not yet complete.
+    assert_eq!(
+        status(&router, &token, &hash).await,
+        serde_json::json!({"sha256": hash, "complete": false, "offset": 100_000, "total": 100_000})
+    );
+    let res = send(&router, get(&format!("/api/blobs/{hash}"), Some(&token))).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+
+    // The store works again; the phone resends its last chunk, as after any failed answer.
+    std::fs::remove_file(&blocker).unwrap();
+    let res = send(&router, chunk(&token, &data, 40_000, 100_000)).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{:?}", res.json());
+    let res = send(&router, get(&format!("/api/blobs/{hash}"), Some(&token))).await;
+    assert!(res.status == StatusCode::OK && res.bytes == data);
+    let stats = srv.state.db.blob_stats().unwrap();
+    assert_eq!((stats.blobs, stats.uploads, stats.upload_bytes), (1, 0, 0));
+    drop(router);
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn photos_lost_from_the_store_are_an_error_not_a_missing_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
+    let router = app(srv.state.clone());
+    let token = login(&router, "kadon").await;
+    let data = photo(20_000, 10);
+    let hash = sha(&data);
+    send(&router, put(&token, &hash, &data, None)).await;
+    std::fs::remove_file(stored_file(dir.path(), &hash)).unwrap();
+    let res = send(&router, get(&format!("/api/blobs/{hash}"), Some(&token))).await;
+    assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR);
+    drop(router);
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn photos_inside_an_older_database_are_served_and_migrated_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
+    let router = app(srv.state.clone());
+    let token = login(&router, "kadon").await;
+    let kadon = srv.state.db.user_by_name("kadon").unwrap().unwrap().id;
+    let (old, damaged) = (photo(80_000, 11), photo(30_000, 12));
+    let damaged_hash = sha(&photo(30_000, 13));
+    // Rows as servers before the photo store wrote them: the bytes inside the database.
+    {
+        let db = rusqlite::Connection::open(server::db::path_in(dir.path())).unwrap();
+        for (hash, data) in [(sha(&old), &old), (damaged_hash.clone(), &damaged)] {
+            db.execute(
+                "INSERT INTO blobs(sha256, size, data, created_at) VALUES (?1, ?2, ?3, 0)",
+                rusqlite::params![hash, data.len() as i64, data],
+            )
+            .unwrap();
+            db.execute(
+                "INSERT INTO blob_owners(sha256, user_id) VALUES (?1, ?2)",
+                rusqlite::params![hash, kadon],
+            )
+            .unwrap();
+        }
+    }
+    let path = format!("/api/blobs/{}", sha(&old));
+    let res = send(&router, get(&path, Some(&token))).await;
+    assert!(res.status == StatusCode::OK && res.bytes == old);
+
+    // The migration command's code, on its own connection, as the server keeps serving.
+    let db = std::sync::Arc::new(server::db::Db::open(&server::db::path_in(dir.path())).unwrap());
+    let store = server::blob_store::BlobStore::open(&server::blob_store::default_dir(dir.path()))
+        .unwrap();
+    let moved = server::blob_store::migrate(&db, &store).await.unwrap();
+    assert_eq!(
+        moved,
+        server::blob_store::Migrated {
+            blobs: 1,
+            bytes: 80_000,
+            damaged: 1
+        }
+    );
+    assert_eq!(std::fs::read(stored_file(dir.path(), &sha(&old))).unwrap(), old);
+    let stats = srv.state.db.blob_stats().unwrap();
+    assert_eq!((stats.blobs, stats.inline_bytes), (2, 30_000));
+    let res = send(&router, get(&path, Some(&token))).await;
+    assert!(res.status == StatusCode::OK && res.bytes == old);
+    // Run again (as after an interruption): nothing more to move, the damaged one still kept.
+    let again = server::blob_store::migrate(&db, &store).await.unwrap();
+    assert_eq!((again.blobs, again.damaged), (0, 1));
+    drop(router);
+    srv.stop().await;
+}
