@@ -91,8 +91,16 @@ impl BlobStore {
                 })
             }
             BlobsAt::S3 { bucket, prefix } => {
+                // A phone waits on the answer: a few quick retries, then 503 and the phone's own
+                // retry, rather than object_store's default of up to three minutes per request.
+                let retry = object_store::RetryConfig {
+                    max_retries: 3,
+                    retry_timeout: std::time::Duration::from_secs(15),
+                    ..Default::default()
+                };
                 let s3 = object_store::aws::AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
+                    .with_retry(retry)
                     .build()?;
                 let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
                     Arc::new(s3)
