@@ -105,10 +105,7 @@ impl BlobStore {
                 let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
                     Arc::new(s3)
                 } else {
-                    Arc::new(object_store::prefix::PrefixStore::new(
-                        s3,
-                        prefix.as_str(),
-                    ))
+                    Arc::new(object_store::prefix::PrefixStore::new(s3, prefix.as_str()))
                 };
                 Ok(BlobStore { store, dir: None })
             }
@@ -213,7 +210,9 @@ mod tests {
             BlobsAt::Dir("data/blobs".into())
         );
         assert_eq!(
-            "s3://danvan-photos/tinh-lam-dong/".parse::<BlobsAt>().unwrap(),
+            "s3://danvan-photos/tinh-lam-dong/"
+                .parse::<BlobsAt>()
+                .unwrap(),
             BlobsAt::S3 {
                 bucket: "danvan-photos".into(),
                 prefix: "tinh-lam-dong".into()

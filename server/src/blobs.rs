@@ -181,8 +181,12 @@ pub async fn put_blob(
             st.blobs.put(&sha, whole.into()).await?;
             let key = sha.clone();
             let db_st = st.clone();
-            blocking(move || db_st.db.blob_stored(&key, size, owner, crate::clock::now_ms()))
-                .await?;
+            blocking(move || {
+                db_st
+                    .db
+                    .blob_stored(&key, size, owner, crate::clock::now_ms())
+            })
+            .await?;
             tracing::info!(sha256 = %sha, size, user = %p.username, "blob stored");
             Ok(done(StatusCode::CREATED, &sha, size))
         }
@@ -282,7 +286,11 @@ pub async fn get_blob(
                 ))
             };
             if method == Method::HEAD {
-                let head = st.blobs.head_bytes(&sha, size.min(4)).await?.ok_or_else(lost)?;
+                let head = st
+                    .blobs
+                    .head_bytes(&sha, size.min(4))
+                    .await?
+                    .ok_or_else(lost)?;
                 (size, content_type(&head), Body::empty())
             } else {
                 let data = st.blobs.get(&sha).await?.ok_or_else(lost)?;

@@ -1,5 +1,5 @@
 //! Installs what the build and tests need on a fresh Debian machine: the wasm32 rustup target,
-//! Chromium, LibreOffice, poppler, fonts and binaryen from apt, and the npm packages of `tests/`.
+//! Chromium, LibreOffice, poppler, fonts, nginx, openssl and binaryen from apt, and the npm packages of `tests/`.
 
 use crate::process::{Workspace, is_root, which};
 use anyhow::{Context, Result, bail};
@@ -25,16 +25,24 @@ pub fn ensure_wasm_target(ws: &Workspace) -> Result<()> {
     ws.run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
 }
 
-/// What the Rust tests need from apt, as (a file the package installs, the package): the
-/// report tests open the .docx with LibreOffice, read the PDF's text with poppler, and lay it out
-/// in Liberation Serif (metric-compatible with Times New Roman, which the reports name).
-const REPORT_TOOLS: &[(&str, &str)] = &[
+/// What the tests need from apt, as (a file the package installs, the package): the report tests
+/// open the .docx with LibreOffice, read the PDF's text with poppler, and lay it out in Liberation
+/// Serif (metric-compatible with Times New Roman, which the reports name); the proxy test runs the
+/// documented nginx configuration (with the brotli static module) over TLS with a certificate
+/// made by openssl.
+const TEST_TOOLS: &[(&str, &str)] = &[
     ("/usr/bin/soffice", "libreoffice-writer-nogui"),
     ("/usr/bin/pdftotext", "poppler-utils"),
     (
         "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
         "fonts-liberation",
     ),
+    ("/usr/sbin/nginx", "nginx"),
+    (
+        "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so",
+        "libnginx-mod-http-brotli-static",
+    ),
+    ("/usr/bin/openssl", "openssl"),
 ];
 
 /// Ensures the report tools, Chromium (only if `need_chromium`) and, best effort, binaryen's
@@ -44,7 +52,7 @@ const REPORT_TOOLS: &[(&str, &str)] = &[
 /// failure around it is a warning, while a missing required package is an error.
 pub fn ensure_system_packages(ws: &Workspace, need_chromium: bool) -> Result<()> {
     let chromium = [(CHROMIUM, "chromium")];
-    let wanted = REPORT_TOOLS
+    let wanted = TEST_TOOLS
         .iter()
         .chain(chromium.iter().filter(|_| need_chromium));
     let missing: Vec<(&str, &str)> = wanted

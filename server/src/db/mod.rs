@@ -13,9 +13,7 @@ mod reports;
 
 pub use accounts::{RENEW_GRACE_MS, TOKEN_LIFETIME_MS, TokenLookup, UserRow};
 pub use admin::{Audit, Logins, UserChange};
-pub use blobs::{
-    BlobChunk, BlobPut, BlobStats, BlobStatus, InlineBlob, PARTIAL_QUOTA, StoredBlob,
-};
+pub use blobs::{BlobChunk, BlobPut, BlobStats, BlobStatus, InlineBlob, PARTIAL_QUOTA, StoredBlob};
 pub use index::DocRow;
 pub use office::Filter;
 pub use org::NodeRow;

@@ -475,7 +475,12 @@ async fn photo_bytes_go_to_the_photo_store_and_only_their_record_to_the_database
     }
     let stats = srv.state.db.blob_stats().unwrap();
     assert_eq!(
-        (stats.blobs, stats.blob_bytes, stats.inline_bytes, stats.uploads),
+        (
+            stats.blobs,
+            stats.blob_bytes,
+            stats.inline_bytes,
+            stats.uploads
+        ),
         (2, 240_000, 0, 0)
     );
     drop(router);
@@ -572,8 +577,8 @@ async fn photos_inside_an_older_database_are_served_and_migrated_while_the_serve
 
     // The migration command's code, on its own connection, as the server keeps serving.
     let db = std::sync::Arc::new(server::db::Db::open(&server::db::path_in(dir.path())).unwrap());
-    let store = server::blob_store::BlobStore::open(&server::blob_store::default_dir(dir.path()))
-        .unwrap();
+    let store =
+        server::blob_store::BlobStore::open(&server::blob_store::default_dir(dir.path())).unwrap();
     let moved = server::blob_store::migrate(&db, &store).await.unwrap();
     assert_eq!(
         moved,
@@ -583,7 +588,10 @@ async fn photos_inside_an_older_database_are_served_and_migrated_while_the_serve
             damaged: 1
         }
     );
-    assert_eq!(std::fs::read(stored_file(dir.path(), &sha(&old))).unwrap(), old);
+    assert_eq!(
+        std::fs::read(stored_file(dir.path(), &sha(&old))).unwrap(),
+        old
+    );
     let stats = srv.state.db.blob_stats().unwrap();
     assert_eq!((stats.blobs, stats.inline_bytes), (2, 30_000));
     let res = send(&router, get(&path, Some(&token))).await;

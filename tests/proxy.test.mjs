@@ -1,0 +1,225 @@
+// The documented nginx configuration (docs/nginx/danvan.conf) in front of a real danvan-server
+// (issue 15): the file itself, with only its paths, ports and certificate replaced, run by Debian's
+// nginx with TLS (a throwaway self-signed certificate).
+//
+// The PWA's files come from nginx precompressed and with the same headers the node would give them;
+// plain HTTP is sent to HTTPS; a photo goes through /api; a phone in headless Chromium logs in,
+// syncs a note over the proxied WebSocket (wss) and the node holds it; the node is killed (-9), a
+// note written meanwhile reaches it once it is back, through the proxy.
+//
+//   DANVAN_SERVER_BIN=../target/debug/danvan-server DANVAN_DIST=../target/dist \
+//   CHROMIUM=/usr/bin/chromium node --test proxy.test.mjs
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { launchChromium, printPageLogs, saveScreenshots } from './lib/browser.mjs';
+import { createNote, log, signInPhone, waitBadge } from './lib/field.mjs';
+import {
+  apiGet,
+  distDir,
+  freePort,
+  login,
+  printServerOutput,
+  removeDir,
+  repoRoot,
+  startServer,
+  tempDataDir,
+  waitFor,
+} from './lib/server.mjs';
+
+const NGINX = process.env.NGINX || '/usr/sbin/nginx';
+
+/** One request, certificate not checked (the test's own); the body read whole. */
+function request(url, { method = 'GET', headers = {}, body } = {}) {
+  const lib = url.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(url, { method, headers, rejectUnauthorized: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** `text` with `from` replaced by `to`, which must be there: a changed config fails here, not later. */
+function must(text, from, to) {
+  assert.ok(text.includes(from), `docs/nginx/danvan.conf no longer contains ${JSON.stringify(from)}`);
+  return text.split(from).join(to);
+}
+
+async function waitListening(port, timeoutMs = 10_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** nginx with the documented site in front of `node` (host:port). */
+async function startNginx(dir, node) {
+  const [tlsPort, plainPort] = [await freePort(), await freePort()];
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1',
+    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+  ], { stdio: 'ignore' });
+  let site = await readFile(path.join(repoRoot, 'docs', 'nginx', 'danvan.conf'), 'utf8');
+  site = must(site, 'server 127.0.0.1:8081 ', `server ${node} `);
+  site = must(site, 'listen 80;', `listen 127.0.0.1:${plainPort};`);
+  site = must(site, 'listen 443 ssl http2;', `listen 127.0.0.1:${tlsPort} ssl http2;`);
+  site = must(site, '/etc/letsencrypt/live/danvan.example.vn/fullchain.pem', path.join(dir, 'cert.pem'));
+  site = must(site, '/etc/letsencrypt/live/danvan.example.vn/privkey.pem', path.join(dir, 'key.pem'));
+  site = must(site, '/srv/danvan/dist', path.resolve(distDir()));
+  await writeFile(path.join(dir, 'danvan.conf'), site);
+  for (const t of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(path.join(dir, t));
+  // The main file Debian's /etc/nginx/nginx.conf would be: the brotli module (absolute: -p moves
+  // relative paths), then the site.
+  const main = `
+${process.getuid?.() === 0 ? 'user root;' : ''}
+pid ${dir}/nginx.pid;
+error_log stderr warn;
+load_module /usr/lib/nginx/modules/ngx_http_brotli_static_module.so;
+events {}
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  include ${dir}/danvan.conf;
+}
+`;
+  await writeFile(path.join(dir, 'nginx.conf'), main);
+  const proc = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  await Promise.race([
+    waitListening(tlsPort),
+    exited.then((code) => {
+      throw new Error(`nginx exited with ${code} (see its output above)`);
+    }),
+  ]);
+  return {
+    url: `https://127.0.0.1:${tlsPort}`,
+    plainUrl: `http://127.0.0.1:${plainPort}`,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+test('the documented nginx configuration serves the app and proxies sync, API and photos to a node', { timeout: 180_000 }, async () => {
+  assert.ok(existsSync(NGINX), `no nginx at ${NGINX}: install it (Debian: apt-get install nginx libnginx-mod-http-brotli-static)`);
+  assert.ok(existsSync(path.join(distDir(), 'index.html')), `no built app at ${distDir()}: run cargo xtask dist`);
+  const dataDir = await tempDataDir('danvan-proxy-');
+  const scratch = await tempDataDir('danvan-proxy-nginx-');
+  const nodePort = await freePort();
+  let server, proxy, browser;
+  const pages = {};
+  try {
+    // nginx first (its port is the node's public URL); the node is told which header it fills.
+    proxy = await startNginx(scratch, `127.0.0.1:${nodePort}`);
+    const startNode = () =>
+      startServer({
+        dataDir,
+        port: nodePort,
+        extraArgs: ['--public-url', proxy.url, '--trusted-proxy-header', 'X-Real-IP'],
+      });
+    server = await startNode();
+    log(`[proxy] nginx at ${proxy.url} in front of ${server.url}`);
+
+    // --- static files: precompressed, and the node's own headers ------------------------------
+    const wasm = readdirSync(distDir()).find((f) => /^app_bg-[0-9a-f]+\.wasm$/.test(f));
+    assert.ok(wasm, 'the built app has a hashed wasm file');
+    for (const [file, encoding] of [[`/${wasm}`, 'br'], ['/index.html', 'br'], ['/sw.js', 'gzip'], ['/manifest.webmanifest', 'br']]) {
+      const accept = encoding === 'br' ? 'br, gzip' : 'gzip';
+      const viaProxy = await request(`${proxy.url}${file}`, { headers: { 'accept-encoding': accept } });
+      const fromNode = await request(`${server.url}${file}`, { headers: { 'accept-encoding': accept } });
+      assert.equal(viaProxy.status, 200, `${file} through nginx`);
+      assert.equal(viaProxy.headers['content-encoding'], encoding, `${file}: the precompressed .${encoding === 'br' ? 'br' : 'gz'} file`);
+      assert.ok(viaProxy.body.equals(fromNode.body), `${file}: the same bytes as the node serves`);
+      for (const h of ['content-type', 'cache-control', 'content-security-policy', 'x-content-type-options', 'referrer-policy', 'x-frame-options', 'strict-transport-security']) {
+        assert.equal(viaProxy.headers[h], fromNode.headers[h], `${file}: ${h} as the node gives it`);
+      }
+    }
+    const plain = await request(`${proxy.plainUrl}/`);
+    assert.equal(plain.status, 301);
+    assert.match(plain.headers.location, /^https:\/\//);
+
+    // --- a photo through /api ------------------------------------------------------------------
+    const { token } = await login(server.url, 'kadon');
+    const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(3_000_000)]);
+    const sha = createHash('sha256').update(photo).digest('hex');
+    const put = await request(`${proxy.url}/api/blobs/${sha}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': photo.length },
+      body: photo,
+    });
+    assert.equal(put.status, 201, put.body.toString());
+    const back = await request(`${proxy.url}/api/blobs/${sha}`, { headers: { authorization: `Bearer ${token}` } });
+    assert.ok(back.status === 200 && back.body.equals(photo), 'the photo reads back through nginx');
+    assert.equal(back.headers['content-security-policy'], "default-src 'none'; sandbox", 'the node\'s stricter policy for a photo, not the pages\'');
+
+    // --- a phone through the proxy: wss sync ---------------------------------------------------
+    browser = await launchChromium();
+    const ctx = { prefix: 'proxy', pages, browser, server: { url: proxy.url } };
+    const { context, page } = await signInPhone(ctx, 'phone', 'kadon', { sw: false, extra: { ignoreHTTPSErrors: true } });
+    const title = 'Họp dân thôn 3 qua proxy';
+    await createNote(page, { title, date: '2026-11-20', content: 'Tuyên truyền Chỉ thị 18 qua nginx.' });
+    await waitBadge(page, { online: 'true', unsynced: '0' }, 30_000);
+    const huyen = await login(server.url, 'huyen');
+    const held = async () =>
+      (await apiGet(server.url, '/api/office/notes?commune=xa-ka-don', huyen.token)).notes.map((n) => n.note.title);
+    await waitFor(async () => (await held()).includes(title), {
+      timeoutMs: 15_000,
+      what: 'the node holds the note written through nginx',
+    });
+
+    // The node dies (kill -9) and a note is written meanwhile: nginx answers 502 and the phone
+    // keeps it; the node comes back and the phone delivers it through the proxy unasked.
+    await server.kill();
+    const second = 'Thăm hộ gia đình khi máy chủ tắt';
+    await createNote(page, { title: second, date: '2026-11-21', content: 'Ghi khi máy chủ không chạy.' });
+    await waitBadge(page, { unsynced: '1' }, 10_000);
+    server = await startNode();
+    await waitBadge(page, { online: 'true', unsynced: '0' }, 60_000);
+    await waitFor(async () => (await held()).includes(second), {
+      timeoutMs: 15_000,
+      what: 'the restarted node holds the note written while it was down',
+    });
+    assert.ok((await held()).includes(title), 'the first note survived the kill');
+    await context.close();
+  } catch (err) {
+    await saveScreenshots(pages, 'proxy');
+    printPageLogs();
+    printServerOutput();
+    throw err;
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await proxy?.stop();
+    await server?.stop();
+    await removeDir(dataDir);
+    await removeDir(scratch);
+  }
+});
