@@ -602,3 +602,33 @@ async fn photos_inside_an_older_database_are_served_and_migrated_while_the_serve
     drop(router);
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn two_phones_completing_the_same_photo_at_once_store_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = crate::common::TestServer::start(dir.path(), 0).await;
+    let router = app(srv.state.clone());
+    let (a, b) = (login(&router, "kadon").await, login(&router, "kadon2").await);
+    let data = photo(200_000, 14);
+    let hash = sha(&data);
+    // Both hold all but the last chunk; both send it at the same moment.
+    for t in [&a, &b] {
+        let res = send(&router, chunk(t, &data, 0, 150_000)).await;
+        assert_eq!(res.status, StatusCode::ACCEPTED);
+    }
+    let (ra, rb) = tokio::join!(
+        send(&router, chunk(&a, &data, 150_000, 200_000)),
+        send(&router, chunk(&b, &data, 150_000, 200_000)),
+    );
+    assert_eq!((ra.status, rb.status), (StatusCode::CREATED, StatusCode::CREATED));
+    let stats = srv.state.db.blob_stats().unwrap();
+    assert_eq!((stats.blobs, stats.blob_bytes, stats.uploads), (1, 200_000, 0));
+    assert_eq!(std::fs::read(stored_file(dir.path(), &hash)).unwrap(), data);
+    // Each uploaded it, so each may read it.
+    for t in [&a, &b] {
+        let res = send(&router, get(&format!("/api/blobs/{hash}"), Some(t))).await;
+        assert!(res.status == StatusCode::OK && res.bytes == data);
+    }
+    drop(router);
+    srv.stop().await;
+}
