@@ -23,6 +23,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 struct Args {
     #[arg(long)]
     server_bin: std::path::PathBuf,
+    /// One more argument for our server (repeat for several), e.g.
+    /// `--server-arg=--documents --server-arg=postgres://…`.
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
     #[arg(long, default_value_t = 50)]
     devices: usize,
     #[arg(long, default_value_t = 100)]
@@ -401,7 +405,8 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    let (mut child, addr) = spawn_server(&args, dir.path(), &[]).await?;
+    let extra: Vec<&str> = args.server_args.iter().map(String::as_str).collect();
+    let (mut child, addr) = spawn_server(&args, dir.path(), &extra).await?;
     let pid = child.id().unwrap_or_default();
     let base = format!("http://{addr}");
 

@@ -4,12 +4,12 @@
 //!
 //! A connection subscribes with `remote-subscription-change` (see [`crate::gate`]); from then on,
 //! each document it syncs gets its current durable heads once, and again after every commit that
-//! touches it. Heads are read from the durable mirror ([`SqliteStorage::with_durable_many`]), so a
+//! touches it. Heads are read from the durable mirror ([`DocStorage::with_durable_many`]), so a
 //! pushed head is never ahead of the disk.
 
 use crate::access::{Access, Principal, access};
 use crate::registry::Registry;
-use crate::storage::SqliteStorage;
+use crate::storage::DocStorage;
 use shared::DocumentId;
 use shared::wire::{RemoteHeads, WireMessage, encode_head};
 use std::collections::{BTreeSet, HashMap};
@@ -41,7 +41,7 @@ pub struct DurablePush {
 impl DurablePush {
     /// Start the pushing task. `storage_id` names the server's storage in every push (the key of
     /// `newHeads`, as automerge-repo expects).
-    pub fn start(storage: SqliteStorage, registry: Arc<Registry>, storage_id: String) -> Arc<Self> {
+    pub fn start(storage: DocStorage, registry: Arc<Registry>, storage_id: String) -> Arc<Self> {
         let (jobs, rx) = mpsc::unbounded_channel();
         let push = Arc::new(DurablePush {
             subs: Mutex::default(),
@@ -99,7 +99,7 @@ impl DurablePush {
 
 /// The pushing task's own parts.
 struct Sender {
-    storage: SqliteStorage,
+    storage: DocStorage,
     registry: Arc<Registry>,
     storage_id: String,
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod backup;
 pub mod blob_store;
 pub mod blobs;
+pub mod chunk_store;
 pub mod clock;
 pub mod db;
 pub mod durable_push;
@@ -58,6 +59,10 @@ pub struct Config {
     pub unload_after: std::time::Duration,
     /// Where photo bytes go; `None`: `blobs/` in the data folder.
     pub blobs: Option<blob_store::BlobsAt>,
+    /// A PostgreSQL URL for the documents' chunks; `None`: the data folder's SQLite file.
+    /// Accounts, the read model and photo records stay in SQLite for now (issue 15 in progress),
+    /// so this is one node's setting, not yet a way to share documents between nodes.
+    pub documents: Option<String>,
 }
 
 impl Config {
@@ -74,6 +79,7 @@ impl Config {
             listen_limits: serve::ListenLimits::default(),
             unload_after: std::time::Duration::from_secs(600),
             blobs: None,
+            documents: None,
         }
     }
 
@@ -142,7 +148,7 @@ pub struct Inner {
     pub db: db::Db,
     /// Complete photos' bytes (their records are in `db`).
     pub blobs: blob_store::BlobStore,
-    pub storage: storage::SqliteStorage,
+    pub storage: storage::DocStorage,
     pub registry: Arc<registry::Registry>,
     pub hub: sync::SyncHub,
     pub limiter: login_limit::LoginLimiter,
@@ -172,7 +178,19 @@ impl AppState {
         let blobs = blob_store::BlobStore::open(&cfg.blobs_at())
             .with_context(|| format!("opening the photo store {}", cfg.blobs_at()))?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let storage = storage::SqliteStorage::open(&path, tx)?;
+        let (documents, chunk_path) = (cfg.documents.clone(), path.clone());
+        // Connecting blocks (the PostgreSQL client too): not on an async worker.
+        let storage = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let chunks: Arc<dyn chunk_store::ChunkStore> = match documents {
+                Some(url) => Arc::new(
+                    chunk_store::PgChunks::open(&url)
+                        .context("opening the PostgreSQL document store")?,
+                ),
+                None => Arc::new(chunk_store::SqliteChunks::new(&chunk_path)),
+            };
+            storage::DocStorage::open(chunks, tx)
+        })
+        .await??;
         let quarter = crate::clock::current_quarter();
         let lines = seed::seed_if_empty(&db, &storage, cfg.demo, quarter).await?;
         let registry = Arc::new(registry::Registry::default());

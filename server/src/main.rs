@@ -45,6 +45,11 @@ struct Args {
     /// from the AWS_* environment variables). Default: blobs/ in the data folder.
     #[arg(long)]
     blobs: Option<server::blob_store::BlobsAt>,
+    /// Keep the documents in PostgreSQL (postgres://user:password@host/db) instead of the data
+    /// folder's SQLite file. Accounts, the office's tables and photo records stay in SQLite for
+    /// now: one node only, not yet a way to share documents between nodes.
+    #[arg(long)]
+    documents: Option<String>,
     /// Seconds after which a document nobody asked about is dropped from the server's memory.
     #[arg(long, default_value_t = 600)]
     unload_after_secs: u64,
@@ -302,6 +307,7 @@ async fn run() -> anyhow::Result<()> {
         },
         unload_after: std::time::Duration::from_secs(args.unload_after_secs),
         blobs: args.blobs,
+        documents: args.documents,
         ..Config::new(args.listen, args.data_dir, args.dist)
     };
     if let Some(Command::Blobs {

@@ -4,7 +4,7 @@
 use crate::access::Role;
 use crate::auth::{hash_password, random_hex};
 use crate::db::{Db, NodeRow};
-use crate::storage::SqliteStorage;
+use crate::storage::DocStorage;
 use crate::sync::seed_document;
 use automerge::{ActorId, Automerge};
 use shared::schema::{self, OrgNode};
@@ -171,7 +171,7 @@ fn server_doc(key: &DocKey) -> anyhow::Result<Automerge> {
 /// Seed an empty data dir. Returns the lines to print once (accounts and passwords).
 pub async fn seed_if_empty(
     db: &Db,
-    storage: &SqliteStorage,
+    storage: &DocStorage,
     demo: bool,
     quarter: Quarter,
 ) -> anyhow::Result<Vec<String>> {
@@ -375,7 +375,7 @@ const NOTE_TEMPLATES: &[NoteTemplate] = &[
 /// Deterministic, plausible field work in every commune without demo accounts: notes spread over
 /// this and the previous quarter, and their units' progress on the plan's tasks.
 async fn seed_demo_activity(
-    storage: &SqliteStorage,
+    storage: &DocStorage,
     nodes: &[NodeRow],
     quarter: Quarter,
 ) -> anyhow::Result<()> {
@@ -487,7 +487,7 @@ async fn seed_demo_activity(
     Ok(())
 }
 
-async fn write_org(db: &Db, storage: &SqliteStorage, units: &[OrgNode]) -> anyhow::Result<()> {
+async fn write_org(db: &Db, storage: &DocStorage, units: &[OrgNode]) -> anyhow::Result<()> {
     let key = DocKey::org();
     let mut org = server_doc(&key)?;
     for n in db.nodes()? {

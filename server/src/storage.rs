@@ -1,14 +1,15 @@
-//! samod's key/value storage on SQLite, with group commit, and the durable view of each document.
+//! samod's key/value storage, with group commit, and the durable view of each document; the rows
+//! themselves are in SQLite or PostgreSQL ([`crate::chunk_store`]).
 //!
 //! samod may answer a sync message before its storage write completes, so "synced" is not "saved"
 //! (DESIGN §5). Everything the server promises about durability is therefore read back from this
-//! table: [`SqliteStorage::load_doc`] rebuilds a document from the rows that are committed, and the
+//! table: [`DocStorage::load_doc`] rebuilds a document from the rows that are committed, and the
 //! heads of that document are the *durable heads* the app counts on.
 
+use crate::chunk_store::{ChunkError, ChunkOp, ChunkStore, ChunkWriter};
 use automerge::Automerge;
 use samod::storage::{StorageError, StorageKey};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant};
@@ -23,17 +24,17 @@ enum WriteOp {
 }
 
 struct Inner {
-    path: PathBuf,
+    chunks: Arc<dyn ChunkStore>,
     writer: Mutex<Option<mpsc::Sender<Queued>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The durable state of each document asked about recently: loaded from SQLite once, then
     /// advanced by the writer with exactly the chunks it committed. Never ahead of the disk, and
-    /// O(1) to ask. Unloaded when nobody has asked for a while ([`SqliteStorage::unload_idle`]).
+    /// O(1) to ask. Unloaded when nobody has asked for a while ([`DocStorage::unload_idle`]).
     mirrors: Mutex<HashMap<String, Mirror>>,
     changed: tokio::sync::mpsc::UnboundedSender<String>,
     health: Health,
-    /// The most pages the writer may grow the database to (0: no limit of ours). A quota below
-    /// the disk's size; the tests also make a disk "full" with it.
+    /// The most pages the writer may grow the database to (0: no limit of ours; SQLite only). A
+    /// quota below the disk's size; the tests also make a disk "full" with it.
     page_limit: AtomicU64,
 }
 
@@ -54,7 +55,7 @@ struct Health {
     last_error_ms: AtomicI64,
 }
 
-/// What [`SqliteStorage::health`] reports.
+/// What [`DocStorage::health`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StorageHealth {
     pub read_errors: u64,
@@ -73,7 +74,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 #[derive(Clone)]
-pub struct SqliteStorage {
+pub struct DocStorage {
     inner: Arc<Inner>,
 }
 
@@ -89,16 +90,17 @@ fn doc_of(key: &str) -> String {
     key.split('/').next().unwrap_or_default().to_string()
 }
 
-impl SqliteStorage {
-    /// Open the storage; changed document IDs are reported on `changed` after each commit.
+impl DocStorage {
+    /// Open the storage on `chunks`; changed document IDs are reported on `changed` after each
+    /// commit.
     pub fn open(
-        path: &Path,
+        chunks: Arc<dyn ChunkStore>,
         changed: tokio::sync::mpsc::UnboundedSender<String>,
     ) -> anyhow::Result<Self> {
-        let conn = crate::db::connect(path)?;
+        let writer = chunks.writer()?;
         let (tx, rx) = mpsc::channel::<Queued>();
         let inner = Arc::new(Inner {
-            path: path.to_path_buf(),
+            chunks,
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(None),
             mirrors: Mutex::new(HashMap::new()),
@@ -109,9 +111,9 @@ impl SqliteStorage {
         let weak = Arc::downgrade(&inner);
         let handle = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx, weak))?;
+            .spawn(move || writer_loop(writer, rx, weak))?;
         *lock(&inner.writer_thread) = Some(handle);
-        Ok(SqliteStorage { inner })
+        Ok(DocStorage { inner })
     }
 
     /// Let the database grow to at most `pages` pages (`None`: as far as the disk allows). Takes
@@ -151,17 +153,12 @@ impl SqliteStorage {
             // Loading happens under the lock, so the writer either finds the mirror and applies its
             // commit, or committed before our read and the read sees it: no commit is ever missed.
             let mut mirrors = lock(&inner.mirrors);
-            let mut conn = None;
             docs.iter()
                 .map(|doc| {
                     if !mirrors.contains_key(doc) {
-                        if conn.is_none() {
-                            conn = crate::db::connect(&inner.path).ok();
-                        }
-                        let chunks: Vec<Vec<u8>> = conn
-                            .as_ref()?
-                            .prepare("SELECT data FROM chunks WHERE doc = ?1 ORDER BY key")
-                            .and_then(|mut st| st.query_map([doc], |r| r.get(0))?.collect())
+                        let chunks: Vec<Vec<u8>> = inner
+                            .chunks
+                            .doc_chunks(doc)
                             .map_err(|e| {
                                 // Not remembered as absent: the next question reads again.
                                 inner.health.failed(&inner.health.read_errors);
@@ -248,14 +245,14 @@ impl SqliteStorage {
     fn read<T, F>(&self, f: F) -> impl Future<Output = Result<T, StorageError>> + Send + use<T, F>
     where
         T: Send + 'static,
-        F: Fn(&rusqlite::Connection) -> rusqlite::Result<T> + Send + Sync + 'static,
+        F: Fn(&dyn ChunkStore) -> crate::chunk_store::Result<T> + Send + Sync + 'static,
     {
         let inner = self.inner.clone();
         let f = Arc::new(f);
         async move {
             let mut waits = READ_RETRIES.iter();
             loop {
-                match read_once(inner.path.clone(), f.clone()).await {
+                match read_once(inner.chunks.clone(), f.clone()).await {
                     Ok(v) => return Ok(v),
                     Err(e) => match waits.next() {
                         Some(wait) => {
@@ -278,12 +275,7 @@ impl SqliteStorage {
     }
     /// Every committed chunk of a document.
     pub async fn doc_chunks(&self, doc: String) -> Result<Vec<Vec<u8>>, StorageError> {
-        self.read(move |c| {
-            c.prepare("SELECT data FROM chunks WHERE doc = ?1 ORDER BY key")?
-                .query_map([&doc], |r| r.get(0))?
-                .collect()
-        })
-        .await
+        self.read(move |c| c.doc_chunks(&doc)).await
     }
 
     /// The document as it is durably stored, `None` if nothing is stored for it.
@@ -309,30 +301,15 @@ impl Health {
     }
 }
 
-/// One attempt of a read, on the blocking pool, with this thread's read connection.
-async fn read_once<T, F>(path: PathBuf, f: Arc<F>) -> Result<T, String>
+/// One attempt of a read, on the blocking pool.
+async fn read_once<T, F>(chunks: Arc<dyn ChunkStore>, f: Arc<F>) -> Result<T, String>
 where
     T: Send + 'static,
-    F: Fn(&rusqlite::Connection) -> rusqlite::Result<T> + Send + Sync + 'static,
+    F: Fn(&dyn ChunkStore) -> crate::chunk_store::Result<T> + Send + Sync + 'static,
 {
-    let res = tokio::task::spawn_blocking(move || {
-        thread_local! {
-            // One read connection per blocking thread: WAL readers never wait for the writer.
-            static CONN: std::cell::RefCell<Option<(PathBuf, rusqlite::Connection)>> = const { std::cell::RefCell::new(None) };
-        }
-        CONN.with(|cell| {
-            let mut cell = cell.borrow_mut();
-            let conn = match cell.take() {
-                Some((p, c)) if p == path => c,
-                _ => crate::db::connect(&path).map_err(|e| e.to_string())?,
-            };
-            let out = f(&conn).map_err(|e| e.to_string());
-            *cell = Some((path, conn));
-            out
-        })
-    })
-    .await;
-    res.map_err(|e| format!("read task: {e}"))?
+    tokio::task::spawn_blocking(move || f(&*chunks).map_err(|e| e.to_string()))
+        .await
+        .map_err(|e| format!("read task: {e}"))?
 }
 
 fn load_chunks(doc: &str, chunks: &[Vec<u8>]) -> Automerge {
@@ -345,34 +322,6 @@ fn load_chunks(doc: &str, chunks: &[Vec<u8>]) -> Automerge {
     am
 }
 
-/// One transaction for a batch of operations.
-fn commit(conn: &mut rusqlite::Connection, batch: &[Queued]) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
-    for (op, _) in batch {
-        match op {
-            WriteOp::Put(key, doc, data) => {
-                tx.execute(
-                    "INSERT INTO chunks(key, doc, data) VALUES (?1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET data = ?3",
-                    rusqlite::params![key, doc, data],
-                )?;
-            }
-            WriteOp::Delete(key) => {
-                tx.execute("DELETE FROM chunks WHERE key = ?1", [key])?;
-            }
-        }
-    }
-    tx.commit()
-}
-
-/// Errors that pass: a full disk, an I/O error, a busy or locked database, memory.
-fn transient(e: &rusqlite::Error) -> bool {
-    use rusqlite::ErrorCode::*;
-    matches!(
-        e.sqlite_error_code(),
-        Some(DiskFull | SystemIoFailure | DatabaseBusy | DatabaseLocked | OutOfMemory | CannotOpen)
-    )
-}
-
 /// Commit `batch`, retrying a transient failure (a full disk) until it passes or the storage
 /// closes. Why retry rather than give up: samod counts a put as done either way and never writes
 /// that chunk again, so a change given up on would be missing from SQLite for good (and later
@@ -381,10 +330,17 @@ fn transient(e: &rusqlite::Error) -> bool {
 /// are: nothing is confirmed that is not committed, and writing resumes by itself when space
 /// returns. Reads go on meanwhile, on their own connections.
 fn commit_until_stored(
-    conn: &mut rusqlite::Connection,
+    writer: &mut dyn ChunkWriter,
     batch: &[Queued],
     inner: &std::sync::Weak<Inner>,
-) -> rusqlite::Result<()> {
+) -> Result<(), ChunkError> {
+    let ops: Vec<ChunkOp<'_>> = batch
+        .iter()
+        .map(|(op, _)| match op {
+            WriteOp::Put(key, doc, data) => ChunkOp::Put { key, doc, data },
+            WriteOp::Delete(key) => ChunkOp::Delete { key },
+        })
+        .collect();
     let mut wait = Duration::from_millis(100);
     let mut failing_since: Option<Instant> = None;
     let mut last_log = Instant::now();
@@ -392,10 +348,7 @@ fn commit_until_stored(
         let limit = inner
             .upgrade()
             .map_or(0, |i| i.page_limit.load(Ordering::Relaxed));
-        // SQLite's own maximum when we set none.
-        let pages = if limit == 0 { 4_294_967_294 } else { limit };
-        conn.pragma_update(None, "max_page_count", pages)?;
-        let e = match commit(conn, batch) {
+        let e = match writer.commit(&ops, limit) {
             Ok(()) => {
                 if let Some(since) = failing_since {
                     tracing::warn!(
@@ -413,7 +366,7 @@ fn commit_until_stored(
         };
         st.health.failed(&st.health.write_errors);
         // Closing (shutdown): stop waiting. Phones still hold these changes and send them again.
-        if !transient(&e) || lock(&st.writer).is_none() {
+        if !e.transient || lock(&st.writer).is_none() {
             return Err(e);
         }
         if failing_since.is_none() || last_log.elapsed() > Duration::from_secs(30) {
@@ -431,7 +384,7 @@ fn commit_until_stored(
 const WRITER_QUIET: Duration = Duration::from_secs(10);
 
 fn writer_loop(
-    mut conn: rusqlite::Connection,
+    mut writer: Box<dyn ChunkWriter>,
     rx: mpsc::Receiver<Queued>,
     inner: std::sync::Weak<Inner>,
 ) {
@@ -441,8 +394,7 @@ fn writer_loop(
         let first = match rx.recv_timeout(WRITER_QUIET) {
             Ok(op) => op,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                // Quiet: the page cache (up to 2 MiB) goes back until the next burst.
-                let _ = conn.release_memory();
+                writer.quiet();
                 match rx.recv() {
                     Ok(op) => op,
                     Err(_) => break,
@@ -457,7 +409,7 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let result = commit_until_stored(&mut conn, &batch, &inner);
+        let result = commit_until_stored(&mut *writer, &batch, &inner);
         let mut docs: Vec<String> = batch
             .iter()
             .map(|(op, _)| match op {
@@ -500,7 +452,7 @@ fn writer_loop(
     }
 }
 
-impl samod::storage::Storage for SqliteStorage {
+impl samod::storage::Storage for DocStorage {
     fn load(&self, key: StorageKey) -> impl Future<Output = Option<Vec<u8>>> + Send {
         let f = samod::storage::Storage::try_load(self, key);
         async move { f.await.ok().flatten() }
@@ -519,11 +471,7 @@ impl samod::storage::Storage for SqliteStorage {
         key: StorageKey,
     ) -> impl Future<Output = Result<Option<Vec<u8>>, StorageError>> + Send {
         let k = key_string(&key);
-        self.read(move |c| {
-            use rusqlite::OptionalExtension;
-            c.query_row("SELECT data FROM chunks WHERE key = ?1", [&k], |r| r.get(0))
-                .optional()
-        })
+        self.read(move |c| c.get(&k))
     }
 
     fn try_load_range(
@@ -531,19 +479,7 @@ impl samod::storage::Storage for SqliteStorage {
         prefix: StorageKey,
     ) -> impl Future<Output = Result<HashMap<StorageKey, Vec<u8>>, StorageError>> + Send {
         let p = key_string(&prefix);
-        let f = self.read(move |c| {
-            // Keys are '/'-joined parts that never contain '/', so a prefix match is a range scan
-            // between "p/" and "p0" ('0' is the character after '/'), plus the prefix key itself.
-            let lo = format!("{p}/");
-            let hi = format!("{p}0");
-            let mut st = c.prepare(
-                "SELECT key, data FROM chunks WHERE key = ?1 OR (key >= ?2 AND key < ?3)",
-            )?;
-            st.query_map(rusqlite::params![p, lo, hi], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()
-        });
+        let f = self.read(move |c| c.range(&p));
         async move {
             Ok(f.await?
                 .into_iter()

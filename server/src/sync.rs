@@ -6,7 +6,7 @@ use crate::access::{Access, Principal, access};
 use crate::durable_push::DurablePush;
 use crate::gate::{Connections, Gate, Limits, Refused, Ticket, Verdict};
 use crate::registry::Registry;
-use crate::storage::SqliteStorage;
+use crate::storage::DocStorage;
 use automerge::Automerge;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::stream::BoxStream;
@@ -93,7 +93,7 @@ impl Drop for Admission {
 
 impl SyncHub {
     pub async fn start(
-        storage: SqliteStorage,
+        storage: DocStorage,
         registry: Arc<Registry>,
         limits: Limits,
         unload_after: Duration,
@@ -341,7 +341,7 @@ impl SyncHub {
     /// stored yet gets its genesis first, so that it merges with copies phones created offline.
     pub async fn change<R>(
         &self,
-        storage: &SqliteStorage,
+        storage: &DocStorage,
         key: &shared::DocKey,
         f: impl FnOnce(&mut Automerge) -> R,
     ) -> anyhow::Result<R> {
@@ -360,6 +360,6 @@ impl SyncHub {
 }
 
 /// Write a document straight into storage under samod's key layout (before the repo starts).
-pub async fn seed_document(storage: &SqliteStorage, id: &shared::DocumentId, doc: &Automerge) {
+pub async fn seed_document(storage: &DocStorage, id: &shared::DocumentId, doc: &Automerge) {
     storage.put_changes(&to_samod_id(id), doc).await;
 }

@@ -1,5 +1,6 @@
 //! Installs what the build and tests need on a fresh Debian machine: the wasm32 rustup target,
-//! Chromium, LibreOffice, poppler, fonts, nginx, openssl and binaryen from apt, and the npm packages of `tests/`.
+//! Chromium, LibreOffice, poppler, fonts, nginx, openssl, PostgreSQL and binaryen from apt, and
+//! the npm packages of `tests/`.
 
 use crate::process::{Workspace, is_root, which};
 use anyhow::{Context, Result, bail};
@@ -29,7 +30,7 @@ pub fn ensure_wasm_target(ws: &Workspace) -> Result<()> {
 /// open the .docx with LibreOffice, read the PDF's text with poppler, and lay it out in Liberation
 /// Serif (metric-compatible with Times New Roman, which the reports name); the proxy test runs the
 /// documented nginx configuration (with the brotli static module) over TLS with a certificate
-/// made by openssl.
+/// made by openssl; the document store's tests start their own PostgreSQL.
 const TEST_TOOLS: &[(&str, &str)] = &[
     ("/usr/bin/soffice", "libreoffice-writer-nogui"),
     ("/usr/bin/pdftotext", "poppler-utils"),
@@ -43,6 +44,8 @@ const TEST_TOOLS: &[(&str, &str)] = &[
         "libnginx-mod-http-brotli-static",
     ),
     ("/usr/bin/openssl", "openssl"),
+    // The document store's suite runs on a throwaway PostgreSQL cluster too.
+    ("/usr/lib/postgresql", "postgresql"),
 ];
 
 /// Ensures the report tools, Chromium (only if `need_chromium`) and, best effort, binaryen's

@@ -608,7 +608,10 @@ async fn two_phones_completing_the_same_photo_at_once_store_it_once() {
     let dir = tempfile::tempdir().unwrap();
     let srv = crate::common::TestServer::start(dir.path(), 0).await;
     let router = app(srv.state.clone());
-    let (a, b) = (login(&router, "kadon").await, login(&router, "kadon2").await);
+    let (a, b) = (
+        login(&router, "kadon").await,
+        login(&router, "kadon2").await,
+    );
     let data = photo(200_000, 14);
     let hash = sha(&data);
     // Both hold all but the last chunk; both send it at the same moment.
@@ -620,9 +623,15 @@ async fn two_phones_completing_the_same_photo_at_once_store_it_once() {
         send(&router, chunk(&a, &data, 150_000, 200_000)),
         send(&router, chunk(&b, &data, 150_000, 200_000)),
     );
-    assert_eq!((ra.status, rb.status), (StatusCode::CREATED, StatusCode::CREATED));
+    assert_eq!(
+        (ra.status, rb.status),
+        (StatusCode::CREATED, StatusCode::CREATED)
+    );
     let stats = srv.state.db.blob_stats().unwrap();
-    assert_eq!((stats.blobs, stats.blob_bytes, stats.uploads), (1, 200_000, 0));
+    assert_eq!(
+        (stats.blobs, stats.blob_bytes, stats.uploads),
+        (1, 200_000, 0)
+    );
     assert_eq!(std::fs::read(stored_file(dir.path(), &hash)).unwrap(), data);
     // Each uploaded it, so each may read it.
     for t in [&a, &b] {

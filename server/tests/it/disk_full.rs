@@ -1,4 +1,4 @@
-//! A full disk (issue 17), made with SQLite's page limit (`SqliteStorage::set_page_limit`): the
+//! A full disk (issue 17), made with SQLite's page limit (`DocStorage::set_page_limit`): the
 //! server's writes fail loudly (logged, counted, `/healthz` 503), it keeps answering reads, it
 //! confirms nothing it has not committed, and when space returns the waiting writes go in by
 //! themselves — every note typed meanwhile ends up durable, and survives a restart.

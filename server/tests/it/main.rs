@@ -8,6 +8,7 @@ mod common;
 mod convergence;
 mod crash;
 mod disk_full;
+mod doc_store;
 mod durable_push;
 mod fanout;
 mod faults;

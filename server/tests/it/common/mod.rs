@@ -1,6 +1,8 @@
 //! Test and benchmark support: a real server on a real socket, and a Rust device client that drives
 //! the `shared` sans-IO sync client over tokio-tungstenite.
 
+pub mod pg;
+
 use futures_util::{SinkExt, StreamExt};
 use server::{AppState, Config, app};
 use shared::{DocKey, DocumentId, Event, SyncClient};

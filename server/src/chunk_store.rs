@@ -1,0 +1,387 @@
+//! Where samod's document chunks are kept: one table, `chunks(key, doc, data)`, in the data
+//! folder's SQLite file (the embedded default) or in PostgreSQL (the database several nodes can
+//! share). Only the SQL differs; group commit, retries, the durable mirror and everything samod
+//! sees are [`crate::storage`]'s, one code path above both.
+//!
+//! Every method blocks (SQLite and the `postgres` client alike): [`crate::storage`] calls them on
+//! the blocking pool or its writer thread, never on an async worker.
+
+use rusqlite::OptionalExtension;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// A failed read or write, and whether it may pass by itself (a full disk, a busy database, a
+/// dropped connection) — worth retrying — or not (a broken schema, a bug).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ChunkError {
+    pub message: String,
+    pub transient: bool,
+}
+
+pub type Result<T> = std::result::Result<T, ChunkError>;
+
+/// One operation of a committed batch.
+#[derive(Debug, Clone, Copy)]
+pub enum ChunkOp<'a> {
+    Put {
+        key: &'a str,
+        doc: &'a str,
+        data: &'a [u8],
+    },
+    Delete {
+        key: &'a str,
+    },
+}
+
+/// Reads, from any thread of the blocking pool.
+pub trait ChunkStore: Send + Sync + 'static {
+    /// One chunk by its key.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// The key `prefix` and every key under `prefix/`.
+    fn range(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Every chunk of one document, in key order.
+    fn doc_chunks(&self, doc: &str) -> Result<Vec<Vec<u8>>>;
+    /// The connection the (single) writer thread commits on.
+    fn writer(&self) -> anyhow::Result<Box<dyn ChunkWriter>>;
+}
+
+/// The writer thread's side: whole batches, each one transaction.
+pub trait ChunkWriter: Send {
+    /// Commit `ops` as one transaction, the database grown to at most `page_limit` pages
+    /// (0: no limit of ours; only SQLite has pages to count).
+    fn commit(&mut self, ops: &[ChunkOp<'_>], page_limit: u64) -> Result<()>;
+    /// Nothing was written for a while: give caches back.
+    fn quiet(&mut self) {}
+}
+
+/// Keys are '/'-joined parts that never contain '/', so a prefix match is the key itself plus a
+/// range scan between "p/" and "p0" ('0' is the character after '/') — in byte order, which
+/// PostgreSQL's column gets from `COLLATE "C"`.
+fn prefix_bounds(prefix: &str) -> (String, String) {
+    (format!("{prefix}/"), format!("{prefix}0"))
+}
+
+// --- SQLite ------------------------------------------------------------------------------------
+
+/// The chunks table of the data folder's SQLite file.
+pub struct SqliteChunks {
+    path: PathBuf,
+}
+
+impl SqliteChunks {
+    pub fn new(path: &Path) -> SqliteChunks {
+        SqliteChunks {
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// Run `f` on this thread's read connection: WAL readers never wait for the writer, and a
+    /// blocking-pool thread keeps its connection from one read to the next.
+    fn read<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>) -> Result<T> {
+        thread_local! {
+            static CONN: std::cell::RefCell<Option<(PathBuf, rusqlite::Connection)>> = const { std::cell::RefCell::new(None) };
+        }
+        CONN.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            let conn = match cell.take() {
+                Some((p, c)) if p == self.path => c,
+                _ => crate::db::connect(&self.path).map_err(|e| ChunkError {
+                    message: e.to_string(),
+                    transient: true,
+                })?,
+            };
+            let out = f(&conn).map_err(sqlite_error);
+            *cell = Some((self.path.clone(), conn));
+            out
+        })
+    }
+}
+
+/// Errors that pass: a full disk, an I/O error, a busy or locked database, memory.
+fn sqlite_error(e: rusqlite::Error) -> ChunkError {
+    use rusqlite::ErrorCode::*;
+    let transient = matches!(
+        e.sqlite_error_code(),
+        Some(DiskFull | SystemIoFailure | DatabaseBusy | DatabaseLocked | OutOfMemory | CannotOpen)
+    );
+    ChunkError {
+        message: format!("sqlite: {e}"),
+        transient,
+    }
+}
+
+impl ChunkStore for SqliteChunks {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|c| {
+            c.query_row("SELECT data FROM chunks WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+        })
+    }
+
+    fn range(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let (lo, hi) = prefix_bounds(prefix);
+        self.read(|c| {
+            c.prepare("SELECT key, data FROM chunks WHERE key = ?1 OR (key >= ?2 AND key < ?3)")?
+                .query_map(rusqlite::params![prefix, lo, hi], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect()
+        })
+    }
+
+    fn doc_chunks(&self, doc: &str) -> Result<Vec<Vec<u8>>> {
+        self.read(|c| {
+            c.prepare("SELECT data FROM chunks WHERE doc = ?1 ORDER BY key")?
+                .query_map([doc], |r| r.get(0))?
+                .collect()
+        })
+    }
+
+    fn writer(&self) -> anyhow::Result<Box<dyn ChunkWriter>> {
+        Ok(Box::new(SqliteWriter(crate::db::connect(&self.path)?)))
+    }
+}
+
+struct SqliteWriter(rusqlite::Connection);
+
+impl ChunkWriter for SqliteWriter {
+    fn commit(&mut self, ops: &[ChunkOp<'_>], page_limit: u64) -> Result<()> {
+        // SQLite's own maximum when we set none.
+        let pages = if page_limit == 0 {
+            4_294_967_294
+        } else {
+            page_limit
+        };
+        let run = |conn: &mut rusqlite::Connection| -> rusqlite::Result<()> {
+            conn.pragma_update(None, "max_page_count", pages)?;
+            let tx = conn.transaction()?;
+            for op in ops {
+                match *op {
+                    ChunkOp::Put { key, doc, data } => tx.execute(
+                        "INSERT INTO chunks(key, doc, data) VALUES (?1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET data = ?3",
+                        rusqlite::params![key, doc, data],
+                    )?,
+                    ChunkOp::Delete { key } => {
+                        tx.execute("DELETE FROM chunks WHERE key = ?1", [key])?
+                    }
+                };
+            }
+            tx.commit()
+        };
+        run(&mut self.0).map_err(sqlite_error)
+    }
+
+    fn quiet(&mut self) {
+        // The page cache (up to 2 MiB) goes back until the next burst.
+        let _ = self.0.release_memory();
+    }
+}
+
+// --- PostgreSQL --------------------------------------------------------------------------------
+
+/// The schema, one step per version, applied at start in order. A step never changes once
+/// released: a new version is a new step.
+const PG_MIGRATIONS: &[&str] = &[
+    // 1: samod's chunks. `COLLATE "C"`: the prefix scan compares bytes, whatever the cluster's
+    // locale would make of '/' and '0'.
+    r#"CREATE TABLE chunks (
+           key  TEXT COLLATE "C" PRIMARY KEY,
+           doc  TEXT NOT NULL,
+           data BYTEA NOT NULL
+       );
+       CREATE INDEX chunks_doc ON chunks(doc, key)"#,
+];
+
+/// Read connections kept for reuse; more are opened while all are busy and closed after.
+const PG_IDLE_CONNECTIONS: usize = 4;
+
+/// The chunks table of a PostgreSQL database.
+pub struct PgChunks {
+    config: postgres::Config,
+    idle: Mutex<Vec<postgres::Client>>,
+}
+
+/// Whether a PostgreSQL error may pass: the connection (class 08, or closed), a serialization or
+/// deadlock failure (40), resources — a full disk, too many connections (53), an operator or crash
+/// restart (57P); an I/O error without a code is a connection error too.
+fn pg_error(e: postgres::Error) -> ChunkError {
+    let transient = e.is_closed()
+        || e.code().is_none_or(|c| {
+            let c = c.code();
+            c.starts_with("08")
+                || c.starts_with("40")
+                || c.starts_with("53")
+                || c.starts_with("57P")
+        });
+    ChunkError {
+        message: format!("postgres: {e}"),
+        transient,
+    }
+}
+
+impl PgChunks {
+    /// Connect to `url` (`postgres://user:password@host:port/dbname`) and bring the schema up to
+    /// date. Nodes starting at once take turns (an advisory lock), so each step runs once.
+    pub fn open(url: &str) -> anyhow::Result<PgChunks> {
+        let config: postgres::Config = url.parse()?;
+        let mut client = config.connect(postgres::NoTls)?;
+        migrate_pg(&mut client)?;
+        Ok(PgChunks {
+            config,
+            idle: Mutex::new(vec![client]),
+        })
+    }
+
+    fn connect(&self) -> Result<postgres::Client> {
+        self.config.connect(postgres::NoTls).map_err(pg_error)
+    }
+
+    /// Run `f` on an idle connection (or a new one); a connection that failed is not kept.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> std::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let reuse = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut client = match reuse {
+            Some(c) if !c.is_closed() => c,
+            _ => self.connect()?,
+        };
+        let out = f(&mut client).map_err(pg_error)?;
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < PG_IDLE_CONNECTIONS {
+            idle.push(client);
+        }
+        Ok(out)
+    }
+}
+
+fn migrate_pg(client: &mut postgres::Client) -> anyhow::Result<()> {
+    let mut tx = client.transaction()?;
+    // Any constant: every danvan node takes the same lock, released at commit.
+    tx.execute("SELECT pg_advisory_xact_lock(7244901)", &[])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS danvan_migrations (
+             version    INTEGER PRIMARY KEY,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )",
+    )?;
+    let done: i32 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM danvan_migrations",
+            &[],
+        )?
+        .get(0);
+    anyhow::ensure!(
+        done as usize <= PG_MIGRATIONS.len(),
+        "the PostgreSQL schema is at version {done}, newer than this server ({}): upgrade the server",
+        PG_MIGRATIONS.len()
+    );
+    for (i, step) in PG_MIGRATIONS.iter().enumerate().skip(done as usize) {
+        tx.batch_execute(step)?;
+        tx.execute(
+            "INSERT INTO danvan_migrations(version) VALUES ($1)",
+            &[&(i as i32 + 1)],
+        )?;
+        tracing::info!(version = i + 1, "PostgreSQL schema migrated");
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl ChunkStore for PgChunks {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|c| {
+            Ok(
+                c.query_opt("SELECT data FROM chunks WHERE key = $1", &[&key])?
+                    .map(|r| r.get(0)),
+            )
+        })
+    }
+
+    fn range(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let (lo, hi) = prefix_bounds(prefix);
+        self.read(|c| {
+            Ok(c.query(
+                "SELECT key, data FROM chunks WHERE key = $1 OR (key >= $2 AND key < $3)",
+                &[&prefix, &lo, &hi],
+            )?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+        })
+    }
+
+    fn doc_chunks(&self, doc: &str) -> Result<Vec<Vec<u8>>> {
+        self.read(|c| {
+            Ok(c.query(
+                "SELECT data FROM chunks WHERE doc = $1 ORDER BY key",
+                &[&doc],
+            )?
+            .into_iter()
+            .map(|r| r.get(0))
+            .collect())
+        })
+    }
+
+    fn writer(&self) -> anyhow::Result<Box<dyn ChunkWriter>> {
+        Ok(Box::new(PgWriter {
+            config: self.config.clone(),
+            client: Some(self.connect()?),
+        }))
+    }
+}
+
+struct PgWriter {
+    config: postgres::Config,
+    /// `None` after a failure that closed it: the next attempt connects again.
+    client: Option<postgres::Client>,
+}
+
+impl ChunkWriter for PgWriter {
+    fn commit(&mut self, ops: &[ChunkOp<'_>], _page_limit: u64) -> Result<()> {
+        let client = match self.client.take() {
+            Some(c) if !c.is_closed() => self.client.insert(c),
+            _ => self
+                .client
+                .insert(self.config.connect(postgres::NoTls).map_err(pg_error)?),
+        };
+        let run = |client: &mut postgres::Client| -> std::result::Result<(), postgres::Error> {
+            let mut tx = client.transaction()?;
+            let put = tx.prepare(
+                "INSERT INTO chunks(key, doc, data) VALUES ($1, $2, $3)
+                 ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data",
+            )?;
+            let delete = tx.prepare("DELETE FROM chunks WHERE key = $1")?;
+            for op in ops {
+                match *op {
+                    ChunkOp::Put { key, doc, data } => tx.execute(&put, &[&key, &doc, &data])?,
+                    ChunkOp::Delete { key } => tx.execute(&delete, &[&key])?,
+                };
+            }
+            tx.commit()
+        };
+        run(client).map_err(|e| {
+            if e.is_closed() {
+                self.client = None;
+            }
+            pg_error(e)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn prefix_bounds_cover_exactly_the_keys_below() {
+        let (lo, hi) = super::prefix_bounds("doc1");
+        let inside = |k: &str| k == "doc1" || (k >= lo.as_str() && k < hi.as_str());
+        assert!(inside("doc1"));
+        assert!(inside("doc1/incremental/abc"));
+        assert!(!inside("doc10/incremental/abc"));
+        assert!(!inside("doc1-x"));
+        assert!(!inside("doc"));
+    }
+}

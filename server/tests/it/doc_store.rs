@@ -1,0 +1,319 @@
+//! The document store's suite, run on both backends (issue 15): the data folder's SQLite file and
+//! a throwaway PostgreSQL cluster. The same `DocStorage` above each: samod's puts, gets, prefix
+//! ranges and deletes; the durable state following commits and surviving a reopen; a burst of
+//! concurrent puts; and, on PostgreSQL, every connection of the server killed mid-burst.
+
+use crate::common::pg::PgCluster;
+use automerge::{Automerge, ReadDoc, transaction::Transactable};
+use samod::storage::{Storage, StorageKey};
+use server::chunk_store::{ChunkStore, PgChunks, SqliteChunks};
+use server::storage::DocStorage;
+use std::sync::Arc;
+
+/// A backend, opened afresh each time it is asked for (as a restarted server would).
+enum Backend {
+    Sqlite(tempfile::TempDir),
+    Pg(PgCluster, String),
+}
+
+impl Backend {
+    fn sqlite() -> Backend {
+        let dir = tempfile::tempdir().unwrap();
+        // The chunks table comes with the data folder's schema.
+        server::db::Db::open(&server::db::path_in(dir.path())).unwrap();
+        Backend::Sqlite(dir)
+    }
+
+    async fn pg(name: &'static str) -> Backend {
+        // The blocking client must not be driven from an async worker.
+        tokio::task::spawn_blocking(move || {
+            let cluster = PgCluster::start();
+            let url = cluster.database(name);
+            Backend::Pg(cluster, url)
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn open(&self) -> DocStorage {
+        let chunks: Arc<dyn ChunkStore> = match self {
+            Backend::Sqlite(dir) => Arc::new(SqliteChunks::new(&server::db::path_in(dir.path()))),
+            Backend::Pg(_, url) => {
+                let url = url.clone();
+                // The blocking client must not be driven from an async worker.
+                Arc::new(
+                    tokio::task::spawn_blocking(move || PgChunks::open(&url))
+                        .await
+                        .unwrap()
+                        .unwrap(),
+                )
+            }
+        };
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        // The receiver is dropped: nobody here listens for commits.
+        tokio::task::spawn_blocking(move || DocStorage::open(chunks, tx))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+fn key(parts: &[&str]) -> StorageKey {
+    StorageKey::from_parts(parts.iter().copied()).unwrap()
+}
+
+async fn close(s: DocStorage) {
+    tokio::task::spawn_blocking(move || s.close())
+        .await
+        .unwrap();
+}
+
+async fn keys_values_ranges_and_deletes(b: &Backend) {
+    let s = b.open().await;
+    s.put(key(&["doc1", "incremental", "a"]), b"one".to_vec())
+        .await;
+    s.put(key(&["doc1", "incremental", "b"]), b"two".to_vec())
+        .await;
+    s.put(key(&["doc10", "incremental", "a"]), b"other".to_vec())
+        .await;
+    s.put(key(&["doc1-x"]), b"neighbour".to_vec()).await;
+    s.put(key(&["doc1", "incremental", "a"]), b"one again".to_vec())
+        .await;
+    assert_eq!(
+        s.load(key(&["doc1", "incremental", "a"])).await,
+        Some(b"one again".to_vec())
+    );
+    assert_eq!(s.load(key(&["nothing"])).await, None);
+    let range = s.load_range(key(&["doc1"])).await;
+    let mut got: Vec<(String, Vec<u8>)> =
+        range.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("doc1/incremental/a".to_string(), b"one again".to_vec()),
+            ("doc1/incremental/b".to_string(), b"two".to_vec()),
+        ]
+    );
+    s.delete(key(&["doc1", "incremental", "b"])).await;
+    close(s).await;
+    // Reopened: what was committed is there, the delete too.
+    let s = b.open().await;
+    assert_eq!(s.load_range(key(&["doc1"])).await.len(), 1);
+    assert_eq!(
+        s.load(key(&["doc10", "incremental", "a"])).await,
+        Some(b"other".to_vec())
+    );
+    close(s).await;
+}
+
+async fn durable_state_follows_commits(b: &Backend) {
+    let id = samod::DocumentId::new(&mut rand::rng());
+    let doc_key = id.to_string();
+    let s = b.open().await;
+    let mut doc = Automerge::new();
+    let mut tx = doc.transaction();
+    tx.put(automerge::ROOT, "title", "Họp dân thôn 3").unwrap();
+    tx.commit();
+    s.put_changes(&id, &doc).await;
+    let heads = |am: &Automerge| am.get_heads();
+    assert_eq!(
+        s.with_durable(doc_key.clone(), heads).await,
+        Some(doc.get_heads())
+    );
+    // A later commit advances the loaded durable state.
+    let mut tx = doc.transaction();
+    tx.put(automerge::ROOT, "results", "45 hộ tham gia")
+        .unwrap();
+    tx.commit();
+    s.put_changes(&id, &doc).await;
+    assert_eq!(
+        s.with_durable(doc_key.clone(), heads).await,
+        Some(doc.get_heads())
+    );
+    close(s).await;
+    let s = b.open().await;
+    let loaded = s.load_doc(doc_key.clone()).await.unwrap().unwrap();
+    assert_eq!(loaded.get_heads(), doc.get_heads());
+    let (title, _) = loaded.get(automerge::ROOT, "title").unwrap().unwrap();
+    assert_eq!(title.as_str(), Some("Họp dân thôn 3"));
+    close(s).await;
+}
+
+async fn a_burst_of_puts_all_land(b: &Backend) {
+    let s = b.open().await;
+    let puts = (0..300).map(|i| {
+        let s = s.clone();
+        async move {
+            s.put(
+                key(&["burst", "incremental", &format!("{i:04}")]),
+                vec![i as u8; 100],
+            )
+            .await
+        }
+    });
+    futures::future::join_all(puts).await;
+    assert_eq!(s.load_range(key(&["burst"])).await.len(), 300);
+    close(s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite() {
+    let b = Backend::sqlite();
+    keys_values_ranges_and_deletes(&b).await;
+    durable_state_follows_commits(&b).await;
+    a_burst_of_puts_all_land(&b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres() {
+    let b = Backend::pg("suite").await;
+    keys_values_ranges_and_deletes(&b).await;
+    durable_state_follows_commits(&b).await;
+    a_burst_of_puts_all_land(&b).await;
+}
+
+/// Every connection of the store to database `db` cut, as a failover or a restart of PostgreSQL
+/// does. Returns how many.
+async fn cut_connections(admin: &str, db: &'static str) -> usize {
+    let admin = admin.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        c.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&db],
+        )
+        .unwrap()
+        .len()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_cut_lose_no_put() {
+    let b = Backend::pg("killed").await;
+    let Backend::Pg(cluster, _) = &b else {
+        unreachable!()
+    };
+    let s = b.open().await;
+    let burst = |from: usize| {
+        let puts = (from..from + 200).map(|i| {
+            let s = s.clone();
+            async move {
+                s.put(
+                    key(&["kill", "incremental", &format!("{i:04}")]),
+                    vec![7; 200],
+                )
+                .await
+            }
+        });
+        futures::future::join_all(puts)
+    };
+    burst(0).await;
+    assert_eq!(s.load_range(key(&["kill"])).await.len(), 200);
+    // Cut while idle: the next commit finds its connection dead, and reconnects.
+    assert!(
+        cut_connections(&cluster.url, "killed").await >= 2,
+        "writer and reader cut"
+    );
+    burst(200).await;
+    assert!(
+        s.health().write_errors >= 1,
+        "the commit on the cut connection failed"
+    );
+    // Cut in the middle of a burst.
+    let (_, cut) = tokio::join!(burst(400), async {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        cut_connections(&cluster.url, "killed").await
+    });
+    assert!(cut >= 1);
+    // Every put landed, and reads work again (a dead idle connection is replaced).
+    assert_eq!(s.load_range(key(&["kill"])).await.len(), 600);
+    close(s).await;
+    let s = b.open().await;
+    assert_eq!(s.load_range(key(&["kill"])).await.len(), 600);
+    close(s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_schema_is_versioned_and_a_newer_one_refused() {
+    let b = Backend::pg("versions").await;
+    let Backend::Pg(_, url) = &b else {
+        unreachable!()
+    };
+    let url = url.clone();
+    tokio::task::spawn_blocking(move || {
+        PgChunks::open(&url).unwrap();
+        // Opening again runs nothing twice.
+        PgChunks::open(&url).unwrap();
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let n: i64 = c
+            .query_one("SELECT COUNT(*) FROM danvan_migrations", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 1);
+        c.execute("INSERT INTO danvan_migrations(version) VALUES (99)", &[])
+            .unwrap();
+        let err = PgChunks::open(&url).err().unwrap().to_string();
+        assert!(err.contains("newer than this server"), "{err}");
+    })
+    .await
+    .unwrap();
+}
+
+/// A whole server with its documents in PostgreSQL: phones sync notes, hear they are durable, and
+/// after a restart (and with every PostgreSQL connection cut in between) the notes are there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_keeps_its_documents_in_postgres() {
+    use crate::common::*;
+    let b = Backend::pg("node").await;
+    let Backend::Pg(cluster, url) = &b else {
+        unreachable!()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let with_pg = |c: &mut server::Config| c.documents = Some(url.clone());
+    let srv = TestServer::start_with(dir.path(), 0, with_pg).await;
+    let hash = server::auth::hash_password("not used: the devices are logged in already");
+    let quarter = server::clock::current_quarter();
+    let key = shared::DocKey::notes("xa-ka-don", quarter);
+    let logins: Vec<Login> = (0..2)
+        .map(|i| device_login(&srv, "xa-ka-don", i, &hash))
+        .collect();
+    let (mut phones, id) = devices_on(srv.addr, &logins, &key).await;
+    for i in 0..5 {
+        phones[0]
+            .change(&id, |d| {
+                shared::schema::put_note(d, &field_note(format!("pg-{i}"), quarter, "p0")).unwrap()
+            })
+            .await;
+    }
+    let wait = std::time::Duration::from_secs(5);
+    assert!(phones[0].pump_until(|d| d.pushed_covers(&id), wait).await);
+    // The other phone receives them through the server.
+    let has_all = |d: &Device| {
+        d.client.doc(&id).is_some_and(|doc| {
+            shared::schema::read_notes(doc)
+                .iter()
+                .filter(|n| n.id.starts_with("pg-"))
+                .count()
+                == 5
+        })
+    };
+    assert!(phones[1].pump_until(has_all, wait).await);
+    drop(phones);
+    srv.stop().await;
+    cut_connections(&cluster.url, "node").await;
+
+    let srv = TestServer::start_with(dir.path(), 0, with_pg).await;
+    let doc = stored(&srv, id.to_string()).await;
+    let notes = shared::schema::read_notes(&doc);
+    assert_eq!(notes.iter().filter(|n| n.id.starts_with("pg-")).count(), 5);
+    // Nothing of the documents went to the SQLite file.
+    let sqlite = rusqlite::Connection::open(server::db::path_in(dir.path())).unwrap();
+    let rows: i64 = sqlite
+        .query_row("SELECT COUNT(*) FROM chunks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0);
+    srv.stop().await;
+}
