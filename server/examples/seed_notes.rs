@@ -28,6 +28,9 @@ struct Args {
     /// Tasks the notes link to (`t-…` IDs of the demo plan are taken by index).
     #[arg(long, default_value_t = 17)]
     tasks: usize,
+    /// The server's `--documents` (PostgreSQL), if it keeps its documents there.
+    #[arg(long)]
+    documents: Option<String>,
 }
 
 #[tokio::main]
@@ -38,11 +41,14 @@ async fn main() -> anyhow::Result<()> {
         "no database in {} (start the demo server once)",
         args.data_dir.display()
     );
-    let cfg = Config::new(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        args.data_dir.clone(),
-        args.data_dir.join("no-dist"),
-    );
+    let cfg = Config {
+        documents: args.documents.clone(),
+        ..Config::new(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            args.data_dir.clone(),
+            args.data_dir.join("no-dist"),
+        )
+    };
     let (st, _) = AppState::start(&cfg).await?;
     let quarter = server::clock::current_quarter();
     let key = DocKey::notes(&args.commune, quarter);

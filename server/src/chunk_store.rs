@@ -258,6 +258,19 @@ impl PgChunks {
     }
 }
 
+impl Drop for PgChunks {
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|p| p.into_inner()));
+        if !idle.is_empty() {
+            // Dropping a client blocks on its own small runtime to close the connection, which
+            // panics on an async worker — where the last holder of the storage may well be.
+            let _ = std::thread::Builder::new()
+                .name("pg-close".into())
+                .spawn(move || drop(idle));
+        }
+    }
+}
+
 fn migrate_pg(client: &mut postgres::Client) -> anyhow::Result<()> {
     let mut tx = client.transaction()?;
     // Any constant: every danvan node takes the same lock, released at commit.
