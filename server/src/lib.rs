@@ -98,6 +98,34 @@ impl Config {
     }
 }
 
+/// A data folder remembers where its documents are (the `documents_in` meta key, set at its first
+/// start) and refuses to start with the other place: started against an empty PostgreSQL, or
+/// without it, the server would serve empty documents over the real ones, and phones would
+/// believe them.
+fn check_documents_home(db: &db::Db, postgres: bool) -> anyhow::Result<()> {
+    let want = if postgres { "postgres" } else { "sqlite" };
+    match db.meta("documents_in")? {
+        Some(had) if had == want => Ok(()),
+        Some(had) => anyhow::bail!(
+            "this data folder keeps its documents in {had}: start it {}",
+            if had == "postgres" {
+                "with --documents (the same PostgreSQL database as before)"
+            } else {
+                "without --documents (moving documents to PostgreSQL is not supported yet)"
+            }
+        ),
+        None => {
+            anyhow::ensure!(
+                !postgres || !db.has_chunks()?,
+                "this data folder keeps its documents in its SQLite file: start it without \
+                 --documents (moving documents to PostgreSQL is not supported yet)"
+            );
+            db.set_meta("documents_in", want)?;
+            Ok(())
+        }
+    }
+}
+
 fn rebuild_registry(db: &db::Db, registry: &registry::Registry) -> anyhow::Result<()> {
     // A removed commune gets no new document IDs, but the ones already stored stay: their history
     // stays readable, and a phone that still holds unsynced notes of it can deliver them.
@@ -175,6 +203,7 @@ impl AppState {
         std::fs::create_dir_all(&cfg.data_dir)?;
         let path = db::path_in(&cfg.data_dir);
         let db = db::Db::open(&path)?;
+        check_documents_home(&db, cfg.documents.is_some())?;
         let blobs = blob_store::BlobStore::open(&cfg.blobs_at())
             .with_context(|| format!("opening the photo store {}", cfg.blobs_at()))?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();

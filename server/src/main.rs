@@ -47,8 +47,9 @@ struct Args {
     blobs: Option<server::blob_store::BlobsAt>,
     /// Keep the documents in PostgreSQL (postgres://user:password@host/db) instead of the data
     /// folder's SQLite file. Accounts, the office's tables and photo records stay in SQLite for
-    /// now: one node only, not yet a way to share documents between nodes.
-    #[arg(long)]
+    /// now: one node only, not yet a way to share documents between nodes. Also read from
+    /// DANVAN_DOCUMENTS, which keeps a password out of the process list.
+    #[arg(long, env = "DANVAN_DOCUMENTS", hide_env_values = true)]
     documents: Option<String>,
     /// Seconds after which a document nobody asked about is dropped from the server's memory.
     #[arg(long, default_value_t = 600)]
@@ -284,6 +285,11 @@ async fn run() -> anyhow::Result<()> {
                 b.bytes as f64 / 1e6,
                 b.took.as_secs_f64()
             );
+            if args.documents.is_some() {
+                println!(
+                    "the documents are in PostgreSQL, not in this file: back them up there too (pg_dump)"
+                );
+            }
             return Ok(());
         }
         Some(Command::Restore { from }) => {

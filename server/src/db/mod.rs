@@ -438,6 +438,11 @@ impl Db {
             .map(|n| n == 0)
     }
 
+    /// Whether any document chunk is stored in this file (documents may live in PostgreSQL).
+    pub fn has_chunks(&self) -> Result<bool> {
+        self.with(|c| c.query_row("SELECT EXISTS(SELECT 1 FROM chunks)", [], |r| r.get(0)))
+    }
+
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         self.with(|c| {
             c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))

@@ -320,4 +320,44 @@ async fn a_server_keeps_its_documents_in_postgres() {
     // there (the blocking client runs a runtime of its own to close).
     let srv = TestServer::start_with(dir.path(), 0, with_pg).await;
     srv.stop().await;
+
+    // Started without PostgreSQL, the folder would serve empty documents: refused, and why.
+    let cfg = server::Config::new(
+        "127.0.0.1:0".parse().unwrap(),
+        dir.path().to_path_buf(),
+        dir.path().join("no-dist"),
+    );
+    let err = server::AppState::start(&cfg)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("keeps its documents in postgres"), "{err}");
+}
+
+/// A data folder whose documents are in its SQLite file is not started against PostgreSQL (which
+/// would serve empty documents over them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_folder_is_not_started_on_postgres() {
+    use crate::common::*;
+    let b = Backend::pg("empty").await;
+    let Backend::Pg(_, url) = &b else {
+        unreachable!()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    TestServer::start(dir.path(), 0).await.stop().await;
+    let cfg = server::Config {
+        documents: Some(url.clone()),
+        ..server::Config::new(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().to_path_buf(),
+            dir.path().join("no-dist"),
+        )
+    };
+    let err = server::AppState::start(&cfg)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("keeps its documents in sqlite"), "{err}");
 }
