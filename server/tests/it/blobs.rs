@@ -44,6 +44,14 @@ async fn login(router: &axum::Router, user: &str) -> String {
     res.json()["token"].as_str().unwrap().to_string()
 }
 
+/// A demo server on `dir`, its router, and the member kadon's token: how most tests here begin.
+async fn kadon_server(dir: &std::path::Path) -> (crate::common::TestServer, axum::Router, String) {
+    let srv = crate::common::TestServer::start(dir, 0).await;
+    let router = app(srv.state.clone());
+    let token = login(&router, "kadon").await;
+    (srv, router, token)
+}
+
 fn sha(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
@@ -104,9 +112,7 @@ async fn status(router: &axum::Router, token: &str, hash: &str) -> serde_json::V
 #[tokio::test]
 async fn whole_upload_is_idempotent_and_readable() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = crate::common::TestServer::start(dir.path(), 0).await;
-    let router = app(srv.state.clone());
-    let token = login(&router, "kadon").await;
+    let (srv, router, token) = kadon_server(dir.path()).await;
     let data = photo(300_000, 1);
     let hash = sha(&data);
 
@@ -195,9 +201,7 @@ async fn whole_upload_is_idempotent_and_readable() {
 #[tokio::test]
 async fn chunked_upload_resumes_at_the_right_offset() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = crate::common::TestServer::start(dir.path(), 0).await;
-    let router = app(srv.state.clone());
-    let token = login(&router, "kadon").await;
+    let (srv, router, token) = kadon_server(dir.path()).await;
     let data = photo(250_000, 2);
     let hash = sha(&data);
     let cuts = [0, 100_000, 200_000, 250_000];
@@ -270,9 +274,7 @@ async fn chunked_upload_resumes_at_the_right_offset() {
 #[tokio::test]
 async fn hash_mismatch_discards_the_upload() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = crate::common::TestServer::start(dir.path(), 0).await;
-    let router = app(srv.state.clone());
-    let token = login(&router, "kadon").await;
+    let (srv, router, token) = kadon_server(dir.path()).await;
     let data = photo(50_000, 3);
     let hash = sha(&data);
     let mut corrupt = data.clone();
@@ -326,9 +328,7 @@ async fn hash_mismatch_discards_the_upload() {
 #[tokio::test]
 async fn bad_requests_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = crate::common::TestServer::start(dir.path(), 0).await;
-    let router = app(srv.state.clone());
-    let token = login(&router, "kadon").await;
+    let (srv, router, token) = kadon_server(dir.path()).await;
     let data = photo(1_000, 4);
     let hash = sha(&data);
 
@@ -415,9 +415,7 @@ async fn partial_upload_survives_a_restart() {
     let data = photo(120_000, 6);
     let hash = sha(&data);
 
-    let srv = crate::common::TestServer::start(dir.path(), 0).await;
-    let router = app(srv.state.clone());
-    let token = login(&router, "kadon").await;
+    let (srv, router, token) = kadon_server(dir.path()).await;
     let res = send(&router, chunk(&token, &data, 0, 70_000)).await;
     assert_eq!(res.status, StatusCode::ACCEPTED);
     drop(router);
@@ -446,9 +444,7 @@ fn stored_file(data_dir: &std::path::Path, hash: &str) -> std::path::PathBuf {
 #[tokio::test]
 async fn photo_bytes_go_to_the_photo_store_and_only_their_record_to_the_database() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = crate::common::TestServer::start(dir.path(), 0).await;
-    let router = app(srv.state.clone());
-    let token = login(&router, "kadon").await;
+    let (srv, router, token) = kadon_server(dir.path()).await;
     let (whole, chunked) = (photo(90_000, 7), photo(150_000, 8));
 
     let res = send(&router, put(&token, &sha(&whole), &whole, None)).await;
@@ -490,9 +486,7 @@ async fn photo_bytes_go_to_the_photo_store_and_only_their_record_to_the_database
 #[tokio::test]
 async fn a_failing_photo_store_answers_503_and_the_retry_stores_the_whole_upload() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = crate::common::TestServer::start(dir.path(), 0).await;
-    let router = app(srv.state.clone());
-    let token = login(&router, "kadon").await;
+    let (srv, router, token) = kadon_server(dir.path()).await;
     let data = photo(100_000, 9);
     let hash = sha(&data);
     // A file where the store needs a directory: every write of this blob fails, as on a full or
@@ -533,9 +527,7 @@ async fn a_failing_photo_store_answers_503_and_the_retry_stores_the_whole_upload
 #[tokio::test]
 async fn photos_lost_from_the_store_are_an_error_not_a_missing_photo() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = crate::common::TestServer::start(dir.path(), 0).await;
-    let router = app(srv.state.clone());
-    let token = login(&router, "kadon").await;
+    let (srv, router, token) = kadon_server(dir.path()).await;
     let data = photo(20_000, 10);
     let hash = sha(&data);
     send(&router, put(&token, &hash, &data, None)).await;
@@ -549,9 +541,7 @@ async fn photos_lost_from_the_store_are_an_error_not_a_missing_photo() {
 #[tokio::test]
 async fn photos_inside_an_older_database_are_served_and_migrated_while_the_server_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = crate::common::TestServer::start(dir.path(), 0).await;
-    let router = app(srv.state.clone());
-    let token = login(&router, "kadon").await;
+    let (srv, router, token) = kadon_server(dir.path()).await;
     let kadon = srv.state.db.user_by_name("kadon").unwrap().unwrap().id;
     let (old, damaged) = (photo(80_000, 11), photo(30_000, 12));
     let damaged_hash = sha(&photo(30_000, 13));

@@ -322,16 +322,7 @@ async fn a_server_keeps_its_documents_in_postgres() {
     srv.stop().await;
 
     // Started without PostgreSQL, the folder would serve empty documents: refused, and why.
-    let cfg = server::Config::new(
-        "127.0.0.1:0".parse().unwrap(),
-        dir.path().to_path_buf(),
-        dir.path().join("no-dist"),
-    );
-    let err = server::AppState::start(&cfg)
-        .await
-        .err()
-        .expect("refused")
-        .to_string();
+    let err = refused(dir.path(), None).await;
     assert!(err.contains("keeps its documents in postgres"), "{err}");
 }
 
@@ -346,18 +337,23 @@ async fn a_sqlite_folder_is_not_started_on_postgres() {
     };
     let dir = tempfile::tempdir().unwrap();
     TestServer::start(dir.path(), 0).await.stop().await;
+    let err = refused(dir.path(), Some(url.clone())).await;
+    assert!(err.contains("keeps its documents in sqlite"), "{err}");
+}
+
+/// Why the server refuses to start on `dir` with these documents.
+async fn refused(dir: &std::path::Path, documents: Option<String>) -> String {
     let cfg = server::Config {
-        documents: Some(url.clone()),
+        documents,
         ..server::Config::new(
             "127.0.0.1:0".parse().unwrap(),
-            dir.path().to_path_buf(),
-            dir.path().join("no-dist"),
+            dir.to_path_buf(),
+            dir.join("no-dist"),
         )
     };
-    let err = server::AppState::start(&cfg)
+    server::AppState::start(&cfg)
         .await
         .err()
         .expect("refused")
-        .to_string();
-    assert!(err.contains("keeps its documents in sqlite"), "{err}");
+        .to_string()
 }
