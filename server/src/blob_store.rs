@@ -72,6 +72,8 @@ pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
     /// The directory, for a local store: its files are synced to disk after each write.
     dir: Option<PathBuf>,
+    /// Failed operations since start, for `/healthz`.
+    errors: std::sync::atomic::AtomicU64,
 }
 
 /// A blob's key: two hex characters of fan-out, so that no directory holds millions of files.
@@ -88,6 +90,7 @@ impl BlobStore {
                 Ok(BlobStore {
                     store: Arc::new(LocalFileSystem::new_with_prefix(&dir)?),
                     dir: Some(dir),
+                    errors: Default::default(),
                 })
             }
             BlobsAt::S3 { bucket, prefix } => {
@@ -107,7 +110,11 @@ impl BlobStore {
                 } else {
                     Arc::new(object_store::prefix::PrefixStore::new(s3, prefix.as_str()))
                 };
-                Ok(BlobStore { store, dir: None })
+                Ok(BlobStore {
+                    store,
+                    dir: None,
+                    errors: Default::default(),
+                })
             }
         }
     }
@@ -116,6 +123,24 @@ impl BlobStore {
     /// and its directories are synced (object_store renames a finished file into place but does
     /// not sync it; an acknowledged photo must survive a power cut like a note does).
     pub async fn put(&self, sha256: &str, bytes: axum::body::Bytes) -> Result<()> {
+        let r = self.put_synced(sha256, bytes).await;
+        self.counted(r)
+    }
+
+    /// Failed operations since start.
+    pub fn errors(&self) -> u64 {
+        self.errors.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn counted<T>(&self, r: Result<T>) -> Result<T> {
+        if r.is_err() {
+            self.errors
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        r
+    }
+
+    async fn put_synced(&self, sha256: &str, bytes: axum::body::Bytes) -> Result<()> {
         let location = key(sha256);
         self.store.put(&location, PutPayload::from(bytes)).await?;
         if let Some(dir) = &self.dir {
@@ -136,20 +161,22 @@ impl BlobStore {
 
     /// A blob's content; `None` if the store does not have it.
     pub async fn get(&self, sha256: &str) -> Result<Option<axum::body::Bytes>> {
-        match self.store.get(&key(sha256)).await {
-            Ok(got) => Ok(Some(got.bytes().await?)),
+        let r = match self.store.get(&key(sha256)).await {
+            Ok(got) => got.bytes().await.map(Some).map_err(Into::into),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
-        }
+        };
+        self.counted(r)
     }
 
     /// The first bytes of a blob (to tell its type) without reading it all.
     pub async fn head_bytes(&self, sha256: &str, len: u64) -> Result<Option<axum::body::Bytes>> {
-        match self.store.get_range(&key(sha256), 0..len).await {
+        let r = match self.store.get_range(&key(sha256), 0..len).await {
             Ok(b) => Ok(Some(b)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
-        }
+        };
+        self.counted(r)
     }
 }
 

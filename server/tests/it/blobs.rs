@@ -520,6 +520,11 @@ async fn a_failing_photo_store_answers_503_and_the_retry_stores_the_whole_upload
     assert!(res.status == StatusCode::OK && res.bytes == data);
     let stats = srv.state.db.blob_stats().unwrap();
     assert_eq!((stats.blobs, stats.uploads, stats.upload_bytes), (1, 0, 0));
+    // Counted for the operator; text sync does not depend on photos, so the node stays healthy.
+    let res = send(&router, get("/healthz", None)).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let health = String::from_utf8(res.bytes).unwrap();
+    assert!(health.contains("photo_store_errors 2"), "{health}");
     drop(router);
     srv.stop().await;
 }
