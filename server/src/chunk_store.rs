@@ -9,6 +9,7 @@
 use rusqlite::OptionalExtension;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// A failed read or write, and whether it may pass by itself (a full disk, a busy database, a
 /// dropped connection) — worth retrying — or not (a broken schema, a bug).
@@ -226,7 +227,15 @@ impl PgChunks {
     /// Connect to `url` (`postgres://user:password@host:port/dbname`) and bring the schema up to
     /// date. Nodes starting at once take turns (an advisory lock), so each step runs once.
     pub fn open(url: &str) -> anyhow::Result<PgChunks> {
-        let config: postgres::Config = url.parse()?;
+        let mut config: postgres::Config = url.parse()?;
+        // A database that stops answering (a network cut, a host gone) must fail a commit, which
+        // the writer retries on a new connection, not hang it: without these, a half-open TCP
+        // connection waits for as long as the kernel's defaults (hours).
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        config.tcp_user_timeout(Duration::from_secs(30));
+        config.keepalives_idle(Duration::from_secs(30));
         let mut client = config.connect(postgres::NoTls)?;
         migrate_pg(&mut client)?;
         Ok(PgChunks {
