@@ -3,7 +3,8 @@
 // nginx with TLS (a throwaway self-signed certificate).
 //
 // The PWA's files come from nginx precompressed and with the same headers the node would give them;
-// plain HTTP is sent to HTTPS; a photo goes through /api; a phone in headless Chromium logs in,
+// plain HTTP is sent to HTTPS; photos go through /api, one resumed after its first chunk; the
+// office's server-sent events pass unbuffered; a phone in headless Chromium logs in,
 // syncs a note over the proxied WebSocket (wss) and the node holds it; the node is killed (-9), a
 // note written meanwhile reaches it once it is back, through the proxy.
 //
@@ -181,6 +182,36 @@ test('the documented nginx configuration serves the app and proxies sync, API an
     assert.ok(back.status === 200 && back.body.equals(photo), 'the photo reads back through nginx');
     assert.equal(back.headers['content-security-policy'], "default-src 'none'; sandbox", 'the node\'s stricter policy for a photo, not the pages\'');
 
+    // A photo resumed: the first chunk, the status, the rest (as a phone on a flaky link does).
+    const resumed = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(400_000)]);
+    const sha2 = createHash('sha256').update(resumed).digest('hex');
+    const chunk = (start, end) =>
+      request(`${proxy.url}/api/blobs/${sha2}`, {
+        method: 'PUT',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/octet-stream',
+          'content-range': `bytes ${start}-${end - 1}/${resumed.length}`,
+          'content-length': end - start,
+        },
+        body: resumed.subarray(start, end),
+      });
+    assert.equal((await chunk(0, 150_000)).status, 202);
+    const status = await request(`${proxy.url}/api/blobs/${sha2}/status`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(JSON.parse(status.body).offset, 150_000);
+    assert.equal((await chunk(150_000, resumed.length)).status, 201);
+
+    // The office's live updates (server-sent events) pass through unbuffered: opened now, an
+    // event arrives when the phone's note lands.
+    const huyen = await login(server.url, 'huyen');
+    let heard = '';
+    const events = https.get(`${proxy.url}/api/office/events`, {
+      headers: { authorization: `Bearer ${huyen.token}`, accept: 'text/event-stream' },
+      rejectUnauthorized: false,
+    });
+    events.on('response', (res) => res.on('data', (c) => (heard += c.toString())));
+    events.on('error', () => {}); // ended by destroy() below, or by the test's end
+
     // --- a phone through the proxy: wss sync ---------------------------------------------------
     browser = await launchChromium();
     const ctx = { prefix: 'proxy', pages, browser, server: { url: proxy.url } };
@@ -188,7 +219,11 @@ test('the documented nginx configuration serves the app and proxies sync, API an
     const title = 'Họp dân thôn 3 qua proxy';
     await createNote(page, { title, date: '2026-11-20', content: 'Tuyên truyền Chỉ thị 18 qua nginx.' });
     await waitBadge(page, { online: 'true', unsynced: '0' }, 30_000);
-    const huyen = await login(server.url, 'huyen');
+    await waitFor(async () => heard.includes('event: change') && heard.includes('xa-ka-don'), {
+      timeoutMs: 10_000,
+      what: 'an office change event through nginx',
+    });
+    events.destroy();
     const held = async () =>
       (await apiGet(server.url, '/api/office/notes?commune=xa-ka-don', huyen.token)).notes.map((n) => n.note.title);
     await waitFor(async () => (await held()).includes(title), {
