@@ -117,6 +117,38 @@ enum BlobsCommand {
     /// Move photos kept inside the database (servers before the photo store) to the photo store
     /// (--blobs). Safe while the server runs, and to run again after an interruption.
     Migrate,
+    /// Copy the photo store (--blobs) to another one (a directory or s3://bucket/prefix), e.g. to
+    /// move to a bucket; only what the target lacks, each photo checked. Safe while the server
+    /// runs; run it again after switching the server to the new store.
+    Copy {
+        #[arg(long)]
+        to: server::blob_store::BlobsAt,
+    },
+}
+
+/// `danvan-server blobs copy --to …`.
+async fn blobs_copy(cfg: &Config, to: &server::blob_store::BlobsAt) -> anyhow::Result<()> {
+    let at = cfg.blobs_at();
+    anyhow::ensure!(&at != to, "the photo store is {at} already");
+    let open = |at: &server::blob_store::BlobsAt| {
+        server::blob_store::BlobStore::open(at)
+            .with_context(|| format!("opening the photo store {at}"))
+    };
+    let started = std::time::Instant::now();
+    let c = server::blob_store::copy_all(&open(&at)?, &open(to)?).await?;
+    println!(
+        "{} photos ({:.1} MB) copied from {at} to {to} in {:.1} s; {} were there already",
+        c.blobs,
+        c.bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64(),
+        c.present
+    );
+    anyhow::ensure!(
+        c.damaged == 0,
+        "{} photos do not match their hash and were not copied (see the log)",
+        c.damaged
+    );
+    Ok(())
 }
 
 /// `danvan-server blobs migrate`.
@@ -316,11 +348,14 @@ async fn run() -> anyhow::Result<()> {
         documents: args.documents,
         ..Config::new(args.listen, args.data_dir, args.dist)
     };
-    if let Some(Command::Blobs {
-        command: BlobsCommand::Migrate,
-    }) = &args.command
-    {
-        return blobs_migrate(&cfg).await;
+    match &args.command {
+        Some(Command::Blobs {
+            command: BlobsCommand::Migrate,
+        }) => return blobs_migrate(&cfg).await,
+        Some(Command::Blobs {
+            command: BlobsCommand::Copy { to },
+        }) => return blobs_copy(&cfg, to).await,
+        _ => {}
     }
     if let Some(Command::Readmodel {
         command: ReadmodelCommand::Rebuild,

@@ -636,3 +636,69 @@ async fn two_phones_completing_the_same_photo_at_once_store_it_once() {
     drop(router);
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn the_photo_store_copies_to_another_store_checked_and_only_what_is_missing() {
+    use server::blob_store::{BlobStore, BlobsAt, Copied, copy_all, default_dir};
+    let dir = tempfile::tempdir().unwrap();
+    let (srv, router, token) = kadon_server(dir.path()).await;
+    let photos: Vec<Vec<u8>> = (0..3)
+        .map(|i| photo(50_000 + i * 1000, 20 + i as u8))
+        .collect();
+    for p in &photos[..2] {
+        send(&router, put(&token, &sha(p), p, None)).await;
+    }
+    let target_dir = tempfile::tempdir().unwrap();
+    let target = BlobsAt::Dir(target_dir.path().join("bucket"));
+    let (from, to) = (
+        BlobStore::open(&default_dir(dir.path())).unwrap(),
+        BlobStore::open(&target).unwrap(),
+    );
+    let copied = copy_all(&from, &to).await.unwrap();
+    assert_eq!(
+        copied,
+        Copied {
+            blobs: 2,
+            bytes: 101_000,
+            present: 0,
+            damaged: 0
+        }
+    );
+    for p in &photos[..2] {
+        let there = std::fs::read(
+            target_dir
+                .path()
+                .join("bucket")
+                .join(&sha(p)[..2])
+                .join(sha(p)),
+        );
+        assert_eq!(there.unwrap(), *p);
+    }
+    // A third photo arrives meanwhile, and its file is damaged on disk: not copied, and said.
+    let third = &photos[2];
+    send(&router, put(&token, &sha(third), third, None)).await;
+    let mut bad = third.clone();
+    bad[1000] ^= 0xFF;
+    std::fs::write(stored_file(dir.path(), &sha(third)), &bad).unwrap();
+    let again = copy_all(&from, &to).await.unwrap();
+    assert_eq!((again.blobs, again.present, again.damaged), (0, 2, 1));
+    drop(router);
+    srv.stop().await;
+
+    // The command: the same, from the data folder's store.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_danvan-server"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["blobs", "copy", "--to"])
+        .arg(target_dir.path().join("bucket"))
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a damaged photo fails the command: {said}"
+    );
+    assert!(said.contains("2 were there already"), "{said}");
+    assert!(said.contains("1 photos do not match"), "{said}");
+}
