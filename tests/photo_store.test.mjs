@@ -4,18 +4,22 @@
 //
 // A chunked upload lands in the bucket under the prefix and reads back whole; with the store down
 // the last chunk gets 503 and the server keeps every byte sent; with the store back the phone's
-// retry of that chunk stores the photo.
+// retry of that chunk stores the photo; `blobs copy --to s3://…` moves a data folder's photos
+// into the bucket.
 //
 //   DANVAN_SERVER_BIN=../target/debug/danvan-server node --test photo_store.test.mjs
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import S3rver from 's3rver';
-import { freePort, login, printServerOutput, removeDir, startServer, tempDataDir } from './lib/server.mjs';
+import { freePort, login, printServerOutput, removeDir, serverBin, startServer, tempDataDir } from './lib/server.mjs';
 
+const execFileAsync = promisify(execFile);
 const BUCKET = 'danvan-photos';
 const PREFIX = 'tinh-lam-dong/anh';
 
@@ -42,18 +46,19 @@ test('photos go to an S3 bucket, and an upload survives the bucket being down', 
   const s3Dir = await tempDataDir('danvan-s3-bucket-');
   const s3Port = await freePort();
   let s3 = await startS3(s3Dir, s3Port);
+  const s3Env = {
+    AWS_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+    AWS_ALLOW_HTTP: 'true',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  };
   let server;
   try {
     server = await startServer({
       dataDir,
       extraArgs: ['--blobs', `s3://${BUCKET}/${PREFIX}`],
-      env: {
-        AWS_ENDPOINT: `http://127.0.0.1:${s3Port}`,
-        AWS_ALLOW_HTTP: 'true',
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'S3RVER',
-        AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      },
+      env: s3Env,
     });
     const { token } = await login(server.url, 'kadon');
     // JPEG magic, then noise: a photo as the phone sends it.
@@ -89,6 +94,29 @@ test('photos go to an S3 bucket, and an upload survives the bucket being down', 
     assert.equal(res.status, 201, await res.text());
     res = await fetch(`${server.url}/api/blobs/${hash2}`, { headers: { authorization: `Bearer ${token}` } });
     assert.ok(Buffer.from(await res.arrayBuffer()).equals(second));
+
+    // A deployment with its photos in the data folder moves them to the bucket: `blobs copy`.
+    await server.stop();
+    server = null;
+    const localDir = await tempDataDir('danvan-s3-local-');
+    try {
+      const local = await startServer({ dataDir: localDir });
+      const kadon = await login(local.url, 'kadon');
+      const third = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(70_000)]);
+      const hash3 = createHash('sha256').update(third).digest('hex');
+      res = await fetch(`${local.url}/api/blobs/${hash3}`, { method: 'PUT', headers: { authorization: `Bearer ${kadon.token}` }, body: third });
+      assert.equal(res.status, 201);
+      await local.stop();
+      // Not spawnSync: s3rver answers from this very process, which must keep running.
+      const copy = await execFileAsync(serverBin(), ['--data-dir', localDir, 'blobs', 'copy', '--to', `s3://${BUCKET}/moved`], {
+        env: { ...process.env, ...s3Env },
+      });
+      assert.match(copy.stdout, /^1 photos/);
+      const moved = await readFile(path.join(s3Dir, BUCKET, 'moved', hash3.slice(0, 2), `${hash3}._S3rver_object`));
+      assert.ok(moved.equals(third), 'the bucket holds the copied photo');
+    } finally {
+      await removeDir(localDir);
+    }
   } catch (e) {
     printServerOutput();
     throw e;

@@ -239,33 +239,46 @@ pub struct Copied {
 pub async fn copy_all(from: &BlobStore, to: &BlobStore) -> anyhow::Result<Copied> {
     use futures::TryStreamExt;
     let mut done = Copied::default();
-    let mut listing = from.store.list(None);
-    while let Some(meta) = listing.try_next().await? {
-        let Some(sha) = meta.location.filename().filter(|name| {
-            name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        }) else {
-            continue;
-        };
-        let sha = sha.to_string();
-        match to.store.head(&key(&sha)).await {
-            Ok(there) if there.size == meta.size => {
+    // One fan-out directory at a time: two listings (a request per thousand photos on S3, not one
+    // per photo), and memory for 1/256 of the store.
+    for fan in 0..=255u8 {
+        let prefix = ObjectPath::from(format!("{fan:02x}"));
+        let there: std::collections::HashMap<String, u64> = to
+            .store
+            .list(Some(&prefix))
+            .map_ok(|m| {
+                (
+                    m.location.filename().unwrap_or_default().to_string(),
+                    m.size,
+                )
+            })
+            .try_collect()
+            .await?;
+        let here: Vec<object_store::ObjectMeta> =
+            from.store.list(Some(&prefix)).try_collect().await?;
+        for meta in here {
+            let Some(sha) = meta.location.filename().filter(|name| {
+                name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            }) else {
+                continue;
+            };
+            if there.get(sha) == Some(&meta.size) {
                 done.present += 1;
                 continue;
             }
-            Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
+            let sha = sha.to_string();
+            let Some(bytes) = from.get(&sha).await? else {
+                continue;
+            };
+            if hex::encode(Sha256::digest(&bytes)) != sha {
+                tracing::error!(sha256 = %sha, "photo does not match its hash; not copied");
+                done.damaged += 1;
+                continue;
+            }
+            done.bytes += bytes.len() as u64;
+            to.put(&sha, bytes).await?;
+            done.blobs += 1;
         }
-        let Some(bytes) = from.get(&sha).await? else {
-            continue;
-        };
-        if hex::encode(Sha256::digest(&bytes)) != sha {
-            tracing::error!(sha256 = %sha, "photo does not match its hash; not copied");
-            done.damaged += 1;
-            continue;
-        }
-        done.bytes += bytes.len() as u64;
-        to.put(&sha, bytes).await?;
-        done.blobs += 1;
     }
     Ok(done)
 }
