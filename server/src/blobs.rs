@@ -294,6 +294,13 @@ pub async fn get_blob(
                 (size, content_type(&head), Body::empty())
             } else {
                 let data = st.blobs.get(&sha).await?.ok_or_else(lost)?;
+                // Checked on the way out: the answer is cached as immutable for a year, so bytes
+                // damaged in the store (a bad disk, a broken copy) must never be sent under the name.
+                if hex::encode(Sha256::digest(&data)) != sha {
+                    return Err(ApiError::Internal(anyhow::anyhow!(
+                        "photo {sha} is damaged in the blob store (its bytes do not match its name)"
+                    )));
+                }
                 (data.len() as u64, content_type(&data), Body::from(data))
             }
         }

@@ -530,12 +530,20 @@ async fn a_failing_photo_store_answers_503_and_the_retry_stores_the_whole_upload
 }
 
 #[tokio::test]
-async fn photos_lost_from_the_store_are_an_error_not_a_missing_photo() {
+async fn photos_damaged_or_lost_in_the_store_are_an_error_not_a_photo() {
     let dir = tempfile::tempdir().unwrap();
     let (srv, router, token) = kadon_server(dir.path()).await;
     let data = photo(20_000, 10);
     let hash = sha(&data);
     send(&router, put(&token, &hash, &data, None)).await;
+    // Damaged on disk: never sent under its name (it would be cached as immutable).
+    let mut bad = data.clone();
+    bad[500] ^= 1;
+    std::fs::write(stored_file(dir.path(), &hash), &bad).unwrap();
+    let res = send(&router, get(&format!("/api/blobs/{hash}"), Some(&token))).await;
+    assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(res.headers[header::CACHE_CONTROL], "no-store");
+    // Gone from the store.
     std::fs::remove_file(stored_file(dir.path(), &hash)).unwrap();
     let res = send(&router, get(&format!("/api/blobs/{hash}"), Some(&token))).await;
     assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -596,6 +604,18 @@ async fn photos_inside_an_older_database_are_served_and_migrated_while_the_serve
     assert_eq!((again.blobs, again.damaged), (0, 1));
     drop(router);
     srv.stop().await;
+    // The command says the same, and fails while a damaged photo is left.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_danvan-server"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["blobs", "migrate"])
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("0 photos (0.0 MB) moved"), "{said}");
+    assert!(said.contains("1 photos do not match their hash"), "{said}");
 }
 
 #[tokio::test]
