@@ -45,6 +45,20 @@ pub trait ChunkStore: Send + Sync + 'static {
     fn doc_chunks(&self, doc: &str) -> Result<Vec<Vec<u8>>>;
     /// The connection the (single) writer thread commits on.
     fn writer(&self) -> anyhow::Result<Box<dyn ChunkWriter>>;
+    /// Tell `sink` of every commit another server node makes to this store, until the sink is
+    /// gone. A single-node store (SQLite) has nothing to tell.
+    fn watch(&self, _sink: Box<dyn ChangeSink>) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// Who hears of other nodes' commits ([`ChunkStore::watch`]).
+pub trait ChangeSink: Send + 'static {
+    /// Another node committed chunks of `doc`; `None`: commits may have been missed (the watch
+    /// was cut), so nothing loaded can be trusted to be current.
+    fn changed(&self, doc: Option<&str>);
+    /// Whether anyone still listens (the watch ends when not).
+    fn alive(&self) -> bool;
 }
 
 /// The writer thread's side: whole batches, each one transaction.
@@ -203,6 +217,31 @@ const PG_IDLE_CONNECTIONS: usize = 4;
 pub struct PgChunks {
     config: postgres::Config,
     idle: Mutex<Vec<postgres::Client>>,
+    /// This node's name in its commit notices, so it does not act on its own.
+    origin: String,
+}
+
+/// The channel on which each commit names the documents it touched (`NOTIFY` is delivered at
+/// commit, to every listening node): `ORIGIN DOC DOC …`.
+const NOTICE_CHANNEL: &str = "danvan_chunks";
+/// PostgreSQL's payload limit is 8,000 bytes: longer lists go out in several notices.
+const NOTICE_MAX: usize = 7_000;
+
+/// The notices for a commit by `origin` touching `docs`.
+fn notices(origin: &str, docs: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = origin.to_string();
+    for d in docs {
+        if cur.len() + 1 + d.len() > NOTICE_MAX && cur.len() > origin.len() {
+            out.push(std::mem::replace(&mut cur, origin.to_string()));
+        }
+        cur.push(' ');
+        cur.push_str(d);
+    }
+    if cur.len() > origin.len() {
+        out.push(cur);
+    }
+    out
 }
 
 /// Whether a PostgreSQL error may pass: the connection (class 08, or closed), a serialization or
@@ -241,6 +280,7 @@ impl PgChunks {
         Ok(PgChunks {
             config,
             idle: Mutex::new(vec![client]),
+            origin: format!("{:016x}", rand::random::<u64>()),
         })
     }
 
@@ -352,7 +392,79 @@ impl ChunkStore for PgChunks {
         Ok(Box::new(PgWriter {
             config: self.config.clone(),
             client: Some(self.connect()?),
+            origin: self.origin.clone(),
         }))
+    }
+
+    fn watch(&self, sink: Box<dyn ChangeSink>) -> anyhow::Result<()> {
+        // Listening before this returns: no commit made after the node started goes unheard.
+        let first = start_listening(&self.config)?;
+        let (config, origin) = (self.config.clone(), self.origin.clone());
+        std::thread::Builder::new()
+            .name("pg-listen".into())
+            .spawn(move || listen(first, &config, &origin, &*sink))?;
+        Ok(())
+    }
+}
+
+fn start_listening(
+    config: &postgres::Config,
+) -> std::result::Result<postgres::Client, postgres::Error> {
+    let mut client = config.connect(postgres::NoTls)?;
+    client.batch_execute(&format!("LISTEN {NOTICE_CHANNEL}"))?;
+    Ok(client)
+}
+
+/// The watch thread: pass on other nodes' notices; when the connection is cut, say that notices
+/// may have been missed, and listen again. Ends when the sink is gone.
+fn listen(first: postgres::Client, config: &postgres::Config, origin: &str, sink: &dyn ChangeSink) {
+    use postgres::fallible_iterator::FallibleIterator;
+    let mut client = Some(first);
+    let mut wait = Duration::from_millis(200);
+    while sink.alive() {
+        let mut listening = match client.take() {
+            Some(c) => c,
+            None => match start_listening(config) {
+                Ok(c) => {
+                    wait = Duration::from_millis(200);
+                    // Whatever was committed while not listening may not have been heard.
+                    sink.changed(None);
+                    c
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for other nodes' commits; retrying");
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                    continue;
+                }
+            },
+        };
+        while sink.alive() && !listening.is_closed() {
+            let mut notes = listening.notifications();
+            let mut heard = notes.timeout_iter(Duration::from_secs(1));
+            loop {
+                match heard.next() {
+                    Ok(Some(n)) => {
+                        let mut parts = n.payload().split(' ');
+                        if parts.next() == Some(origin) {
+                            continue;
+                        }
+                        for doc in parts {
+                            sink.changed(Some(doc));
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "listening for other nodes' commits failed");
+                        break;
+                    }
+                }
+            }
+        }
+        if !listening.is_closed() {
+            // The sink is gone; closing blocks on the client's own runtime: fine on this thread.
+            return;
+        }
     }
 }
 
@@ -360,6 +472,7 @@ struct PgWriter {
     config: postgres::Config,
     /// `None` after a failure that closed it: the next attempt connects again.
     client: Option<postgres::Client>,
+    origin: String,
 }
 
 impl ChunkWriter for PgWriter {
@@ -370,6 +483,8 @@ impl ChunkWriter for PgWriter {
                 .client
                 .insert(self.config.connect(postgres::NoTls).map_err(pg_error)?),
         };
+        let origin = self.origin.clone();
+        let origin = origin.as_str();
         let run = |client: &mut postgres::Client| -> std::result::Result<(), postgres::Error> {
             let mut tx = client.transaction()?;
             let put = tx.prepare(
@@ -377,11 +492,24 @@ impl ChunkWriter for PgWriter {
                  ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data",
             )?;
             let delete = tx.prepare("DELETE FROM chunks WHERE key = $1")?;
+            let mut docs: Vec<&str> = Vec::new();
             for op in ops {
                 match *op {
-                    ChunkOp::Put { key, doc, data } => tx.execute(&put, &[&key, &doc, &data])?,
-                    ChunkOp::Delete { key } => tx.execute(&delete, &[&key])?,
+                    ChunkOp::Put { key, doc, data } => {
+                        docs.push(doc);
+                        tx.execute(&put, &[&key, &doc, &data])?
+                    }
+                    ChunkOp::Delete { key } => {
+                        docs.push(key.split('/').next().unwrap_or_default());
+                        tx.execute(&delete, &[&key])?
+                    }
                 };
+            }
+            docs.sort_unstable();
+            docs.dedup();
+            // Delivered at commit, to every other node listening: their copies are stale now.
+            for notice in notices(origin, &docs) {
+                tx.execute("SELECT pg_notify($1, $2)", &[&NOTICE_CHANNEL, &notice])?;
             }
             tx.commit()
         };
@@ -396,6 +524,24 @@ impl ChunkWriter for PgWriter {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn notices_split_long_lists_and_carry_the_origin() {
+        assert!(super::notices("o", &[]).is_empty());
+        assert_eq!(super::notices("o", &["a", "b"]), vec!["o a b".to_string()]);
+        let doc = "x".repeat(40);
+        let docs: Vec<&str> = (0..400).map(|_| doc.as_str()).collect();
+        let n = super::notices("o", &docs);
+        assert!(n.len() >= 3);
+        assert!(
+            n.iter()
+                .all(|p| p.len() <= super::NOTICE_MAX && p.starts_with("o "))
+        );
+        assert_eq!(
+            n.iter().map(|p| p.split(' ').count() - 1).sum::<usize>(),
+            400
+        );
+    }
+
     #[test]
     fn prefix_bounds_cover_exactly_the_keys_below() {
         let (lo, hi) = super::prefix_bounds("doc1");

@@ -6,7 +6,7 @@
 //! table: [`DocStorage::load_doc`] rebuilds a document from the rows that are committed, and the
 //! heads of that document are the *durable heads* the app counts on.
 
-use crate::chunk_store::{ChunkError, ChunkOp, ChunkStore, ChunkWriter};
+use crate::chunk_store::{ChangeSink, ChunkError, ChunkOp, ChunkStore, ChunkWriter};
 use automerge::Automerge;
 use samod::storage::{StorageError, StorageKey};
 use std::collections::HashMap;
@@ -113,6 +113,9 @@ impl DocStorage {
             .name("sqlite-writer".into())
             .spawn(move || writer_loop(writer, rx, weak))?;
         *lock(&inner.writer_thread) = Some(handle);
+        inner
+            .chunks
+            .watch(Box::new(OtherNodes(Arc::downgrade(&inner))))?;
         Ok(DocStorage { inner })
     }
 
@@ -290,6 +293,34 @@ impl DocStorage {
             let key = StorageKey::incremental_path(doc_id, change.hash());
             samod::storage::Storage::put(self, key, change.raw_bytes().to_vec()).await;
         }
+    }
+}
+
+/// Other server nodes' commits to a shared store: the durable state loaded here for that document
+/// is stale, so it is dropped (the next question reads the committed rows), and the commit is
+/// reported like one of ours — the durable-heads push and the read model follow it.
+struct OtherNodes(std::sync::Weak<Inner>);
+
+impl ChangeSink for OtherNodes {
+    fn changed(&self, doc: Option<&str>) {
+        let Some(inner) = self.0.upgrade() else {
+            return;
+        };
+        let mut mirrors = lock(&inner.mirrors);
+        match doc {
+            Some(doc) => {
+                mirrors.remove(doc);
+                drop(mirrors);
+                let _ = inner.changed.send(doc.to_string());
+            }
+            None => mirrors.clear(),
+        }
+    }
+
+    fn alive(&self) -> bool {
+        self.0
+            .upgrade()
+            .is_some_and(|inner| lock(&inner.writer).is_some())
     }
 }
 

@@ -36,6 +36,11 @@ impl Backend {
     }
 
     async fn open(&self) -> DocStorage {
+        self.open_listening().await.0
+    }
+
+    /// [`Self::open`], and the channel on which the storage reports committed documents.
+    async fn open_listening(&self) -> (DocStorage, tokio::sync::mpsc::UnboundedReceiver<String>) {
         let chunks: Arc<dyn ChunkStore> = match self {
             Backend::Sqlite(dir) => Arc::new(SqliteChunks::new(&server::db::path_in(dir.path()))),
             Backend::Pg(_, url) => {
@@ -49,12 +54,12 @@ impl Backend {
                 )
             }
         };
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        // The receiver is dropped: nobody here listens for commits.
-        tokio::task::spawn_blocking(move || DocStorage::open(chunks, tx))
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let storage = tokio::task::spawn_blocking(move || DocStorage::open(chunks, tx))
             .await
             .unwrap()
-            .unwrap()
+            .unwrap();
+        (storage, rx)
     }
 }
 
@@ -356,4 +361,83 @@ async fn refused(dir: &std::path::Path, documents: Option<String>) -> String {
         .err()
         .expect("refused")
         .to_string()
+}
+
+/// Two nodes on one PostgreSQL: a commit through node A reaches node B's durable state and its
+/// commit reports (so B's durable-heads push and read model follow) within a second, by
+/// `LISTEN/NOTIFY`; a node does not drop its own state for its own commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_nodes_commit_reaches_this_node_at_once() {
+    let b = Backend::pg("nodes").await;
+    let (a, _a_changes) = b.open_listening().await;
+    let (node_b, mut b_changes) = b.open_listening().await;
+    let id = samod::DocumentId::new(&mut rand::rng());
+    let doc_key = id.to_string();
+    let heads = |am: &Automerge| am.get_heads();
+    // B has the document loaded (nothing stored yet), as when a phone asked it about it.
+    assert_eq!(node_b.with_durable(doc_key.clone(), heads).await, None);
+    assert!(node_b.is_loaded(&doc_key));
+
+    let mut doc = Automerge::new();
+    let mut tx = doc.transaction();
+    tx.put(automerge::ROOT, "title", "Ghi qua nút A").unwrap();
+    tx.commit();
+    let t0 = std::time::Instant::now();
+    a.put_changes(&id, &doc).await;
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        loop {
+            if b_changes.recv().await.as_deref() == Some(doc_key.as_str()) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "node B heard of A's commit within 1 s");
+    eprintln!("node B heard of node A's commit after {:?}", t0.elapsed());
+    assert_eq!(
+        node_b.with_durable(doc_key.clone(), heads).await,
+        Some(doc.get_heads()),
+        "B's durable state is A's"
+    );
+    // A's own commit did not make A forget what it had loaded.
+    assert_eq!(
+        a.with_durable(doc_key.clone(), heads).await,
+        Some(doc.get_heads())
+    );
+    let mut tx = doc.transaction();
+    tx.put(automerge::ROOT, "results", "30 hộ").unwrap();
+    tx.commit();
+    a.put_changes(&id, &doc).await;
+    assert!(
+        a.is_loaded(&doc_key),
+        "a node keeps its state across its own commits"
+    );
+
+    // Every connection cut (a PostgreSQL restart): a notice sent while B was not listening is
+    // missed, so B forgets all it had loaded once it listens again, and reads the truth.
+    assert_eq!(
+        node_b
+            .with_durable(doc_key.clone(), heads)
+            .await
+            .map(|h| h.len()),
+        Some(1)
+    );
+    let Backend::Pg(cluster, _) = &b else {
+        unreachable!()
+    };
+    cut_connections(&cluster.url, "nodes").await;
+    let mut tx = doc.transaction();
+    tx.put(automerge::ROOT, "results", "45 hộ").unwrap();
+    tx.commit();
+    a.put_changes(&id, &doc).await;
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while node_b.with_durable(doc_key.clone(), heads).await != Some(doc.get_heads()) {
+        assert!(
+            std::time::Instant::now() < until,
+            "B caught up after the cut"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    close(a).await;
+    close(node_b).await;
 }
