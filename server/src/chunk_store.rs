@@ -54,9 +54,10 @@ pub trait ChunkStore: Send + Sync + 'static {
 
 /// Who hears of other nodes' commits ([`ChunkStore::watch`]).
 pub trait ChangeSink: Send + 'static {
-    /// Another node committed chunks of `doc`; `None`: commits may have been missed (the watch
-    /// was cut), so nothing loaded can be trusted to be current.
-    fn changed(&self, doc: Option<&str>);
+    /// Another node committed (wrote or deleted) the chunk `key` (its document is the first part);
+    /// `None`: commits may have been missed (the watch was cut), so nothing loaded can be trusted
+    /// to be current.
+    fn changed(&self, key: Option<&str>);
     /// Whether anyone still listens (the watch ends when not).
     fn alive(&self) -> bool;
 }
@@ -221,17 +222,18 @@ pub struct PgChunks {
     origin: String,
 }
 
-/// The channel on which each commit names the documents it touched (`NOTIFY` is delivered at
-/// commit, to every listening node): `ORIGIN DOC DOC …`.
+/// The channel on which each commit names the chunks it wrote or deleted (`NOTIFY` is delivered
+/// at commit, to every listening node): `ORIGIN KEY KEY …`. Keys, not documents: a node that holds
+/// the document reads just those chunks.
 const NOTICE_CHANNEL: &str = "danvan_chunks";
 /// PostgreSQL's payload limit is 8,000 bytes: longer lists go out in several notices.
 const NOTICE_MAX: usize = 7_000;
 
-/// The notices for a commit by `origin` touching `docs`.
-fn notices(origin: &str, docs: &[&str]) -> Vec<String> {
+/// The notices for a commit by `origin` of the chunks `keys`.
+fn notices(origin: &str, keys: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = origin.to_string();
-    for d in docs {
+    for d in keys {
         if cur.len() + 1 + d.len() > NOTICE_MAX && cur.len() > origin.len() {
             out.push(std::mem::replace(&mut cur, origin.to_string()));
         }
@@ -449,8 +451,8 @@ fn listen(first: postgres::Client, config: &postgres::Config, origin: &str, sink
                         if parts.next() == Some(origin) {
                             continue;
                         }
-                        for doc in parts {
-                            sink.changed(Some(doc));
+                        for key in parts {
+                            sink.changed(Some(key));
                         }
                     }
                     Ok(None) => break,
@@ -492,23 +494,23 @@ impl ChunkWriter for PgWriter {
                  ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data",
             )?;
             let delete = tx.prepare("DELETE FROM chunks WHERE key = $1")?;
-            let mut docs: Vec<&str> = Vec::new();
+            let mut keys: Vec<&str> = Vec::new();
             for op in ops {
                 match *op {
                     ChunkOp::Put { key, doc, data } => {
-                        docs.push(doc);
+                        keys.push(key);
                         tx.execute(&put, &[&key, &doc, &data])?
                     }
                     ChunkOp::Delete { key } => {
-                        docs.push(key.split('/').next().unwrap_or_default());
+                        keys.push(key);
                         tx.execute(&delete, &[&key])?
                     }
                 };
             }
-            docs.sort_unstable();
-            docs.dedup();
+            keys.sort_unstable();
+            keys.dedup();
             // Delivered at commit, to every other node listening: their copies are stale now.
-            for notice in notices(origin, &docs) {
+            for notice in notices(origin, &keys) {
                 tx.execute("SELECT pg_notify($1, $2)", &[&NOTICE_CHANNEL, &notice])?;
             }
             tx.commit()

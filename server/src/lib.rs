@@ -255,6 +255,14 @@ impl AppState {
             }
         });
         tokio::spawn(readmodel::run(state.clone(), readmodel_rx));
+        // Several nodes on one PostgreSQL: what the others commit reaches the phones here.
+        let (others, keys) = (state.clone(), state.storage.other_nodes_chunks());
+        tokio::spawn(async move {
+            others
+                .hub
+                .take_other_nodes_chunks(&others.storage, keys)
+                .await
+        });
         tokio::spawn(blobs::expire_partial_uploads(state.clone()));
         tokio::spawn(report::take_due_cuts(state.clone()));
         tokio::spawn(forget_idle_every(

@@ -25,6 +25,8 @@ enum WriteOp {
 
 struct Inner {
     chunks: Arc<dyn ChunkStore>,
+    /// Where chunks other nodes committed are reported ([`DocStorage::other_nodes_chunks`]).
+    remote: Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>>,
     writer: Mutex<Option<mpsc::Sender<Queued>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The durable state of each document asked about recently: loaded from SQLite once, then
@@ -101,6 +103,7 @@ impl DocStorage {
         let (tx, rx) = mpsc::channel::<Queued>();
         let inner = Arc::new(Inner {
             chunks,
+            remote: Mutex::new(None),
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(None),
             mirrors: Mutex::new(HashMap::new()),
@@ -125,6 +128,19 @@ impl DocStorage {
         self.inner
             .page_limit
             .store(pages.unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// The keys of chunks other server nodes commit to a shared store, from now on (a single
+    /// node's store reports none).
+    pub fn other_nodes_chunks(&self) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        *lock(&self.inner.remote) = Some(tx);
+        rx
+    }
+
+    /// One stored chunk by its key (`None` if absent).
+    pub async fn chunk(&self, key: String) -> Result<Option<Vec<u8>>, StorageError> {
+        self.read(move |c| c.get(&key)).await
     }
 
     /// Stop accepting writes and wait until every queued write is committed.
@@ -302,16 +318,20 @@ impl DocStorage {
 struct OtherNodes(std::sync::Weak<Inner>);
 
 impl ChangeSink for OtherNodes {
-    fn changed(&self, doc: Option<&str>) {
+    fn changed(&self, key: Option<&str>) {
         let Some(inner) = self.0.upgrade() else {
             return;
         };
         let mut mirrors = lock(&inner.mirrors);
-        match doc {
-            Some(doc) => {
-                mirrors.remove(doc);
+        match key {
+            Some(key) => {
+                let doc = doc_of(key);
+                mirrors.remove(&doc);
                 drop(mirrors);
-                let _ = inner.changed.send(doc.to_string());
+                if let Some(remote) = lock(&inner.remote).as_ref() {
+                    let _ = remote.send(key.to_string());
+                }
+                let _ = inner.changed.send(doc);
             }
             None => mirrors.clear(),
         }

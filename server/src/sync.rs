@@ -359,6 +359,60 @@ impl SyncHub {
     }
 }
 
+impl SyncHub {
+    /// Chunks another server node committed to the shared store: applied to this node's copy of
+    /// each document that a phone connected here syncs, so those phones receive the changes as if
+    /// a peer of this node had sent them. Documents nobody here syncs are left alone: they are
+    /// read from the store, current, when next asked for.
+    pub async fn take_other_nodes_chunks(
+        &self,
+        storage: &DocStorage,
+        mut keys: tokio::sync::mpsc::UnboundedReceiver<String>,
+    ) {
+        while let Some(first) = keys.recv().await {
+            let mut by_doc: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+            let mut add = |k: String| {
+                let doc = k.split('/').next().unwrap_or_default().to_string();
+                by_doc.entry(doc).or_default().push(k);
+            };
+            add(first);
+            while let Ok(k) = keys.try_recv() {
+                add(k);
+            }
+            for (doc, keys) in by_doc {
+                let Ok(id) = doc.parse::<shared::DocumentId>() else {
+                    continue;
+                };
+                if self.push.subscribers(&id) == 0 {
+                    continue;
+                }
+                // The chunks named; one deleted since (compacted into a snapshot) means reading
+                // the whole document's chunks instead.
+                let mut chunks = Vec::new();
+                for k in &keys {
+                    match storage.chunk(k.clone()).await {
+                        Ok(Some(c)) => chunks.push(c),
+                        Ok(None) | Err(_) => {
+                            chunks = storage.doc_chunks(doc.clone()).await.unwrap_or_default();
+                            break;
+                        }
+                    }
+                }
+                let Ok(Some(handle)) = self.repo.find(to_samod_id(&id)).await else {
+                    continue;
+                };
+                handle.with_document(|am| {
+                    for c in &chunks {
+                        if let Err(e) = am.load_incremental(c) {
+                            tracing::warn!(doc, error = %e, "another node's chunk does not load");
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
 /// Write a document straight into storage under samod's key layout (before the repo starts).
 pub async fn seed_document(storage: &DocStorage, id: &shared::DocumentId, doc: &Automerge) {
     storage.put_changes(&to_samod_id(id), doc).await;

@@ -441,3 +441,92 @@ async fn another_nodes_commit_reaches_this_node_at_once() {
     close(a).await;
     close(node_b).await;
 }
+
+/// Two server nodes on one PostgreSQL (issue 15): a phone on node A writes notes, a phone of the
+/// same commune on node B receives them, and back. Node B runs on a backup of node A's data
+/// folder (the same accounts), as nodes will share accounts once those are in PostgreSQL too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_written_through_one_node_reaches_a_phone_on_another() {
+    use crate::common::*;
+    let b = Backend::pg("twonodes").await;
+    let Backend::Pg(_, url) = &b else {
+        unreachable!()
+    };
+    let with_pg = |c: &mut server::Config| c.documents = Some(url.clone());
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    TestServer::start_with(dir_a.path(), 0, with_pg)
+        .await
+        .stop()
+        .await;
+    server::backup::backup(dir_a.path(), &server::db::path_in(dir_b.path())).unwrap();
+    let node_a = TestServer::start_with(dir_a.path(), 0, with_pg).await;
+    let node_b = TestServer::start_with(dir_b.path(), 0, with_pg).await;
+
+    let hash = server::auth::hash_password("not used: the devices are logged in already");
+    let quarter = server::clock::current_quarter();
+    let key = shared::DocKey::notes("xa-ka-don", quarter);
+    let (mut on_a, id) = devices_on(
+        node_a.addr,
+        &[device_login(&node_a, "xa-ka-don", 0, &hash)],
+        &key,
+    )
+    .await;
+    let (mut on_b, _) = devices_on(
+        node_b.addr,
+        &[device_login(&node_b, "xa-ka-don", 1, &hash)],
+        &key,
+    )
+    .await;
+    let wait = std::time::Duration::from_secs(5);
+    for d in [&mut on_a[0], &mut on_b[0]] {
+        assert!(d.pump_until(|d| d.pushed.contains_key(&id), wait).await);
+    }
+    let notes_from = |d: &Device, prefix: &str| {
+        d.client.doc(&id).map_or(0, |doc| {
+            shared::schema::read_notes(doc)
+                .iter()
+                .filter(|n| n.id.starts_with(prefix))
+                .count()
+        })
+    };
+
+    for i in 0..3 {
+        on_a[0]
+            .change(&id, |d| {
+                shared::schema::put_note(d, &field_note(format!("via-a-{i}"), quarter, "a"))
+                    .unwrap()
+            })
+            .await;
+    }
+    let t0 = std::time::Instant::now();
+    assert!(
+        on_a[0].pump_until(|d| d.pushed_covers(&id), wait).await,
+        "durable on A"
+    );
+    assert!(
+        on_b[0]
+            .pump_until(|d| notes_from(d, "via-a-") == 3, wait)
+            .await,
+        "the phone on node B received node A's notes"
+    );
+    let took = t0.elapsed();
+    eprintln!("node A's notes reached the phone on node B {took:?} after A confirmed them");
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+    // Node B's push tells its phone those notes are durable too (it read the shared store).
+    assert!(on_b[0].pump_until(|d| d.pushed_covers(&id), wait).await);
+
+    // And back: B's phone writes, A's phone receives.
+    on_b[0]
+        .change(&id, |d| {
+            shared::schema::put_note(d, &field_note("via-b-0".into(), quarter, "b")).unwrap()
+        })
+        .await;
+    assert!(
+        on_a[0]
+            .pump_until(|d| notes_from(d, "via-b-") == 1, wait)
+            .await
+    );
+    drop((on_a, on_b));
+    node_a.stop().await;
+    node_b.stop().await;
+}
