@@ -27,6 +27,11 @@ struct Args {
     /// `--server-arg=--documents --server-arg=postgres://…`.
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
+    /// Server nodes sharing one `--documents` PostgreSQL (issue 15): node 0 as usual, the others
+    /// on backups of its data folder (the same accounts); device `i` syncs with node `i % nodes`.
+    /// CPU and RSS are the nodes' sums.
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
     #[arg(long, default_value_t = 50)]
     devices: usize,
     #[arg(long, default_value_t = 100)]
@@ -406,9 +411,13 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let extra: Vec<&str> = args.server_args.iter().map(String::as_str).collect();
-    let (mut child, addr) = spawn_server(&args, dir.path(), &extra).await?;
-    let pid = child.id().unwrap_or_default();
-    let base = format!("http://{addr}");
+    anyhow::ensure!(
+        args.nodes <= 1 || args.server_args.iter().any(|a| a == "--documents"),
+        "several nodes share documents only in PostgreSQL: add --server-arg=--documents --server-arg=postgres://…"
+    );
+    let (child, addr) = spawn_server(&args, dir.path(), &extra).await?;
+    let mut children = vec![child];
+    let mut addrs = vec![addr];
 
     // One member account per device, as in a commune (the server allows 16 sockets per account),
     // written into the served database directly: argon2 logins would measure the password hash.
@@ -435,10 +444,24 @@ async fn main() -> anyhow::Result<()> {
             })
             .collect()
     };
+    // The other nodes: backups of node 0's folder, logins included.
+    for k in 1..args.nodes.max(1) {
+        let node_dir = dir.path().join(format!("node{k}"));
+        std::fs::create_dir_all(node_dir.join("data"))?;
+        server::backup::backup(
+            &dir.path().join("data"),
+            &server::db::path_in(&node_dir.join("data")),
+        )?;
+        let (child, addr) = spawn_server(&args, &node_dir, &extra).await?;
+        children.push(child);
+        addrs.push(addr);
+    }
+    let pids: Vec<u32> = children.iter().map(|c| c.id().unwrap_or_default()).collect();
+    let cpu_total = |pids: &[u32]| -> Option<f64> { pids.iter().map(|p| cpu_seconds(*p)).sum() };
 
     let started = Instant::now();
     // Logins (argon2) are before this point: the figure is the sync's cost.
-    let cpu_at_start = cpu_seconds(pid);
+    let cpu_at_start = cpu_total(&pids);
     let mut tasks = Vec::new();
     // With `--rate`: everyone connected before the clock starts; device `i` writes its `k`th note
     // at (k × devices + i) / rate seconds.
@@ -453,7 +476,8 @@ async fn main() -> anyhow::Result<()> {
             None => args.notes,
         };
         let (all_connected, clock) = (all_connected.clone(), clock.clone());
-        let base = base.clone();
+        let addr = addrs[i % addrs.len()];
+        let base = format!("http://{addr}");
         let confirm = args.confirm;
         let poll_every_round = args.poll_every_round;
         tasks.push(tokio::spawn(async move {
@@ -604,11 +628,13 @@ async fn main() -> anyhow::Result<()> {
         latencies[((latencies.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
     };
     let total = latencies.len();
-    let rss = peak_rss_kib(pid);
-    let cpu = cpu_seconds(pid)
+    let rss: Option<u64> = pids.iter().map(|p| peak_rss_kib(*p)).sum();
+    let cpu = cpu_total(&pids)
         .zip(cpu_at_start)
         .map(|(end, start)| end - start);
-    let _ = child.kill().await;
+    for mut child in children {
+        let _ = child.kill().await;
+    }
     let backup = match backup {
         Some(b) => Some(b.await??),
         None => None,
@@ -620,6 +646,7 @@ async fn main() -> anyhow::Result<()> {
             "server": if js { "automerge-repo (Node)" } else { "danvan" },
             "confirm": if args.confirm == Confirm::Ack { "ack" } else { "durable" },
             "devices": args.devices,
+            "nodes": args.nodes.max(1),
             "notes_per_device": if rate.is_some() { None } else { Some(args.notes) },
             "rate_notes_per_second": rate,
             "connect_seconds": connect_seconds,
