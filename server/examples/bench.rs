@@ -456,7 +456,10 @@ async fn main() -> anyhow::Result<()> {
         children.push(child);
         addrs.push(addr);
     }
-    let pids: Vec<u32> = children.iter().map(|c| c.id().unwrap_or_default()).collect();
+    let pids: Vec<u32> = children
+        .iter()
+        .map(|c| c.id().unwrap_or_default())
+        .collect();
     let cpu_total = |pids: &[u32]| -> Option<f64> { pids.iter().map(|p| cpu_seconds(*p)).sum() };
 
     let started = Instant::now();
@@ -491,6 +494,8 @@ async fn main() -> anyhow::Result<()> {
             let mut next_round = Instant::now() + ROUND;
             let (mut pushes_seen, mut last_push) = (0, Instant::now());
             let mut resyncs = 0usize;
+            // Notes confirmed by the HTTP fallback, not by a push (a push missed or late).
+            let mut by_http = 0usize;
             let mut dropped = false;
             if rate.is_some() {
                 all_connected.wait().await;
@@ -596,13 +601,14 @@ async fn main() -> anyhow::Result<()> {
                             next_round += ROUND;
                         }
                         if (poll_every_round || last_push.elapsed() > Duration::from_secs(3)) && durable_check(&base, &l.token, &id, dev.client.doc(&id).unwrap()).await == Some(true) {
+                            by_http += 1;
                             break;
                         }
                     }
                 }
                 latencies.push(t0.elapsed());
             }
-            (latencies, dev.bytes_sent + dev.bytes_received, resyncs, dropped)
+            (latencies, dev.bytes_sent + dev.bytes_received, resyncs, dropped, by_http)
         }));
     }
     let backup = args.backup_after.map(|after| {
@@ -613,8 +619,10 @@ async fn main() -> anyhow::Result<()> {
     let mut bytes = 0usize;
     let mut resyncs = 0usize;
     let mut drops = 0usize;
+    let mut confirmed_by_http = 0usize;
     for t in tasks {
-        let (l, b, r, d) = t.await?;
+        let (l, b, r, d, h) = t.await?;
+        confirmed_by_http += h;
         latencies.extend(l);
         bytes += b;
         resyncs += r;
@@ -662,6 +670,7 @@ async fn main() -> anyhow::Result<()> {
             "server_peak_rss_mib": rss.map(|k| k as f64 / 1024.0),
             "server_cpu_ms_per_note": cpu.map(|c| c * 1000.0 / total as f64),
             "stall_resyncs": resyncs,
+            "confirmed_by_http": confirmed_by_http,
         })
     );
     Ok(())
