@@ -198,19 +198,6 @@ impl ChunkWriter for SqliteWriter {
 
 // --- PostgreSQL --------------------------------------------------------------------------------
 
-/// The schema, one step per version, applied at start in order. A step never changes once
-/// released: a new version is a new step.
-const PG_MIGRATIONS: &[&str] = &[
-    // 1: samod's chunks. `COLLATE "C"`: the prefix scan compares bytes, whatever the cluster's
-    // locale would make of '/' and '0'.
-    r#"CREATE TABLE chunks (
-           key  TEXT COLLATE "C" PRIMARY KEY,
-           doc  TEXT NOT NULL,
-           data BYTEA NOT NULL
-       );
-       CREATE INDEX chunks_doc ON chunks(doc, key)"#,
-];
-
 /// Read connections kept for reuse; more are opened while all are busy and closed after.
 const PG_IDLE_CONNECTIONS: usize = 4;
 
@@ -268,17 +255,9 @@ impl PgChunks {
     /// Connect to `url` (`postgres://user:password@host:port/dbname`) and bring the schema up to
     /// date. Nodes starting at once take turns (an advisory lock), so each step runs once.
     pub fn open(url: &str) -> anyhow::Result<PgChunks> {
-        let mut config: postgres::Config = url.parse()?;
-        // A database that stops answering (a network cut, a host gone) must fail a commit, which
-        // the writer retries on a new connection, not hang it: without these, a half-open TCP
-        // connection waits for as long as the kernel's defaults (hours).
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
-        }
-        config.tcp_user_timeout(Duration::from_secs(30));
-        config.keepalives_idle(Duration::from_secs(30));
+        let config = crate::pg::config(url)?;
         let mut client = config.connect(postgres::NoTls)?;
-        migrate_pg(&mut client)?;
+        crate::pg::migrate(&mut client)?;
         Ok(PgChunks {
             config,
             idle: Mutex::new(vec![client]),
@@ -320,39 +299,6 @@ impl Drop for PgChunks {
                 .spawn(move || drop(idle));
         }
     }
-}
-
-fn migrate_pg(client: &mut postgres::Client) -> anyhow::Result<()> {
-    let mut tx = client.transaction()?;
-    // Any constant: every danvan node takes the same lock, released at commit.
-    tx.execute("SELECT pg_advisory_xact_lock(7244901)", &[])?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS danvan_migrations (
-             version    INTEGER PRIMARY KEY,
-             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-         )",
-    )?;
-    let done: i32 = tx
-        .query_one(
-            "SELECT COALESCE(MAX(version), 0) FROM danvan_migrations",
-            &[],
-        )?
-        .get(0);
-    anyhow::ensure!(
-        done as usize <= PG_MIGRATIONS.len(),
-        "the PostgreSQL schema is at version {done}, newer than this server ({}): upgrade the server",
-        PG_MIGRATIONS.len()
-    );
-    for (i, step) in PG_MIGRATIONS.iter().enumerate().skip(done as usize) {
-        tx.batch_execute(step)?;
-        tx.execute(
-            "INSERT INTO danvan_migrations(version) VALUES ($1)",
-            &[&(i as i32 + 1)],
-        )?;
-        tracing::info!(version = i + 1, "PostgreSQL schema migrated");
-    }
-    tx.commit()?;
-    Ok(())
 }
 
 impl ChunkStore for PgChunks {

@@ -18,6 +18,7 @@ pub mod login_limit;
 pub mod memory;
 pub mod net;
 pub mod office;
+pub mod pg;
 pub mod plan_import;
 pub mod plan_publish;
 pub mod readmodel;
@@ -59,10 +60,12 @@ pub struct Config {
     pub unload_after: std::time::Duration,
     /// Where photo bytes go; `None`: `blobs/` in the data folder.
     pub blobs: Option<blob_store::BlobsAt>,
-    /// A PostgreSQL URL for the documents' chunks; `None`: the data folder's SQLite file.
-    /// Accounts, the read model and photo records stay in SQLite for now (issue 15 in progress),
-    /// so this is one node's setting, not yet a way to share documents between nodes.
+    /// A PostgreSQL URL for the documents' chunks; `None`: where [`Self::database`] is.
     pub documents: Option<String>,
+    /// A PostgreSQL URL for the database (accounts, org, index, read model, photo records) and,
+    /// unless [`Self::documents`] says otherwise, the documents; `None`: the data folder's SQLite
+    /// file. Several nodes share one.
+    pub database: Option<String>,
 }
 
 impl Config {
@@ -80,7 +83,32 @@ impl Config {
             unload_after: std::time::Duration::from_secs(600),
             blobs: None,
             documents: None,
+            database: None,
         }
+    }
+
+    /// Where the documents' chunks are: a PostgreSQL URL, or `None` for the SQLite file.
+    pub fn documents_at(&self) -> Option<String> {
+        self.documents.clone().or_else(|| self.database.clone())
+    }
+
+    /// Open the database: the data folder's SQLite file, or PostgreSQL.
+    pub async fn open_db(&self) -> anyhow::Result<db::Db> {
+        match &self.database {
+            Some(url) => {
+                let url = url.clone();
+                // Connecting blocks: not on an async worker.
+                tokio::task::spawn_blocking(move || db::Db::open_postgres(&url))
+                    .await?
+                    .context("opening the PostgreSQL database")
+            }
+            None => db::Db::open(&db::path_in(&self.data_dir)),
+        }
+    }
+
+    /// Whether there is a database to work on (commands that must not seed a new deployment).
+    pub fn has_database(&self) -> bool {
+        self.database.is_some() || db::path_in(&self.data_dir).exists()
     }
 
     /// Where photo bytes go.
@@ -202,12 +230,12 @@ impl AppState {
     pub async fn start(cfg: &Config) -> anyhow::Result<(AppState, Vec<String>)> {
         std::fs::create_dir_all(&cfg.data_dir)?;
         let path = db::path_in(&cfg.data_dir);
-        let db = db::Db::open(&path)?;
-        check_documents_home(&db, cfg.documents.is_some())?;
+        let db = cfg.open_db().await?;
+        check_documents_home(&db, cfg.documents_at().is_some())?;
         let blobs = blob_store::BlobStore::open(&cfg.blobs_at())
             .with_context(|| format!("opening the photo store {}", cfg.blobs_at()))?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let (documents, chunk_path) = (cfg.documents.clone(), path.clone());
+        let (documents, chunk_path) = (cfg.documents_at(), path.clone());
         // Connecting blocks (the PostgreSQL client too): not on an async worker.
         let storage = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let chunks: Arc<dyn chunk_store::ChunkStore> = match documents {

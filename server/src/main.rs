@@ -45,10 +45,15 @@ struct Args {
     /// from the AWS_* environment variables). Default: blobs/ in the data folder.
     #[arg(long)]
     blobs: Option<server::blob_store::BlobsAt>,
-    /// Keep the documents in PostgreSQL (postgres://user:password@host/db) instead of the data
-    /// folder's SQLite file. Accounts, the office's tables and photo records stay in SQLite for
-    /// now: one node only, not yet a way to share documents between nodes. Also read from
-    /// DANVAN_DOCUMENTS, which keeps a password out of the process list.
+    /// Keep everything — accounts, the org tree, the office's tables, photo records and the
+    /// documents — in PostgreSQL (postgres://user:password@host/db) instead of the data folder's
+    /// SQLite file: several nodes can share it. Also read from DANVAN_DATABASE, which keeps a
+    /// password out of the process list.
+    #[arg(long, env = "DANVAN_DATABASE", hide_env_values = true)]
+    database: Option<String>,
+    /// Keep only the documents in PostgreSQL (postgres://user:password@host/db), the rest in the
+    /// data folder's SQLite file (one node). Default: where --database is. Also read from
+    /// DANVAN_DOCUMENTS.
     #[arg(long, env = "DANVAN_DOCUMENTS", hide_env_values = true)]
     documents: Option<String>,
     /// Seconds after which a document nobody asked about is dropped from the server's memory.
@@ -154,8 +159,8 @@ async fn blobs_copy(cfg: &Config, to: &server::blob_store::BlobsAt) -> anyhow::R
 /// `danvan-server blobs migrate`.
 async fn blobs_migrate(cfg: &Config) -> anyhow::Result<()> {
     let path = server::db::path_in(&cfg.data_dir);
-    anyhow::ensure!(path.exists(), "no database at {}", path.display());
-    let db = std::sync::Arc::new(server::db::Db::open(&path)?);
+    anyhow::ensure!(cfg.has_database(), "no database at {}", path.display());
+    let db = std::sync::Arc::new(cfg.open_db().await?);
     let at = cfg.blobs_at();
     let store = server::blob_store::BlobStore::open(&at)
         .with_context(|| format!("opening the photo store {at}"))?;
@@ -173,7 +178,7 @@ async fn blobs_migrate(cfg: &Config) -> anyhow::Result<()> {
             m.damaged
         );
     }
-    if m.blobs > 0 {
+    if m.blobs > 0 && cfg.database.is_none() {
         println!(
             "the database file keeps its size (new writes reuse the freed pages); to shrink it, \
              stop the server and run: sqlite3 {} VACUUM",
@@ -198,7 +203,7 @@ enum PlanCommand {
 async fn readmodel_rebuild(cfg: &Config) -> anyhow::Result<()> {
     let db = server::db::path_in(&cfg.data_dir);
     // Starting on an empty folder would seed a new deployment: refuse instead.
-    anyhow::ensure!(db.exists(), "no database at {}", db.display());
+    anyhow::ensure!(cfg.has_database(), "no database at {}", db.display());
     let (state, _) = AppState::start(cfg).await.context("opening the data")?;
     let started = std::time::Instant::now();
     let docs = server::readmodel::rebuild(&state).await?;
@@ -219,7 +224,7 @@ async fn report(
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
     let db = server::db::path_in(&cfg.data_dir);
-    anyhow::ensure!(db.exists(), "no database at {}", db.display());
+    anyhow::ensure!(cfg.has_database(), "no database at {}", db.display());
     let layout = match layout {
         "party" => shared::api::ReportLayout::Party,
         "front" => shared::api::ReportLayout::Front,
@@ -309,6 +314,12 @@ async fn run() -> anyhow::Result<()> {
         return plan_import(file, *json);
     }
     match &args.command {
+        Some(Command::Backup { .. } | Command::Restore { .. }) if args.database.is_some() => {
+            anyhow::bail!(
+                "the database is in PostgreSQL: back it up and restore it with PostgreSQL's own \
+                 tools (pg_dump, pg_restore, or the provider's backups)"
+            );
+        }
         Some(Command::Backup { to }) => {
             let b = server::backup::backup(&args.data_dir, to)?;
             println!(
@@ -346,6 +357,7 @@ async fn run() -> anyhow::Result<()> {
         unload_after: std::time::Duration::from_secs(args.unload_after_secs),
         blobs: args.blobs,
         documents: args.documents,
+        database: args.database,
         ..Config::new(args.listen, args.data_dir, args.dist)
     };
     match &args.command {

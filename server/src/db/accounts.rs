@@ -1,9 +1,9 @@
 //! Accounts and device tokens: users with their role and org node, tokens stored as SHA-256 with
 //! the device's peer ID, and the principal a token resolves to.
 
+use super::sql::{OptionalExtension, params};
 use super::{Db, Result};
 use crate::access::{Principal, Role, Scope};
-use rusqlite::{OptionalExtension, params};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRow {
@@ -40,11 +40,12 @@ impl Db {
         node_id: &str,
     ) -> Result<i64> {
         self.with(|c| {
-            c.execute(
-                "INSERT INTO users(username, display_name, password_hash, role, node_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            c.query_row(
+                "INSERT INTO users(username, display_name, password_hash, role, node_id) VALUES (?1, ?2, ?3, ?4, ?5)
+                 RETURNING id",
                 params![username, display_name, password_hash, role.as_str(), node_id],
-            )?;
-            Ok(c.last_insert_rowid())
+                |r| r.get(0),
+            )
         })
     }
 
@@ -77,11 +78,12 @@ impl Db {
         expires_ms: i64,
     ) -> Result<i64> {
         self.with(|c| {
-            c.execute(
-                "INSERT INTO tokens(user_id, token_hash, peer_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            c.query_row(
+                "INSERT INTO tokens(user_id, token_hash, peer_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 RETURNING id",
                 params![user_id, token_hash, peer_id, now_ms, expires_ms],
-            )?;
-            Ok(c.last_insert_rowid())
+                |r| r.get(0),
+            )
         })
     }
 
@@ -174,7 +176,7 @@ impl Db {
                 let mut communes: Vec<String> = self.with(|c| {
                     c.prepare(
                         "WITH RECURSIVE sub(id) AS (
-                             SELECT ?1 UNION SELECT n.id FROM org_nodes n JOIN sub ON n.parent = sub.id)
+                             SELECT CAST(?1 AS TEXT) UNION SELECT n.id FROM org_nodes n JOIN sub ON n.parent = sub.id)
                          SELECT n.id FROM org_nodes n JOIN sub ON n.id = sub.id WHERE n.level = 'commune'",
                     )?
                     .query_map([node], |r| r.get(0))?

@@ -2,9 +2,9 @@
 //! and when they were last seen, disabling, password changes that end other logins, and the audit
 //! log.
 
+use super::sql::{OptionalExtension, params};
 use super::{Db, Result};
 use crate::access::Role;
-use rusqlite::{OptionalExtension, params};
 use shared::api::{AdminUser, AuditEntry, Device};
 
 /// One audit event to record.
@@ -51,7 +51,7 @@ impl Db {
                     "SELECT id, username, display_name, role, node_id, unit, disabled, also_viewer, must_change
                      FROM users ORDER BY username",
                 )?
-                .query_map([], |r| {
+                .query_map((), |r| {
                     Ok(AdminUser {
                         id: r.get(0)?,
                         username: r.get(1)?,
@@ -65,12 +65,12 @@ impl Db {
                         devices: Vec::new(),
                     })
                 })?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<Result<_>>()?;
             let mut stmt = c.prepare(
                 "SELECT user_id, id, peer_id, user_agent, app_version, created_at, last_seen, last_addr, expires_at
                  FROM tokens ORDER BY created_at",
             )?;
-            let devices = stmt.query_map([], |r| {
+            let devices = stmt.query_map((), |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     Device {
@@ -161,17 +161,20 @@ impl Db {
             Logins::Only(id) => (Some(id), None),
             Logins::AllBut(keep) => (None, keep),
         };
-        let filter = "user_id = ?1 AND (?2 IS NULL OR id = ?2) AND id IS NOT ?3";
+        let filter =
+            "user_id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR id = ?2) AND id IS DISTINCT FROM ?3";
         self.with(|c| {
-            let tx = c.unchecked_transaction()?;
+            let tx = c.transaction()?;
             let peers = tx
                 .prepare(&format!("SELECT peer_id FROM tokens WHERE {filter}"))?
                 .query_map(params![user_id, only, keep], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()?;
+                .collect::<Result<Vec<String>>>()?;
             tx.execute(
                 &format!(
-                    "INSERT OR REPLACE INTO ended_tokens(token_hash, user_id, peer_id, ended_at, reason)
-                     SELECT token_hash, user_id, peer_id, ?4, ?5 FROM tokens WHERE {filter}"
+                    "INSERT INTO ended_tokens(token_hash, user_id, peer_id, ended_at, reason)
+                     SELECT token_hash, user_id, peer_id, ?4, ?5 FROM tokens WHERE {filter}
+                     ON CONFLICT(token_hash) DO UPDATE SET user_id = excluded.user_id,
+                         peer_id = excluded.peer_id, ended_at = excluded.ended_at, reason = excluded.reason"
                 ),
                 params![user_id, only, keep, now_ms, reason],
             )?;
@@ -260,7 +263,7 @@ impl Db {
                      app_version = CASE WHEN ?5 = '' THEN app_version ELSE ?5 END,
                      clock_skew = COALESCE(?6, clock_skew),
                      clock_at = CASE WHEN ?6 IS NULL THEN clock_at ELSE ?2 END
-                 WHERE id = ?1 AND (last_seen IS NULL OR last_seen <= ?2 - ?4)",
+                 WHERE id = ?1 AND (last_seen IS NULL OR last_seen <= CAST(?2 AS BIGINT) - CAST(?4 AS BIGINT))",
                 params![token_id, now_ms, addr, SEEN_EVERY_MS, version, skew],
             )
             .map(|_| ())
@@ -308,7 +311,7 @@ impl Db {
         limit: u32,
     ) -> Result<(i64, Vec<AuditEntry>)> {
         self.with(|c| {
-            let filter = "(?1 IS NULL OR action = ?1) AND (?2 IS NULL OR actor = ?2)";
+            let filter = "(CAST(?1 AS TEXT) IS NULL OR action = ?1) AND (CAST(?2 AS TEXT) IS NULL OR actor = ?2)";
             let total = c.query_row(
                 &format!("SELECT COUNT(*) FROM audit_log WHERE {filter}"),
                 params![action, actor],
@@ -330,7 +333,7 @@ impl Db {
                         addr: r.get(6)?,
                     })
                 })?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<Result<_>>()?;
             Ok((total, entries))
         })
     }

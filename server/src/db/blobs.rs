@@ -2,8 +2,8 @@
 //! for photos from before it), each user's partial uploads, who uploaded a blob and which
 //! documents reference it (the two ways to be allowed to read it).
 
+use super::sql::{OptionalExtension, Sql, params};
 use super::{Db, Result};
-use rusqlite::{Connection, OptionalExtension, params};
 
 /// Partial-upload bytes one user may hold at once: a phone uploads photos one at a time, so this is
 /// many photos' worth, and it keeps one account from filling the disk with uploads never finished.
@@ -91,21 +91,19 @@ pub struct InlineBlob {
 /// An upload that holds all its bytes: the whole content if it hashes to the name; otherwise the
 /// upload is dropped (in `tx`, committed by the caller).
 fn finish_partial(
-    tx: &Connection,
+    tx: &Sql,
     sha256: &str,
     owner: i64,
     total: u64,
     verify: impl Fn(&[u8]) -> bool,
-) -> rusqlite::Result<BlobPut> {
+) -> Result<BlobPut> {
     let mut whole = Vec::with_capacity(total as usize);
-    {
-        let mut st = tx.prepare(
-            "SELECT data FROM blob_partial_parts WHERE sha256 = ?1 AND owner = ?2 ORDER BY start",
-        )?;
-        let mut rows = st.query(params![sha256, owner])?;
-        while let Some(r) = rows.next()? {
-            whole.extend_from_slice(r.get_ref(0)?.as_blob()?);
-        }
+    for part in tx.query_map(
+        "SELECT data FROM blob_partial_parts WHERE sha256 = ?1 AND owner = ?2 ORDER BY start",
+        params![sha256, owner],
+        |r| r.get::<_, Vec<u8>>(0),
+    )? {
+        whole.extend_from_slice(&part?);
     }
     if whole.len() as u64 == total && verify(&whole) {
         return Ok(BlobPut::Verified(whole));
@@ -119,9 +117,9 @@ fn finish_partial(
 }
 
 impl Db {
-    fn with_blobs<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    fn with_blobs<T: Send>(&self, f: impl FnOnce(&Sql) -> Result<T> + Send) -> Result<T> {
         let mut conn = self.blob_conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut conn)
+        super::sql::run(&mut conn, f)
     }
 
     /// Add one chunk of `owner`'s upload of the blob `sha256` (lowercase hex). `known`: whether
@@ -146,12 +144,13 @@ impl Db {
         owner: i64,
         known: bool,
         now_ms: i64,
-        verify: impl Fn(&[u8]) -> bool,
+        verify: impl Fn(&[u8]) -> bool + Sync,
     ) -> Result<BlobPut> {
         self.with_blobs(|conn| {
-            // IMMEDIATE: take the write lock before reading the offset, so two requests of the same
-            // upload cannot both append at it.
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // The write lock before reading the offset, so two requests of the same upload cannot
+            // both append at it (on every node: the owner's uploads take turns).
+            let tx = conn.transaction()?;
+            tx.lock(owner)?;
             let size: Option<i64> = tx
                 .query_row("SELECT size FROM blobs WHERE sha256 = ?1", [sha256], |r| {
                     r.get(0)
@@ -248,11 +247,12 @@ impl Db {
             let tx = conn.transaction()?;
             // Another user may have completed the same content meanwhile: the bytes are the same.
             tx.execute(
-                "INSERT OR IGNORE INTO blobs(sha256, size, data, created_at, in_store) VALUES (?1, ?2, X'', ?3, 1)",
-                params![sha256, size as i64, now_ms],
+                "INSERT INTO blobs(sha256, size, data, created_at, in_store) VALUES (?1, ?2, ?4, ?3, 1)
+                 ON CONFLICT(sha256) DO NOTHING",
+                params![sha256, size as i64, now_ms, b"".as_slice()],
             )?;
             tx.execute(
-                "INSERT OR IGNORE INTO blob_owners(sha256, user_id) VALUES (?1, ?2)",
+                "INSERT INTO blob_owners(sha256, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 params![sha256, owner],
             )?;
             // The parts go with their upload (ON DELETE CASCADE).
@@ -301,20 +301,20 @@ impl Db {
     /// Whether `user_id` uploaded the complete blob.
     pub fn blob_owned_by(&self, sha256: &str, user_id: i64) -> Result<bool> {
         self.with_blobs(|c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT EXISTS(SELECT 1 FROM blob_owners WHERE sha256 = ?1 AND user_id = ?2)",
                 params![sha256, user_id],
                 |r| r.get(0),
-            )?)
+            )
         })
     }
 
     /// The documents that reference a blob.
     pub fn blob_ref_docs(&self, sha256: &str) -> Result<Vec<String>> {
         self.with_blobs(|c| {
-            Ok(c.prepare("SELECT doc_id FROM blob_refs WHERE sha256 = ?1")?
+            c.prepare("SELECT doc_id FROM blob_refs WHERE sha256 = ?1")?
                 .query_map([sha256], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?)
+                .collect::<Result<_>>()
         })
     }
 
@@ -325,7 +325,7 @@ impl Db {
             tx.execute("DELETE FROM blob_refs WHERE doc_id = ?1", [doc_id])?;
             for h in hashes {
                 tx.execute(
-                    "INSERT OR IGNORE INTO blob_refs(sha256, doc_id) VALUES (?1, ?2)",
+                    "INSERT INTO blob_refs(sha256, doc_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                     params![h, doc_id],
                 )?;
             }
@@ -337,17 +337,17 @@ impl Db {
     /// Remove partial uploads not added to since `before_ms`. Returns how many.
     pub fn expire_partial_uploads(&self, before_ms: i64) -> Result<usize> {
         self.with_blobs(|c| {
-            Ok(c.execute(
+            c.execute(
                 "DELETE FROM blob_partials WHERE updated_at < ?1",
                 [before_ms],
-            )?)
+            )
         })
     }
 
     /// Where a complete blob's bytes are; `None` if there is no such blob.
     pub fn blob(&self, sha256: &str) -> Result<Option<StoredBlob>> {
         self.with_blobs(|c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT size, in_store, CASE in_store WHEN 0 THEN data END FROM blobs WHERE sha256 = ?1",
                 [sha256],
                 |r| {
@@ -360,7 +360,7 @@ impl Db {
                     })
                 },
             )
-            .optional()?)
+            .optional()
         })
     }
 
@@ -391,8 +391,8 @@ impl Db {
     pub fn blob_moved_to_store(&self, sha256: &str) -> Result<()> {
         self.with_blobs(|c| {
             c.execute(
-                "UPDATE blobs SET in_store = 1, data = X'' WHERE sha256 = ?1",
-                [sha256],
+                "UPDATE blobs SET in_store = 1, data = ?2 WHERE sha256 = ?1",
+                params![sha256, b"".as_slice()],
             )?;
             Ok(())
         })
@@ -400,12 +400,12 @@ impl Db {
 
     pub fn blob_stats(&self) -> Result<BlobStats> {
         self.with_blobs(|c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT (SELECT COUNT(*) FROM blobs), (SELECT COALESCE(SUM(size), 0) FROM blobs),
                         (SELECT COALESCE(SUM(length(data)), 0) FROM blobs),
                         (SELECT COUNT(*) FROM blob_partials), (SELECT COUNT(*) FROM blob_partial_parts),
                         (SELECT COALESCE(SUM(length(data)), 0) FROM blob_partial_parts)",
-                [],
+                (),
                 |r| {
                     Ok(BlobStats {
                         blobs: r.get(0)?,
@@ -416,7 +416,7 @@ impl Db {
                         upload_bytes: r.get(5)?,
                     })
                 },
-            )?)
+            )
         })
     }
 }

@@ -1,8 +1,8 @@
 //! The document index (every stored document: what it is, its commune, when a device last changed
 //! it) and the quarantine of entries that break the schema.
 
+use super::sql::params;
 use super::{Db, Result};
-use rusqlite::params;
 use shared::api::QuarantineEntry;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -36,7 +36,7 @@ impl Db {
         self.with(|c| {
             c.execute(
                 "INSERT INTO documents(doc_id, kind, scope, period, commune, last_change) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(doc_id) DO UPDATE SET last_change = COALESCE(?6, last_change)",
+                 ON CONFLICT(doc_id) DO UPDATE SET last_change = COALESCE(?6, documents.last_change)",
                 params![row.doc_id, row.kind, row.scope, row.period, commune, device_change_ms],
             )
             .map(|_| ())
@@ -48,7 +48,7 @@ impl Db {
             c.prepare(
                 "SELECT doc_id, kind, scope, period FROM documents ORDER BY kind, scope, period",
             )?
-            .query_map([], |r| {
+            .query_map((), |r| {
                 Ok(DocRow {
                     doc_id: r.get(0)?,
                     kind: r.get(1)?,
@@ -67,17 +67,17 @@ impl Db {
         entries: &[(String, String)],
         now_ms: i64,
     ) -> Result<()> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction()?;
-        tx.execute("DELETE FROM quarantine WHERE doc_id = ?1", [doc_id])?;
-        for (entry, reason) in entries {
-            tx.execute(
-                "INSERT INTO quarantine(doc_id, entry, reason, first_seen) VALUES (?1, ?2, ?3, ?4)",
-                params![doc_id, entry, reason, now_ms],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute("DELETE FROM quarantine WHERE doc_id = ?1", [doc_id])?;
+            for (entry, reason) in entries {
+                tx.execute(
+                    "INSERT INTO quarantine(doc_id, entry, reason, first_seen) VALUES (?1, ?2, ?3, ?4)",
+                    params![doc_id, entry, reason, now_ms],
+                )?;
+            }
+            tx.commit()
+        })
     }
 
     /// Replace the quarantine of the entries named by `keys` (the rest of the document is unchanged).
@@ -88,22 +88,23 @@ impl Db {
         bad: &[(String, String)],
         now_ms: i64,
     ) -> Result<()> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction()?;
-        for k in keys {
-            tx.execute(
-                "DELETE FROM quarantine WHERE doc_id = ?1 AND entry = ?2",
-                params![doc_id, k],
-            )?;
-        }
-        for (entry, reason) in bad {
-            tx.execute(
-                "INSERT OR REPLACE INTO quarantine(doc_id, entry, reason, first_seen) VALUES (?1, ?2, ?3, ?4)",
-                params![doc_id, entry, reason, now_ms],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.with(|c| {
+            let tx = c.transaction()?;
+            for k in keys {
+                tx.execute(
+                    "DELETE FROM quarantine WHERE doc_id = ?1 AND entry = ?2",
+                    params![doc_id, k],
+                )?;
+            }
+            for (entry, reason) in bad {
+                tx.execute(
+                    "INSERT INTO quarantine(doc_id, entry, reason, first_seen) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(doc_id, entry) DO UPDATE SET reason = ?3, first_seen = ?4",
+                    params![doc_id, entry, reason, now_ms],
+                )?;
+            }
+            tx.commit()
+        })
     }
 
     pub fn quarantine(&self) -> Result<Vec<QuarantineEntry>> {
@@ -112,7 +113,7 @@ impl Db {
                 "SELECT q.doc_id, d.kind, d.scope, d.period, q.entry, q.reason, q.first_seen
                  FROM quarantine q LEFT JOIN documents d ON d.doc_id = q.doc_id ORDER BY q.first_seen, q.entry",
             )?
-            .query_map([], |r| {
+            .query_map((), |r| {
                 Ok(QuarantineEntry {
                     doc_id: r.get(0)?,
                     kind: r.get(1)?,

@@ -1,6 +1,7 @@
-//! The server's SQLite database: accounts and device tokens, the org tree, the document index and
-//! the read model; the photo blob store's records in [`blobs`]. (Document chunks are in the same file but
-//! belong to [`crate::storage`].)
+//! The server's database: accounts and device tokens, the org tree, the document index and the
+//! read model; the photo blob store's records in [`blobs`]. SQLite by default (document chunks
+//! are in the same file but belong to [`crate::storage`]), or PostgreSQL for several nodes; every
+//! query is written once, through [`sql`].
 
 mod accounts;
 mod admin;
@@ -10,6 +11,7 @@ mod office;
 mod org;
 mod read_model;
 mod reports;
+pub mod sql;
 
 pub use accounts::{RENEW_GRACE_MS, TOKEN_LIFETIME_MS, TokenLookup, UserRow};
 pub use admin::{Audit, Logins, UserChange};
@@ -22,6 +24,8 @@ pub use reports::CutRow;
 
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension};
+use sql::OptionalExtension as _;
+use sql::Sql;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -29,6 +33,15 @@ use std::sync::Mutex;
 pub enum DbError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// PostgreSQL refused a statement (its message and the statement).
+    #[error("postgres: {0}")]
+    Prepare(String),
+    #[error("no row")]
+    NoRows,
+    #[error("unexpected value: {0}")]
+    Type(String),
 }
 
 pub type Result<T> = std::result::Result<T, DbError>;
@@ -156,10 +169,10 @@ pub fn connect(path: &Path) -> Result<Connection> {
 }
 
 pub struct Db {
-    conn: Mutex<Connection>,
+    conn: Mutex<Sql>,
     /// The blob store's own connection: a blob write (up to 5 MiB, fsynced) holds it for a while, and
     /// must not hold up the token lookup of every other request, which goes through `conn`.
-    blob_conn: Mutex<Connection>,
+    blob_conn: Mutex<Sql>,
     /// When each device's visit was last written ([`Db::token_seen`]), so that a device polling
     /// every round costs no statement between writes.
     seen: Mutex<std::collections::HashMap<i64, i64>>,
@@ -409,38 +422,67 @@ impl Db {
         }
         let mut conn = connect(path)?;
         migrate(&mut conn)?;
-        Ok(Db {
-            conn: Mutex::new(conn),
-            blob_conn: Mutex::new(connect(path)?),
-            seen: Mutex::new(std::collections::HashMap::new()),
-        })
+        Ok(Db::on(Sql::Lite(conn), Sql::Lite(connect(path)?)))
     }
 
-    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
-        // A poisoned lock means a panic mid-statement; SQLite rolled the statement back, so the
-        // connection itself is still consistent and we keep using it.
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(f(&conn)?)
+    /// Connect to a PostgreSQL database (`postgres://user:password@host:port/dbname`) and bring
+    /// its schema up to date ([`crate::pg::migrate`]).
+    pub fn open_postgres(url: &str) -> anyhow::Result<Db> {
+        let config = crate::pg::config(url)?;
+        let mut first = config.connect(postgres::NoTls)?;
+        crate::pg::migrate(&mut first)?;
+        drop_client(first);
+        let conn = || -> anyhow::Result<Sql> {
+            Ok(Sql::Pg(Box::new(std::cell::RefCell::new(
+                sql::PgConn::new(config.clone())?,
+            ))))
+        };
+        Ok(Db::on(conn()?, conn()?))
+    }
+
+    fn on(conn: Sql, blob_conn: Sql) -> Db {
+        Db {
+            conn: Mutex::new(conn),
+            blob_conn: Mutex::new(blob_conn),
+            seen: Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Which database this is.
+    pub fn dialect(&self) -> sql::Dialect {
+        self.conn
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .dialect()
+    }
+
+    fn with<T: Send>(&self, f: impl FnOnce(&Sql) -> Result<T> + Send) -> Result<T> {
+        // A poisoned lock means a panic mid-statement; the database rolled the statement back, so
+        // the connection itself is still consistent and we keep using it.
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        sql::run(&mut conn, f)
     }
 
     /// Give the connections' page caches back (a quiet server); they fill again on demand.
     pub fn release_memory(&self) {
         for conn in [&self.conn, &self.blob_conn] {
             let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-            if let Err(e) = conn.release_memory() {
+            if let Sql::Lite(c) = &*conn
+                && let Err(e) = c.release_memory()
+            {
                 tracing::debug!(error = %e, "SQLite kept its page cache");
             }
         }
     }
 
     pub fn is_empty(&self) -> Result<bool> {
-        self.with(|c| c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0)))
+        self.with(|c| c.query_row("SELECT COUNT(*) FROM users", (), |r| r.get::<_, i64>(0)))
             .map(|n| n == 0)
     }
 
-    /// Whether any document chunk is stored in this file (documents may live in PostgreSQL).
+    /// Whether any document chunk is stored in this database (documents may live elsewhere).
     pub fn has_chunks(&self) -> Result<bool> {
-        self.with(|c| c.query_row("SELECT EXISTS(SELECT 1 FROM chunks)", [], |r| r.get(0)))
+        self.with(|c| c.query_row("SELECT EXISTS(SELECT 1 FROM chunks)", (), |r| r.get(0)))
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -456,6 +498,13 @@ impl Db {
                 .map(|_| ())
         })
     }
+}
+
+/// Close a PostgreSQL client off any async worker (dropping one blocks on its own runtime).
+fn drop_client(client: postgres::Client) {
+    let _ = std::thread::Builder::new()
+        .name("pg-close".into())
+        .spawn(move || drop(client));
 }
 
 #[cfg(test)]

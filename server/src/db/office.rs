@@ -1,9 +1,9 @@
 //! The office's queries over the read model: figures per commune for a period, the notes and the
 //! petitions behind them — filtered by period, scope, commune, task and words, one page at a time.
 
+use super::sql::{Dialect, Val};
 use super::{Db, Result};
 use crate::access::Scope;
-use rusqlite::types::Value;
 use shared::api::{ActivityCount, Figures, OfficeQuery, PetitionCounts, PetitionEntry, WeekCount};
 use shared::schema::{Gps, Note, Participants, Petition};
 use shared::vocab::{ActivityType, PetitionStatus};
@@ -41,11 +41,11 @@ impl<'a> Filter<'a> {
     }
 
     /// The conditions on `rm_note_rows r`, and their parameters.
-    fn conditions(&self) -> (String, Vec<Value>) {
+    fn conditions(&self, dialect: Dialect) -> (String, Vec<Val<'static>>) {
         let mut sql = vec!["r.activity_date >= ? AND r.activity_date <= ?".to_string()];
-        let mut params: Vec<Value> = vec![self.from.to_string().into(), self.to.to_string().into()];
+        let mut params: Vec<Val> = vec![self.from.to_string().into(), self.to.to_string().into()];
         if let Scope::Communes(set) = self.scope {
-            sql.push("r.commune IN (SELECT value FROM json_each(?))".into());
+            sql.push(dialect.in_json_list("r.commune"));
             params.push(serde_json::to_string(&**set).unwrap_or_default().into());
         }
         if let Some(c) = &self.query.commune {
@@ -83,16 +83,18 @@ fn words(s: String) -> Vec<String> {
 impl Db {
     /// Figures per commune over the filter (communes without notes are absent).
     pub fn office_figures(&self, f: &Filter<'_>) -> Result<HashMap<String, Figures>> {
-        let (cond, params) = f.conditions();
+        let (cond, params) = f.conditions(self.dialect());
         self.with(|c| {
             let mut out: HashMap<String, Figures> = HashMap::new();
-            let mut st = c.prepare(&format!(
-                "SELECT r.commune, COUNT(*), SUM(r.total), SUM(r.women), SUM(r.ethnic), SUM(r.religious),
+            let rows = c.rows(
+                &format!(
+                    "SELECT r.commune, COUNT(*), SUM(r.total), SUM(r.women), SUM(r.ethnic), SUM(r.religious),
                         SUM(r.photo_count), SUM(r.pet_open), SUM(r.pet_answered), SUM(r.pet_referred)
-                 FROM rm_note_rows r WHERE {cond} GROUP BY r.commune"
-            ))?;
-            let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
-            while let Some(r) = rows.next()? {
+                     FROM rm_note_rows r WHERE {cond} GROUP BY r.commune"
+                ),
+                &params[..],
+            )?;
+            for r in rows {
                 let fig = out.entry(r.get(0)?).or_default();
                 fig.notes = r.get(1)?;
                 fig.participants = Participants {
@@ -114,13 +116,13 @@ impl Db {
 
     /// Notes and participants per activity type over the filter, most notes first.
     pub fn office_activities(&self, f: &Filter<'_>) -> Result<Vec<ActivityCount>> {
-        let (cond, params) = f.conditions();
+        let (cond, params) = f.conditions(self.dialect());
         self.with(|c| {
             c.prepare(&format!(
                 "SELECT r.activity_type, COUNT(*), SUM(r.total) FROM rm_note_rows r WHERE {cond}
                  GROUP BY r.activity_type ORDER BY COUNT(*) DESC, r.activity_type"
             ))?
-            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+            .query_map(&params[..], |r| {
                 Ok(ActivityCount {
                     activity_type: r
                         .get::<_, Option<String>>(0)?
@@ -135,14 +137,13 @@ impl Db {
 
     /// Notes per week of their activity date over the filter, oldest week first.
     pub fn office_weeks(&self, f: &Filter<'_>) -> Result<Vec<WeekCount>> {
-        let (cond, params) = f.conditions();
+        let (cond, params) = f.conditions(self.dialect());
+        let monday = self.dialect().monday_of("r.activity_date");
         self.with(|c| {
-            // The Monday on or before the date: back six days, then forward to a Monday.
             c.prepare(&format!(
-                "SELECT date(r.activity_date, '-6 days', 'weekday 1') AS w, COUNT(*)
-                 FROM rm_note_rows r WHERE {cond} GROUP BY w ORDER BY w"
+                "SELECT {monday} AS w, COUNT(*) FROM rm_note_rows r WHERE {cond} GROUP BY w ORDER BY w"
             ))?
-            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+            .query_map(&params[..], |r| {
                 Ok(WeekCount {
                     monday: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
                     notes: r.get(1)?,
@@ -156,7 +157,7 @@ impl Db {
     pub fn last_note_dates(&self) -> Result<HashMap<String, String>> {
         self.with(|c| {
             c.prepare("SELECT commune, last_note FROM rm_commune_last WHERE last_note IS NOT NULL")?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect()
         })
     }
@@ -168,11 +169,11 @@ impl Db {
         offset: u32,
         limit: u32,
     ) -> Result<(i64, Vec<NoteInDoc>)> {
-        let (cond, mut params) = f.conditions();
+        let (cond, mut params) = f.conditions(self.dialect());
         let total: i64 = self.with(|c| {
             c.query_row(
                 &format!("SELECT COUNT(*) FROM rm_note_rows r WHERE {cond}"),
-                rusqlite::params_from_iter(params.iter()),
+                &params[..],
                 |r| r.get(0),
             )
         })?;
@@ -183,7 +184,7 @@ impl Db {
                 "SELECT {NOTE_COLUMNS} FROM rm_note_rows r WHERE {cond}
                  ORDER BY r.activity_date DESC, r.note_id DESC LIMIT ? OFFSET ?"
             ))?
-            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+            .query_map(&params[..], |r| {
                 let gps = match (r.get::<_, Option<f64>>(15)?, r.get::<_, Option<f64>>(16)?) {
                     (Some(lat), Some(lon)) => Some(Gps {
                         lat,
@@ -235,7 +236,7 @@ impl Db {
                             status: PetitionStatus::parse(&r.get::<_, String>(1)?),
                         })
                     })?
-                    .collect::<rusqlite::Result<_>>()?;
+                    .collect::<Result<_>>()?;
             }
             Ok(())
         })?;
@@ -249,9 +250,9 @@ impl Db {
         f: &Filter<'_>,
         offset: u32,
         limit: u32,
-        name: impl Fn(&str) -> String,
+        name: impl Fn(&str) -> String + Sync,
     ) -> Result<(i64, Vec<PetitionEntry>)> {
-        let (mut cond, mut params) = f.conditions();
+        let (mut cond, mut params) = f.conditions(self.dialect());
         if let Some(s) = &f.query.status {
             cond.push_str(" AND p.status = ?");
             params.push(s.as_str().to_string().into());
@@ -264,11 +265,14 @@ impl Db {
         }
         // The notes drive (the period's index), each note's petitions by their key: CROSS JOIN
         // keeps SQLite from scanning every petition first.
-        let from = "FROM rm_note_rows r CROSS JOIN rm_petitions p ON p.doc_id = r.doc_id AND p.note_id = r.note_id";
+        let from = format!(
+            "FROM rm_note_rows r {} rm_petitions p ON p.doc_id = r.doc_id AND p.note_id = r.note_id",
+            self.dialect().ordered_join()
+        );
         let total: i64 = self.with(|c| {
             c.query_row(
                 &format!("SELECT COUNT(*) {from} WHERE {cond}"),
-                rusqlite::params_from_iter(params.iter()),
+                &params[..],
                 |r| r.get(0),
             )
         })?;
@@ -279,7 +283,7 @@ impl Db {
                 "SELECT r.commune, r.note_id, r.activity_date, p.text, p.status {from} WHERE {cond}
                  ORDER BY r.activity_date DESC, r.note_id DESC, p.idx LIMIT ? OFFSET ?"
             ))?
-            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+            .query_map(&params[..], |r| {
                 let commune: String = r.get(0)?;
                 Ok(PetitionEntry {
                     commune_name: name(&commune),

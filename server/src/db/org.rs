@@ -1,8 +1,8 @@
 //! The org tree as the server's tables hold it (accounts hang on its nodes) and the list of plans:
 //! both derived from their documents by the read model, both feeding the registry.
 
+use super::sql::{OptionalExtension, params};
 use super::{Db, Result};
-use rusqlite::{OptionalExtension, params};
 use shared::vocab::OrgLevel;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl Db {
         self.with(|c| {
             let mut st =
                 c.prepare("SELECT id, name, level, parent, removed FROM org_nodes ORDER BY id")?;
-            st.query_map([], |r| {
+            st.query_map((), |r| {
                 Ok(NodeRow {
                     id: r.get(0)?,
                     name: r.get(1)?,
@@ -62,7 +62,7 @@ impl Db {
     pub fn insert_plan(&self, id: &str, title: &str) -> Result<()> {
         self.with(|c| {
             c.execute(
-                "INSERT OR REPLACE INTO plans(id, title) VALUES (?1, ?2)",
+                "INSERT INTO plans(id, title) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET title = ?2",
                 [id, title],
             )
             .map(|_| ())
@@ -72,7 +72,7 @@ impl Db {
     pub fn plan_ids(&self) -> Result<Vec<String>> {
         self.with(|c| {
             c.prepare("SELECT id FROM plans ORDER BY id")?
-                .query_map([], |r| r.get(0))?
+                .query_map((), |r| r.get(0))?
                 .collect()
         })
     }

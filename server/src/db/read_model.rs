@@ -2,8 +2,8 @@
 //! and period, progress per task × commune × unit, and the overview of communes the aggregating
 //! level starts from.
 
+use super::sql::{OptionalExtension, Sql, params};
 use super::{Db, Result};
-use rusqlite::{OptionalExtension, Transaction, params};
 use shared::api::{CommuneOverview, JudgedDone};
 use shared::schema::Note;
 use shared::status::{Receipt, judged_done};
@@ -30,7 +30,7 @@ fn folded(n: &Note) -> String {
     shared::text::fold(&text.join(" "))
 }
 
-fn remove_note(tx: &Transaction<'_>, doc_id: &str, note_id: &str) -> rusqlite::Result<()> {
+fn remove_note(tx: &Sql, doc_id: &str, note_id: &str) -> Result<()> {
     for table in ["rm_note_rows", "rm_note_tasks", "rm_petitions"] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE doc_id = ?1 AND note_id = ?2"),
@@ -44,17 +44,13 @@ fn remove_note(tx: &Transaction<'_>, doc_id: &str, note_id: &str) -> rusqlite::R
 /// sightings keep the first time. For a progress record, also what the server then knew of its
 /// author's device clocks (`by`: the author's username): right when every checked one was within
 /// [`CLOCK_TOLERANCE_MS`] of the server's, wrong when one was not, unknown when none was checked.
-fn received(
-    tx: &Transaction<'_>,
-    doc_id: &str,
-    entry: &str,
-    by: Option<&str>,
-) -> rusqlite::Result<()> {
+fn received(tx: &Sql, doc_id: &str, entry: &str, by: Option<&str>) -> Result<()> {
     tx.execute(
-        "INSERT OR IGNORE INTO received(doc_id, entry, at, clock_ok) VALUES (?1, ?2, ?3,
+        "INSERT INTO received(doc_id, entry, at, clock_ok) VALUES (?1, ?2, ?3,
              (SELECT CASE WHEN COUNT(t.clock_at) = 0 THEN NULL
                           WHEN MAX(ABS(t.clock_skew)) <= ?5 THEN 1 ELSE 0 END
-              FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.username = ?4))",
+              FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.username = ?4))
+         ON CONFLICT(doc_id, entry) DO NOTHING",
         params![
             doc_id,
             entry,
@@ -75,7 +71,7 @@ fn progress_entry(r: &shared::schema::ProgressRecord) -> String {
     format!("{}/{}/{}", r.task_id, r.unit, r.at)
 }
 
-fn write_note(tx: &Transaction<'_>, d: &NotesDoc<'_>, n: &Note) -> rusqlite::Result<()> {
+fn write_note(tx: &Sql, d: &NotesDoc<'_>, n: &Note) -> Result<()> {
     remove_note(tx, d.doc_id, &n.id)?;
     received(tx, d.doc_id, &n.id, None)?;
     // Kept on the row, so the summary adds them up without reading the petitions.
@@ -120,7 +116,8 @@ fn write_note(tx: &Transaction<'_>, d: &NotesDoc<'_>, n: &Note) -> rusqlite::Res
     )?;
     for t in &n.task_ids {
         tx.execute(
-            "INSERT OR IGNORE INTO rm_note_tasks(doc_id, note_id, task_id) VALUES (?1, ?2, ?3)",
+            "INSERT INTO rm_note_tasks(doc_id, note_id, task_id) VALUES (?1, ?2, ?3)
+             ON CONFLICT(doc_id, note_id, task_id) DO NOTHING",
             params![d.doc_id, n.id, t],
         )?;
     }
@@ -166,62 +163,62 @@ impl Db {
         change: &NotesChange,
         heads: &str,
     ) -> Result<(i64, Vec<String>)> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction()?;
-        match change {
-            NotesChange::Full(notes) => {
-                for table in ["rm_note_rows", "rm_note_tasks", "rm_petitions"] {
-                    tx.execute(
-                        &format!("DELETE FROM {table} WHERE doc_id = ?1"),
-                        [d.doc_id],
-                    )?;
+        self.with(|c| {
+            let tx = c.transaction()?;
+            match change {
+                NotesChange::Full(notes) => {
+                    for table in ["rm_note_rows", "rm_note_tasks", "rm_petitions"] {
+                        tx.execute(
+                            &format!("DELETE FROM {table} WHERE doc_id = ?1"),
+                            [d.doc_id],
+                        )?;
+                    }
+                    for n in notes {
+                        write_note(&tx, d, n)?;
+                    }
                 }
-                for n in notes {
-                    write_note(&tx, d, n)?;
+                NotesChange::Some { live, gone } => {
+                    for id in gone {
+                        remove_note(&tx, d.doc_id, id)?;
+                    }
+                    for n in live {
+                        write_note(&tx, d, n)?;
+                    }
                 }
             }
-            NotesChange::Some { live, gone } => {
-                for id in gone {
-                    remove_note(&tx, d.doc_id, id)?;
-                }
-                for n in live {
-                    write_note(&tx, d, n)?;
-                }
+            tx.execute(
+                "INSERT INTO rm_doc_heads(doc_id, heads) VALUES (?1, ?2)
+                 ON CONFLICT(doc_id) DO UPDATE SET heads = ?2",
+                [d.doc_id, heads],
+            )?;
+            let count: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM rm_note_rows WHERE doc_id = ?1",
+                [d.doc_id],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "INSERT INTO rm_notes(commune, period, notes) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(commune, period) DO UPDATE SET notes = ?3",
+                params![d.commune, d.period, count],
+            )?;
+            // One index lookup (commune, activity_date): deletes may lower it, so it is recomputed.
+            tx.execute(
+                "INSERT INTO rm_commune_last(commune, last_note)
+                     VALUES (?1, (SELECT MAX(activity_date) FROM rm_note_rows WHERE commune = ?1))
+                 ON CONFLICT(commune) DO UPDATE SET last_note = excluded.last_note",
+                [d.commune],
+            )?;
+            let mut photos = Vec::new();
+            for r in tx.query_map(
+                "SELECT photos FROM rm_note_rows WHERE doc_id = ?1",
+                [d.doc_id],
+                |r| r.get::<_, String>(0),
+            )? {
+                photos.extend(r?.split_whitespace().map(str::to_string));
             }
-        }
-        tx.execute(
-            "INSERT INTO rm_doc_heads(doc_id, heads) VALUES (?1, ?2)
-             ON CONFLICT(doc_id) DO UPDATE SET heads = ?2",
-            [d.doc_id, heads],
-        )?;
-        let count: i64 = tx.query_row(
-            "SELECT COUNT(*) FROM rm_note_rows WHERE doc_id = ?1",
-            [d.doc_id],
-            |r| r.get(0),
-        )?;
-        tx.execute(
-            "INSERT INTO rm_notes(commune, period, notes) VALUES (?1, ?2, ?3)
-             ON CONFLICT(commune, period) DO UPDATE SET notes = ?3",
-            params![d.commune, d.period, count],
-        )?;
-        // One index lookup (commune, activity_date): deletes may lower it, so it is recomputed.
-        tx.execute(
-            "INSERT INTO rm_commune_last(commune, last_note)
-                 VALUES (?1, (SELECT MAX(activity_date) FROM rm_note_rows WHERE commune = ?1))
-             ON CONFLICT(commune) DO UPDATE SET last_note = excluded.last_note",
-            [d.commune],
-        )?;
-        let photos: Vec<String> = {
-            let mut st = tx.prepare("SELECT photos FROM rm_note_rows WHERE doc_id = ?1")?;
-            let rows = st.query_map([d.doc_id], |r| r.get::<_, String>(0))?;
-            let mut out = Vec::new();
-            for r in rows {
-                out.extend(r?.split_whitespace().map(str::to_string));
-            }
-            out
-        };
-        tx.commit()?;
-        Ok((count, photos))
+            tx.commit()?;
+            Ok((count, photos))
+        })
     }
 
     /// Every derived row of the notes read model, as sorted lines: what the read model test compares
@@ -237,15 +234,13 @@ impl Db {
                 ("rm_commune_last", "commune"),
                 ("quarantine", "doc_id, entry"),
             ] {
-                let mut st = c.prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;
-                let n = st.column_count();
+                let (names, rows) = c.table(&format!("SELECT * FROM {table} ORDER BY {order}"))?;
                 // `first_seen` of a quarantined entry is when it was seen, not what it is.
-                let skip = st.column_index("first_seen").ok();
-                let mut rows = st.query([])?;
-                while let Some(r) = rows.next()? {
+                let skip = names.iter().position(|n| n == "first_seen");
+                for r in rows {
                     let mut line = format!("{table}:");
-                    for i in (0..n).filter(|i| Some(*i) != skip) {
-                        line.push_str(&format!(" {:?}", r.get::<_, rusqlite::types::Value>(i)?));
+                    for (_, v) in r.iter().enumerate().filter(|(i, _)| Some(*i) != skip) {
+                        line.push_str(&format!(" {v:?}"));
                     }
                     out.push(line);
                 }
@@ -273,23 +268,25 @@ impl Db {
         commune: &str,
         records: &[shared::schema::ProgressRecord],
     ) -> Result<()> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction()?;
-        tx.execute(
-            "DELETE FROM rm_progress WHERE plan = ?1 AND commune = ?2",
-            [plan, commune],
-        )?;
-        let doc_id = shared::DocKey::progress(plan, commune).doc_id().to_string();
-        for r in records {
-            received(&tx, &doc_id, &progress_entry(r), Some(&r.by))?;
+        self.with(|c| {
+            let tx = c.transaction()?;
             tx.execute(
-                "INSERT OR REPLACE INTO rm_progress(plan, commune, task, unit, percent, done_at, by, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![plan, commune, r.task_id, r.unit, r.percent, r.done_at, r.by, r.at],
+                "DELETE FROM rm_progress WHERE plan = ?1 AND commune = ?2",
+                [plan, commune],
             )?;
-        }
-        tx.commit()?;
-        Ok(())
+            let doc_id = shared::DocKey::progress(plan, commune).doc_id().to_string();
+            for r in records {
+                received(&tx, &doc_id, &progress_entry(r), Some(&r.by))?;
+                tx.execute(
+                    "INSERT INTO rm_progress(plan, commune, task, unit, percent, done_at, by, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT(plan, commune, task, unit) DO UPDATE SET percent = ?5, done_at = ?6,
+                         by = ?7, at = ?8",
+                    params![plan, commune, r.task_id, r.unit, r.percent, r.done_at, r.by, r.at],
+                )?;
+            }
+            tx.commit()
+        })
     }
 
     /// The progress records of the communes `covers` accepts whose "done" the server judges at
@@ -303,7 +300,7 @@ impl Db {
                  JOIN received r ON r.doc_id = d.doc_id AND r.entry = p.task || '/' || p.unit || '/' || p.at
                  WHERE p.done_at IS NOT NULL AND (r.clock_ok = 0 OR (r.clock_ok = 1 AND r.at < p.done_at))",
             )?
-            .query_map([], |r| {
+            .query_map((), |r| {
                 let receipt = Receipt {
                     at: r.get(5)?,
                     clock_ok: r.get::<_, Option<i64>>(6)?.map(|v| v != 0),
@@ -320,7 +317,7 @@ impl Db {
                     done,
                 ))
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()
+            .collect::<Result<Vec<_>>>()
         })?;
         Ok(rows
             .into_iter()
@@ -347,7 +344,7 @@ impl Db {
                         (SELECT MAX(last_change) FROM documents WHERE commune = n.id AND kind IN ('notes', 'progress'))
                  FROM org_nodes n WHERE n.level = 'commune' AND n.removed = 0 ORDER BY n.name",
             )?
-            .query_map([], |r| Ok(CommuneOverview { commune_id: r.get(0)?, name: r.get(1)?, notes: r.get(2)?, last_sync: r.get(3)? }))?
+            .query_map((), |r| Ok(CommuneOverview { commune_id: r.get(0)?, name: r.get(1)?, notes: r.get(2)?, last_sync: r.get(3)? }))?
             .collect()
         })
     }

@@ -1,8 +1,8 @@
 //! Report cut-offs: when a period's figures freeze for a plan and an org node, and the document
 //! heads recorded at that moment (the report is computed from the documents at those heads).
 
+use super::sql::{OptionalExtension, Row, params};
 use super::{Db, Result};
-use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeMap;
 
 /// One cut-off: set for `due_at`; `heads` (document ID → heads) once it has been taken.
@@ -17,7 +17,7 @@ pub struct CutRow {
     pub set_by: String,
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CutRow> {
+fn row(r: &Row) -> Result<CutRow> {
     let heads: Option<String> = r.get(4)?;
     Ok(CutRow {
         plan: r.get(0)?,

@@ -88,7 +88,7 @@ async fn authentication_and_bad_input() {
         login_req(r#"{"username": "kadon", "password": "danvan-demo"}"#),
     )
     .await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::OK, "{body}");
     let token = body["token"].as_str().unwrap().to_string();
     assert!(body["peer_id"].as_str().unwrap().starts_with("dv-u"));
     let cookie = headers

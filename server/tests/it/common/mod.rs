@@ -38,6 +38,15 @@ impl TestServer {
                 data_dir.join("no-dist"),
             )
         };
+        // RUST_LOG=… shows the server's log under the test (off by default: the output stays
+        // the tests' own).
+        if std::env::var_os("RUST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
+        cfg.database = pg::database_for(data_dir);
         tweak(&mut cfg);
         let (state, _) = AppState::start(&cfg).await.expect("server starts");
         let listener = tokio::net::TcpListener::bind(cfg.listen)

@@ -133,3 +133,53 @@ impl Drop for PgCluster {
         );
     }
 }
+
+/// The environment variable that runs the whole-server tests on PostgreSQL: each test server's
+/// database (and documents) in a database of its own, in one cluster for the test process.
+pub const ON_POSTGRES: &str = "DANVAN_TEST_POSTGRES";
+
+struct Shared {
+    cluster: PgCluster,
+    by_dir: std::collections::HashMap<PathBuf, String>,
+}
+
+static SHARED: std::sync::Mutex<Option<Shared>> = std::sync::Mutex::new(None);
+
+/// Stop the shared cluster when the test process exits (a static is never dropped).
+extern "C" fn stop_shared() {
+    if let Some(s) = SHARED.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        let dir = s.cluster.dir.path().to_path_buf();
+        drop(s);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// With [`ON_POSTGRES`] set, the PostgreSQL URL of the server whose data folder is `data_dir`:
+/// a new database the first time, the same one when the server starts again on that folder.
+pub fn database_for(data_dir: &std::path::Path) -> Option<String> {
+    std::env::var_os(ON_POSTGRES)?;
+    let dir = data_dir.to_path_buf();
+    // The blocking client may not run on an async worker.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+            let shared = shared.get_or_insert_with(|| {
+                // SAFETY: registers a plain function with no preconditions.
+                unsafe { libc::atexit(stop_shared) };
+                Shared {
+                    cluster: PgCluster::start(),
+                    by_dir: Default::default(),
+                }
+            });
+            let n = shared.by_dir.len();
+            if let Some(url) = shared.by_dir.get(&dir) {
+                return Some(url.clone());
+            }
+            let url = shared.cluster.database(&format!("t{n}"));
+            shared.by_dir.insert(dir, url.clone());
+            Some(url)
+        })
+        .join()
+        .unwrap()
+    })
+}
