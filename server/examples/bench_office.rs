@@ -129,6 +129,7 @@ fn main() -> anyhow::Result<()> {
                     period: &period,
                 },
                 &NotesChange::Full(notes),
+                None,
                 "",
             )?;
         }
@@ -158,6 +159,7 @@ fn main() -> anyhow::Result<()> {
                     period,
                 },
                 &NotesChange::Full(notes),
+                None,
                 "",
             )?;
         }
@@ -228,6 +230,7 @@ fn main() -> anyhow::Result<()> {
                 live: vec![n],
                 gone: vec![],
             },
+            Some(""),
             "",
         )?;
         one.push(t.elapsed());

@@ -48,22 +48,38 @@ pub async fn run(st: AppState, mut rx: tokio::sync::mpsc::UnboundedReceiver<Stri
 }
 
 pub async fn refresh(st: &AppState, doc: &str) {
+    // A notes document another node indexed between our read of its indexed heads and our
+    // write is worked out again; a few rounds settle any race (each round sees newer heads).
+    for _ in 0..5 {
+        if refresh_once(st, doc).await {
+            return;
+        }
+    }
+    tracing::warn!(
+        doc,
+        "read model update kept racing another node; left to its next commit"
+    );
+}
+
+/// One pass of [`refresh`]; `false` if another node indexed the document meanwhile.
+async fn refresh_once(st: &AppState, doc: &str) -> bool {
     let Ok(id) = doc.parse::<DocumentId>() else {
-        return;
+        return true;
     };
     let Some(key) = st.registry.get(&id) else {
         tracing::warn!(doc, "stored document is not in the registry; not indexed");
-        return;
+        return true;
     };
     // What the notes rows were last indexed at: the next commit is applied from the diff.
-    let indexed: Option<Vec<automerge::ChangeHash>> = match key.kind {
-        DocKind::Notes => st.db.indexed_heads(doc).ok().flatten().map(|h| {
-            h.split_whitespace()
-                .filter_map(|x| x.parse().ok())
-                .collect()
-        }),
+    let indexed_at = match key.kind {
+        DocKind::Notes => st.db.indexed_heads(doc).ok().flatten(),
         _ => None,
     };
+    let indexed: Option<Vec<automerge::ChangeHash>> = indexed_at.as_ref().map(|h| {
+        h.split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect()
+    });
     // Everything derived in one pass over the durable document.
     let server = crate::clock::server_actor();
     let genesis = schema::genesis_actor(&key);
@@ -136,11 +152,11 @@ pub async fn refresh(st: &AppState, doc: &str) {
         })
         .await;
     let Some((claimed, from_device, bad, touched, derived)) = derived else {
-        return;
+        return true;
     };
     if claimed.as_ref() != Some(&key) {
         tracing::warn!(doc, "document content does not match its id; not indexed");
-        return;
+        return true;
     }
     let row = DocRow {
         doc_id: doc.to_string(),
@@ -180,9 +196,14 @@ pub async fn refresh(st: &AppState, doc: &str) {
                 commune: &key.scope,
                 period: &key.period,
             };
-            st.db
-                .apply_notes(&d, &change, &heads)
-                .and_then(|(_, photos)| st.db.set_blob_refs(doc, &photos))
+            match st
+                .db
+                .apply_notes(&d, &change, indexed_at.as_deref(), &heads)
+            {
+                Ok(Some((_, photos))) => st.db.set_blob_refs(doc, &photos),
+                Ok(None) => return false,
+                Err(e) => Err(e),
+            }
         }
         Derived::Progress(records) => match key.scope.split_once('/') {
             Some((plan, commune)) => st.db.set_progress(plan, commune, &records),
@@ -201,6 +222,7 @@ pub async fn refresh(st: &AppState, doc: &str) {
                 .send(key.commune().unwrap_or_default().to_string());
         }
     }
+    true
 }
 
 /// What a document contributes to the read model.

@@ -150,7 +150,7 @@ impl Db {
             // The write lock before reading the offset, so two requests of the same upload cannot
             // both append at it (on every node: the owner's uploads take turns).
             let tx = conn.transaction()?;
-            tx.lock(owner)?;
+            tx.lock(&format!("blob-upload/{owner}"))?;
             let size: Option<i64> = tx
                 .query_row("SELECT size FROM blobs WHERE sha256 = ?1", [sha256], |r| {
                     r.get(0)

@@ -157,14 +157,31 @@ impl Db {
 
     /// Apply what a commit did to a notes document, and record the heads it is now indexed at, in
     /// one transaction. Returns the document's live notes count and the photos they reference.
+    ///
+    /// `from`: the indexed heads `change` was worked out from ([`Db::indexed_heads`]). If they
+    /// are not the indexed heads any more — another node, sharing this database, applied a
+    /// commit meanwhile — nothing is written and the answer is `None`: the caller works the
+    /// change out again. So each commit reaches the read model once, whichever node took it.
     pub fn apply_notes(
         &self,
         d: &NotesDoc<'_>,
         change: &NotesChange,
+        from: Option<&str>,
         heads: &str,
-    ) -> Result<(i64, Vec<String>)> {
+    ) -> Result<Option<(i64, Vec<String>)>> {
         self.with(|c| {
             let tx = c.transaction()?;
+            tx.lock(&format!("read-model/{}", d.doc_id))?;
+            let now: Option<String> = tx
+                .query_row(
+                    "SELECT heads FROM rm_doc_heads WHERE doc_id = ?1",
+                    [d.doc_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if now.as_deref() != from {
+                return Ok(None);
+            }
             match change {
                 NotesChange::Full(notes) => {
                     for table in ["rm_note_rows", "rm_note_tasks", "rm_petitions"] {
@@ -217,7 +234,7 @@ impl Db {
                 photos.extend(r?.split_whitespace().map(str::to_string));
             }
             tx.commit()?;
-            Ok((count, photos))
+            Ok(Some((count, photos)))
         })
     }
 

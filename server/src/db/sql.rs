@@ -500,10 +500,11 @@ impl Sql {
     }
 
     /// Serialise this transaction with every other holding `key`, on every node: nothing on
-    /// SQLite, whose `IMMEDIATE` transactions are serial already; an advisory lock on PostgreSQL.
-    pub fn lock(&self, key: i64) -> Result<()> {
+    /// SQLite, whose `IMMEDIATE` transactions are serial already; an advisory lock on PostgreSQL
+    /// (released at commit or rollback).
+    pub fn lock(&self, key: &str) -> Result<()> {
         if let Sql::Pg(_) = self {
-            self.rows("SELECT pg_advisory_xact_lock(?1)", [key])?;
+            self.rows("SELECT pg_advisory_xact_lock(hashtext(?1))", [key])?;
         }
         Ok(())
     }

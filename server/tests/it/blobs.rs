@@ -8,19 +8,19 @@ use server::app;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
-struct Res {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    bytes: Vec<u8>,
+pub(crate) struct Res {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: axum::http::HeaderMap,
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl Res {
-    fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.bytes).unwrap_or(serde_json::Value::Null)
     }
 }
 
-async fn send(router: &axum::Router, req: Request<Body>) -> Res {
+pub(crate) async fn send(router: &axum::Router, req: Request<Body>) -> Res {
     let res = router.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -32,7 +32,7 @@ async fn send(router: &axum::Router, req: Request<Body>) -> Res {
     }
 }
 
-async fn login(router: &axum::Router, user: &str) -> String {
+pub(crate) async fn login(router: &axum::Router, user: &str) -> String {
     let req = Request::post("/api/login")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(format!(
@@ -52,18 +52,18 @@ async fn kadon_server(dir: &std::path::Path) -> (crate::common::TestServer, axum
     (srv, router, token)
 }
 
-fn sha(data: &[u8]) -> String {
+pub(crate) fn sha(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
 /// A fake photo: JPEG magic, then bytes that differ per `seed`.
-fn photo(len: usize, seed: u8) -> Vec<u8> {
+pub(crate) fn photo(len: usize, seed: u8) -> Vec<u8> {
     let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
     v.extend((0..len - 4).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
     v
 }
 
-fn put(
+pub(crate) fn put(
     token: &str,
     hash: &str,
     body: &[u8],
@@ -82,7 +82,7 @@ fn put(
 }
 
 /// `data[start..end]` as a chunk (END in the header is inclusive).
-fn chunk(token: &str, data: &[u8], start: usize, end: usize) -> Request<Body> {
+pub(crate) fn chunk(token: &str, data: &[u8], start: usize, end: usize) -> Request<Body> {
     put(
         token,
         &sha(data),
@@ -91,7 +91,7 @@ fn chunk(token: &str, data: &[u8], start: usize, end: usize) -> Request<Body> {
     )
 }
 
-fn get(path: &str, token: Option<&str>) -> Request<Body> {
+pub(crate) fn get(path: &str, token: Option<&str>) -> Request<Body> {
     let mut r = Request::get(path);
     if let Some(t) = token {
         r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -99,7 +99,7 @@ fn get(path: &str, token: Option<&str>) -> Request<Body> {
     r.body(Body::empty()).unwrap()
 }
 
-async fn status(router: &axum::Router, token: &str, hash: &str) -> serde_json::Value {
+pub(crate) async fn status(router: &axum::Router, token: &str, hash: &str) -> serde_json::Value {
     let res = send(
         router,
         get(&format!("/api/blobs/{hash}/status"), Some(token)),

@@ -442,25 +442,36 @@ async fn another_nodes_commit_reaches_this_node_at_once() {
     close(node_b).await;
 }
 
-/// Two server nodes on one PostgreSQL (issue 15): a phone on node A writes notes, a phone of the
-/// same commune on node B receives them, and back. Node B runs on a backup of node A's data
-/// folder (the same accounts), as nodes will share accounts once those are in PostgreSQL too.
+/// Two server nodes on one PostgreSQL database (issue 15), nothing shared but it and the photo
+/// store: a phone on node A writes notes, a phone of the same commune on node B receives them,
+/// and back; a login made through A works on B; the read model, written by whichever node took
+/// a commit, holds each note once and equals a rebuild; a photo begun through A resumes through B.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_note_written_through_one_node_reaches_a_phone_on_another() {
+async fn two_nodes_on_one_database_share_notes_logins_read_model_and_photos() {
     use crate::common::*;
     let b = Backend::pg("twonodes").await;
     let Backend::Pg(_, url) = &b else {
         unreachable!()
     };
-    let with_pg = |c: &mut server::Config| c.documents = Some(url.clone());
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    TestServer::start_with(dir_a.path(), 0, with_pg)
-        .await
-        .stop()
-        .await;
-    server::backup::backup(dir_a.path(), &server::db::path_in(dir_b.path())).unwrap();
-    let node_a = TestServer::start_with(dir_a.path(), 0, with_pg).await;
-    let node_b = TestServer::start_with(dir_b.path(), 0, with_pg).await;
+    let photos = dir_a.path().join("shared-photos");
+    let shared = |c: &mut server::Config| {
+        c.database = Some(url.clone());
+        c.blobs = Some(server::blob_store::BlobsAt::Dir(photos.clone()));
+    };
+    // A seeds the database; B, started after on an empty folder, finds it seeded.
+    let node_a = TestServer::start_with(dir_a.path(), 0, shared).await;
+    let node_b = TestServer::start_with(dir_b.path(), 0, shared).await;
+    assert!(
+        !server::db::path_in(dir_b.path()).exists(),
+        "node B keeps nothing in its folder's SQLite"
+    );
+
+    // A login through A is a login on B (tokens are in the shared database).
+    let on_a_login = login(&node_a.url(), "huyen").await;
+    let (status, me) = get::<serde_json::Value>(&node_b, &on_a_login.token, "/api/me").await;
+    assert_eq!(status, 200, "{me:?}");
+    assert_eq!(me.unwrap()["user"]["username"], "huyen");
 
     let hash = server::auth::hash_password("not used: the devices are logged in already");
     let quarter = server::clock::current_quarter();
@@ -526,7 +537,115 @@ async fn a_note_written_through_one_node_reaches_a_phone_on_another() {
             .pump_until(|d| notes_from(d, "via-b-") == 1, wait)
             .await
     );
+    assert!(on_a[0].pump_until(|d| d.pushed_covers(&id), wait).await);
+    assert!(on_b[0].pump_until(|d| d.pushed_covers(&id), wait).await);
     drop((on_a, on_b));
+
+    // The read model: each note once, as a rebuild writes it, whichever node indexed it.
+    let rows = |srv: &TestServer| {
+        srv.state
+            .db
+            .read_model_dump()
+            .unwrap()
+            .into_iter()
+            .filter(|l| l.starts_with("rm_note_rows") && l.contains("\"via-"))
+            .count()
+    };
+    let until = std::time::Instant::now() + wait;
+    while rows(&node_a) != 4 {
+        assert!(
+            std::time::Instant::now() < until,
+            "4 notes in the read model: {}",
+            rows(&node_a)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(rows(&node_b), 4, "one read model");
+    all_settled(&node_a).await;
+    all_settled(&node_b).await;
+    let incremental = node_a.state.db.read_model_dump().unwrap();
+    server::readmodel::rebuild(&node_b.state).await.unwrap();
+    assert_eq!(incremental, node_a.state.db.read_model_dump().unwrap());
+
+    // A photo begun through A, resumed and finished through B, read back through A.
+    use crate::blobs::{chunk, photo, send, sha};
+    let router_a = server::app(node_a.state.clone());
+    let router_b = server::app(node_b.state.clone());
+    let token = crate::blobs::login(&router_a, "kadon").await;
+    let data = photo(200_000, 9);
+    let hash = sha(&data);
+    let res = send(&router_a, chunk(&token, &data, 0, 80_000)).await;
+    assert_eq!(res.status, 202);
+    assert_eq!(
+        crate::blobs::status(&router_b, &token, &hash).await["offset"],
+        80_000
+    );
+    let res = send(&router_b, chunk(&token, &data, 80_000, 200_000)).await;
+    assert_eq!(res.status, 201, "{:?}", res.json());
+    let res = send(
+        &router_a,
+        crate::blobs::get(&format!("/api/blobs/{hash}"), Some(&token)),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert!(
+        res.bytes == data,
+        "the photo read back whole through the other node"
+    );
+
     node_a.stop().await;
     node_b.stop().await;
+}
+
+/// The read model's guard against two nodes indexing one document at once, on both databases: a
+/// change worked out from heads that are no longer the indexed ones writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_model_change_from_stale_heads_writes_nothing() {
+    use server::db::{Db, NotesChange, NotesDoc};
+    let dir = tempfile::tempdir().unwrap();
+    let b = Backend::pg("stale").await;
+    let Backend::Pg(_, url) = &b else {
+        unreachable!()
+    };
+    let url = url.clone();
+    let pg = tokio::task::spawn_blocking(move || Db::open_postgres(&url).unwrap())
+        .await
+        .unwrap();
+    let lite = Db::open(&dir.path().join("stale.sqlite3")).unwrap();
+    let quarter = server::clock::current_quarter();
+    let d = NotesDoc {
+        doc_id: "doc-1",
+        commune: "xa-ka-don",
+        period: &quarter.to_string(),
+    };
+    let note = |id: &str| crate::common::field_note(id.into(), quarter, "a");
+    for db in [&lite, &pg] {
+        let first = NotesChange::Full(vec![note("n1")]);
+        let (count, _) = db.apply_notes(&d, &first, None, "h1").unwrap().unwrap();
+        assert_eq!(count, 1);
+        // Another node got there first: worked out from "no heads", now "h1".
+        let late = NotesChange::Full(vec![note("n1"), note("late")]);
+        assert_eq!(db.apply_notes(&d, &late, None, "h1").unwrap(), None);
+        let stale = NotesChange::Some {
+            live: vec![note("stale")],
+            gone: vec![],
+        };
+        assert_eq!(db.apply_notes(&d, &stale, Some("h0"), "h2").unwrap(), None);
+        assert_eq!(db.indexed_heads("doc-1").unwrap().as_deref(), Some("h1"));
+        let next = NotesChange::Some {
+            live: vec![note("n2")],
+            gone: vec![],
+        };
+        let (count, _) = db
+            .apply_notes(&d, &next, Some("h1"), "h2")
+            .unwrap()
+            .unwrap();
+        assert_eq!(count, 2, "{:?}", db.dialect());
+        let dump = db.read_model_dump().unwrap();
+        assert!(
+            !dump
+                .iter()
+                .any(|l| l.contains("late") || l.contains("stale"))
+        );
+    }
 }
