@@ -35,6 +35,9 @@ enum Job {
 /// The subscriptions, by document, and the queue of pushes to make.
 pub struct DurablePush {
     subs: Mutex<HashMap<DocumentId, HashMap<u64, Target>>>,
+    /// Every connection of this node that syncs each document, subscribed or not: where another
+    /// node's commits must be applied ([`crate::sync::SyncHub::take_other_nodes_chunks`]).
+    syncing: Mutex<HashMap<DocumentId, std::collections::HashSet<u64>>>,
     jobs: mpsc::UnboundedSender<Job>,
 }
 
@@ -45,6 +48,7 @@ impl DurablePush {
         let (jobs, rx) = mpsc::unbounded_channel();
         let push = Arc::new(DurablePush {
             subs: Mutex::default(),
+            syncing: Mutex::default(),
             jobs,
         });
         let sender = Sender {
@@ -79,6 +83,32 @@ impl DurablePush {
                 }
             }
         }
+    }
+
+    /// Connection `conn` syncs `doc` (whether or not it subscribed to the push).
+    pub fn syncs(&self, doc: DocumentId, conn: u64) {
+        let mut syncing = self.syncing.lock().unwrap_or_else(|p| p.into_inner());
+        syncing.entry(doc).or_default().insert(conn);
+    }
+
+    /// Connection `conn` ended: it neither syncs nor hears about these documents any more.
+    pub fn closed<'a>(&self, conn: u64, docs: impl IntoIterator<Item = &'a DocumentId> + Clone) {
+        self.leave(conn, docs.clone());
+        let mut syncing = self.syncing.lock().unwrap_or_else(|p| p.into_inner());
+        for doc in docs {
+            if let Some(conns) = syncing.get_mut(doc) {
+                conns.remove(&conn);
+                if conns.is_empty() {
+                    syncing.remove(doc);
+                }
+            }
+        }
+    }
+
+    /// Whether a connection of this node syncs `doc`.
+    pub fn synced_here(&self, doc: &DocumentId) -> bool {
+        let syncing = self.syncing.lock().unwrap_or_else(|p| p.into_inner());
+        syncing.contains_key(doc)
     }
 
     /// A commit touched `doc` (its ID as stored). Documents nobody subscribed to cost nothing more.

@@ -280,6 +280,7 @@ struct PushLink {
 
 impl PushLink {
     fn join(&self, doc: DocumentId, peer_id: &str, principal: &watch::Receiver<Principal>) {
+        self.push.syncs(doc, self.conn);
         if self.subscribed {
             self.push.join(
                 doc,
@@ -297,7 +298,7 @@ impl PushLink {
 impl Drop for Gate {
     fn drop(&mut self) {
         if let Some(link) = &self.push {
-            link.push.leave(link.conn, &self.docs);
+            link.push.closed(link.conn, &self.docs);
         }
     }
 }

@@ -361,7 +361,8 @@ impl SyncHub {
 
 impl SyncHub {
     /// Chunks another server node committed to the shared store: applied to this node's copy of
-    /// each document that a phone connected here syncs, so those phones receive the changes as if
+    /// each document that a device connected here syncs (a phone of ours or any automerge-repo
+    /// client, subscribed to the durable-heads push or not), so those phones receive the changes as if
     /// a peer of this node had sent them. Documents nobody here syncs are left alone: they are
     /// read from the store, current, when next asked for.
     pub async fn take_other_nodes_chunks(
@@ -383,7 +384,7 @@ impl SyncHub {
                 let Ok(id) = doc.parse::<shared::DocumentId>() else {
                     continue;
                 };
-                if self.push.subscribers(&id) == 0 {
+                if !self.push.synced_here(&id) {
                     continue;
                 }
                 // The chunks named; one deleted since (compacted into a snapshot) means reading
