@@ -162,7 +162,7 @@ pub async fn login(
         ));
     }
     // Reserved before the password is checked: concurrent guesses cannot all pass the limit.
-    let attempt = st.limiter.begin(&username, addr)?;
+    let attempt = st.limiter.begin(&st.db, &username, addr)?;
     let user = st.db.user_by_name(&username)?;
     let hash = user
         .as_ref()
@@ -183,7 +183,7 @@ pub async fn login(
             "sai tên đăng nhập hoặc mật khẩu / wrong username or password",
         ));
     };
-    attempt.succeeded();
+    attempt.succeeded(&st.db);
     if st.db.admin_user(user.id)?.is_some_and(|u| u.disabled) {
         crate::admin::audit(
             &st,

@@ -1,6 +1,9 @@
 //! Slowing password guessing without locking the real user out, and without letting a login flood
 //! exhaust memory.
 //!
+//! A lone node (SQLite) counts in memory; nodes sharing a PostgreSQL database count there, so a
+//! guesser spread over the nodes by the proxy meets one limit, not one per node.
+//!
 //! Failed logins are counted per client address and per (username, address). An attempt reserves its
 //! place in both counts *before* the password is checked, under one lock, so a burst of concurrent
 //! guesses cannot all slip under the limit; a success gives the reservation back. Counting per
@@ -9,6 +12,8 @@
 //! allocates ~19 MiB, so checks run on two dedicated threads with a short queue: on the blocking
 //! pool, a flood would spread them over dozens of threads, each keeping its own malloc arena full.
 
+use crate::db::Db;
+use crate::db::sql::Dialect;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -65,7 +70,7 @@ impl<K: Eq + Hash + Clone> Counts<K> {
             self.map.remove(key);
             return None;
         }
-        (w.count >= self.limit).then(|| (self.window - age).as_secs().max(1))
+        wait_secs(w.count.into(), age, (self.limit, self.window))
     }
 
     fn add(&mut self, key: &K, now: Instant) {
@@ -103,6 +108,20 @@ impl<K: Eq + Hash + Clone> Counts<K> {
     fn len(&self) -> usize {
         self.map.len()
     }
+}
+
+/// The rule of a window, wherever it is counted: `count` failures `age` into a window of
+/// `(limit, window)` mean waiting for the rest of it once the limit is reached.
+pub fn wait_secs(count: i64, age: Duration, (limit, window): (u32, Duration)) -> Option<u64> {
+    (age < window && count >= i64::from(limit)).then(|| (window - age).as_secs().max(1))
+}
+
+/// The windows an attempt of `user` from `addr` counts in, by name (the shared database's keys).
+fn shared_keys(user: &str, addr: IpAddr) -> [(String, (u32, Duration)); 2] {
+    [
+        (format!("addr/{addr}"), PER_ADDR),
+        (format!("user/{user}/{addr}"), PER_USER_ADDR),
+    ]
 }
 
 struct Tables {
@@ -157,6 +176,8 @@ pub struct Attempt<'a> {
     limiter: &'a LoginLimiter,
     user: String,
     addr: IpAddr,
+    /// Counted in the shared database rather than in memory.
+    shared: bool,
 }
 
 impl LoginLimiter {
@@ -164,8 +185,25 @@ impl LoginLimiter {
         self.tables.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Reserve an attempt of `user` from `addr`, or say how long to wait.
-    pub fn begin(&self, user: &str, addr: IpAddr) -> Result<Attempt<'_>, Refusal> {
+    /// Reserve an attempt of `user` from `addr`, or say how long to wait: in the database when
+    /// several nodes share it, else (or if the database fails) in memory.
+    pub fn begin(&self, db: &Db, user: &str, addr: IpAddr) -> Result<Attempt<'_>, Refusal> {
+        if db.dialect() == Dialect::Postgres {
+            match db.login_reserve(&shared_keys(user, addr), crate::clock::now_ms()) {
+                Ok(Some(retry_after)) => return Err(Refusal::TooMany { retry_after }),
+                Ok(None) => {
+                    return Ok(Attempt {
+                        limiter: self,
+                        user: user.to_string(),
+                        addr,
+                        shared: true,
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared login limits failed; this node's own apply")
+                }
+            }
+        }
         self.begin_at(user, addr, Instant::now())
     }
 
@@ -188,6 +226,7 @@ impl LoginLimiter {
             limiter: self,
             user: key.0,
             addr,
+            shared: false,
         })
     }
 
@@ -212,7 +251,14 @@ impl LoginLimiter {
 
 impl Attempt<'_> {
     /// The password was right: the attempt was not a failure.
-    pub fn succeeded(self) {
+    pub fn succeeded(self, db: &Db) {
+        if self.shared {
+            let keys = shared_keys(&self.user, self.addr);
+            if let Err(e) = db.login_give_back(&keys) {
+                tracing::warn!(error = %e, "a successful login still counts as a failure");
+            }
+            return;
+        }
         let mut t = self.limiter.tables();
         t.by_addr.give_back(&self.addr);
         t.by_user_addr.give_back(&(self.user.clone(), self.addr));
@@ -236,7 +282,9 @@ mod tests {
         };
         assert_eq!(retry_after, PER_USER_ADDR.1.as_secs());
         // The real user elsewhere is not locked out, and succeeding gives the place back.
-        l.begin_at("lan", there, t0).unwrap().succeeded();
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.sqlite3")).unwrap();
+        l.begin_at("lan", there, t0).unwrap().succeeded(&db);
         // The window passes.
         assert!(l.begin_at("lan", here, t0 + PER_USER_ADDR.1).is_ok());
     }

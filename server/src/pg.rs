@@ -204,6 +204,13 @@ const MIGRATIONS: &[&str] = &[
            PRIMARY KEY (sha256, doc_id)
        );
        CREATE INDEX blob_refs_doc ON blob_refs(doc_id)"#,
+    // 3: failed logins, counted by every node sharing the database (`crate::login_limit`; a lone
+    // SQLite node counts in memory).
+    r#"CREATE TABLE login_windows (
+           key   TEXT PRIMARY KEY,
+           count BIGINT NOT NULL,
+           since BIGINT NOT NULL
+       )"#,
 ];
 
 /// The settings of `url` (`postgres://user:password@host:port/dbname`), with timeouts: a database

@@ -205,4 +205,69 @@ impl Db {
             None => None,
         })
     }
+
+    /// Reserve a failed-login place in each window of `keys` (name, (limit, length)) shared by
+    /// every node — or, if one is full, the seconds to wait and nothing counted. One transaction,
+    /// the windows locked in the given order, so concurrent guesses on several nodes cannot all
+    /// slip under a limit. (A lone node counts in memory: [`crate::login_limit`].)
+    pub fn login_reserve(
+        &self,
+        keys: &[(String, (u32, std::time::Duration))],
+        now_ms: i64,
+    ) -> Result<Option<u64>> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let mut wait = None;
+            for (key, rule) in keys {
+                tx.lock(&format!("login/{key}"))?;
+                let held: Option<(i64, i64)> = tx
+                    .query_row(
+                        "SELECT count, since FROM login_windows WHERE key = ?1",
+                        [key],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                if let Some((count, since)) = held {
+                    let age = std::time::Duration::from_millis((now_ms - since).max(0) as u64);
+                    wait = wait.max(crate::login_limit::wait_secs(count, age, *rule));
+                }
+            }
+            if wait.is_some() {
+                return Ok(wait);
+            }
+            for (key, (_, window)) in keys {
+                tx.execute(
+                    "INSERT INTO login_windows(key, count, since) VALUES (?1, 1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET
+                         count = CASE WHEN login_windows.since <= CAST(?2 AS BIGINT) - CAST(?3 AS BIGINT)
+                                      THEN 1 ELSE login_windows.count + 1 END,
+                         since = CASE WHEN login_windows.since <= CAST(?2 AS BIGINT) - CAST(?3 AS BIGINT)
+                                      THEN ?2 ELSE login_windows.since END",
+                    params![key, now_ms, window.as_millis() as i64],
+                )?;
+            }
+            // Windows long over are forgotten now and then (each is minutes long).
+            if rand::random::<u8>() == 0 {
+                tx.execute(
+                    "DELETE FROM login_windows WHERE since < ?1",
+                    [now_ms - 3_600_000],
+                )?;
+            }
+            tx.commit()?;
+            Ok(None)
+        })
+    }
+
+    /// A reserved login succeeded: give its places back.
+    pub fn login_give_back(&self, keys: &[(String, (u32, std::time::Duration))]) -> Result<()> {
+        self.with(|c| {
+            for (key, _) in keys {
+                c.execute(
+                    "UPDATE login_windows SET count = count - 1 WHERE key = ?1 AND count > 0",
+                    [key],
+                )?;
+            }
+            Ok(())
+        })
+    }
 }

@@ -257,7 +257,10 @@ async fn postgres_schema_is_versioned_and_a_newer_one_refused() {
             .query_one("SELECT COUNT(*) FROM danvan_migrations", &[])
             .unwrap()
             .get(0);
-        assert_eq!(n, 2, "the chunks, then the rest of the database");
+        assert_eq!(
+            n, 3,
+            "the chunks, the rest of the database, the login windows"
+        );
         c.execute("INSERT INTO danvan_migrations(version) VALUES (99)", &[])
             .unwrap();
         let err = PgChunks::open(&url).err().unwrap().to_string();
@@ -472,6 +475,20 @@ async fn two_nodes_on_one_database_share_notes_logins_read_model_and_photos() {
     let (status, me) = get::<serde_json::Value>(&node_b, &on_a_login.token, "/api/me").await;
     assert_eq!(status, 200, "{me:?}");
     assert_eq!(me.unwrap()["user"]["username"], "huyen");
+    // Failed logins count on every node: ten guesses through A, the eleventh through B waits.
+    let guess = |srv: &TestServer| {
+        HTTP.post(format!("{}/api/login", srv.url()))
+            .json(&serde_json::json!({"username": "lacxuan", "password": "guess"}))
+            .send()
+    };
+    for _ in 0..10 {
+        assert_eq!(guess(&node_a).await.unwrap().status(), 401);
+    }
+    assert_eq!(
+        guess(&node_b).await.unwrap().status(),
+        429,
+        "one limit for all nodes"
+    );
 
     let hash = server::auth::hash_password("not used: the devices are logged in already");
     let quarter = server::clock::current_quarter();
