@@ -146,15 +146,15 @@ pub(crate) use params;
 /// A column read into a Rust type (integers, reals, text, bytes, booleans, and `Option`s of them
 /// for a nullable column).
 pub trait FromVal: Sized {
-    fn from_val(v: Val<'static>) -> std::result::Result<Self, String>;
+    fn from_val(v: &Val<'static>) -> std::result::Result<Self, String>;
 }
 
 macro_rules! int_from_val {
     ($($t:ty),*) => {$(
         impl FromVal for $t {
-            fn from_val(v: Val<'static>) -> std::result::Result<Self, String> {
+            fn from_val(v: &Val<'static>) -> std::result::Result<Self, String> {
                 match v {
-                    Val::Int(i) => <$t>::try_from(i).map_err(|e| e.to_string()),
+                    Val::Int(i) => <$t>::try_from(*i).map_err(|e| e.to_string()),
                     v => Err(format!("{v:?} is not an integer")),
                 }
             }
@@ -164,38 +164,38 @@ macro_rules! int_from_val {
 int_from_val!(i64, i32, u32, u64, usize, u16, u8);
 
 impl FromVal for bool {
-    fn from_val(v: Val<'static>) -> std::result::Result<Self, String> {
+    fn from_val(v: &Val<'static>) -> std::result::Result<Self, String> {
         i64::from_val(v).map(|i| i != 0)
     }
 }
 impl FromVal for f64 {
-    fn from_val(v: Val<'static>) -> std::result::Result<Self, String> {
+    fn from_val(v: &Val<'static>) -> std::result::Result<Self, String> {
         match v {
-            Val::Real(f) => Ok(f),
-            Val::Int(i) => Ok(i as f64),
+            Val::Real(f) => Ok(*f),
+            Val::Int(i) => Ok(*i as f64),
             v => Err(format!("{v:?} is not a number")),
         }
     }
 }
 impl FromVal for String {
-    fn from_val(v: Val<'static>) -> std::result::Result<Self, String> {
+    fn from_val(v: &Val<'static>) -> std::result::Result<Self, String> {
         match v {
-            Val::Text(t) => Ok(t.into_owned()),
+            Val::Text(t) => Ok(t.to_string()),
             v => Err(format!("{v:?} is not text")),
         }
     }
 }
 impl FromVal for Vec<u8> {
-    fn from_val(v: Val<'static>) -> std::result::Result<Self, String> {
+    fn from_val(v: &Val<'static>) -> std::result::Result<Self, String> {
         match v {
-            Val::Bytes(b) => Ok(b.into_owned()),
-            Val::Text(t) => Ok(t.into_owned().into_bytes()),
+            Val::Bytes(b) => Ok(b.to_vec()),
+            Val::Text(t) => Ok(t.as_bytes().to_vec()),
             v => Err(format!("{v:?} is not bytes")),
         }
     }
 }
 impl<T: FromVal> FromVal for Option<T> {
-    fn from_val(v: Val<'static>) -> std::result::Result<Self, String> {
+    fn from_val(v: &Val<'static>) -> std::result::Result<Self, String> {
         match v {
             Val::Null => Ok(None),
             v => T::from_val(v).map(Some),
@@ -203,8 +203,8 @@ impl<T: FromVal> FromVal for Option<T> {
     }
 }
 impl FromVal for Val<'static> {
-    fn from_val(v: Val<'static>) -> std::result::Result<Self, String> {
-        Ok(v)
+    fn from_val(v: &Val<'static>) -> std::result::Result<Self, String> {
+        Ok(v.clone())
     }
 }
 
@@ -227,8 +227,8 @@ impl Row {
     /// Column `i` as `T` (`r.get::<_, T>(i)`, as with rusqlite).
     pub fn get<I: ColIndex, T: FromVal>(&self, i: I) -> Result<T> {
         let i = i.index();
-        let v = self.cols.get(i).cloned().unwrap_or(Val::Null);
-        T::from_val(v).map_err(|why| DbError::Type(format!("column {i}: {why}")))
+        T::from_val(self.cols.get(i).unwrap_or(&Val::Null))
+            .map_err(|why| DbError::Type(format!("column {i}: {why}")))
     }
 }
 
