@@ -27,8 +27,9 @@ struct Args {
     /// `--server-arg=--documents --server-arg=postgres://…`.
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
-    /// Server nodes sharing one `--documents` PostgreSQL (issue 15): node 0 as usual, the others
-    /// on backups of its data folder (the same accounts); device `i` syncs with node `i % nodes`.
+    /// Server nodes sharing one PostgreSQL (issue 15): with `--database`, all of them on it; with
+    /// `--documents` only, the others on backups of node 0's data folder (the same accounts).
+    /// Device `i` syncs with node `i % nodes`.
     /// CPU and RSS are the nodes' sums.
     #[arg(long, default_value_t = 1)]
     nodes: usize,
@@ -411,9 +412,18 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let extra: Vec<&str> = args.server_args.iter().map(String::as_str).collect();
+    // `--database URL`: everything in PostgreSQL, every node on it (no copies of node 0's folder).
+    let database = args
+        .server_args
+        .iter()
+        .position(|a| a == "--database")
+        .and_then(|i| args.server_args.get(i + 1))
+        .cloned();
     anyhow::ensure!(
-        args.nodes <= 1 || args.server_args.iter().any(|a| a == "--documents"),
-        "several nodes share documents only in PostgreSQL: add --server-arg=--documents --server-arg=postgres://…"
+        args.nodes <= 1
+            || database.is_some()
+            || args.server_args.iter().any(|a| a == "--documents"),
+        "several nodes share documents only in PostgreSQL: add --server-arg=--database --server-arg=postgres://…"
     );
     let (child, addr) = spawn_server(&args, dir.path(), &extra).await?;
     let mut children = vec![child];
@@ -435,7 +445,13 @@ async fn main() -> anyhow::Result<()> {
             })
             .collect()
     } else {
-        let db = server::db::Db::open(&dir.path().join("data").join("danvan.sqlite3"))?;
+        let db = match &database {
+            Some(url) => {
+                let url = url.clone();
+                tokio::task::spawn_blocking(move || server::db::Db::open_postgres(&url)).await??
+            }
+            None => server::db::Db::open(&dir.path().join("data").join("danvan.sqlite3"))?,
+        };
         let hash = server::auth::hash_password("not used: the devices are logged in already");
         (0..args.devices)
             .map(|i| {
@@ -444,14 +460,16 @@ async fn main() -> anyhow::Result<()> {
             })
             .collect()
     };
-    // The other nodes: backups of node 0's folder, logins included.
+    // The other nodes: on the shared database, or on backups of node 0's folder, logins included.
     for k in 1..args.nodes.max(1) {
         let node_dir = dir.path().join(format!("node{k}"));
         std::fs::create_dir_all(node_dir.join("data"))?;
-        server::backup::backup(
-            &dir.path().join("data"),
-            &server::db::path_in(&node_dir.join("data")),
-        )?;
+        if database.is_none() {
+            server::backup::backup(
+                &dir.path().join("data"),
+                &server::db::path_in(&node_dir.join("data")),
+            )?;
+        }
         let (child, addr) = spawn_server(&args, &node_dir, &extra).await?;
         children.push(child);
         addrs.push(addr);
