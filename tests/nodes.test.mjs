@@ -1,7 +1,7 @@
 // Several nodes behind the documented nginx configuration (issue 15): three danvan-server
 // processes sharing one PostgreSQL database (a throwaway cluster) and one photo directory, 30
-// devices — the official automerge-repo client, over wss through nginx — spread over them by
-// nginx. Notes written through every node converge on every device of the commune and in the
+// devices — the official automerge-repo client, over wss through nginx — half of them naming their
+// commune as the app does (nginx sends a commune's devices to one node), half spread at random. Notes written through every node converge on every device of the commune and in the
 // read model; one node is killed (-9) while devices write, its devices reconnect through nginx to
 // the others, and nothing acknowledged durable is lost. A photo begun on one node resumes on
 // another.
@@ -37,10 +37,12 @@ const USERS = { kadon: 'xa-ka-don', kadon2: 'xa-ka-don', lacxuan: 'xa-lac-xuan' 
 const DEVICES = 30;
 const S = (v) => new A.ImmutableString(v);
 
-/** A device: a logged-in automerge-repo syncing its commune's notes document through `proxy`. */
-async function device(proxy, user, repos) {
+/** A device: a logged-in automerge-repo syncing its commune's notes document through `proxy`;
+ * `routed`: it names its commune when it opens the socket, as the app does. */
+async function device(proxy, user, repos, routed = false) {
   const session = await login(proxy, user);
-  const ws = `${proxy.replace(/^https/, 'wss')}/sync?token=${encodeURIComponent(session.token)}`;
+  const route = routed ? `&commune=${USERS[user]}` : '';
+  const ws = `${proxy.replace(/^https/, 'wss')}/sync?token=${encodeURIComponent(session.token)}${route}`;
   const repo = new Repo({ network: [new WebSocketClientAdapter(ws, 1000)], peerId: session.peer_id });
   repos.push(repo);
   await waitFor(() => repo.peers.length > 0, { timeoutMs: 20_000, what: `a sync peer for ${user}` });
@@ -99,12 +101,24 @@ test('three nodes behind nginx on one PostgreSQL: 30 devices converge, a node ki
     }
     assert.ok(!existsSync(path.join(dirs[1], 'danvan.sqlite3')), 'a node keeps nothing in a SQLite file');
 
-    // 30 devices, logins and sockets through nginx (round robin: spread over the nodes).
+    // 30 devices, logins and sockets through nginx. The first 15 name their commune, as the app
+    // does: nginx sends a commune's devices to one node (10 of xa-ka-don, 5 of xa-lac-xuan).
+    // The others do not (an older app, another client): they spread at random.
     const users = Object.keys(USERS);
     const devices = [];
-    for (let i = 0; i < DEVICES; i++) devices.push(await device(proxy.url, users[i % users.length], repos));
-    const loaded = await Promise.all(nodes.map(async (n) => Number((await healthz(n)).match(/documents_loaded (\d+)/)[1])));
-    assert.ok(loaded.every((n) => n > 0), `every node serves devices (documents loaded: ${loaded})`);
+    for (let i = 0; i < DEVICES / 2; i++) devices.push(await device(proxy.url, users[i % users.length], repos, true));
+    const counts = async (what) =>
+      Promise.all(nodes.map(async (n) => Number((await healthz(n)).match(new RegExp(`${what} (\\d+)`))[1])));
+    const routed = await counts('sync_sockets');
+    assert.equal(routed.reduce((a, b) => a + b), 15);
+    assert.ok(
+      routed.every((n) => [0, 5, 10, 15].includes(n)),
+      `each commune's devices on one node (sockets per node: ${routed})`,
+    );
+    for (let i = DEVICES / 2; i < DEVICES; i++) devices.push(await device(proxy.url, users[i % users.length], repos));
+    const sockets = await counts('sync_sockets');
+    assert.equal(sockets.reduce((a, b) => a + b), DEVICES);
+    assert.ok(sockets.filter((n) => n > 0).length >= 2, `devices on several nodes (sockets per node: ${sockets})`);
 
     // Two notes per device, acknowledged: durable, as the server answers through any node.
     for (const d of devices) for (let k = 0; k < 2; k++) write(d, 'trước');

@@ -29,10 +29,13 @@ struct Args {
     server_args: Vec<String>,
     /// Server nodes sharing one PostgreSQL (issue 15): with `--database`, all of them on it; with
     /// `--documents` only, the others on backups of node 0's data folder (the same accounts).
-    /// Device `i` syncs with node `i % nodes`.
-    /// CPU and RSS are the nodes' sums.
+    /// Device `i` syncs with node `i % nodes` (a document's devices spread over the nodes), or
+    /// with `--route-by-commune` a document's devices all with one node, as nginx routes a
+    /// commune's phones (docs/nginx). CPU and RSS are the nodes' sums.
     #[arg(long, default_value_t = 1)]
     nodes: usize,
+    #[arg(long)]
+    route_by_commune: bool,
     #[arg(long, default_value_t = 50)]
     devices: usize,
     #[arg(long, default_value_t = 100)]
@@ -497,7 +500,12 @@ async fn main() -> anyhow::Result<()> {
             None => args.notes,
         };
         let (all_connected, clock) = (all_connected.clone(), clock.clone());
-        let addr = addrs[i % addrs.len()];
+        let node = if args.route_by_commune {
+            i / per_doc
+        } else {
+            i
+        };
+        let addr = addrs[node % addrs.len()];
         let base = format!("http://{addr}");
         let confirm = args.confirm;
         let poll_every_round = args.poll_every_round;

@@ -31,12 +31,13 @@ async fn healthz(State(st): State<AppState>) -> Response {
         .is_some_and(|t| crate::clock::now_ms() - t < UNHEALTHY_FOR_MS);
     // Photo store failures are counted, not a reason for 503: text sync works without it.
     let counts = format!(
-        "storage_read_errors {}\nstorage_write_errors {}\nphoto_store_errors {}\ndocuments_loaded {}\ndurable_states_loaded {}\n",
+        "storage_read_errors {}\nstorage_write_errors {}\nphoto_store_errors {}\ndocuments_loaded {}\ndurable_states_loaded {}\nsync_sockets {}\n",
         h.read_errors,
         h.write_errors,
         st.blobs.errors(),
         st.hub.loaded_documents(),
-        st.storage.loaded()
+        st.storage.loaded(),
+        st.hub.connections().count()
     );
     if recent {
         (

@@ -19,7 +19,11 @@ pub(super) fn connect() {
     if go != Some(true) {
         return;
     }
-    match Socket::open("/sync", on_open, on_message, on_close) {
+    // The commune in the URL lets a proxy in front of several nodes send a commune's phones to
+    // one node (docs/nginx), where each note then costs one node, not all.
+    let commune = with(|d| d.session.user.commune_id.clone()).flatten();
+    let path = commune.map_or("/sync".into(), |c| format!("/sync?commune={c}"));
+    match Socket::open(&path, on_open, on_message, on_close) {
         Some(socket) => {
             with(|d| d.socket = Some(socket));
         }
