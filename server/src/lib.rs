@@ -275,9 +275,9 @@ impl AppState {
         let hub_state = state.clone();
         let mut committed = rx;
         tokio::spawn(async move {
-            while let Some(doc) = committed.recv().await {
-                hub_state.hub.committed(&doc);
-                if to_readmodel.send(doc).is_err() {
+            while let Some(c) = committed.recv().await {
+                hub_state.hub.committed(&c.doc);
+                if to_readmodel.send(c).is_err() {
                     return;
                 }
             }

@@ -5,9 +5,10 @@
 
 use crate::AppState;
 use crate::db::{DocRow, NotesChange, NotesDoc};
+use crate::storage::Committed;
 use shared::schema;
 use shared::{DocKind, DocumentId};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -28,17 +29,56 @@ pub fn update_counts() -> (u64, u64) {
 /// the heads of rows that are gone (and the document never indexed again).
 static WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-pub async fn run(st: AppState, mut rx: tokio::sync::mpsc::UnboundedReceiver<String>) {
+/// Another node's commit is indexed by that node; this one looks at the document only this long
+/// after, in case that node stopped between its commit and its index (the look then finds work;
+/// usually it finds the document indexed and writes nothing). A burst of another node's commits
+/// costs this node one look, not one per commit.
+const ELSEWHERE_AFTER: Duration = Duration::from_secs(5);
+
+pub async fn run(st: AppState, mut rx: tokio::sync::mpsc::UnboundedReceiver<Committed>) {
     {
         let _one = WRITER.lock().await;
         index_unindexed(&st).await;
     }
-    while let Some(first) = rx.recv().await {
-        // Coalesce a burst (a phone pushing a week of notes) into one refresh per document.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let mut docs = BTreeSet::from([first]);
-        while let Ok(d) = rx.try_recv() {
-            docs.insert(d);
+    // Documents other nodes committed, and since when.
+    let mut later: BTreeMap<String, tokio::time::Instant> = BTreeMap::new();
+    loop {
+        let due = later.values().min().map(|t| *t + ELSEWHERE_AFTER);
+        let first = tokio::select! {
+            c = rx.recv() => match c {
+                Some(c) => Some(c),
+                None => return,
+            },
+            _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => None,
+        };
+        let mut docs = BTreeSet::new();
+        if let Some(first) = first {
+            // Coalesce a burst (a phone pushing a week of notes) into one refresh per document.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let mut add = |c: Committed| {
+                if c.elsewhere {
+                    later.entry(c.doc).or_insert_with(tokio::time::Instant::now);
+                } else {
+                    // This refresh reads the whole stored document, other nodes' work included.
+                    later.remove(&c.doc);
+                    docs.insert(c.doc);
+                }
+            };
+            add(first);
+            while let Ok(c) = rx.try_recv() {
+                add(c);
+            }
+        }
+        let now = tokio::time::Instant::now();
+        later.retain(|doc, since| {
+            let waiting = now.duration_since(*since) < ELSEWHERE_AFTER;
+            if !waiting {
+                docs.insert(doc.clone());
+            }
+            waiting
+        });
+        if docs.is_empty() {
+            continue;
         }
         let _one = WRITER.lock().await;
         for d in docs {

@@ -33,7 +33,7 @@ struct Inner {
     /// advanced by the writer with exactly the chunks it committed. Never ahead of the disk, and
     /// O(1) to ask. Unloaded when nobody has asked for a while ([`DocStorage::unload_idle`]).
     mirrors: Mutex<HashMap<String, Mirror>>,
-    changed: tokio::sync::mpsc::UnboundedSender<String>,
+    changed: tokio::sync::mpsc::UnboundedSender<Committed>,
     health: Health,
     /// The most pages the writer may grow the database to (0: no limit of ours; SQLite only). A
     /// quota below the disk's size; the tests also make a disk "full" with it.
@@ -92,12 +92,19 @@ fn doc_of(key: &str) -> String {
     key.split('/').next().unwrap_or_default().to_string()
 }
 
+/// A document committed to the store, by this node or (`elsewhere`) by another node sharing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub doc: String,
+    pub elsewhere: bool,
+}
+
 impl DocStorage {
-    /// Open the storage on `chunks`; changed document IDs are reported on `changed` after each
+    /// Open the storage on `chunks`; changed documents are reported on `changed` after each
     /// commit.
     pub fn open(
         chunks: Arc<dyn ChunkStore>,
-        changed: tokio::sync::mpsc::UnboundedSender<String>,
+        changed: tokio::sync::mpsc::UnboundedSender<Committed>,
     ) -> anyhow::Result<Self> {
         let writer = chunks.writer()?;
         let (tx, rx) = mpsc::channel::<Queued>();
@@ -331,7 +338,10 @@ impl ChangeSink for OtherNodes {
                 if let Some(remote) = lock(&inner.remote).as_ref() {
                     let _ = remote.send(key.to_string());
                 }
-                let _ = inner.changed.send(doc);
+                let _ = inner.changed.send(Committed {
+                    doc,
+                    elsewhere: true,
+                });
             }
             None => mirrors.clear(),
         }
@@ -486,8 +496,11 @@ fn writer_loop(
                         }
                     }
                     drop(mirrors);
-                    for d in docs {
-                        let _ = inner.changed.send(d);
+                    for doc in docs {
+                        let _ = inner.changed.send(Committed {
+                            doc,
+                            elsewhere: false,
+                        });
                     }
                 }
             }

@@ -40,7 +40,12 @@ impl Backend {
     }
 
     /// [`Self::open`], and the channel on which the storage reports committed documents.
-    async fn open_listening(&self) -> (DocStorage, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    async fn open_listening(
+        &self,
+    ) -> (
+        DocStorage,
+        tokio::sync::mpsc::UnboundedReceiver<server::storage::Committed>,
+    ) {
         let chunks: Arc<dyn ChunkStore> = match self {
             Backend::Sqlite(dir) => Arc::new(SqliteChunks::new(&server::db::path_in(dir.path()))),
             Backend::Pg(_, url) => {
@@ -389,7 +394,8 @@ async fn another_nodes_commit_reaches_this_node_at_once() {
     a.put_changes(&id, &doc).await;
     let heard = tokio::time::timeout(std::time::Duration::from_secs(1), async {
         loop {
-            if b_changes.recv().await.as_deref() == Some(doc_key.as_str()) {
+            if b_changes.recv().await.map(|c| (c.doc, c.elsewhere)) == Some((doc_key.clone(), true))
+            {
                 return;
             }
         }
@@ -665,4 +671,50 @@ async fn a_read_model_change_from_stale_heads_writes_nothing() {
                 .any(|l| l.contains("late") || l.contains("stale"))
         );
     }
+}
+
+/// A node that commits and stops before it indexes (a crash between the two): another node on the
+/// same database indexes the note a few seconds later, by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_node_stopped_before_indexing_is_indexed_by_another() {
+    use crate::common::*;
+    let b = Backend::pg("orphan").await;
+    let Backend::Pg(_, url) = &b else {
+        unreachable!()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let node = TestServer::start_with(dir.path(), 0, |c| c.database = Some(url.clone())).await;
+    // The seeded documents indexed first: their own commits would index the note at once.
+    all_settled(&node).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let quarter = server::clock::current_quarter();
+    let doc_id = shared::DocKey::notes("xa-ka-don", quarter)
+        .doc_id()
+        .to_string();
+    let mut doc = stored(&node, doc_id.clone()).await;
+    shared::schema::put_note(&mut doc, &field_note("orphan-1".into(), quarter, "a")).unwrap();
+    // The node that stopped: its storage alone commits, and nothing of it indexes.
+    let (stopped, _) = b.open_listening().await;
+    stopped.put_changes(&doc_id.parse().unwrap(), &doc).await;
+    close(stopped).await;
+    let t0 = std::time::Instant::now();
+    while !node
+        .state
+        .db
+        .read_model_dump()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("orphan-1"))
+    {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(15),
+            "the other node indexed the note"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "indexed by the other node {:?} after the commit",
+        t0.elapsed()
+    );
+    node.stop().await;
 }
