@@ -200,7 +200,7 @@ impl LoginLimiter {
                     });
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "shared login limits failed; this node's own apply")
+                    tracing::warn!(error = %e, "shared login limits failed; counting on this node alone")
                 }
             }
         }
