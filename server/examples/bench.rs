@@ -86,6 +86,10 @@ struct Args {
     /// at every 1.5 s round, idle or not, and ignores pushes (to measure what polling cost).
     #[arg(long)]
     poll_every_round: bool,
+    /// Write every note's timing to this CSV file (device, note, written at ms since the start,
+    /// latency ms), to see where in the run a tail comes from.
+    #[arg(long)]
+    trace: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -392,7 +396,7 @@ async fn backup_and_restore(
     }))
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Some(docs) = args.soak_docs {
@@ -512,8 +516,20 @@ async fn main() -> anyhow::Result<()> {
         tasks.push(tokio::spawn(async move {
             let mut dev = Device::connect(addr, &l).await;
             let id = dev.track(&DocKey::notes(commune, q), true).await;
-            dev.pump(Duration::from_millis(100)).await;
+            // The opening sync: until this copy holds the server's heads. (Not "until the socket
+            // is quiet for 100 ms": on a document its nine others are busy writing, that kept
+            // devices from their first note for up to 12 s of a 13 s run.)
+            dev.pump_until(
+                |d| {
+                    d.client.server_heads(&id).is_some_and(|h| {
+                        h.iter().all(|h| shared::unsynced::has_change(d.client.doc(&id).unwrap(), h))
+                    })
+                },
+                Duration::from_secs(5),
+            )
+            .await;
             let mut latencies = Vec::with_capacity(notes);
+            let mut written_at = Vec::with_capacity(notes);
             // The app's 1.5 s rounds: at a round's tick while a note waits and no push came for
             // 3 s, it asks over HTTP as well (a lost push, a silent socket).
             const ROUND: Duration = Duration::from_millis(1500);
@@ -569,17 +585,27 @@ async fn main() -> anyhow::Result<()> {
                 let mut pushed_heads: Option<Vec<automerge::ChangeHash>> = None;
                 let mut doc_heads = Vec::new();
                 let mut acked_heads: Option<Vec<automerge::ChangeHash>> = None;
+                // When the server's sync message first named heads covering the note.
+                let mut ack_at = None;
                 loop {
-                    dev.pump(Duration::from_millis(2)).await;
+                    // Check after every frame, as the app does. (Waiting for 2 ms of quiet
+                    // first cost a trip round the run queue per check on a saturated client.)
+                    if dev.pump_one(Duration::from_millis(50)).await == Some(false) {
+                        dropped = true;
+                        break;
+                    }
                     // Why only when the server's heads moved: the check walks the change graph,
-                    // and 2,000 replicas on the client's one core cannot afford it every 2 ms.
-                    if confirm == Confirm::Ack
+                    // and 2,000 replicas on the client's one core cannot afford it per frame.
+                    if ack_at.is_none()
                         && let Some(h) = dev.client.server_heads(&id)
                         && acked_heads.as_deref() != Some(h)
                     {
                         acked_heads = Some(h.to_vec());
                         if descends(dev.client.doc(&id).unwrap(), h, note_hash) {
-                            break;
+                            ack_at = Some(t0.elapsed());
+                            if confirm == Confirm::Ack {
+                                break;
+                            }
                         }
                     }
                     // What the app does too: unconfirmed for a while → renegotiate this document.
@@ -632,31 +658,79 @@ async fn main() -> anyhow::Result<()> {
                         }
                     }
                 }
+                if dropped {
+                    break;
+                }
                 latencies.push(t0.elapsed());
+                written_at.push((t0 - started, ack_at.unwrap_or_default()));
             }
-            (latencies, dev.bytes_sent + dev.bytes_received, resyncs, dropped, by_http)
+            let trace: Vec<(usize, usize, (Duration, Duration), Duration)> = written_at
+                .iter()
+                .zip(&latencies)
+                .enumerate()
+                .map(|(n, (at, l))| (i, n, *at, *l))
+                .collect();
+            (latencies, (dev.bytes_sent + dev.bytes_received, dev.frames_received, dev.pushes_received), resyncs, dropped, by_http, trace)
         }));
     }
+    // How late this client's own tasks run (a timer asking for 10 ms, minus 10 ms): a saturated
+    // load generator adds its queue to every latency it reports.
+    let lag_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let lag = tokio::spawn({
+        let stop = lag_stop.clone();
+        async move {
+            let mut lags = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                lags.push(t.elapsed().saturating_sub(Duration::from_millis(10)));
+            }
+            lags
+        }
+    });
     let backup = args.backup_after.map(|after| {
         let (bin, dir) = (args.server_bin.clone(), dir.path().to_path_buf());
         tokio::spawn(async move { backup_and_restore(&bin, &dir, after).await })
     });
     let mut latencies = Vec::new();
     let mut bytes = 0usize;
+    // Frames the devices received, and how many of them were durable-heads pushes.
+    let (mut frames, mut pushes) = (0usize, 0usize);
     let mut resyncs = 0usize;
     let mut drops = 0usize;
     let mut confirmed_by_http = 0usize;
+    let mut trace = String::from("device,note,written_ms,latency_ms,ack_ms\n");
     for t in tasks {
-        let (l, b, r, d, h) = t.await?;
+        let (l, (b, f, p), r, d, h, notes) = t.await?;
+        frames += f;
+        pushes += p;
+        for (i, n, (at, ack), l) in notes {
+            trace += &format!(
+                "{i},{n},{:.1},{:.1},{:.1}\n",
+                at.as_secs_f64() * 1e3,
+                l.as_secs_f64() * 1e3,
+                ack.as_secs_f64() * 1e3
+            );
+        }
         confirmed_by_http += h;
         latencies.extend(l);
         bytes += b;
         resyncs += r;
         drops += usize::from(d);
     }
+    if let Some(path) = &args.trace {
+        std::fs::write(path, trace)?;
+    }
     // With `--rate`, from the first note's turn (connecting is before it).
     let connect_seconds = clock.get().map(|c| (*c - started).as_secs_f64());
     let elapsed = clock.get().copied().unwrap_or(started).elapsed();
+    lag_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut lags = lag.await?;
+    lags.sort();
+    let lag_pct = |p: f64| {
+        lags.get(((lags.len().max(1) - 1) as f64 * p).round() as usize)
+            .map_or(0.0, |l| l.as_secs_f64() * 1000.0)
+    };
     latencies.sort();
     let pct = |p: f64| {
         latencies[((latencies.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
@@ -693,10 +767,14 @@ async fn main() -> anyhow::Result<()> {
             "latency_ms_p99": pct(0.99),
             "latency_ms_max": pct(1.0),
             "wire_bytes_per_note": bytes as f64 / total as f64,
+            "frames_received_per_note": frames as f64 / total as f64,
+            "pushes_received_per_note": pushes as f64 / total as f64,
             "server_peak_rss_mib": rss.map(|k| k as f64 / 1024.0),
             "server_cpu_ms_per_note": cpu.map(|c| c * 1000.0 / total as f64),
             "stall_resyncs": resyncs,
             "confirmed_by_http": confirmed_by_http,
+            "client_lag_ms_p50": lag_pct(0.5),
+            "client_lag_ms_p99": lag_pct(0.99),
         })
     );
     Ok(())

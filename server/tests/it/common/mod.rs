@@ -386,19 +386,30 @@ impl Device {
     /// Process frames until `done` holds or no frame arrives for `idle`. Returns false on close.
     pub async fn pump_until(&mut self, done: impl Fn(&Device) -> bool, idle: Duration) -> bool {
         while !done(self) {
-            match tokio::time::timeout(idle, self.ws.next()).await {
-                Ok(Some(Ok(Message::Binary(b)))) => {
-                    self.bytes_received += b.len();
-                    self.frames_received += 1;
-                    let ev = self.client.receive(&b);
-                    self.handle(ev).await;
-                }
-                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return false,
-                Ok(Some(Ok(_))) => {}
-                Err(_) => return true,
+            match self.pump_one(idle).await {
+                Some(true) => {}
+                Some(false) => return false,
+                None => return true,
             }
         }
         true
+    }
+
+    /// Wait up to `wait` for one frame and process it: `Some(true)` if one came (or a control
+    /// frame), `Some(false)` if the socket closed, `None` if nothing came in time.
+    pub async fn pump_one(&mut self, wait: Duration) -> Option<bool> {
+        match tokio::time::timeout(wait, self.ws.next()).await {
+            Ok(Some(Ok(Message::Binary(b)))) => {
+                self.bytes_received += b.len();
+                self.frames_received += 1;
+                let ev = self.client.receive(&b);
+                self.handle(ev).await;
+                Some(true)
+            }
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => Some(false),
+            Ok(Some(Ok(_))) => Some(true),
+            Err(_) => None,
+        }
     }
 }
 
