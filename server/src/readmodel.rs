@@ -210,7 +210,7 @@ async fn refresh_once(st: &AppState, doc: &str) -> bool {
         None
     };
     match st.db.touch_document(&row, key.commune(), now) {
-        Ok(()) => st.registry.stored(&key),
+        Ok(()) => st.registry.stored(&id, &key),
         Err(e) => tracing::error!(doc, error = %e, "read model update failed"),
     }
     if !bad.is_empty() {
