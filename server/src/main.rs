@@ -288,10 +288,19 @@ fn plan_import(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Threads for blocking work (SQLite reads, photo files, password hashes), per core. Why not
+/// tokio's default of 512: 300 devices opening their documents at once parked 112 threads, most
+/// waiting for the durable mirror's lock, each with its stack and allocator caches; with 8 per
+/// core (and a few shared SQLite read connections) the peak of that run fell from ~63 to ~50 MiB
+/// and no latency measured got worse (docs/benchmarks.md).
+const BLOCKING_THREADS_PER_CORE: usize = 8;
+
 fn main() -> anyhow::Result<()> {
     // Before the runtime's threads exist: each would otherwise take an arena of its own.
     server::memory::bound_arenas();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(BLOCKING_THREADS_PER_CORE * cores)
         .enable_all()
         .build()?
         .block_on(run())
