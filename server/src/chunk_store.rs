@@ -517,17 +517,46 @@ impl ChunkWriter for PgWriter {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// Sixteen threads reading at once through the shared connections: every read sees the
+    /// committed chunk, and only a few connections stay open after the burst.
+    #[test]
+    fn concurrent_reads_share_a_few_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("danvan.sqlite3");
+        crate::db::Db::open(&path).unwrap();
+        let store = Arc::new(SqliteChunks::new(&path));
+        let put = ChunkOp::Put {
+            key: "d/incremental/1",
+            doc: "d",
+            data: b"x",
+        };
+        store.writer().unwrap().commit(&[put], 0).unwrap();
+        let readers: Vec<_> = (0..16)
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    (0..50).all(|_| store.doc_chunks("d").unwrap() == vec![b"x".to_vec()])
+                })
+            })
+            .collect();
+        assert!(readers.into_iter().all(|r| r.join().unwrap()));
+        let kept = store.idle.lock().len();
+        assert!((1..=IDLE_CONNECTIONS).contains(&kept), "{kept} kept");
+    }
+
     #[test]
     fn notices_split_long_lists_and_carry_the_origin() {
-        assert!(super::notices("o", &[]).is_empty());
-        assert_eq!(super::notices("o", &["a", "b"]), vec!["o a b".to_string()]);
+        assert!(notices("o", &[]).is_empty());
+        assert_eq!(notices("o", &["a", "b"]), vec!["o a b".to_string()]);
         let doc = "x".repeat(40);
         let docs: Vec<&str> = (0..400).map(|_| doc.as_str()).collect();
-        let n = super::notices("o", &docs);
+        let n = notices("o", &docs);
         assert!(n.len() >= 3);
         assert!(
             n.iter()
-                .all(|p| p.len() <= super::NOTICE_MAX && p.starts_with("o "))
+                .all(|p| p.len() <= NOTICE_MAX && p.starts_with("o "))
         );
         assert_eq!(
             n.iter().map(|p| p.split(' ').count() - 1).sum::<usize>(),
@@ -537,7 +566,7 @@ mod tests {
 
     #[test]
     fn prefix_bounds_cover_exactly_the_keys_below() {
-        let (lo, hi) = super::prefix_bounds("doc1");
+        let (lo, hi) = prefix_bounds("doc1");
         let inside = |k: &str| k == "doc1" || (k >= lo.as_str() && k < hi.as_str());
         assert!(inside("doc1"));
         assert!(inside("doc1/incremental/abc"));
